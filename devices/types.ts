@@ -1,0 +1,163 @@
+/**
+ * The contract every device type fulfils. A device type is one module in devices/ that
+ * exports one `DeviceType`; devices/index.ts lists them. Server (ingest, twin) and
+ * simulators use only this description, so adding a type changes nothing else.
+ */
+import type { z } from 'zod';
+
+export type DoorState = 'open' | 'closed';
+
+/** Canonical events, whatever the wire format (JSON or a binary frame) they arrived in. */
+export interface DoorEvent {
+  type: 'door';
+  state: DoorState;
+  /** Battery voltage in volts when the frame carries it. */
+  battery?: number;
+  seq?: number;
+  ts?: string;
+}
+
+export interface HeartbeatEvent {
+  type: 'heartbeat';
+  /** Volts. */
+  battery?: number;
+  /** Reference signal received power, dBm (NB-IoT: about -140..-44). */
+  rsrp?: number;
+  /** Signal to noise ratio, dB. */
+  snr?: number;
+  /** Door sensors report the contact state in every heartbeat. */
+  door?: DoorState;
+  cellId?: number;
+  pci?: number;
+  /** NB-IoT coverage enhancement level 0..2. */
+  ecl?: number;
+  csq?: number;
+  seq?: number;
+  ts?: string;
+}
+
+export interface TamperEvent {
+  type: 'tamper';
+  /** true when the enclosure was opened or the device moved; false when restored. */
+  active: boolean;
+  seq?: number;
+  ts?: string;
+}
+
+export interface RegisterEvent {
+  type: 'register';
+  model?: number;
+  protocolVersion?: string;
+  imsi?: string;
+  iccid?: string;
+  hardwareVersion?: number;
+  softwareVersion?: number;
+  seq?: number;
+  ts?: string;
+}
+
+export interface MotionEvent {
+  type: 'motion';
+  /** Detection area within the camera's view, as the camera names it. */
+  zone?: string;
+  /** 0..1 */
+  confidence?: number;
+  label?: string;
+  seq?: number;
+  ts?: string;
+}
+
+export interface CountEvent {
+  type: 'count';
+  in: number;
+  out: number;
+  /** Length of the counting period in seconds. */
+  period: number;
+  seq?: number;
+  ts?: string;
+}
+
+export type DeviceEvent = DoorEvent | HeartbeatEvent | TamperEvent | RegisterEvent | MotionEvent | CountEvent;
+export type DeviceEventType = DeviceEvent['type'];
+
+/** What a device type offers to the twin, the rules and the dashboard. */
+export type Capability = 'door' | 'battery' | 'signal' | 'tamper' | 'heartbeat' | 'motion' | 'snapshot' | 'count';
+
+export type PayloadFormat = 'json' | 'binary';
+
+/** A command sent to a device on its `cmd` topic. */
+export interface DeviceCommand {
+  id: string;
+  cmd: string;
+  [key: string]: unknown;
+}
+
+/** A message a simulated device sends: an event on `up`, or raw bytes on a sub-topic (snapshot/{id}). */
+export type SimOutput =
+  | { kind: 'event'; event: DeviceEvent; format: PayloadFormat }
+  | { kind: 'raw'; subtopic: string; payload: Buffer };
+
+/** What a simulated device knows about the world around it. */
+export interface SimEnvironment {
+  deviceId: string;
+  siteId: string;
+  zoneId: string;
+  /** Zone kind from the site model: room, corridor, hall, lobby, office, cash-room, entrance… */
+  zoneKind: string;
+  /** Opening hours of the site in local hours, [open, close), e.g. [9, 21]; hotels are [0, 24). */
+  openingHours: [number, number];
+  /** A human label, e.g. the camera's name drawn on its snapshot. */
+  label: string;
+  /** Uniform random in [0, 1); seeded by the simulator so runs can be repeated. */
+  random: () => number;
+}
+
+/**
+ * A running simulated device. The simulator engine calls `advance` on every tick with the
+ * simulated clock; the device returns what it sends in that interval.
+ */
+export interface SimulatedDevice {
+  /** Sent right after connecting (a register frame, a first heartbeat…). */
+  boot(simNow: Date): SimOutput[];
+  /** Called with the simulated time now and the simulated milliseconds since the last call. */
+  advance(simNow: Date, elapsedMs: number): SimOutput[];
+  /** Answers a command from the server (e.g. a camera's snapshot). */
+  command(cmd: DeviceCommand, simNow: Date): SimOutput[];
+  /** Manual actions a technician triggers (`storetwin simulate --device X --open`). */
+  act(action: SimAction, simNow: Date): SimOutput[];
+}
+
+export type SimAction = 'open' | 'close' | 'tamper' | 'heartbeat' | 'motion';
+
+/** A decode result: the events in the payload, or a coded refusal. */
+export type DecodeResult =
+  | { ok: true; events: DeviceEvent[]; format: PayloadFormat }
+  | { ok: false; code: DecodeErrorCode; message: string };
+
+export type DecodeErrorCode =
+  | 'STW_ERR_PAYLOAD_MALFORMED_JSON'
+  | 'STW_ERR_PAYLOAD_SCHEMA'
+  | 'STW_ERR_FRAME_CHECKSUM'
+  | 'STW_ERR_FRAME_LENGTH'
+  | 'STW_ERR_FRAME_UNKNOWN_COMMAND'
+  | 'STW_ERR_FRAME_MALFORMED'
+  | 'STW_ERR_EVENT_UNSUPPORTED';
+
+export interface DeviceType {
+  id: string;
+  label: { en: string; 'zh-CN': string };
+  capabilities: readonly Capability[];
+  /** Events this type produces. */
+  events: readonly DeviceEventType[];
+  /** Schema of the JSON form of one event from this type. */
+  schema: z.ZodType<DeviceEvent>;
+  /** Wire formats the type speaks; the first is what it sends by default. */
+  formats: readonly PayloadFormat[];
+  /** How often the device reports when nothing happens, seconds (NB-IoT: hours). */
+  heartbeatIntervalS: number;
+  /** Payload bytes of an `up` message → events. Never throws. */
+  decode(payload: Buffer): DecodeResult;
+  /** One event → payload bytes in the given format. Throws if the type cannot encode it so. */
+  encode(event: DeviceEvent, format: PayloadFormat): Buffer;
+  simulate(env: SimEnvironment): SimulatedDevice;
+}

@@ -1,0 +1,90 @@
+/**
+ * The one error catalogue. Every refusal StoreTwin makes — over MQTT, HTTP or the CLI —
+ * carries one of these codes. A code is never reused for another meaning; README.md lists
+ * them all (tests/errors.test.ts checks that it does).
+ */
+export const ERRORS = {
+  // Configuration and startup
+  STW_ERR_CONFIG_INVALID: { status: 500, message: 'configuration is invalid' },
+  STW_ERR_SITE_INVALID: { status: 400, message: 'site model is invalid' },
+
+  // MQTT transport (the connection is closed)
+  STW_ERR_MQTT_FIRST_PACKET_NOT_CONNECT: { status: 400, message: 'first MQTT packet was not CONNECT' },
+  STW_ERR_MQTT_CONNECT_TOO_LARGE: { status: 413, message: 'CONNECT packet exceeds the pre-authentication size cap' },
+  STW_ERR_MQTT_PACKET_TOO_LARGE: { status: 413, message: 'MQTT packet exceeds the size cap' },
+  STW_ERR_MQTT_MALFORMED_PACKET: { status: 400, message: 'MQTT packet is malformed' },
+  STW_ERR_MQTT_CONNECT_TIMEOUT: { status: 408, message: 'no CONNECT within the connect timeout' },
+  STW_ERR_MQTT_PROTOCOL_VERSION: { status: 400, message: 'only MQTT 3.1.1 is supported' },
+  STW_ERR_MQTT_INFLIGHT_EXCEEDED: { status: 429, message: 'too many unacknowledged messages from this client' },
+  STW_ERR_MQTT_QUEUE_EXCEEDED: { status: 429, message: 'too many packets queued before the session was established' },
+  STW_ERR_MQTT_CONNECTION_ERROR: { status: 400, message: 'MQTT connection error' },
+
+  // MQTT authentication and authorisation
+  STW_ERR_MQTT_BAD_CREDENTIALS: { status: 401, message: 'wrong username or password' },
+  STW_ERR_MQTT_UNKNOWN_DEVICE: { status: 401, message: 'no such device' },
+  STW_ERR_MQTT_CLIENT_ID_MISMATCH: { status: 401, message: 'client id must equal the device id it authenticates as' },
+  STW_ERR_MQTT_DEVICE_DISABLED: { status: 403, message: 'device is disabled' },
+  STW_ERR_MQTT_PUBLISH_DENIED: { status: 403, message: 'device may not publish to this topic' },
+  STW_ERR_MQTT_SUBSCRIBE_DENIED: { status: 403, message: 'device may not subscribe to this topic' },
+  STW_ERR_MQTT_TOPIC_INVALID: { status: 400, message: 'topic holds NUL, invalid UTF-8, wildcards or too many levels' },
+
+  // Ingest (the message is refused, the connection stays)
+  STW_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'payload exceeds the size cap for this topic' },
+  STW_ERR_PAYLOAD_MALFORMED_JSON: { status: 400, message: 'payload is not valid JSON' },
+  STW_ERR_PAYLOAD_SCHEMA: { status: 400, message: 'payload does not match the device type schema' },
+  STW_ERR_FRAME_CHECKSUM: { status: 400, message: 'binary frame checksum mismatch' },
+  STW_ERR_FRAME_LENGTH: { status: 400, message: 'binary frame length is wrong' },
+  STW_ERR_FRAME_UNKNOWN_COMMAND: { status: 400, message: 'binary frame command is unknown' },
+  STW_ERR_FRAME_MALFORMED: { status: 400, message: 'binary frame is malformed' },
+  STW_ERR_EVENT_UNSUPPORTED: { status: 400, message: 'this device type does not produce that event' },
+  STW_ERR_STATUS_INVALID: { status: 400, message: 'status payload must be "online" or "offline"' },
+  STW_ERR_STORAGE_FAILED: { status: 503, message: 'event could not be stored' },
+
+  // HTTP API
+  STW_ERR_AUTH_REQUIRED: { status: 401, message: 'authentication required' },
+  STW_ERR_AUTH_INVALID: { status: 401, message: 'wrong username or password' },
+  STW_ERR_TOKEN_INVALID: { status: 401, message: 'token is invalid or expired' },
+  STW_ERR_FORBIDDEN: { status: 403, message: 'your role may not do this' },
+  STW_ERR_SETUP_DONE: { status: 409, message: 'setup already completed' },
+  STW_ERR_SETUP_TOKEN_INVALID: { status: 401, message: 'setup token is invalid' },
+  STW_ERR_VALIDATION: { status: 400, message: 'request is invalid' },
+  STW_ERR_BODY_TOO_LARGE: { status: 413, message: 'request body too large' },
+  STW_ERR_NOT_FOUND: { status: 404, message: 'not found' },
+  STW_ERR_SITE_NOT_FOUND: { status: 404, message: 'no such site' },
+  STW_ERR_ZONE_NOT_FOUND: { status: 404, message: 'no such zone' },
+  STW_ERR_DEVICE_NOT_FOUND: { status: 404, message: 'no such device' },
+  STW_ERR_DEVICE_EXISTS: { status: 409, message: 'a device with this id already exists' },
+  STW_ERR_EXTERNAL_ID_TAKEN: { status: 409, message: 'another device already has this external id' },
+  STW_ERR_DEVICE_TYPE_UNKNOWN: { status: 400, message: 'unknown device type' },
+  STW_ERR_USER_EXISTS: { status: 409, message: 'a user with this name already exists' },
+  STW_ERR_USER_NOT_FOUND: { status: 404, message: 'no such user' },
+  STW_ERR_RATE_LIMITED: { status: 429, message: 'too many requests' },
+  STW_ERR_INTERNAL: { status: 500, message: 'internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error with a stable code. `detail` is safe to show to the caller. */
+export class StoreTwinError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly detail: unknown;
+
+  constructor(code: ErrorCode, message?: string, detail?: unknown) {
+    super(message ?? ERRORS[code].message);
+    this.name = 'StoreTwinError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.detail = detail;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; detail?: unknown } {
+    return this.detail === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, detail: this.detail };
+  }
+}
+
+export function isStoreTwinError(err: unknown): err is StoreTwinError {
+  return err instanceof StoreTwinError;
+}

@@ -1,0 +1,155 @@
+/**
+ * Storage interfaces. The event store (time series: device events) has one contract suite
+ * (tests/storage/event-store.contract.ts) that every implementation passes: SQLite now,
+ * InfluxDB later. The registry (devices, users, sessions, twin snapshots) is relational and
+ * lives in SQLite only.
+ */
+import type { DeviceEvent } from '../../devices/types.ts';
+
+export interface StoredEvent {
+  /** Store-assigned, increasing in insertion order; opaque to callers beyond ordering. */
+  id: number;
+  site: string;
+  device: string;
+  deviceType: string;
+  zone: string;
+  /** Event type (`door`, `heartbeat`, …). */
+  type: string;
+  seq: number | null;
+  /** When it happened: the device's `ts` when present and plausible, else `receivedAt`. ISO 8601. */
+  ts: string;
+  /** When the server received it. ISO 8601 with milliseconds. */
+  receivedAt: string;
+  data: DeviceEvent;
+}
+
+export type NewEvent = Omit<StoredEvent, 'id'>;
+
+export interface EventQuery {
+  site?: string;
+  device?: string;
+  zone?: string;
+  type?: string;
+  /** Inclusive, ISO 8601, compared with `ts`. */
+  from?: string;
+  /** Exclusive, ISO 8601, compared with `ts`. */
+  to?: string;
+  /** 1..1000 */
+  limit: number;
+  /** From a previous page's `nextCursor`. */
+  cursor?: string;
+  /** `desc` (newest first) is the default. */
+  order?: 'asc' | 'desc';
+}
+
+export interface EventPage {
+  items: StoredEvent[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface EventStore {
+  readonly kind: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /**
+   * Stores the batch, all or nothing. Resolves only once the batch would survive a crash
+   * (power loss for SQLite with synchronous=FULL): ingest acknowledges QoS 1 on this.
+   */
+  append(events: readonly NewEvent[]): Promise<void>;
+  query(q: EventQuery): Promise<EventPage>;
+  /** (device, seq) pairs received at or after `since`, oldest first: rebuilds ingest's dedupe window after a restart. */
+  recentSeqs(since: string): Promise<Array<{ device: string; seq: number; receivedAt: string }>>;
+}
+
+export type Role = 'admin' | 'manager' | 'operator' | 'technician';
+export const ROLES: readonly Role[] = ['admin', 'manager', 'operator', 'technician'];
+
+export interface DeviceRecord {
+  id: string;
+  site: string;
+  type: string;
+  zone: string;
+  label: string | null;
+  /** Metres [x, y, z]; null = the zone's centroid. */
+  position: [number, number, number] | null;
+  /** Platform name → the device's id there (`imei`, `ctwing`, `onenet`, `hikvision`, `axis`, `frigate`). */
+  externalIds: Record<string, string>;
+  /** scrypt hash of the MQTT secret (see server/auth/secrets.ts); never leaves the server. */
+  secretHash: string;
+  enabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type DevicePatch = Partial<Pick<DeviceRecord, 'zone' | 'label' | 'position' | 'externalIds' | 'enabled' | 'secretHash'>>;
+
+export interface DeviceListQuery {
+  site?: string;
+  type?: string;
+  zone?: string;
+  limit: number;
+  /** The last id of the previous page. */
+  cursor?: string;
+}
+
+export interface UserRecord {
+  id: number;
+  username: string;
+  role: Role;
+  /** Sites this user may see; empty = all sites. */
+  sites: string[];
+  passwordHash: string;
+  createdAt: string;
+}
+
+export interface SessionRecord {
+  /** sha256 of the bearer token, hex; the token itself is never stored. */
+  tokenHash: string;
+  userId: number;
+  kind: 'session' | 'api';
+  name: string | null;
+  createdAt: string;
+  expiresAt: string | null;
+}
+
+/** The twin's last known state of one device, persisted so a restart resumes it. */
+export interface DeviceStateSnapshot {
+  device: string;
+  state: Record<string, unknown>;
+  updatedAt: string;
+}
+
+export interface Registry {
+  // devices
+  insertDevice(rec: DeviceRecord): void;
+  getDevice(id: string): DeviceRecord | null;
+  listDevices(q: DeviceListQuery): { items: DeviceRecord[]; nextCursor: string | null };
+  allDevices(): DeviceRecord[];
+  updateDevice(id: string, patch: DevicePatch): DeviceRecord | null;
+  deleteDevice(id: string): boolean;
+  findDeviceByExternalId(platform: string, externalId: string): DeviceRecord | null;
+
+  // users
+  insertUser(user: Omit<UserRecord, 'id' | 'createdAt'>): UserRecord;
+  getUser(id: number): UserRecord | null;
+  getUserByName(username: string): UserRecord | null;
+  listUsers(): UserRecord[];
+  countUsers(): number;
+  updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'sites' | 'passwordHash'>>): UserRecord | null;
+  deleteUser(id: number): boolean;
+
+  // sessions and API tokens
+  insertSession(s: SessionRecord): void;
+  getSession(tokenHash: string): SessionRecord | null;
+  deleteSession(tokenHash: string): boolean;
+  deleteExpiredSessions(now: string): number;
+
+  // twin snapshots
+  saveDeviceStates(states: readonly DeviceStateSnapshot[]): void;
+  loadDeviceStates(): DeviceStateSnapshot[];
+
+  // small key/value settings (setup token hash, schema version…)
+  getSetting(key: string): string | null;
+  setSetting(key: string, value: string | null): void;
+}
