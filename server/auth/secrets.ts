@@ -1,0 +1,48 @@
+/**
+ * Secrets at rest: passwords and device MQTT secrets are stored as scrypt hashes
+ * (`scrypt$N$r$p$salt$hash`, base64url), tokens as sha256 (they are 256-bit random, so a fast
+ * hash is enough and lookups stay cheap). Node's own crypto: no native addon to build.
+ */
+import { randomBytes, scrypt as scryptCb, timingSafeEqual, createHash, type ScryptOptions } from 'node:crypto';
+
+const scrypt = (password: string, salt: Buffer, keylen: number, opts: ScryptOptions): Promise<Buffer> =>
+  new Promise((resolve, reject) =>
+    scryptCb(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key))),
+  );
+
+/** OWASP's scrypt floor: N=2^17 is their first choice; 2^15 keeps logins ~50 ms on 2 small cores. */
+const DEFAULT_COST = { N: 2 ** 15, r: 8, p: 1 };
+const KEY_LENGTH = 32;
+
+export async function hashSecret(secret: string, cost = DEFAULT_COST): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await scrypt(secret, salt, KEY_LENGTH, { ...cost, maxmem: 256 * cost.N * cost.r });
+  return ['scrypt', cost.N, cost.r, cost.p, salt.toString('base64url'), key.toString('base64url')].join('$');
+}
+
+export async function verifySecret(secret: string, stored: string): Promise<boolean> {
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [, n, r, p, saltB64, keyB64] = parts as [string, string, string, string, string, string];
+  const N = Number(n);
+  const R = Number(r);
+  const P = Number(p);
+  if (![N, R, P].every((v) => Number.isInteger(v) && v > 0)) return false;
+  const expected = Buffer.from(keyB64, 'base64url');
+  const key = await scrypt(secret, Buffer.from(saltB64, 'base64url'), expected.length, {
+    N,
+    r: R,
+    p: P,
+    maxmem: 256 * N * R,
+  });
+  return key.length === expected.length && timingSafeEqual(key, expected);
+}
+
+/** A new random secret or token: 32 bytes, base64url (43 characters). */
+export function newSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}

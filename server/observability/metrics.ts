@@ -1,0 +1,71 @@
+/**
+ * Prometheus metrics. One registry per app instance (never prom-client's global), so tests
+ * can run several servers in one process and read each one's counters.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  /** Every refusal, by its STW_ERR_ code and where it happened (mqtt, ingest, http). */
+  readonly refusals = new Counter({
+    name: 'storetwin_refusals_total',
+    help: 'Refused connections, packets, payloads and requests by error code',
+    labelNames: ['code', 'layer'] as const,
+    registers: [this.registry],
+  });
+
+  readonly mqttConnections = new Gauge({
+    name: 'storetwin_mqtt_connections',
+    help: 'Open MQTT connections (TCP and WebSocket)',
+    registers: [this.registry],
+  });
+
+  readonly mqttAuthenticated = new Counter({
+    name: 'storetwin_mqtt_authenticated_total',
+    help: 'Successful device authentications',
+    registers: [this.registry],
+  });
+
+  readonly ingested = new Counter({
+    name: 'storetwin_events_ingested_total',
+    help: 'Device events decoded, validated and durably stored',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly duplicates = new Counter({
+    name: 'storetwin_events_duplicate_total',
+    help: 'Events dropped as duplicates of an already stored (device, seq)',
+    registers: [this.registry],
+  });
+
+  readonly commitBatchSize = new Histogram({
+    name: 'storetwin_commit_batch_events',
+    help: 'Events per group commit',
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+    registers: [this.registry],
+  });
+
+  readonly commitSeconds = new Histogram({
+    name: 'storetwin_commit_seconds',
+    help: 'Duration of one group commit',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+
+  readonly httpRequests = new Counter({
+    name: 'storetwin_http_requests_total',
+    help: 'HTTP API requests by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'storetwin_' });
+  }
+
+  refuse(code: string, layer: 'mqtt' | 'ingest' | 'http'): void {
+    this.refusals.inc({ code, layer });
+  }
+}
