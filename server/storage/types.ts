@@ -6,6 +6,19 @@
  */
 import type { DeviceEvent } from '../../devices/types.ts';
 
+/**
+ * Connectivity as recorded in the event history: a device's own `status` message (including
+ * its last will) or the broker seeing it connect/disconnect. Not a device-type event.
+ */
+export interface StatusEvent {
+  type: 'status';
+  online: boolean;
+  /** `device` = the device said so (status topic / last will); `broker` = (dis)connection seen. */
+  source: 'device' | 'broker';
+}
+
+export type RecordedEvent = DeviceEvent | StatusEvent;
+
 export interface StoredEvent {
   /** Store-assigned, increasing in insertion order; opaque to callers beyond ordering. */
   id: number;
@@ -20,7 +33,7 @@ export interface StoredEvent {
   ts: string;
   /** When the server received it. ISO 8601 with milliseconds. */
   receivedAt: string;
-  data: DeviceEvent;
+  data: RecordedEvent;
 }
 
 export type NewEvent = Omit<StoredEvent, 'id'>;

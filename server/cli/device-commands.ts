@@ -1,0 +1,129 @@
+/** `storetwin device add|list|show|remove|rotate-secret` — for technicians installing devices. */
+import { Option, type Command } from 'commander';
+import { toPublicDevice } from '../registry/devices.ts';
+import { StoreTwinError } from '../errors.ts';
+import { addCommonOptions, configFrom, type CommonOptions } from './options.ts';
+import { openOfflineContext, type OfflineContext } from './offline-context.ts';
+
+interface AddOptions extends CommonOptions {
+  site: string;
+  type: string;
+  zone: string;
+  id?: string;
+  label?: string;
+  position?: string;
+  externalId?: string[];
+  json?: boolean;
+}
+
+async function withContext<T>(cmd: Command, opts: CommonOptions, fn: (ctx: OfflineContext) => Promise<T> | T): Promise<T> {
+  const config = configFrom(cmd, { dataDir: opts.dataDir, sitesDirs: opts.sitesDir, logLevel: opts.logLevel });
+  const ctx = await openOfflineContext(config);
+  try {
+    return await fn(ctx);
+  } finally {
+    ctx.close();
+  }
+}
+
+/** `imei=860374051096202` → ['imei', '860374051096202'] */
+function parseExternalIds(pairs: string[] | undefined): Record<string, string> | undefined {
+  if (!pairs?.length) return undefined;
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new StoreTwinError('STW_ERR_VALIDATION', `--external-id must be platform=id, got "${pair}"`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
+}
+
+function parsePosition(text: string | undefined): [number, number, number] | undefined {
+  if (text === undefined) return undefined;
+  const parts = text.split(',').map(Number);
+  if (parts.length !== 3 || parts.some((n) => !Number.isFinite(n))) {
+    throw new StoreTwinError('STW_ERR_VALIDATION', `--position must be x,y,z in metres, got "${text}"`);
+  }
+  return parts as [number, number, number];
+}
+
+export function registerDeviceCommands(program: Command): void {
+  const device = program.command('device').description('register and manage devices');
+
+  addCommonOptions(device.command('add').description('register a device and print its MQTT secret (shown only this once)'))
+    .requiredOption('--site <site>', 'site id, e.g. demo-hotel')
+    .requiredOption('--type <type>', 'door-sensor | camera | footfall-counter')
+    .requiredOption('--zone <zone>', 'zone the device watches, e.g. 2-14')
+    .option('--id <id>', 'device id [default: <type-prefix>-<zone>]')
+    .option('--label <text>', 'a human name')
+    .option('--position <x,y,z>', 'metres in the floor plane (default: the zone centre)')
+    .option('--external-id <platform=id...>', 'ids on other platforms: imei, ctwing, onenet, hikvision, axis, frigate')
+    .addOption(new Option('--json', 'print JSON instead of text'))
+    .action(async (opts: AddOptions, cmd: Command) =>
+      withContext(cmd, opts, async (ctx) => {
+        const prefix = { 'door-sensor': 'door', camera: 'cam', 'footfall-counter': 'counter' }[opts.type] ?? opts.type;
+        const { device: created, secret } = await ctx.devices.register({
+          id: opts.id ?? `${prefix}-${opts.zone}`,
+          site: opts.site,
+          type: opts.type,
+          zone: opts.zone,
+          label: opts.label ?? null,
+          position: parsePosition(opts.position) ?? null,
+          externalIds: parseExternalIds(opts.externalId),
+        });
+        if (opts.json) return console.log(JSON.stringify({ device: created, secret }, null, 2));
+        console.log(
+          [
+            `registered ${created.id} (${created.type}) in ${created.site} zone ${created.zone}`,
+            '',
+            'MQTT connection (the secret is shown only now; store it in the device):',
+            `  client id / username  ${created.id}`,
+            `  password              ${secret}`,
+            `  publish events to     storetwin/${created.site}/${created.id}/up`,
+            `  status (retained/LWT) storetwin/${created.site}/${created.id}/status`,
+            `  commands arrive on    storetwin/${created.site}/${created.id}/cmd`,
+          ].join('\n'),
+        );
+      }),
+    );
+
+  addCommonOptions(device.command('list').description('list registered devices'))
+    .option('--site <site>', 'only this site')
+    .option('--type <type>', 'only this type')
+    .option('--json', 'print JSON')
+    .action(async (opts: CommonOptions & { site?: string; type?: string; json?: boolean }, cmd: Command) =>
+      withContext(cmd, opts, (ctx) => {
+        const items = ctx.storage.registry
+          .allDevices()
+          .filter((d) => (!opts.site || d.site === opts.site) && (!opts.type || d.type === opts.type))
+          .map(toPublicDevice);
+        if (opts.json) return console.log(JSON.stringify(items, null, 2));
+        for (const d of items) console.log(`${d.id.padEnd(24)} ${d.type.padEnd(17)} ${d.site.padEnd(14)} ${d.zone.padEnd(16)} ${d.enabled ? '' : 'disabled'}`);
+        console.log(`${items.length} device(s)`);
+      }),
+    );
+
+  addCommonOptions(device.command('show <id>').description('show one device')).action(async (id: string, opts: CommonOptions, cmd: Command) =>
+    withContext(cmd, opts, (ctx) => {
+      const rec = ctx.storage.registry.getDevice(id);
+      if (!rec) throw new StoreTwinError('STW_ERR_DEVICE_NOT_FOUND', `no device "${id}"`);
+      console.log(JSON.stringify(toPublicDevice(rec), null, 2));
+    }),
+  );
+
+  addCommonOptions(device.command('remove <id>').description('delete a device (its stored events stay)')).action(
+    async (id: string, opts: CommonOptions, cmd: Command) =>
+      withContext(cmd, opts, (ctx) => {
+        ctx.devices.remove(id);
+        console.log(`removed ${id}`);
+      }),
+  );
+
+  addCommonOptions(device.command('rotate-secret <id>').description('issue a new MQTT secret; the old one stops working')).action(
+    async (id: string, opts: CommonOptions, cmd: Command) =>
+      withContext(cmd, opts, async (ctx) => {
+        const { secret } = await ctx.devices.rotateSecret(id);
+        console.log(`new secret for ${id} (shown only now): ${secret}`);
+      }),
+  );
+}

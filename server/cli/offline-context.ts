@@ -1,0 +1,30 @@
+/**
+ * What the admin commands (device, user) need: the registry and the site catalogue opened
+ * straight from the data directory. SQLite in WAL mode lets them run beside a live server;
+ * the server reads the registry on every device CONNECT, so a device added here can connect
+ * at once.
+ */
+import path from 'node:path';
+import { siteDirs } from '../app.ts';
+import type { Config } from '../config.ts';
+import { EventBus } from '../events.ts';
+import { DeviceService } from '../registry/devices.ts';
+import { UserService } from '../auth/users.ts';
+import { SiteCatalog } from '../sites/catalog.ts';
+import { openSqliteStorage } from '../storage/sqlite/index.ts';
+
+export interface OfflineContext {
+  storage: ReturnType<typeof openSqliteStorage>;
+  sites: SiteCatalog;
+  devices: DeviceService;
+  users: UserService;
+  close(): void;
+}
+
+export async function openOfflineContext(config: Config): Promise<OfflineContext> {
+  const sites = await SiteCatalog.load(siteDirs(config));
+  const storage = openSqliteStorage(path.join(config.dataDir, 'storetwin.db'));
+  const devices = new DeviceService({ registry: storage.registry, sites, bus: new EventBus() });
+  const users = new UserService({ registry: storage.registry });
+  return { storage, sites, devices, users, close: () => storage.close() };
+}

@@ -1,0 +1,98 @@
+/** `storetwin serve` and `storetwin demo`: run the server (with the demo unless --no-demo). */
+import { Option, type Command } from 'commander';
+import { createApp, type App } from '../app.ts';
+import { seedDemoDevices, startDemo, type DemoRunner } from '../demo.ts';
+import { addCommonOptions, configFrom, type CommonOptions } from './options.ts';
+
+interface ServeOptions extends CommonOptions {
+  host?: string;
+  httpPort?: string;
+  mqttPort?: string;
+  demo: boolean;
+  demoSpeed?: string;
+}
+
+export function registerServeCommands(program: Command): void {
+  addCommonOptions(program.command('serve').description('run the server: broker, ingest, twin, API (and the demo sites with their simulators)'))
+    .addOption(new Option('--host <host>', 'interface to listen on [env STORETWIN_HOST, default 0.0.0.0]'))
+    .addOption(new Option('--http-port <port>', 'HTTP port: API, dashboard, MQTT over WebSocket at /mqtt; 0 = any free [env STORETWIN_HTTP_PORT, default 8080]'))
+    .addOption(new Option('--mqtt-port <port>', 'MQTT/TCP port; 0 = any free [env STORETWIN_MQTT_PORT, default 1883]'))
+    .addOption(new Option('--no-demo', 'start without the demo sites and their simulators'))
+    .addOption(new Option('--demo-speed <n>', 'simulated seconds per real second for the demo [default 30]'))
+    .action(async (opts: ServeOptions, cmd: Command) => run(cmd, opts, opts.demo));
+
+  addCommonOptions(program.command('demo').description('the same as serve, always with the demo sites and simulators'))
+    .addOption(new Option('--host <host>', 'interface to listen on'))
+    .addOption(new Option('--http-port <port>', 'HTTP port'))
+    .addOption(new Option('--mqtt-port <port>', 'MQTT/TCP port'))
+    .addOption(new Option('--demo-speed <n>', 'simulated seconds per real second [default 30]'))
+    .action(async (opts: ServeOptions, cmd: Command) => run(cmd, opts, true));
+}
+
+async function run(cmd: Command, opts: ServeOptions, demo: boolean): Promise<void> {
+  const config = configFrom(cmd, {
+    host: opts.host,
+    httpPort: opts.httpPort,
+    mqttPort: opts.mqttPort,
+    dataDir: opts.dataDir,
+    sitesDirs: opts.sitesDir,
+    logLevel: opts.logLevel,
+    demoSpeed: opts.demoSpeed,
+    // --no-demo only ever turns the demo off; STORETWIN_DEMO=0 does too.
+    demo: demo ? undefined : false,
+  });
+  const app = await createApp(config);
+  await app.listen();
+  let runner: DemoRunner | null = null;
+  if (config.demo) {
+    const credentials = await seedDemoDevices(app);
+    runner = await startDemo(app, credentials);
+  }
+  printBanner(app, runner);
+  installShutdown(app, runner);
+}
+
+function printBanner(app: App, runner: DemoRunner | null): void {
+  const a = app.addresses!;
+  const lines = [
+    '',
+    'StoreTwin is running',
+    `  HTTP API      ${a.httpUrl}/api   (health ${a.httpUrl}/healthz, metrics ${a.httpUrl}/metrics)`,
+    `  MQTT          ${a.mqttUrl}   and ws://${a.httpUrl.slice('http://'.length)}/mqtt`,
+    `  data          ${app.config.dataDir}`,
+    `  sites         ${app.sites.list().map((s) => s.id).join(', ') || '(none: put site files in ' + app.config.dataDir + '/sites)'}`,
+  ];
+  if (runner) {
+    const devices = runner.simulators.reduce((n, s) => n + s.stats().devices, 0);
+    lines.push(`  demo          ${runner.simulators.length} site simulators, ${devices} devices, ${app.config.demoSpeed}x speed`);
+  }
+  if (app.setupToken) {
+    lines.push(
+      '',
+      'No user exists yet. Create the first admin with either:',
+      `  storetwin user add admin --role admin            (prompts for the password on stdin)`,
+      `  curl -X POST ${a.httpUrl}/api/auth/setup -H 'content-type: application/json' \\`,
+      `       -d '{"setupToken":"${app.setupToken}","username":"admin","password":"<at least 10 characters>"}'`,
+    );
+  }
+  console.log(lines.join('\n') + '\n');
+}
+
+function installShutdown(app: App, runner: DemoRunner | null): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) process.exit(1); // a second Ctrl-C forces it
+    stopping = true;
+    app.logger.info({ signal }, 'shutting down');
+    try {
+      await runner?.stop();
+      await app.stop();
+      process.exit(0);
+    } catch (err) {
+      app.logger.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}

@@ -1,0 +1,126 @@
+/**
+ * Configuration: defaults in one place, then an optional file, then environment variables,
+ * then CLI flags — validated once at start with every problem reported together. The result
+ * is injected into createApp(); nothing reads process.env after this.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { load as loadYaml } from 'js-yaml';
+import { z } from 'zod';
+import { StoreTwinError } from './errors.ts';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+export const configSchema = z
+  .object({
+    host: z.string().min(1).default('0.0.0.0'),
+    httpPort: port.default(8080),
+    mqttPort: port.default(1883),
+    dataDir: z.string().min(1).default('./data'),
+    /** Directories with site files (YAML/JSON). */
+    sitesDirs: z.array(z.string().min(1)).default([path.join(REPO_ROOT, 'sites')]),
+    /** Use an external broker instead of the embedded one (not in this release: refused at start). */
+    mqttUrl: z.string().url().optional(),
+    influxUrl: z.string().url().optional(),
+    /** Start the demo sites' simulators in-process. */
+    demo: z.boolean().default(true),
+    /** Simulated seconds per real second for the demo simulators. */
+    demoSpeed: z.coerce.number().positive().max(3600).default(30),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    broker: z
+      .object({
+        /** CONNECT is unauthenticated: keep it small (client id, credentials, a small will). */
+        maxConnectBytes: positiveInt.default(4 * 1024),
+        /** Largest packet after CONNECT; camera snapshots are the big ones. */
+        maxPacketBytes: positiveInt.default(1024 * 1024),
+        /** Largest `up` event payload; events are ~100 bytes, frames ~30. */
+        maxEventBytes: positiveInt.default(8 * 1024),
+        connectTimeoutMs: positiveInt.default(10_000),
+        /** Our topics have at most 5 levels (storetwin/site/device/snapshot/id). */
+        maxTopicLevels: positiveInt.max(100).default(8),
+        /** QoS 1 publishes from one client awaiting their durable commit. */
+        maxInflightPerClient: positiveInt.default(500),
+        /** Packets aedes queues before a session is established. */
+        queueLimit: positiveInt.default(42),
+        keepaliveLimitS: positiveInt.default(3 * 3600),
+        /** A device may be parked in NB-IoT PSM for hours; a slow socket is given this long to drain. */
+        drainTimeoutMs: positiveInt.default(30_000),
+      })
+      .prefault({}),
+    ingest: z
+      .object({
+        /** Group commit: flush when this many events wait, or after `commitDelayMs`. */
+        commitMaxEvents: positiveInt.default(1000),
+        commitDelayMs: z.coerce.number().int().min(0).max(1000).default(2),
+        /** How long a (device, seq) is remembered to drop retransmissions. */
+        dedupeWindowS: positiveInt.default(3600),
+      })
+      .prefault({}),
+    auth: z
+      .object({
+        sessionTtlHours: positiveInt.default(12),
+      })
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+const ENV_KEYS: Record<string, keyof ConfigInput> = {
+  STORETWIN_HOST: 'host',
+  STORETWIN_HTTP_PORT: 'httpPort',
+  STORETWIN_MQTT_PORT: 'mqttPort',
+  STORETWIN_DATA_DIR: 'dataDir',
+  STORETWIN_MQTT_URL: 'mqttUrl',
+  STORETWIN_INFLUX_URL: 'influxUrl',
+  STORETWIN_LOG_LEVEL: 'logLevel',
+  STORETWIN_DEMO_SPEED: 'demoSpeed',
+};
+
+function fromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof ConfigInput, unknown>> {
+  const out: Partial<Record<keyof ConfigInput, unknown>> = {};
+  for (const [name, key] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') out[key] = value;
+  }
+  if (env.STORETWIN_SITES_DIRS) out.sitesDirs = env.STORETWIN_SITES_DIRS.split(path.delimiter).filter(Boolean);
+  if (env.STORETWIN_DEMO !== undefined) out.demo = !['0', 'false', 'no', 'off'].includes(env.STORETWIN_DEMO.toLowerCase());
+  return out;
+}
+
+function fromFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new StoreTwinError('STW_ERR_CONFIG_INVALID', `cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  const parsed = file.endsWith('.json') ? JSON.parse(text) : loadYaml(text);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new StoreTwinError('STW_ERR_CONFIG_INVALID', `config file ${file} must hold an object`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Builds the config from (lowest to highest precedence) defaults, file, environment, flags. */
+export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags?: Record<string, unknown> } = {}): Config {
+  const merged: Record<string, unknown> = {
+    ...(opts.file ? fromFile(opts.file) : {}),
+    ...fromEnv(opts.env ?? {}),
+    ...Object.fromEntries(Object.entries(opts.flags ?? {}).filter(([, v]) => v !== undefined)),
+  };
+  return parseConfig(merged);
+}
+
+export function parseConfig(input: unknown): Config {
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    throw new StoreTwinError('STW_ERR_CONFIG_INVALID', `invalid configuration:\n${z.prettifyError(result.error)}`, result.error.issues);
+  }
+  return result.data;
+}

@@ -1,0 +1,180 @@
+/**
+ * Ingest: turns what a device sent into stored, typed events. Decode by device type, validate,
+ * drop duplicates by `seq`, stamp the receive time, and group-commit to the event store; the
+ * returned promise resolves only after the commit, and the broker acknowledges QoS 1 on it.
+ * A bad payload is refused with a coded, counted rejection that touches nothing else — the
+ * device stays connected (it would otherwise retransmit the poison message forever).
+ */
+import { getDeviceType } from '../../devices/index.ts';
+import type { Config } from '../config.ts';
+import type { ErrorCode } from '../errors.ts';
+import type { EventBus } from '../events.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { DeviceRecord, EventStore, NewEvent, RecordedEvent } from '../storage/types.ts';
+import { SeqDeduper } from './dedupe.ts';
+import { GroupCommitter } from './group-commit.ts';
+
+export interface IngestDeps {
+  config: Config['ingest'] & { maxEventBytes: number };
+  events: EventStore;
+  bus: EventBus;
+  logger: Logger;
+  metrics: Metrics;
+  now?: () => number;
+}
+
+/** A device clock is trusted within this range around ours; NB-IoT modules often boot at 1970. */
+const MAX_PAST_MS = 30 * 24 * 3600 * 1000;
+const MAX_FUTURE_MS = 5 * 60 * 1000;
+
+const JPEG_MAGIC = 0xffd8;
+
+export class Ingest {
+  private readonly committer: GroupCommitter<NewEvent>;
+  private readonly deduper: SeqDeduper;
+  /** Last recorded connectivity per device, so repeated online/offline are stored once. */
+  private readonly online = new Map<string, boolean>();
+  /** Rejections logged per device per minute, so a flooding device cannot flood the log. */
+  private readonly logBudget = new Map<string, { minute: number; count: number }>();
+  private readonly log: Logger;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: IngestDeps) {
+    this.log = deps.logger.child({ module: 'ingest' });
+    this.now = deps.now ?? Date.now;
+    this.deduper = new SeqDeduper(deps.config.dedupeWindowS * 1000);
+    this.committer = new GroupCommitter<NewEvent>({
+      maxItems: deps.config.commitMaxEvents,
+      delayMs: deps.config.commitDelayMs,
+      write: async (batch) => {
+        await deps.events.append(batch);
+        for (const e of batch) deps.metrics.ingested.inc({ type: e.type });
+        deps.bus.emit('events.stored', batch);
+      },
+      onBatch: (size, seconds) => {
+        deps.metrics.commitBatchSize.observe(size);
+        deps.metrics.commitSeconds.observe(seconds);
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    const since = new Date(this.now() - this.deps.config.dedupeWindowS * 1000).toISOString();
+    const recent = await this.deps.events.recentSeqs(since);
+    for (const r of recent) this.deduper.remember(r.device, r.seq, Date.parse(r.receivedAt));
+    this.log.debug({ restored: recent.length }, 'dedupe window restored');
+  }
+
+  async stop(): Promise<void> {
+    await this.committer.flush();
+  }
+
+  /** An `up` message: an event as JSON or the device's binary frame. */
+  async acceptUplink(device: DeviceRecord, payload: Buffer): Promise<void> {
+    if (payload.length > this.deps.config.maxEventBytes) {
+      return this.reject(device, 'STW_ERR_PAYLOAD_TOO_LARGE', `${payload.length} bytes exceeds ${this.deps.config.maxEventBytes}`);
+    }
+    const type = getDeviceType(device.type);
+    if (!type) return this.reject(device, 'STW_ERR_DEVICE_TYPE_UNKNOWN', `device type "${device.type}" is not in the catalogue`);
+    const result = type.decode(payload);
+    if (!result.ok) return this.reject(device, result.code, result.message);
+
+    const receivedMs = this.now();
+    const fresh: NewEvent[] = [];
+    for (const event of result.events) {
+      if (event.seq !== undefined && this.deduper.isDuplicate(device.id, event.seq, receivedMs)) {
+        this.deps.metrics.duplicates.inc();
+        continue;
+      }
+      fresh.push(this.toRecord(device, event, receivedMs));
+    }
+    await this.commit(device, fresh);
+  }
+
+  /** A message on the status topic (retained, and the device's last will). */
+  async acceptStatusPayload(device: DeviceRecord, payload: Buffer): Promise<void> {
+    const text = payload.toString('utf8').trim().toLowerCase();
+    if (text !== 'online' && text !== 'offline') {
+      return this.reject(device, 'STW_ERR_STATUS_INVALID', `status "${text.slice(0, 32)}"`);
+    }
+    await this.recordStatus(device, text === 'online', 'device');
+  }
+
+  /** The broker saw the device connect or disconnect. */
+  async acceptPresence(device: DeviceRecord, online: boolean): Promise<void> {
+    try {
+      await this.recordStatus(device, online, 'broker');
+    } catch (err) {
+      this.log.error({ err, device: device.id }, 'presence could not be stored');
+    }
+  }
+
+  /** A camera's JPEG answering command `commandId`. Stored and attached by later stages. */
+  async acceptSnapshot(device: DeviceRecord, commandId: string, jpeg: Buffer): Promise<void> {
+    if (jpeg.length < 4 || jpeg.readUInt16BE(0) !== JPEG_MAGIC) {
+      return this.reject(device, 'STW_ERR_PAYLOAD_SCHEMA', 'snapshot is not a JPEG (no FFD8 marker)');
+    }
+    this.deps.bus.emit('snapshot.received', {
+      site: device.site,
+      device: device.id,
+      commandId,
+      jpeg,
+      at: new Date(this.now()).toISOString(),
+    });
+  }
+
+  private async recordStatus(device: DeviceRecord, online: boolean, source: 'device' | 'broker'): Promise<void> {
+    if (this.online.get(device.id) === online) return;
+    this.online.set(device.id, online);
+    await this.commit(device, [this.toRecord(device, { type: 'status', online, source }, this.now())]);
+  }
+
+  private async commit(device: DeviceRecord, events: NewEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    try {
+      await this.committer.addMany(events);
+    } catch (err) {
+      // Not stored: let a retransmission through the dedupe window, then fail the publish.
+      for (const e of events) if (e.seq !== null) this.deduper.forget(device.id, e.seq);
+      this.deps.metrics.refuse('STW_ERR_STORAGE_FAILED', 'ingest');
+      throw err;
+    }
+  }
+
+  private toRecord(device: DeviceRecord, event: RecordedEvent, receivedMs: number): NewEvent {
+    const receivedAt = new Date(receivedMs).toISOString();
+    const seq = 'seq' in event && typeof event.seq === 'number' ? event.seq : null;
+    return {
+      site: device.site,
+      device: device.id,
+      deviceType: device.type,
+      zone: device.zone,
+      type: event.type,
+      seq,
+      ts: this.eventTime(event, receivedMs) ?? receivedAt,
+      receivedAt,
+      data: event,
+    };
+  }
+
+  private eventTime(event: RecordedEvent, receivedMs: number): string | null {
+    if (!('ts' in event) || typeof event.ts !== 'string') return null;
+    const ms = Date.parse(event.ts);
+    if (!Number.isFinite(ms) || ms < receivedMs - MAX_PAST_MS || ms > receivedMs + MAX_FUTURE_MS) return null;
+    return new Date(ms).toISOString();
+  }
+
+  private reject(device: DeviceRecord, code: ErrorCode, message: string): void {
+    const at = new Date(this.now()).toISOString();
+    this.deps.metrics.refuse(code, 'ingest');
+    this.deps.bus.emit('ingest.rejected', { site: device.site, device: device.id, code, message, at });
+    const minute = Math.floor(this.now() / 60_000);
+    const budget = this.logBudget.get(device.id);
+    if (!budget || budget.minute !== minute) this.logBudget.set(device.id, { minute, count: 1 });
+    else budget.count++;
+    if ((this.logBudget.get(device.id)?.count ?? 0) <= 5) {
+      this.log.warn({ code, device: device.id, site: device.site }, message);
+    }
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Registers devices: validates them against the site model and the device catalogue, issues
+ * the MQTT secret (returned once, stored only as a scrypt hash), and announces the change on
+ * the bus so the twin adds the device and the broker drops sessions of removed devices.
+ */
+import { z } from 'zod';
+import { getDeviceType } from '../../devices/index.ts';
+import { StoreTwinError } from '../errors.ts';
+import type { EventBus } from '../events.ts';
+import { hashSecret, newSecret } from '../auth/secrets.ts';
+import { ID_PATTERN } from '../sites/model.ts';
+import type { DeviceRecord, Registry } from '../storage/types.ts';
+import { EXTERNAL_ID_PLATFORMS, type DeviceInput, type DeviceRegistrar, type DeviceUpdate, type PublicDevice } from './types.ts';
+
+/** What the registrar needs to know of the site model. SiteCatalog satisfies it. */
+export interface SiteDirectory {
+  get(siteId: string): unknown;
+  zone(siteId: string, zoneId: string): unknown;
+}
+
+const externalIdsSchema = z
+  .record(z.enum(EXTERNAL_ID_PLATFORMS), z.string().min(1).max(128))
+  .refine((ids) => Object.keys(ids).length <= EXTERNAL_ID_PLATFORMS.length);
+
+export const deviceInputSchema = z.object({
+  id: z.string().regex(ID_PATTERN, 'must be lowercase letters, digits and dashes ([a-z0-9-]+)'),
+  site: z.string().regex(ID_PATTERN),
+  type: z.string().min(1),
+  zone: z.string().regex(ID_PATTERN),
+  label: z.string().trim().min(1).max(80).nullish(),
+  position: z.tuple([z.number().finite(), z.number().finite(), z.number().finite()]).nullish(),
+  externalIds: externalIdsSchema.optional(),
+});
+
+export const deviceUpdateSchema = z
+  .object({
+    zone: z.string().regex(ID_PATTERN),
+    label: z.string().trim().min(1).max(80).nullable(),
+    position: z.tuple([z.number().finite(), z.number().finite(), z.number().finite()]).nullable(),
+    externalIds: externalIdsSchema,
+    enabled: z.boolean(),
+  })
+  .partial()
+  .strict();
+
+export function toPublicDevice(rec: DeviceRecord): PublicDevice {
+  const { secretHash: _secretHash, ...device } = rec;
+  return device;
+}
+
+export class DeviceService implements DeviceRegistrar {
+  constructor(
+    private readonly deps: {
+      registry: Registry;
+      sites: SiteDirectory;
+      bus: EventBus;
+      now?: () => Date;
+    },
+  ) {}
+
+  async register(input: DeviceInput): Promise<{ device: PublicDevice; secret: string }> {
+    const parsed = deviceInputSchema.safeParse(input);
+    if (!parsed.success) {
+      throw new StoreTwinError('STW_ERR_VALIDATION', z.prettifyError(parsed.error), parsed.error.issues);
+    }
+    const value = parsed.data;
+    this.checkPlacement(value.site, value.zone);
+    if (!getDeviceType(value.type)) {
+      throw new StoreTwinError('STW_ERR_DEVICE_TYPE_UNKNOWN', `unknown device type "${value.type}"`);
+    }
+    if (this.deps.registry.getDevice(value.id)) {
+      throw new StoreTwinError('STW_ERR_DEVICE_EXISTS', `device "${value.id}" already exists`);
+    }
+    const secret = newSecret();
+    const at = this.now();
+    const record: DeviceRecord = {
+      id: value.id,
+      site: value.site,
+      type: value.type,
+      zone: value.zone,
+      label: value.label ?? null,
+      position: value.position ?? null,
+      externalIds: value.externalIds ?? {},
+      secretHash: await hashSecret(secret),
+      enabled: true,
+      createdAt: at,
+      updatedAt: at,
+    };
+    this.deps.registry.insertDevice(record);
+    const device = toPublicDevice(record);
+    this.deps.bus.emit('device.registered', device);
+    return { device, secret };
+  }
+
+  update(id: string, patch: DeviceUpdate): PublicDevice {
+    const parsed = deviceUpdateSchema.safeParse(patch);
+    if (!parsed.success) {
+      throw new StoreTwinError('STW_ERR_VALIDATION', z.prettifyError(parsed.error), parsed.error.issues);
+    }
+    const current = this.require(id);
+    if (parsed.data.zone !== undefined) this.checkPlacement(current.site, parsed.data.zone);
+    const updated = this.deps.registry.updateDevice(id, parsed.data);
+    if (!updated) throw new StoreTwinError('STW_ERR_DEVICE_NOT_FOUND', `no device "${id}"`);
+    const device = toPublicDevice(updated);
+    this.deps.bus.emit('device.updated', device);
+    return device;
+  }
+
+  async rotateSecret(id: string): Promise<{ device: PublicDevice; secret: string }> {
+    this.require(id);
+    const secret = newSecret();
+    const updated = this.deps.registry.updateDevice(id, { secretHash: await hashSecret(secret) });
+    if (!updated) throw new StoreTwinError('STW_ERR_DEVICE_NOT_FOUND', `no device "${id}"`);
+    const device = toPublicDevice(updated);
+    this.deps.bus.emit('device.updated', device);
+    return { device, secret };
+  }
+
+  remove(id: string): void {
+    const current = this.require(id);
+    this.deps.registry.deleteDevice(id);
+    this.deps.bus.emit('device.removed', toPublicDevice(current));
+  }
+
+  private require(id: string): DeviceRecord {
+    const rec = this.deps.registry.getDevice(id);
+    if (!rec) throw new StoreTwinError('STW_ERR_DEVICE_NOT_FOUND', `no device "${id}"`);
+    return rec;
+  }
+
+  private checkPlacement(site: string, zone: string): void {
+    if (!this.deps.sites.get(site)) throw new StoreTwinError('STW_ERR_SITE_NOT_FOUND', `no site "${site}"`);
+    if (!this.deps.sites.zone(site, zone)) {
+      throw new StoreTwinError('STW_ERR_ZONE_NOT_FOUND', `site "${site}" has no zone "${zone}"`);
+    }
+  }
+
+  private now(): string {
+    return (this.deps.now?.() ?? new Date()).toISOString();
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * The live twin: reported state of every registered device and every zone, kept from stored
+ * events (so it never shows what was not durably recorded). It emits typed change events for
+ * later stages and persists device state every few seconds so a restart resumes it.
+ */
+import type { EventBus, ServerEvents } from '../events.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { PublicDevice } from '../registry/types.ts';
+import type { Site } from '../sites/model.ts';
+import type { NewEvent, Registry } from '../storage/types.ts';
+import { batteryPercent } from '../../devices/shared/battery.ts';
+import type { DeviceState, SiteState, TwinReader, ZoneState } from './types.ts';
+
+export interface TwinDeps {
+  sites: { list(): Site[]; get(id: string): Site | undefined };
+  registry: Registry;
+  bus: EventBus;
+  logger: Logger;
+  /** How often dirty device state is written to the registry. */
+  persistEveryMs?: number;
+}
+
+const ZONE_STATE_KEY = 'twin.zones';
+
+export class Twin implements TwinReader {
+  private readonly devices = new Map<string, DeviceState>();
+  /** site → zone id → state */
+  private readonly zones = new Map<string, Map<string, ZoneState>>();
+  /** device id → the zone whose occupancy its counts feed. */
+  private readonly countsInto = new Map<string, string>();
+  private readonly dirty = new Set<string>();
+  private zonesDirty = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly log: Logger;
+  private readonly unsubscribe: Array<() => void> = [];
+
+  constructor(private readonly deps: TwinDeps) {
+    this.log = deps.logger.child({ module: 'twin' });
+  }
+
+  start(): void {
+    for (const site of this.deps.sites.list()) this.addSite(site);
+    this.restoreZones();
+    const saved = new Map(this.deps.registry.loadDeviceStates().map((s) => [s.device, s.state]));
+    for (const rec of this.deps.registry.allDevices()) {
+      const { secretHash: _secretHash, ...device } = rec;
+      this.addDevice(device, saved.get(rec.id));
+    }
+
+    this.listen('events.stored', (batch) => this.applyBatch(batch));
+    this.listen('device.registered', (d) => this.addDevice(d));
+    this.listen('device.updated', (d) => this.updateDevice(d));
+    this.listen('device.removed', (d) => this.removeDevice(d.id));
+    this.listen('ingest.rejected', (r) => {
+      const state = r.device ? this.devices.get(r.device) : undefined;
+      if (!state) return;
+      state.rejected++;
+      state.lastRejection = { code: r.code, message: r.message, at: r.at };
+      this.changedDevice(state, ['rejected', 'lastRejection']);
+    });
+
+    this.timer = setInterval(() => this.persist(), this.deps.persistEveryMs ?? 5000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const off of this.unsubscribe.splice(0)) off();
+    this.persist();
+  }
+
+  private listen<K extends keyof ServerEvents>(event: K, fn: (...args: ServerEvents[K]) => void): void {
+    const bus = this.deps.bus as unknown as { on(e: K, f: typeof fn): void; off(e: K, f: typeof fn): void };
+    bus.on(event, fn);
+    this.unsubscribe.push(() => bus.off(event, fn));
+  }
+
+  siteState(site: string): SiteState | null {
+    const zones = this.zones.get(site);
+    if (!zones) return null;
+    const devices: Record<string, DeviceState> = {};
+    for (const d of this.devices.values()) if (d.site === site) devices[d.id] = { ...d };
+    return { site, zones: Object.fromEntries([...zones].map(([id, z]) => [id, { ...z }])), devices };
+  }
+
+  deviceState(device: string): DeviceState | null {
+    const state = this.devices.get(device);
+    return state ? { ...state } : null;
+  }
+
+  private addSite(site: Site): void {
+    const zones = new Map<string, ZoneState>();
+    for (const floor of site.floors) {
+      for (const zone of floor.zones) {
+        zones.set(zone.id, {
+          id: zone.id,
+          site: site.id,
+          floor: floor.id,
+          door: null,
+          doorChangedAt: null,
+          occupancy: null,
+          capacity: zone.capacity ?? null,
+          lastMotionAt: null,
+        });
+      }
+    }
+    for (const p of site.devices) if (p.counts) this.countsInto.set(p.id, p.counts);
+    this.zones.set(site.id, zones);
+  }
+
+  private addDevice(device: PublicDevice, saved?: Record<string, unknown>): void {
+    const base: DeviceState = {
+      id: device.id,
+      site: device.site,
+      zone: device.zone,
+      type: device.type,
+      online: null,
+      lastSeen: null,
+      lastEvent: null,
+      battery: null,
+      batteryPct: null,
+      rsrp: null,
+      snr: null,
+      door: null,
+      tamper: false,
+      rejected: 0,
+      lastRejection: null,
+    };
+    // Restore what was reported before a restart; identity fields come from the registry.
+    const state: DeviceState = saved ? { ...base, ...(saved as Partial<DeviceState>), id: device.id, site: device.site, zone: device.zone, type: device.type } : base;
+    this.devices.set(device.id, state);
+    if (device.type === 'footfall-counter' && !this.countsInto.has(device.id)) this.countsInto.set(device.id, device.zone);
+    this.changedDevice(state, Object.keys(state) as Array<keyof DeviceState>);
+  }
+
+  private updateDevice(device: PublicDevice): void {
+    const state = this.devices.get(device.id);
+    if (!state) return this.addDevice(device);
+    if (state.zone !== device.zone) {
+      state.zone = device.zone;
+      this.changedDevice(state, ['zone']);
+    }
+  }
+
+  private removeDevice(id: string): void {
+    this.devices.delete(id);
+    this.dirty.delete(id);
+  }
+
+  private applyBatch(batch: readonly NewEvent[]): void {
+    for (const e of batch) {
+      const state = this.devices.get(e.device);
+      if (!state) continue; // removed meanwhile
+      this.apply(state, e);
+    }
+  }
+
+  private apply(state: DeviceState, e: NewEvent): void {
+    const changed: Array<keyof DeviceState> = ['lastSeen', 'lastEvent'];
+    state.lastSeen = e.receivedAt;
+    state.lastEvent = { type: e.type, ts: e.ts, seq: e.seq };
+    const data = e.data;
+    if (data.type !== 'status' && state.online !== true) {
+      // Anything a device sends proves it is online.
+      state.online = true;
+      changed.push('online');
+    }
+    switch (data.type) {
+      case 'status':
+        state.online = data.online;
+        changed.push('online');
+        break;
+      case 'door':
+        this.setDoor(state, data.state, e.ts, changed);
+        if (data.battery !== undefined) this.setBattery(state, data.battery, changed);
+        break;
+      case 'heartbeat':
+        if (data.battery !== undefined) this.setBattery(state, data.battery, changed);
+        if (data.rsrp !== undefined) {
+          state.rsrp = data.rsrp;
+          changed.push('rsrp');
+        }
+        if (data.snr !== undefined) {
+          state.snr = data.snr;
+          changed.push('snr');
+        }
+        if (data.door !== undefined) this.setDoor(state, data.door, e.ts, changed);
+        break;
+      case 'tamper':
+        state.tamper = data.active;
+        changed.push('tamper');
+        break;
+      case 'motion':
+        this.updateZone(state.site, state.zone, (z) => {
+          z.lastMotionAt = e.ts;
+          return ['lastMotionAt'];
+        });
+        break;
+      case 'count': {
+        const target = this.countsInto.get(state.id) ?? state.zone;
+        this.updateZone(state.site, target, (z) => {
+          // Counters drift (a missed crossing); never show a negative crowd.
+          z.occupancy = Math.max(0, (z.occupancy ?? 0) + data.in - data.out);
+          return ['occupancy'];
+        });
+        break;
+      }
+      case 'register':
+        break;
+    }
+    this.changedDevice(state, changed);
+  }
+
+  private setDoor(state: DeviceState, door: 'open' | 'closed', ts: string, changed: Array<keyof DeviceState>): void {
+    if (state.door === door) return;
+    state.door = door;
+    changed.push('door');
+    this.updateZone(state.site, state.zone, (z) => {
+      // A zone with several doors is open while any of them is.
+      const open = [...this.devices.values()].some((d) => d.site === state.site && d.zone === state.zone && d.door === 'open');
+      const next = open ? 'open' : 'closed';
+      if (z.door === next) return [];
+      z.door = next;
+      z.doorChangedAt = ts;
+      return ['door', 'doorChangedAt'];
+    });
+  }
+
+  private setBattery(state: DeviceState, volts: number, changed: Array<keyof DeviceState>): void {
+    state.battery = volts;
+    state.batteryPct = batteryPercent(volts);
+    changed.push('battery', 'batteryPct');
+  }
+
+  private updateZone(site: string, zoneId: string, mutate: (z: ZoneState) => Array<keyof ZoneState>): void {
+    const zone = this.zones.get(site)?.get(zoneId);
+    if (!zone) return;
+    const changed = mutate(zone);
+    if (changed.length === 0) return;
+    this.zonesDirty = true;
+    this.deps.bus.emit('twin.zone', { state: { ...zone }, changed });
+  }
+
+  private changedDevice(state: DeviceState, changed: Array<keyof DeviceState>): void {
+    this.dirty.add(state.id);
+    this.deps.bus.emit('twin.device', { state: { ...state }, changed: [...new Set(changed)] });
+  }
+
+  private persist(): void {
+    try {
+      if (this.dirty.size > 0) {
+        const updatedAt = new Date().toISOString();
+        const states = [...this.dirty].flatMap((id) => {
+          const state = this.devices.get(id);
+          return state ? [{ device: id, state: state as unknown as Record<string, unknown>, updatedAt }] : [];
+        });
+        this.deps.registry.saveDeviceStates(states);
+        this.dirty.clear();
+      }
+      if (this.zonesDirty) {
+        const zones = [...this.zones.values()].flatMap((m) => [...m.values()]);
+        this.deps.registry.setSetting(ZONE_STATE_KEY, JSON.stringify(zones));
+        this.zonesDirty = false;
+      }
+    } catch (err) {
+      this.log.error({ err }, 'twin state could not be persisted');
+    }
+  }
+
+  private restoreZones(): void {
+    const raw = this.deps.registry.getSetting(ZONE_STATE_KEY);
+    if (!raw) return;
+    try {
+      for (const saved of JSON.parse(raw) as ZoneState[]) {
+        const zone = this.zones.get(saved.site)?.get(saved.id);
+        if (!zone) continue;
+        zone.door = saved.door;
+        zone.doorChangedAt = saved.doorChangedAt;
+        zone.occupancy = saved.occupancy;
+        zone.lastMotionAt = saved.lastMotionAt;
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'saved zone state unreadable; starting fresh');
+    }
+  }
+}
