@@ -3,16 +3,21 @@
  * zone edges, devices placed at positions. Site files are YAML or JSON in this shape.
  * Structural checks live in this schema; cross-reference checks (a door's zone exists, ids are
  * unique…) live in validate.ts, and all problems are reported at once.
+ *
+ * Objects are strict: an unknown key is a problem, because a misspelt `armedDurring` in a
+ * hand-written file would otherwise be dropped silently and leave a cash room unarmed.
+ * Numbers need no `.finite()`: zod 4 refuses Infinity and NaN by default.
  */
 import { z } from 'zod';
 
 export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const idSchema = z.string().regex(ID_PATTERN, 'must be lowercase letters, digits and dashes ([a-z0-9-]+)');
 
+/** Further locales may be added later, so unknown keys here are dropped rather than refused. */
 export const localizedSchema = z.object({ en: z.string().min(1), 'zh-CN': z.string().min(1) });
 export type Localized = z.infer<typeof localizedSchema>;
 
-const pointSchema = z.tuple([z.number().finite(), z.number().finite()]);
+const pointSchema = z.tuple([z.number(), z.number()]);
 export type Point = z.infer<typeof pointSchema>;
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM');
@@ -21,7 +26,7 @@ const hhmmEnd = z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, 'must be H
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
 /** A weekly window in site-local time; `to` before `from` wraps past midnight. */
-export const scheduleWindowSchema = z.object({
+export const scheduleWindowSchema = z.strictObject({
   days: z.array(z.enum(WEEKDAYS)).min(1).default([...WEEKDAYS]),
   from: hhmm,
   to: hhmmEnd,
@@ -41,11 +46,15 @@ export const ZONE_KINDS = [
   'service',
 ] as const;
 
-export const zoneSchema = z.object({
+export const zoneSchema = z.strictObject({
   id: idSchema,
   name: localizedSchema,
   kind: z.enum(ZONE_KINDS),
-  /** Closed polygon, counter-clockwise, metres in the floor's plane; at least a triangle. */
+  /**
+   * Polygon in metres in the floor's plane, at least a triangle, closed implicitly (do not
+   * repeat the first point). Counter-clockwise by convention; either winding is accepted.
+   * validate.ts checks it is simple (no self-intersection) with non-zero area.
+   */
   polygon: z.array(pointSchema).min(3),
   /** Door openings here matter to the rules (guest rooms, cash room, back office). */
   monitored: z.boolean().default(false),
@@ -56,7 +65,7 @@ export const zoneSchema = z.object({
 });
 export type Zone = z.infer<typeof zoneSchema>;
 
-export const doorSchema = z.object({
+export const doorSchema = z.strictObject({
   id: idSchema,
   /** The zone the door belongs to (the room it closes). */
   zone: idSchema,
@@ -66,7 +75,7 @@ export const doorSchema = z.object({
 });
 export type Door = z.infer<typeof doorSchema>;
 
-export const floorSchema = z.object({
+export const floorSchema = z.strictObject({
   id: idSchema,
   name: localizedSchema,
   /** Storey number; 0 is the ground floor. */
@@ -80,12 +89,12 @@ export type Floor = z.infer<typeof floorSchema>;
 
 export const DEVICE_TYPE_IDS = ['door-sensor', 'camera', 'footfall-counter'] as const;
 
-export const placementSchema = z.object({
+export const placementSchema = z.strictObject({
   id: idSchema,
   type: z.enum(DEVICE_TYPE_IDS),
   zone: idSchema,
   /** Metres: x, y in the floor plane, z above the floor. Defaults to the zone's centroid. */
-  position: z.tuple([z.number().finite(), z.number().finite(), z.number().finite()]).optional(),
+  position: z.tuple([z.number(), z.number(), z.number()]).optional(),
   /** Door sensors: the door they watch. */
   door: idSchema.optional(),
   /** Cameras: zones in view (snapshots are taken for alarms there) and the view cone. */
@@ -93,7 +102,7 @@ export const placementSchema = z.object({
   fov: z
     .object({
       /** Degrees, 0 = +x, counter-clockwise. */
-      heading: z.number().finite(),
+      heading: z.number(),
       /** Horizontal opening angle, degrees. */
       angle: z.number().positive().max(360),
       /** Metres. */
@@ -106,14 +115,14 @@ export const placementSchema = z.object({
 });
 export type Placement = z.infer<typeof placementSchema>;
 
-export const siteSchema = z.object({
+export const siteSchema = z.strictObject({
   id: idSchema,
   name: localizedSchema,
   kind: z.enum(['hotel', 'shop', 'hall']),
   /** IANA time zone of the site, for schedules and opening hours. */
   timezone: z.string().min(1).default('Asia/Shanghai'),
   /** Opening hours, local; hotels are open around the clock. */
-  openingHours: z.object({ open: hhmm, close: hhmmEnd }).default({ open: '00:00', close: '24:00' }),
+  openingHours: z.strictObject({ open: hhmm, close: hhmmEnd }).default({ open: '00:00', close: '24:00' }),
   floors: z.array(floorSchema).min(1),
   devices: z.array(placementSchema).default([]),
 });
