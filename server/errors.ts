@@ -58,6 +58,7 @@ export const ERRORS = {
   STW_ERR_DEVICE_TYPE_UNKNOWN: { status: 400, message: 'unknown device type' },
   STW_ERR_USER_EXISTS: { status: 409, message: 'a user with this name already exists' },
   STW_ERR_USER_NOT_FOUND: { status: 404, message: 'no such user' },
+  STW_ERR_LAST_ADMIN: { status: 409, message: 'the last admin cannot be removed' },
   STW_ERR_RATE_LIMITED: { status: 429, message: 'too many requests' },
   STW_ERR_INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -1,0 +1,80 @@
+/**
+ * The HTTP API as an Express app. Building and listening are separate: the composition root
+ * (or a test) calls `createHttpApp(deps)` and then listens, on port 0 in tests.
+ *
+ * Order matters and is fixed here: request metrics → security headers → health and metrics
+ * (no auth) → JSON body parser → public routes (login, setup) → authentication → protected
+ * routes → /api 404 → JSON error handler.
+ */
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import { authenticate } from './auth.ts';
+import { apiNotFound, errorHandler } from './errors.ts';
+import { authRoutes, sessionRoutes } from './routes/auth.ts';
+import { deviceRoutes } from './routes/devices.ts';
+import { eventRoutes } from './routes/events.ts';
+import { siteRoutes } from './routes/sites.ts';
+import { userRoutes } from './routes/users.ts';
+import type { ApiDeps, ApiRouteModule } from './types.ts';
+
+export type { ApiDeps } from './types.ts';
+
+/** Small on purpose: the largest legitimate body (a device or user) is well under 1 kB. */
+export const BODY_LIMIT = '64kb';
+
+export const BUILTIN_ROUTES: readonly ApiRouteModule[] = [authRoutes, sessionRoutes, siteRoutes, deviceRoutes, eventRoutes, userRoutes];
+
+/**
+ * Counts each request by its route pattern (`/api/devices/:device`), never the raw URL, so
+ * the label set stays bounded whatever clients send; unmatched requests share one label.
+ */
+function countRequests(deps: ApiDeps) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    res.on('finish', () => {
+      const pattern: unknown = req.route?.path;
+      const route = typeof pattern === 'string' ? pattern : req.path.startsWith('/api/') ? '/api (unmatched)' : '(unmatched)';
+      deps.metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  };
+}
+
+export function createHttpApp(deps: ApiDeps): Express {
+  const logger = deps.logger.child({ module: 'api' });
+  const app = express();
+  app.disable('x-powered-by');
+  // ETags on JSON that changes every second (state, events) only cost hashing.
+  app.set('etag', false);
+
+  app.use(countRequests(deps));
+  app.use(helmet());
+
+  app.get('/healthz', (_req, res) => {
+    const ready = deps.ready?.() ?? true;
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ok' : 'starting' });
+  });
+
+  // Unauthenticated like every Prometheus target; it exposes counters, never identities or
+  // secrets. Restrict it at the network or reverse proxy if that matters where you deploy.
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', deps.metrics.registry.contentType);
+    res.send(await deps.metrics.registry.metrics());
+  });
+
+  app.use('/api', express.json({ limit: BODY_LIMIT }));
+  app.use('/api', (_req, res, next) => {
+    // API answers are per user and often secret-bearing (device secrets, tokens): never cache.
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+
+  const modules = [...BUILTIN_ROUTES, ...(deps.routes ?? [])];
+  const apiDeps: ApiDeps = { ...deps, logger };
+  for (const m of modules.filter((r) => r.public)) m.register(app, apiDeps);
+  app.use('/api', authenticate(deps.users));
+  for (const m of modules.filter((r) => !r.public)) m.register(app, apiDeps);
+
+  app.use('/api', apiNotFound());
+  app.use(errorHandler({ logger, metrics: deps.metrics }));
+  return app;
+}

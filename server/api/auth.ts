@@ -1,0 +1,83 @@
+/**
+ * Authentication and authorisation for the HTTP API. A request carries a session token or an
+ * API token, either as `Authorization: Bearer TOKEN` or in the `storetwin_session` cookie
+ * (HttpOnly, SameSite=Strict: the browser never sends it cross-site, which is what keeps the
+ * cookie path safe from CSRF without a separate token).
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { assertCan, type Action } from '../auth/roles.ts';
+import type { PublicUser, UserService } from '../auth/users.ts';
+import { StoreTwinError } from '../errors.ts';
+
+export const SESSION_COOKIE = 'storetwin_session';
+
+export interface AuthContext {
+  user: PublicUser;
+  /** The token this request authenticated with (logout revokes exactly this one). */
+  token: string;
+}
+
+// A WeakMap rather than a property on `req`: typed without global declaration merging, and
+// entries go away with the request.
+const contexts = new WeakMap<Request, AuthContext>();
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
+    const raw = part.slice(eq + 1).trim();
+    try {
+      return decodeURIComponent(raw);
+    } catch {
+      return raw;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The presented token: undefined when none, null when an Authorization header is present but
+ * not a Bearer token (refused as invalid rather than silently falling back to the cookie).
+ */
+export function tokenFromRequest(req: Request): string | null | undefined {
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+    return match?.[1] ?? null;
+  }
+  const cookie = cookieValue(req.headers.cookie, SESSION_COOKIE);
+  return cookie === undefined || cookie === '' ? undefined : cookie;
+}
+
+/** Attaches the caller to the request or refuses: 401 STW_ERR_AUTH_REQUIRED / STW_ERR_TOKEN_INVALID. */
+export function authenticate(users: UserService): RequestHandler {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const token = tokenFromRequest(req);
+    if (token === undefined) return next(new StoreTwinError('STW_ERR_AUTH_REQUIRED'));
+    const user = token === null ? null : users.authenticate(token);
+    if (!user || token === null) return next(new StoreTwinError('STW_ERR_TOKEN_INVALID'));
+    contexts.set(req, { user, token });
+    next();
+  };
+}
+
+/** The authenticated caller; only valid behind `authenticate`. */
+export function authOf(req: Request): AuthContext {
+  const ctx = contexts.get(req);
+  // Reaching this without a context is a wiring bug (route mounted before the middleware).
+  if (!ctx) throw new StoreTwinError('STW_ERR_AUTH_REQUIRED');
+  return ctx;
+}
+
+export function userOf(req: Request): PublicUser {
+  return authOf(req).user;
+}
+
+/** 403 STW_ERR_FORBIDDEN unless the caller's role may take the action. */
+export function allow(action: Action): RequestHandler {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    assertCan(userOf(req).role, action);
+    next();
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * Login, logout, the current user, first-start setup and API tokens.
+ * Login and setup are public; the rest sits behind the authentication middleware.
+ */
+import type { Request, Response } from 'express';
+import { rateLimit, ipKeyGenerator } from 'express-rate-limit';
+import { z } from 'zod';
+import { permissionsOf } from '../../auth/roles.ts';
+import { completeSetup } from '../../auth/setup.ts';
+import { API_TOKEN_MAX_TTL_DAYS, PASSWORD_MAX } from '../../auth/users.ts';
+import { StoreTwinError } from '../../errors.ts';
+import { SESSION_COOKIE, authOf } from '../auth.ts';
+import type { ApiDeps, ApiRouteModule } from '../types.ts';
+import { parseInput } from '../validate.ts';
+
+// Login checks shape only: the rules for a *new* password do not apply to an existing one.
+const loginSchema = z.object({
+  username: z.string().min(1).max(64),
+  password: z.string().min(1).max(PASSWORD_MAX),
+});
+
+const setupSchema = z.object({
+  setupToken: z.string().min(1).max(512),
+  username: z.string(),
+  password: z.string(),
+});
+
+const tokenSchema = z
+  .object({
+    name: z.string().trim().min(1).max(64),
+    ttlDays: z.number().int().min(1).max(API_TOKEN_MAX_TTL_DAYS).optional(),
+  })
+  .strict();
+
+function cookieSecure(deps: ApiDeps, req: Request): boolean {
+  const opt = deps.options?.secureCookie ?? 'auto';
+  return opt === 'auto' ? req.secure : opt;
+}
+
+function loginLimiter(deps: ApiDeps) {
+  return rateLimit({
+    windowMs: deps.options?.loginRateLimit?.windowMs ?? 60_000,
+    limit: deps.options?.loginRateLimit?.limit ?? 10,
+    // Per client and username: guessing one account's password is slowed down without letting
+    // one noisy client lock everybody else out of their own accounts.
+    keyGenerator: (req) => {
+      const body: unknown = req.body;
+      const name =
+        typeof body === 'object' && body !== null && 'username' in body && typeof body.username === 'string'
+          ? body.username.slice(0, 64)
+          : '';
+      return `${ipKeyGenerator(req.ip ?? 'unknown')}|${name}`;
+    },
+    // Only failures count: a user who logs in correctly several times is not a guesser.
+    skipSuccessfulRequests: true,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (_req, _res, next) => next(new StoreTwinError('STW_ERR_RATE_LIMITED', 'too many failed logins, try again later')),
+  });
+}
+
+export const authRoutes: ApiRouteModule = {
+  name: 'auth',
+  public: true,
+  register(app, deps) {
+    app.post('/api/auth/login', loginLimiter(deps), async (req: Request, res: Response) => {
+      const { username, password } = parseInput(loginSchema, req.body, 'body');
+      const { token, user, expiresAt } = await deps.users.login(username, password);
+      res.cookie(SESSION_COOKIE, token, {
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: cookieSecure(deps, req),
+        path: '/',
+        expires: new Date(expiresAt),
+      });
+      res.json({ token, user, expiresAt });
+    });
+
+    app.post('/api/auth/setup', async (req: Request, res: Response) => {
+      // Checked before validating so a finished installation answers the same whatever is sent.
+      if (deps.registry.countUsers() > 0) throw new StoreTwinError('STW_ERR_SETUP_DONE');
+      const { setupToken, username, password } = parseInput(setupSchema, req.body, 'body');
+      const user = await completeSetup({ registry: deps.registry, users: deps.users }, setupToken, { username, password });
+      deps.logger.info({ user: user.username }, 'setup completed: first admin created');
+      res.status(201).json({ user });
+    });
+  },
+};
+
+export const sessionRoutes: ApiRouteModule = {
+  name: 'session',
+  register(app, deps) {
+    app.post('/api/auth/logout', (req: Request, res: Response) => {
+      deps.users.logout(authOf(req).token);
+      res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'strict', secure: cookieSecure(deps, req), path: '/' });
+      res.status(204).end();
+    });
+
+    app.get('/api/me', (req: Request, res: Response) => {
+      const { user } = authOf(req);
+      res.json({ user, permissions: permissionsOf(user.role) });
+    });
+
+    app.post('/api/auth/tokens', (req: Request, res: Response) => {
+      const { name, ttlDays } = parseInput(tokenSchema, req.body, 'body');
+      const token = deps.users.createApiToken(authOf(req).user.id, name, ttlDays);
+      res.status(201).json({ token, name, expiresAt: deps.users.tokenExpiry(token) ?? null });
+    });
+  },
+};

@@ -1,0 +1,78 @@
+/**
+ * Device registration. The secret is returned by POST and by secret rotation only; every other
+ * answer is a PublicDevice (no secret, no hash). Devices outside the caller's sites are 404.
+ */
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { assertSiteVisible, canSeeSite, scopeSite } from '../../auth/roles.ts';
+import { StoreTwinError } from '../../errors.ts';
+import { deviceInputSchema, deviceUpdateSchema, toPublicDevice } from '../../registry/devices.ts';
+import type { DeviceRecord } from '../../storage/types.ts';
+import { allow, userOf } from '../auth.ts';
+import type { ApiDeps, ApiRouteModule } from '../types.ts';
+import { limitSchema, parseInput, queryString } from '../validate.ts';
+
+const listQuery = z
+  .object({
+    site: queryString.optional(),
+    type: queryString.optional(),
+    zone: queryString.optional(),
+    limit: limitSchema,
+    cursor: queryString.optional(),
+  })
+  .strict();
+
+const deviceParams = z.object({ device: z.string().min(1).max(200) });
+
+function visibleDevice(deps: ApiDeps, req: Request): DeviceRecord {
+  const { device: id } = parseInput(deviceParams, req.params, 'params');
+  const rec = deps.registry.getDevice(id);
+  if (!rec || !canSeeSite(userOf(req), rec.site)) throw new StoreTwinError('STW_ERR_DEVICE_NOT_FOUND', `no device "${id}"`);
+  return rec;
+}
+
+export const deviceRoutes: ApiRouteModule = {
+  name: 'devices',
+  register(app, deps) {
+    app.get('/api/devices', allow('devices:read'), (req: Request, res: Response) => {
+      const q = parseInput(listQuery, req.query, 'query');
+      const site = scopeSite(userOf(req), q.site);
+      const page = deps.registry.listDevices({ site, type: q.type, zone: q.zone, limit: q.limit, cursor: q.cursor });
+      res.json({ items: page.items.map(toPublicDevice), nextCursor: page.nextCursor });
+    });
+
+    app.post('/api/devices', allow('devices:write'), async (req: Request, res: Response) => {
+      // Validated here (same schema as the registrar) so the site scope is checked on clean input.
+      const input = parseInput(deviceInputSchema, req.body, 'body');
+      assertSiteVisible(userOf(req), input.site);
+      const { device, secret } = await deps.devices.register(input);
+      deps.logger.info({ device: device.id, site: device.site, by: userOf(req).username }, 'device registered');
+      res.status(201).location(`/api/devices/${encodeURIComponent(device.id)}`).json({ device, secret });
+    });
+
+    app.get('/api/devices/:device', allow('devices:read'), (req: Request, res: Response) => {
+      res.json({ device: toPublicDevice(visibleDevice(deps, req)) });
+    });
+
+    app.patch('/api/devices/:device', allow('devices:write'), (req: Request, res: Response) => {
+      const rec = visibleDevice(deps, req);
+      // Strict: unknown or immutable fields (id, site, type) are refused, not ignored.
+      const patch = parseInput(deviceUpdateSchema, req.body, 'body');
+      res.json({ device: deps.devices.update(rec.id, patch) });
+    });
+
+    app.delete('/api/devices/:device', allow('devices:write'), (req: Request, res: Response) => {
+      const rec = visibleDevice(deps, req);
+      deps.devices.remove(rec.id);
+      deps.logger.info({ device: rec.id, site: rec.site, by: userOf(req).username }, 'device removed');
+      res.status(204).end();
+    });
+
+    app.post('/api/devices/:device/secret', allow('devices:write'), async (req: Request, res: Response) => {
+      const rec = visibleDevice(deps, req);
+      const { device, secret } = await deps.devices.rotateSecret(rec.id);
+      deps.logger.info({ device: rec.id, by: userOf(req).username }, 'device secret rotated');
+      res.json({ device, secret });
+    });
+  },
+};

@@ -1,0 +1,110 @@
+/**
+ * The site models (the twin's static attributes) and their live state. Registered devices come
+ * from the registry; the site file's placements only fill in what registration left out
+ * (position, label, and the camera / door / counter wiring the dashboard draws).
+ */
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { assertSiteVisible, visibleSites } from '../../auth/roles.ts';
+import { StoreTwinError } from '../../errors.ts';
+import type { Placement, Site } from '../../sites/model.ts';
+import type { DeviceRecord } from '../../storage/types.ts';
+import { allow, userOf } from '../auth.ts';
+import type { ApiDeps, ApiRouteModule } from '../types.ts';
+import { parseInput } from '../validate.ts';
+
+const siteParams = z.object({ site: z.string().min(1).max(200) });
+
+export interface SiteSummary {
+  id: string;
+  name: Site['name'];
+  kind: Site['kind'];
+  floors: number;
+  zones: number;
+  devices: number;
+}
+
+export interface SiteDevice {
+  id: string;
+  type: string;
+  zone: string;
+  label: string | null;
+  /** Metres [x, y, z]: the registered position, else the site file's placement, else null (zone centroid). */
+  position: [number, number, number] | null;
+  enabled: boolean;
+  door?: string;
+  watches?: string[];
+  fov?: Placement['fov'];
+  counts?: string;
+}
+
+function siteDevice(rec: DeviceRecord, placement: Placement | undefined): SiteDevice {
+  const device: SiteDevice = {
+    id: rec.id,
+    type: rec.type,
+    zone: rec.zone,
+    label: rec.label ?? placement?.label ?? null,
+    position: rec.position ?? placement?.position ?? null,
+    enabled: rec.enabled,
+  };
+  // Wiring from the placement only applies while the device still sits where the file put it.
+  if (placement && placement.type === rec.type) {
+    if (placement.door !== undefined) device.door = placement.door;
+    if (placement.watches.length > 0) device.watches = placement.watches;
+    if (placement.fov !== undefined) device.fov = placement.fov;
+    if (placement.counts !== undefined) device.counts = placement.counts;
+  }
+  return device;
+}
+
+/** The site, or 404 when unknown or outside the caller's scope (the two are indistinguishable). */
+function visibleSite(deps: ApiDeps, req: Request): Site {
+  const { site: id } = parseInput(siteParams, req.params, 'params');
+  assertSiteVisible(userOf(req), id);
+  const site = deps.sites.get(id);
+  if (!site) throw new StoreTwinError('STW_ERR_SITE_NOT_FOUND', `no site "${id}"`);
+  return site;
+}
+
+export const siteRoutes: ApiRouteModule = {
+  name: 'sites',
+  register(app, deps) {
+    app.get('/api/sites', allow('sites:read'), (req: Request, res: Response) => {
+      const counts = new Map<string, number>();
+      for (const d of deps.registry.allDevices()) counts.set(d.site, (counts.get(d.site) ?? 0) + 1);
+      const items: SiteSummary[] = visibleSites(userOf(req), deps.sites.list()).map((s) => ({
+        id: s.id,
+        name: s.name,
+        kind: s.kind,
+        floors: s.floors.length,
+        zones: s.floors.reduce((n, f) => n + f.zones.length, 0),
+        devices: counts.get(s.id) ?? 0,
+      }));
+      res.json({ items });
+    });
+
+    app.get('/api/sites/:site', allow('sites:read'), (req: Request, res: Response) => {
+      const site = visibleSite(deps, req);
+      const placements = new Map(site.devices.map((p) => [p.id, p]));
+      const devices = deps.registry
+        .allDevices()
+        .filter((d) => d.site === site.id)
+        .map((d) => siteDevice(d, placements.get(d.id)));
+      res.json({
+        id: site.id,
+        name: site.name,
+        kind: site.kind,
+        timezone: site.timezone,
+        openingHours: site.openingHours,
+        floors: site.floors,
+        devices,
+      });
+    });
+
+    app.get('/api/sites/:site/state', allow('state:read'), (req: Request, res: Response) => {
+      const site = visibleSite(deps, req);
+      // A known site the twin has not seen yet (no device registered) has an empty state.
+      res.json(deps.twin.siteState(site.id) ?? { site: site.id, zones: {}, devices: {} });
+    });
+  },
+};

@@ -1,0 +1,213 @@
+/**
+ * Users, sessions and API tokens. Passwords are stored as scrypt hashes; session and API
+ * tokens are 256-bit random values stored only as sha256 (server/auth/secrets.ts), so a leaked
+ * database holds nothing a client could present.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { StoreTwinError } from '../errors.ts';
+import { ID_PATTERN } from '../sites/model.ts';
+import { ROLES, type Registry, type Role, type UserRecord } from '../storage/types.ts';
+import { hashSecret, newSecret, sha256Hex, verifySecret } from './secrets.ts';
+
+/** A user as shown outside the server: everything but the password hash. */
+export type PublicUser = Omit<UserRecord, 'passwordHash'>;
+
+export const USERNAME_PATTERN = /^[a-zA-Z0-9._-]{2,64}$/;
+/** NIST SP 800-63B asks for at least 8; 10 because these accounts can disarm a shop. */
+export const PASSWORD_MIN = 10;
+/** Bounds the work one request can ask of the hasher and the size of a login body. */
+export const PASSWORD_MAX = 256;
+
+export const DEFAULT_SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+/** API tokens live at most ten years; without ttlDays they do not expire (revoke by logging out with them). */
+export const API_TOKEN_MAX_TTL_DAYS = 3650;
+
+export const usernameSchema = z
+  .string()
+  .regex(USERNAME_PATTERN, 'must be 2-64 characters: letters, digits, ".", "_" or "-"');
+export const passwordSchema = z
+  .string()
+  .min(PASSWORD_MIN, `must be at least ${PASSWORD_MIN} characters`)
+  .max(PASSWORD_MAX, `must be at most ${PASSWORD_MAX} characters`);
+
+export const newUserSchema = z
+  .object({
+    username: usernameSchema,
+    password: passwordSchema,
+    role: z.enum(ROLES as [Role, ...Role[]]),
+    sites: z.array(z.string().regex(ID_PATTERN)).max(1000).default([]),
+  })
+  .strict();
+export type NewUser = z.input<typeof newUserSchema>;
+
+export interface LoginResult {
+  token: string;
+  user: PublicUser;
+  /** ISO 8601. */
+  expiresAt: string;
+}
+
+export interface UserServiceDeps {
+  registry: Registry;
+  now?: () => Date;
+  /** Session lifetime; 12 h by default (a shift plus slack). */
+  sessionTtlMs?: number;
+}
+
+export function publicUser(u: UserRecord): PublicUser {
+  const { passwordHash: _passwordHash, ...user } = u;
+  return user;
+}
+
+function validation(error: z.ZodError): StoreTwinError {
+  return new StoreTwinError('STW_ERR_VALIDATION', z.prettifyError(error), error.issues);
+}
+
+export class UserService {
+  /** Hash of a random password, verified against when the username is unknown (see login). */
+  private dummyHash: Promise<string> | null = null;
+
+  constructor(private readonly deps: UserServiceDeps) {}
+
+  get sessionTtlMs(): number {
+    return this.deps.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
+  }
+
+  async createUser(input: NewUser): Promise<PublicUser> {
+    const parsed = newUserSchema.safeParse(input);
+    if (!parsed.success) throw validation(parsed.error);
+    const { username, password, role, sites } = parsed.data;
+    if (this.deps.registry.getUserByName(username)) {
+      throw new StoreTwinError('STW_ERR_USER_EXISTS', `user "${username}" already exists`);
+    }
+    // The check above only spares a useless scrypt run; the registry's unique constraint is
+    // what settles a race with a concurrent request or CLI process (also STW_ERR_USER_EXISTS).
+    const passwordHash = await hashSecret(password);
+    const rec = this.deps.registry.insertUser({ username, role, sites: [...new Set(sites)], passwordHash });
+    return publicUser(rec);
+  }
+
+  async setPassword(userId: number, password: string): Promise<void> {
+    const parsed = passwordSchema.safeParse(password);
+    if (!parsed.success) throw validation(parsed.error);
+    const updated = this.deps.registry.updateUser(userId, { passwordHash: await hashSecret(parsed.data) });
+    if (!updated) throw new StoreTwinError('STW_ERR_USER_NOT_FOUND', `no user ${userId}`);
+  }
+
+  listUsers(): PublicUser[] {
+    return this.deps.registry.listUsers().map(publicUser);
+  }
+
+  getUser(id: number): PublicUser | null {
+    const rec = this.deps.registry.getUser(id);
+    return rec ? publicUser(rec) : null;
+  }
+
+  /**
+   * Refuses the last admin: without one nobody could manage users again, and setup only runs
+   * on an empty user table.
+   */
+  deleteUser(id: number): void {
+    const rec = this.deps.registry.getUser(id);
+    if (!rec) throw new StoreTwinError('STW_ERR_USER_NOT_FOUND', `no user ${id}`);
+    if (rec.role === 'admin' && this.deps.registry.listUsers().filter((u) => u.role === 'admin').length <= 1) {
+      throw new StoreTwinError('STW_ERR_LAST_ADMIN');
+    }
+    this.deps.registry.deleteUser(id);
+  }
+
+  /**
+   * Verifies the password and opens a session. Unknown users cost the same scrypt run as known
+   * ones, so response time does not tell which usernames exist; both answer STW_ERR_AUTH_INVALID.
+   */
+  async login(username: string, password: string): Promise<LoginResult> {
+    const rec = USERNAME_PATTERN.test(username) ? this.deps.registry.getUserByName(username) : null;
+    // Over-long passwords are refused after the same work so the cap cannot be used as an oracle.
+    const candidate = password.slice(0, PASSWORD_MAX + 1);
+    const ok = await verifySecret(candidate, rec?.passwordHash ?? (await this.dummy()));
+    if (!rec || !ok || password.length > PASSWORD_MAX) throw new StoreTwinError('STW_ERR_AUTH_INVALID');
+
+    const token = newSecret();
+    const now = this.now();
+    const expiresAt = new Date(now.getTime() + this.sessionTtlMs).toISOString();
+    this.deps.registry.insertSession({
+      tokenHash: sha256Hex(token),
+      userId: rec.id,
+      kind: 'session',
+      name: null,
+      createdAt: now.toISOString(),
+      expiresAt,
+    });
+    // Opportunistic cleanup: logins are rare enough that this costs nothing and keeps the table small.
+    this.deps.registry.deleteExpiredSessions(now.toISOString());
+    return { token, user: publicUser(rec), expiresAt };
+  }
+
+  /** The user a session or API token belongs to; null when unknown, expired or the user is gone. */
+  authenticate(token: string): PublicUser | null {
+    if (token.length === 0 || token.length > 512) return null;
+    const tokenHash = sha256Hex(token);
+    const session = this.deps.registry.getSession(tokenHash);
+    if (!session) return null;
+    if (session.expiresAt !== null && Date.parse(session.expiresAt) <= this.now().getTime()) {
+      this.deps.registry.deleteSession(tokenHash);
+      return null;
+    }
+    const rec = this.deps.registry.getUser(session.userId);
+    return rec ? publicUser(rec) : null;
+  }
+
+  /** Ends the session or revokes the API token presented; false if it was not known. */
+  logout(token: string): boolean {
+    return this.deps.registry.deleteSession(sha256Hex(token));
+  }
+
+  /**
+   * A long-lived bearer token for scripts and integrations, shown once. Without ttlDays it does
+   * not expire; present it to `POST /api/auth/logout` to revoke it.
+   */
+  createApiToken(userId: number, name: string, ttlDays?: number): string {
+    if (!this.deps.registry.getUser(userId)) throw new StoreTwinError('STW_ERR_USER_NOT_FOUND', `no user ${userId}`);
+    const parsed = z
+      .object({
+        name: z.string().trim().min(1).max(64),
+        ttlDays: z.number().int().min(1).max(API_TOKEN_MAX_TTL_DAYS).optional(),
+      })
+      .safeParse({ name, ttlDays });
+    if (!parsed.success) throw validation(parsed.error);
+    const token = newSecret();
+    const now = this.now();
+    const days = parsed.data.ttlDays;
+    this.deps.registry.insertSession({
+      tokenHash: sha256Hex(token),
+      userId,
+      kind: 'api',
+      name: parsed.data.name,
+      createdAt: now.toISOString(),
+      expiresAt: days === undefined ? null : new Date(now.getTime() + days * 86_400_000).toISOString(),
+    });
+    return token;
+  }
+
+  /** When a token expires (null = never), or undefined if the token is unknown. */
+  tokenExpiry(token: string): string | null | undefined {
+    return this.deps.registry.getSession(sha256Hex(token))?.expiresAt;
+  }
+
+  private dummy(): Promise<string> {
+    this.dummyHash ??= hashSecret(newSecret());
+    return this.dummyHash;
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+}
+
+/** Constant-time comparison of two hex digests (the setup token check). */
+export function sameDigest(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
+}

@@ -1,0 +1,106 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../server/auth/secrets.ts';
+import { UserService, publicUser } from '../../server/auth/users.ts';
+import type { SqliteStorage } from '../../server/storage/sqlite/index.ts';
+import { tempStorage } from './storage.ts';
+
+const PASSWORD = 'long enough secret';
+
+describe('UserService', () => {
+  let storage: SqliteStorage;
+  let close: () => Promise<void>;
+  let clock: Date;
+  let users: UserService;
+
+  beforeEach(async () => {
+    ({ storage, close } = await tempStorage());
+    clock = new Date('2026-11-23T02:00:00Z');
+    users = new UserService({ registry: storage.registry, now: () => clock, sessionTtlMs: 60_000 });
+  });
+  afterEach(() => close());
+
+  it('creates users without exposing the hash, and refuses duplicates and weak input', async () => {
+    const user = await users.createUser({ username: 'ana.li', password: PASSWORD, role: 'manager', sites: ['demo-shop'] });
+    expect(user).toMatchObject({ username: 'ana.li', role: 'manager', sites: ['demo-shop'] });
+    expect(user).not.toHaveProperty('passwordHash');
+    expect(storage.registry.getUser(user.id)?.passwordHash).toMatch(/^scrypt\$/);
+    expect(storage.registry.getUser(user.id)?.passwordHash).not.toContain(PASSWORD);
+
+    await expect(users.createUser({ username: 'ana.li', password: PASSWORD, role: 'operator' })).rejects.toMatchObject({
+      code: 'STW_ERR_USER_EXISTS',
+    });
+    await expect(users.createUser({ username: 'x', password: PASSWORD, role: 'operator' })).rejects.toMatchObject({
+      code: 'STW_ERR_VALIDATION',
+    });
+    await expect(users.createUser({ username: 'bob', password: 'short', role: 'operator' })).rejects.toMatchObject({
+      code: 'STW_ERR_VALIDATION',
+    });
+    await expect(users.createUser({ username: 'bob', password: PASSWORD, role: 'root' as 'admin' })).rejects.toMatchObject({
+      code: 'STW_ERR_VALIDATION',
+    });
+  });
+
+  it('logs in, stores only the token hash, and expires sessions', async () => {
+    await users.createUser({ username: 'ana', password: PASSWORD, role: 'operator' });
+    const { token, user, expiresAt } = await users.login('ana', PASSWORD);
+    expect(user.username).toBe('ana');
+    expect(expiresAt).toBe('2026-11-23T02:01:00.000Z');
+    expect(storage.registry.getSession(token)).toBeNull();
+    expect(storage.registry.getSession(sha256Hex(token))?.kind).toBe('session');
+    expect(users.authenticate(token)?.username).toBe('ana');
+
+    clock = new Date('2026-11-23T02:01:00Z');
+    expect(users.authenticate(token)).toBeNull();
+    expect(storage.registry.getSession(sha256Hex(token))).toBeNull();
+  });
+
+  it('answers a wrong password and an unknown user the same way', async () => {
+    await users.createUser({ username: 'ana', password: PASSWORD, role: 'operator' });
+    await expect(users.login('ana', 'wrong password!')).rejects.toMatchObject({ code: 'STW_ERR_AUTH_INVALID' });
+    await expect(users.login('nobody', PASSWORD)).rejects.toMatchObject({ code: 'STW_ERR_AUTH_INVALID' });
+    await expect(users.login('ana', 'x'.repeat(5000))).rejects.toMatchObject({ code: 'STW_ERR_AUTH_INVALID' });
+  });
+
+  it('logout revokes the token; deleted users lose their sessions', async () => {
+    const ana = await users.createUser({ username: 'ana', password: PASSWORD, role: 'operator' });
+    await users.createUser({ username: 'root', password: PASSWORD, role: 'admin' });
+    const { token } = await users.login('ana', PASSWORD);
+    expect(users.logout(token)).toBe(true);
+    expect(users.authenticate(token)).toBeNull();
+    expect(users.logout(token)).toBe(false);
+
+    const { token: again } = await users.login('ana', PASSWORD);
+    users.deleteUser(ana.id);
+    expect(users.authenticate(again)).toBeNull();
+  });
+
+  it('issues API tokens with an optional lifetime', async () => {
+    const ana = await users.createUser({ username: 'ana', password: PASSWORD, role: 'operator' });
+    const forever = users.createApiToken(ana.id, 'grafana');
+    const week = users.createApiToken(ana.id, 'script', 7);
+    expect(storage.registry.getSession(sha256Hex(forever))).toMatchObject({ kind: 'api', name: 'grafana', expiresAt: null });
+    expect(users.tokenExpiry(week)).toBe('2026-11-30T02:00:00.000Z');
+
+    clock = new Date('2027-06-01T00:00:00Z');
+    expect(users.authenticate(forever)?.id).toBe(ana.id);
+    expect(users.authenticate(week)).toBeNull();
+    expect(() => users.createApiToken(ana.id, '')).toThrow(expect.objectContaining({ code: 'STW_ERR_VALIDATION' }) as Error);
+    expect(() => users.createApiToken(999, 'x')).toThrow(expect.objectContaining({ code: 'STW_ERR_USER_NOT_FOUND' }) as Error);
+  });
+
+  it('keeps the last admin', async () => {
+    const root = await users.createUser({ username: 'root', password: PASSWORD, role: 'admin' });
+    expect(() => users.deleteUser(root.id)).toThrow(expect.objectContaining({ code: 'STW_ERR_LAST_ADMIN' }) as Error);
+    const second = await users.createUser({ username: 'root2', password: PASSWORD, role: 'admin' });
+    users.deleteUser(root.id);
+    expect(users.listUsers().map((u) => u.id)).toEqual([second.id]);
+  });
+
+  it('changes passwords', async () => {
+    const ana = await users.createUser({ username: 'ana', password: PASSWORD, role: 'operator' });
+    await users.setPassword(ana.id, 'another long one');
+    await expect(users.login('ana', PASSWORD)).rejects.toMatchObject({ code: 'STW_ERR_AUTH_INVALID' });
+    expect((await users.login('ana', 'another long one')).user.id).toBe(ana.id);
+    expect(publicUser(storage.registry.getUser(ana.id)!)).not.toHaveProperty('passwordHash');
+  });
+});
