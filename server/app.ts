@@ -52,12 +52,11 @@ export interface App {
   stop(): Promise<void>;
 }
 
-/** Site directories: the user's own (<dataDir>/sites) and, with the demo, the shipped ones. */
+/** Site directories: the user's own (<dataDir>/sites), any given, and with the demo the shipped ones. */
 export function siteDirs(config: Config): string[] {
-  const own = path.join(config.dataDir, 'sites');
-  const shipped = path.join(REPO_ROOT, 'sites');
-  const dirs = config.sitesDirs.filter((d) => config.demo || path.resolve(d) !== shipped);
-  return [...new Set([own, ...dirs])];
+  const dirs = [path.join(config.dataDir, 'sites'), ...config.sitesDirs];
+  if (config.demo) dirs.push(path.join(REPO_ROOT, 'sites'));
+  return [...new Set(dirs.map((d) => path.resolve(d)))];
 }
 
 export async function createApp(config: Config, opts: { logger?: Logger } = {}): Promise<App> {

@@ -21,8 +21,8 @@ export const configSchema = z
     httpPort: port.default(8080),
     mqttPort: port.default(1883),
     dataDir: z.string().min(1).default('./data'),
-    /** Directories with site files (YAML/JSON). */
-    sitesDirs: z.array(z.string().min(1)).default([path.join(REPO_ROOT, 'sites')]),
+    /** More directories with site files (YAML/JSON), besides <dataDir>/sites and, with the demo, the shipped ones. */
+    sitesDirs: z.array(z.string().min(1)).default([]),
     /** Use an external broker instead of the embedded one (not in this release: refused at start). */
     mqttUrl: z.string().url().optional(),
     influxUrl: z.string().url().optional(),

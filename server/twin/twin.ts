@@ -8,7 +8,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { PublicDevice } from '../registry/types.ts';
 import type { Site } from '../sites/model.ts';
 import type { NewEvent, Registry } from '../storage/types.ts';
-import { batteryPercent } from '../../devices/shared/battery.ts';
+import { getDeviceType } from '../../devices/index.ts';
 import type { DeviceState, SiteState, TwinReader, ZoneState } from './types.ts';
 
 export interface TwinDeps {
@@ -229,7 +229,8 @@ export class Twin implements TwinReader {
 
   private setBattery(state: DeviceState, volts: number, changed: Array<keyof DeviceState>): void {
     state.battery = volts;
-    state.batteryPct = batteryPercent(volts);
+    const pct = getDeviceType(state.type)?.batteryPercent?.(volts);
+    state.batteryPct = pct === undefined ? null : Math.round(pct);
     changed.push('battery', 'batteryPct');
   }
 
