@@ -21,7 +21,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--heartbeat', 'send a heartbeat')
     .option('--motion', 'camera: send a motion event')
     .option('--offline', 'drop the connection without DISCONNECT so the broker publishes the last will')
-    .option('--interactive', 'with --device: keys o/c/t/h/m/x/q send open/close/tamper/heartbeat/motion/offline/quit')
+    .option('--interactive', 'with --device: keys o/c/t/h/m/x/r/q = open/close/tamper/heartbeat/motion/offline/reconnect/quit')
     .action(async (opts: Record<string, unknown>) => {
       try {
         await runSimulateCommand(opts);
