@@ -17,19 +17,19 @@ export function demoCredentialsFile(dataDir: string): string {
 export async function seedDemoDevices(app: App): Promise<Credentials> {
   const file = demoCredentialsFile(app.config.dataDir);
   const credentials: Credentials = existsSync(file) ? await readCredentials(file) : {};
-  let changed = false;
-  for (const site of app.sites.list()) {
-    for (const p of site.devices) {
-      const existing = app.storage.registry.getDevice(p.id);
-      if (existing && credentials[p.id]) continue;
-      // Registered but its secret was lost (credentials file deleted): issue a new one.
-      const issued = existing
-        ? await app.devices.rotateSecret(p.id)
-        : await app.devices.register({ id: p.id, site: site.id, type: p.type, zone: p.zone, label: p.label ?? null, position: p.position ?? null });
-      credentials[p.id] = issued.secret;
-      changed = true;
-    }
-  }
+  const pending = app.sites.list().flatMap((site) =>
+    site.devices
+      .filter((p) => !(app.storage.registry.getDevice(p.id) && credentials[p.id]))
+      .map(async (p) => {
+        // Registered but its secret was lost (credentials file deleted): issue a new one.
+        const issued = app.storage.registry.getDevice(p.id)
+          ? await app.devices.rotateSecret(p.id)
+          : await app.devices.register({ id: p.id, site: site.id, type: p.type, zone: p.zone, label: p.label ?? null, position: p.position ?? null });
+        credentials[p.id] = issued.secret;
+      }),
+  );
+  await Promise.all(pending);
+  const changed = pending.length > 0;
   if (changed) await writeCredentials(file, credentials);
   return credentials;
 }

@@ -509,8 +509,10 @@ export class SiteSimulator {
       try {
         if (out.kind === 'event') {
           topic = `${dev.base}/up`;
-          payload = dev.type.encode(out.event, out.format);
-          event = out.event;
+          // The simulated clock drives behaviour (time of day, rates); a device's `ts` is when
+          // it really sent, or a sped-up simulation would write events into the future.
+          event = out.event.ts === undefined ? out.event : { ...out.event, ts: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+          payload = dev.type.encode(event, out.format);
         } else {
           topic = `${dev.base}/${out.subtopic}`;
           payload = out.payload;

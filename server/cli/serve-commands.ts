@@ -43,16 +43,23 @@ async function run(cmd: Command, opts: ServeOptions, demo: boolean): Promise<voi
   });
   const app = await createApp(config);
   await app.listen();
-  let runner: DemoRunner | null = null;
+  const state: { runner: DemoRunner | null } = { runner: null };
+  installShutdown(app, state);
+  printBanner(app);
   if (config.demo) {
+    const started = Date.now();
     const credentials = await seedDemoDevices(app);
-    runner = await startDemo(app, credentials);
+    state.runner = await startDemo(app, credentials);
+    const devices = state.runner.simulators.reduce((n, s) => n + s.stats().devices, 0);
+    const connected = state.runner.simulators.reduce((n, s) => n + s.stats().connected, 0);
+    console.log(
+      `demo: ${state.runner.simulators.length} site simulators, ${connected}/${devices} devices connected at ${config.demoSpeed}x speed ` +
+        `(${((Date.now() - started) / 1000).toFixed(1)} s); device secrets in ${config.dataDir}/demo-credentials.json\n`,
+    );
   }
-  printBanner(app, runner);
-  installShutdown(app, runner);
 }
 
-function printBanner(app: App, runner: DemoRunner | null): void {
+function printBanner(app: App): void {
   const a = app.addresses!;
   const lines = [
     '',
@@ -62,10 +69,6 @@ function printBanner(app: App, runner: DemoRunner | null): void {
     `  data          ${app.config.dataDir}`,
     `  sites         ${app.sites.list().map((s) => s.id).join(', ') || '(none: put site files in ' + app.config.dataDir + '/sites)'}`,
   ];
-  if (runner) {
-    const devices = runner.simulators.reduce((n, s) => n + s.stats().devices, 0);
-    lines.push(`  demo          ${runner.simulators.length} site simulators, ${devices} devices, ${app.config.demoSpeed}x speed`);
-  }
   if (app.setupToken) {
     lines.push(
       '',
@@ -78,14 +81,14 @@ function printBanner(app: App, runner: DemoRunner | null): void {
   console.log(lines.join('\n') + '\n');
 }
 
-function installShutdown(app: App, runner: DemoRunner | null): void {
+function installShutdown(app: App, state: { runner: DemoRunner | null }): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) process.exit(1); // a second Ctrl-C forces it
     stopping = true;
     app.logger.info({ signal }, 'shutting down');
     try {
-      await runner?.stop();
+      await state.runner?.stop();
       await app.stop();
       process.exit(0);
     } catch (err) {
