@@ -52,6 +52,10 @@ export interface RegisterEvent {
   iccid?: string;
   hardwareVersion?: number;
   softwareVersion?: number;
+  /** Radio module code as the AA55 register frame reports it (e.g. Quectel BC26). */
+  module?: number;
+  /** Vendor code as the AA55 register frame reports it. */
+  vendor?: number;
   seq?: number;
   ts?: string;
 }
@@ -110,6 +114,11 @@ export interface SimEnvironment {
   label: string;
   /** Uniform random in [0, 1); seeded by the simulator so runs can be repeated. */
   random: () => number;
+  /**
+   * IANA time zone of the site (site model `timezone`); opening hours and daily routines are
+   * read in it. Without it the process's own time zone is used.
+   */
+  timeZone?: string;
 }
 
 /**
@@ -143,6 +152,12 @@ export type DecodeErrorCode =
   | 'STW_ERR_FRAME_MALFORMED'
   | 'STW_ERR_EVENT_UNSUPPORTED';
 
+/** One event in one wire format that survives encode → decode unchanged (catalogue tests, docs). */
+export interface DeviceExample {
+  format: PayloadFormat;
+  event: DeviceEvent;
+}
+
 export interface DeviceType {
   id: string;
   label: { en: string; 'zh-CN': string };
@@ -160,4 +175,11 @@ export interface DeviceType {
   /** One event → payload bytes in the given format. Throws if the type cannot encode it so. */
   encode(event: DeviceEvent, format: PayloadFormat): Buffer;
   simulate(env: SimEnvironment): SimulatedDevice;
+  /**
+   * Canonical events per format. An (event type, format) pair with no example is one the
+   * format cannot carry: `encode` throws for it (e.g. AA55 frames have no tamper message).
+   */
+  examples?: readonly DeviceExample[];
+  /** Battery-powered types: volts → estimated charge 0..100 for the type's cell chemistry. */
+  batteryPercent?(volts: number): number;
 }

@@ -1,0 +1,102 @@
+/**
+ * Footfall counter at an entrance (overhead stereo sensor). JSON only: a `count` event closing
+ * every minute with the people who went in and out in it, zero when the site is closed, and a
+ * heartbeat every ten minutes. A hall's occupancy is the running sum of in − out of its counters.
+ */
+import { z } from 'zod';
+import { FootfallModel } from './shared/footfall.ts';
+import { heartbeatSchema, Periodic } from './shared/heartbeat.ts';
+import { decodeJson, encodeJson, eventFields, refuse, type JsonCodec } from './shared/json.ts';
+import { Outbox, type Timed } from './shared/outbox.ts';
+import { uniform } from './shared/random.ts';
+import { isAllDay, localTime, MINUTE_MS } from './shared/time.ts';
+import type { DecodeResult, DeviceEvent, DeviceType, PayloadFormat, SimEnvironment, SimulatedDevice } from './types.ts';
+
+const ID = 'footfall-counter';
+const EVENTS = ['count', 'heartbeat'] as const;
+
+const countEventSchema = z.object({
+  type: z.literal('count'),
+  in: z.number().int().min(0),
+  out: z.number().int().min(0),
+  /** Seconds the counts cover. */
+  period: z.number().int().positive(),
+  ...eventFields,
+});
+
+const schema = z.discriminatedUnion('type', [countEventSchema, heartbeatSchema({})]);
+const codec: JsonCodec = { typeId: ID, events: EVENTS, schema };
+
+function decode(payload: Buffer): DecodeResult {
+  try {
+    return decodeJson(payload, codec);
+  } catch (err) {
+    return refuse('STW_ERR_PAYLOAD_SCHEMA', `payload could not be decoded: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function encode(event: DeviceEvent, format: PayloadFormat): Buffer {
+  if (format !== 'json') throw new RangeError(`a ${ID} speaks JSON only, not ${format}`);
+  return encodeJson(event, codec);
+}
+
+const PERIOD_MS = MINUTE_MS;
+const HEARTBEAT_MS = 10 * MINUTE_MS;
+
+function simulate(env: SimEnvironment): SimulatedDevice {
+  const { random } = env;
+  // Guests stay long in a hotel; shoppers about twenty minutes.
+  const stay = isAllDay(env.openingHours) ? uniform(random, 40, 90) : uniform(random, 15, 35);
+  const model = new FootfallModel(random, uniform(random, 2, 6), stay);
+  // Counts close on wall-clock minutes, as counters bin them.
+  const counts = new Periodic(PERIOD_MS, PERIOD_MS, true);
+  const heartbeat = new Periodic(HEARTBEAT_MS, uniform(random, 0, HEARTBEAT_MS));
+  const outbox = new Outbox('json', random);
+
+  return {
+    boot(simNow) {
+      const at = simNow.getTime();
+      counts.start(at);
+      heartbeat.start(at);
+      return outbox.send([{ at, event: { type: 'heartbeat' } }]);
+    },
+    advance(simNow, elapsedMs) {
+      if (!(elapsedMs > 0)) return [];
+      const to = simNow.getTime();
+      const from = to - elapsedMs;
+      const items: Timed[] = [];
+      for (const at of counts.due(from, to)) {
+        const { in: entered, out } = model.period(localTime(at - PERIOD_MS, env.timeZone).hour, PERIOD_MS / MINUTE_MS, env.openingHours);
+        items.push({ at, event: { type: 'count', in: entered, out, period: PERIOD_MS / 1000 } });
+      }
+      for (const at of heartbeat.due(from, to)) items.push({ at, event: { type: 'heartbeat' } });
+      return outbox.send(items);
+    },
+    command() {
+      return [];
+    },
+    act(action, simNow) {
+      const at = simNow.getTime();
+      return action === 'heartbeat' ? outbox.send([{ at, event: { type: 'heartbeat' } }]) : [];
+    },
+  };
+}
+
+export const footfallCounter: DeviceType = {
+  id: ID,
+  label: { en: 'Footfall counter', 'zh-CN': '客流计数器' },
+  capabilities: ['count', 'heartbeat'],
+  events: EVENTS,
+  schema,
+  formats: ['json'],
+  // It reports counts every minute, zero or not: a minute of silence already means trouble.
+  heartbeatIntervalS: PERIOD_MS / 1000,
+  decode,
+  encode,
+  simulate,
+  examples: [
+    { format: 'json', event: { type: 'count', in: 12, out: 9, period: 60, seq: 7 } },
+    { format: 'json', event: { type: 'count', in: 0, out: 0, period: 60, seq: 8, ts: '2026-11-23T23:00:00Z' } },
+    { format: 'json', event: { type: 'heartbeat', seq: 9, ts: '2026-11-23T23:05:00Z' } },
+  ],
+};

@@ -1,0 +1,291 @@
+/**
+ * The catalogue test: walks every registered device type and checks the contract the server
+ * and simulators rely on. A new device type gets all of this for free by being registered.
+ */
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { DEVICE_TYPE_IDS, deviceTypes, getDeviceType } from '../../devices/index.ts';
+import type { DecodeResult, DeviceEvent, DeviceType, PayloadFormat, SimAction, SimOutput } from '../../devices/types.ts';
+import { ERRORS } from '../../server/errors.ts';
+import { DEVICE_TYPE_IDS as SITE_DEVICE_TYPE_IDS } from '../../server/sites/model.ts';
+import { DAY_MS, DAY_START, makeEnv, runSim, seededRandom } from './sim-helpers.ts';
+
+const DEVICES_DIR = fileURLToPath(new URL('../../devices/', import.meta.url));
+const ZONE_KINDS = ['room', 'corridor', 'lobby', 'hall', 'entrance', 'office', 'cash-room', 'storage'];
+const ACTIONS: SimAction[] = ['open', 'close', 'tamper', 'heartbeat', 'motion'];
+const FRAME_CODES = new Set(['STW_ERR_FRAME_CHECKSUM', 'STW_ERR_FRAME_LENGTH', 'STW_ERR_FRAME_UNKNOWN_COMMAND', 'STW_ERR_FRAME_MALFORMED']);
+
+function examples(type: DeviceType): NonNullable<DeviceType['examples']> {
+  return type.examples ?? [];
+}
+
+/** Decodes and asserts the refusal is well-formed: a known code, a message, no throw. */
+function expectRefused(type: DeviceType, payload: Buffer): Extract<DecodeResult, { ok: false }> {
+  let result: DecodeResult | undefined;
+  expect(() => (result = type.decode(payload))).not.toThrow();
+  if (!result || result.ok) throw new Error(`${type.id} accepted ${payload.toString('hex').slice(0, 80)}: ${JSON.stringify(result)}`);
+  expect(Object.keys(ERRORS)).toContain(result.code);
+  expect(result.message.length).toBeGreaterThan(0);
+  return result;
+}
+
+/**
+ * Every event a simulated device sends must pass the schema and survive its wire format.
+ * Returns what is wrong (nothing when all is well): thousands of messages are checked, and
+ * collecting problems keeps that fast and the failure report readable.
+ */
+function problemsWith(type: DeviceType, output: SimOutput): string[] {
+  if (output.kind === 'raw') return /^[a-z]+\/[A-Za-z0-9_.-]+$/.test(output.subtopic) ? [] : [`raw output on odd subtopic ${output.subtopic}`];
+  const what = JSON.stringify(output.event);
+  const problems: string[] = [];
+  if (!type.formats.includes(output.format)) problems.push(`format ${output.format} not in formats: ${what}`);
+  if (!type.events.includes(output.event.type)) problems.push(`event not in events: ${what}`);
+  const parsed = type.schema.safeParse(output.event);
+  if (!parsed.success) problems.push(`fails the schema: ${what}: ${parsed.error.message}`);
+  try {
+    const decoded = type.decode(type.encode(output.event, output.format));
+    if (!isDeepStrictEqual(decoded, { ok: true, events: [output.event], format: output.format })) {
+      problems.push(`round trip changed ${what} into ${JSON.stringify(decoded)}`);
+    }
+  } catch (err) {
+    problems.push(`cannot encode ${what}: ${String(err)}`);
+  }
+  return problems;
+}
+
+function checkOutput(type: DeviceType, output: SimOutput): void {
+  expect(problemsWith(type, output)).toEqual([]);
+}
+
+describe('device catalogue', () => {
+  it('has one module per registered type and nothing else in devices/', () => {
+    const files = readdirSync(DEVICES_DIR, { withFileTypes: true })
+      .filter((e) => e.isFile() && e.name.endsWith('.ts') && e.name !== 'index.ts' && e.name !== 'types.ts')
+      .map((e) => e.name.replace(/\.ts$/, ''))
+      .sort();
+    expect(files).toEqual(deviceTypes.map((t) => t.id).sort());
+  });
+
+  it('lists the ids the site model accepts', () => {
+    expect([...DEVICE_TYPE_IDS].sort()).toEqual([...SITE_DEVICE_TYPE_IDS].sort());
+    expect(deviceTypes.map((t) => t.id).sort()).toEqual([...DEVICE_TYPE_IDS].sort());
+    for (const id of DEVICE_TYPE_IDS) expect(getDeviceType(id)?.id).toBe(id);
+    expect(getDeviceType('toaster')).toBeUndefined();
+  });
+
+  for (const type of deviceTypes) {
+    describe(type.id, () => {
+      it('describes itself completely', () => {
+        expect(type.id).toMatch(/^[a-z0-9-]+$/);
+        expect(type.label.en.length).toBeGreaterThan(0);
+        expect(type.label['zh-CN'].length).toBeGreaterThan(0);
+        expect(type.capabilities.length).toBeGreaterThan(0);
+        expect(type.events.length).toBeGreaterThan(0);
+        expect(type.formats.length).toBeGreaterThan(0);
+        expect(type.heartbeatIntervalS).toBeGreaterThan(0);
+        expect(new Set(type.events).size).toBe(type.events.length);
+        if (type.capabilities.includes('battery')) expect(type.batteryPercent).toBeTypeOf('function');
+      });
+
+      it('has a message checker that does catch broken messages', () => {
+        const format = type.formats[0] ?? 'json';
+        const bad = { kind: 'event', event: { type: type.events[0], seq: -1 }, format } as unknown as SimOutput;
+        expect(problemsWith(type, bad).length).toBeGreaterThan(0);
+      });
+
+      it('has examples of every event in every format that can carry it', () => {
+        const list = examples(type);
+        for (const format of type.formats) expect(list.some((e) => e.format === format), format).toBe(true);
+        for (const event of type.events) expect(list.some((e) => e.event.type === event), event).toBe(true);
+        // JSON is the universal form: whatever a type sends, it can send as JSON.
+        if (type.formats.includes('json')) {
+          for (const event of type.events) expect(list.some((e) => e.format === 'json' && e.event.type === event), event).toBe(true);
+        }
+        for (const e of list) expect(type.formats).toContain(e.format);
+      });
+
+      it('round-trips every example: encode → decode gives the same event', () => {
+        for (const { event, format } of examples(type)) {
+          expect(type.schema.safeParse(event).success, JSON.stringify(event)).toBe(true);
+          const bytes = type.encode(event, format);
+          expect(type.decode(bytes)).toEqual({ ok: true, events: [event], format });
+          if (format === 'binary') {
+            // Carrier consoles forward frames as hex text; that is the same frame.
+            for (const hex of [bytes.toString('hex').toUpperCase(), bytes.toString('hex'), ` ${bytes.toString('hex').replace(/(..)/g, '$1 ')}\n`]) {
+              expect(type.decode(Buffer.from(hex, 'ascii'))).toEqual({ ok: true, events: [event], format });
+            }
+          }
+        }
+      });
+
+      it('refuses to encode what a format cannot carry', () => {
+        const list = examples(type);
+        for (const eventType of type.events) {
+          const sample = list.find((e) => e.event.type === eventType)?.event;
+          if (!sample) continue;
+          for (const format of ['json', 'binary'] as PayloadFormat[]) {
+            if (list.some((e) => e.format === format && e.event.type === eventType)) continue;
+            expect(() => type.encode(sample, format), `${eventType} as ${format}`).toThrow();
+          }
+        }
+        const foreign: DeviceEvent[] = [
+          { type: 'count', in: 1, out: 1, period: 60 },
+          { type: 'motion', zone: 'x' },
+          { type: 'door', state: 'open', battery: 3 },
+          { type: 'tamper', active: true },
+        ];
+        for (const event of foreign.filter((e) => !type.events.includes(e.type))) {
+          for (const format of type.formats) expect(() => type.encode(event, format)).toThrow();
+        }
+      });
+
+      it('accepts unknown fields (newer firmware) and drops them', () => {
+        const json = examples(type).find((e) => e.format === 'json');
+        if (!json) return;
+        const payload = Buffer.from(JSON.stringify({ ...json.event, firmwareBuild: 'x-17', extra: { nested: [1, 2] } }));
+        expect(type.decode(payload)).toEqual({ ok: true, events: [json.event], format: 'json' });
+      });
+
+      it('decodes a JSON array of events as a batch', () => {
+        const jsons = examples(type).filter((e) => e.format === 'json').map((e) => e.event);
+        if (jsons.length === 0) return;
+        expect(type.decode(Buffer.from(JSON.stringify(jsons)))).toEqual({ ok: true, events: jsons, format: 'json' });
+        expect(expectRefused(type, Buffer.from('[]')).code).toBe('STW_ERR_PAYLOAD_SCHEMA');
+        expect(expectRefused(type, Buffer.from(JSON.stringify([...jsons, { type: 42 }]))).code).toBe('STW_ERR_PAYLOAD_SCHEMA');
+      });
+
+      it('simulates a day whose every message passes the schema and decodes', () => {
+        for (const zoneKind of ZONE_KINDS) {
+          for (const seed of [1, 2, 3]) {
+            const env = makeEnv({ zoneKind, seed, openingHours: seed === 3 ? [0, 24] : [9, 21] });
+            const run = runSim(type, env, 60_000);
+            expect(run.length).toBeGreaterThan(0);
+            const problems: string[] = [];
+            let lastSeq: number | undefined;
+            for (const { at, output } of run) {
+              problems.push(...problemsWith(type, output));
+              if (output.kind !== 'event' || output.format !== 'json') continue;
+              const { seq, ts } = output.event;
+              // JSON devices number every message, wrapping like a u16.
+              if (seq === undefined || (lastSeq !== undefined && seq !== (lastSeq + 1) % 65536)) problems.push(`seq ${seq} after ${lastSeq}`);
+              lastSeq = seq;
+              // ts is the event's own time, inside the interval the engine advanced over.
+              const t = Date.parse(ts ?? '');
+              if (!(t >= DAY_START - 1000 && t <= at && t > at - 61_000)) problems.push(`ts ${ts} outside the step ending ${new Date(at).toISOString()}`);
+            }
+            expect(problems.slice(0, 5), `${zoneKind} seed ${seed}`).toEqual([]);
+          }
+        }
+      });
+
+      it('simulates the same kind of day when advanced an hour at a time (3600x)', () => {
+        for (const zoneKind of ['lobby', 'room', 'entrance']) {
+          const env = makeEnv({ zoneKind, seed: 7 });
+          const run = runSim(type, env, 3600_000);
+          expect(run.flatMap(({ output }) => problemsWith(type, output)).slice(0, 5)).toEqual([]);
+          const heartbeats = run.filter((r) => r.output.kind === 'event' && r.output.event.type === 'heartbeat').length;
+          // Boot heartbeat plus one per interval: nothing is lost to the long steps.
+          const expected = DAY_MS / 1000 / Math.max(type.heartbeatIntervalS, 600);
+          expect(heartbeats).toBeGreaterThanOrEqual(Math.floor(expected));
+          expect(heartbeats).toBeLessThanOrEqual(Math.ceil(expected) + 1);
+        }
+      });
+
+      it('is reproducible from its seed', () => {
+        const a = runSim(type, makeEnv({ seed: 11, zoneKind: 'lobby' }), 300_000, 6 * 3600_000);
+        const b = runSim(type, makeEnv({ seed: 11, zoneKind: 'lobby' }), 300_000, 6 * 3600_000);
+        expect(b).toEqual(a);
+      });
+
+      it('answers manual actions with valid messages or nothing, and ignores zero elapsed time', () => {
+        const sim = type.simulate(makeEnv({ seed: 5 }));
+        const now = new Date(DAY_START + 3600_000);
+        sim.boot(new Date(DAY_START));
+        expect(sim.advance(now, 0)).toEqual([]);
+        for (const action of ACTIONS) for (const output of sim.act(action, now)) checkOutput(type, output);
+        expect(sim.command({ id: 'c1', cmd: 'reboot-into-orbit' }, now)).toEqual([]);
+      });
+
+      describe('refuses corrupted payloads with a code and never throws', () => {
+        it('random bytes', () => {
+          const random = seededRandom(99);
+          for (let i = 0; i < 500; i++) {
+            const bytes = Buffer.alloc(Math.floor(random() * 120));
+            for (let j = 0; j < bytes.length; j++) bytes[j] = Math.floor(random() * 256);
+            // Half of them look like the start of a frame, to reach past the header check.
+            if (i % 2 === 0 && bytes.length >= 2) bytes.set([0xaa, 0x55]);
+            expectRefused(type, bytes);
+          }
+          for (const s of ['', ' ', '\n', 'null', '42', '"door"', 'true', '{', '}', '[1,2]', '{"type":null}', '\u00ff\u00fe']) {
+            expectRefused(type, Buffer.from(s));
+          }
+          expectRefused(type, Buffer.from([0xc3, 0x28])); // invalid UTF-8
+        });
+
+        it('truncated payloads', () => {
+          for (const { event, format } of examples(type)) {
+            const bytes = type.encode(event, format);
+            for (let n = 0; n < bytes.length; n++) {
+              const r = expectRefused(type, bytes.subarray(0, n));
+              if (format === 'binary' && n >= 2) expect(FRAME_CODES).toContain(r.code);
+            }
+          }
+        });
+
+        it('bit flips', () => {
+          for (const { event, format } of examples(type)) {
+            const bytes = type.encode(event, format);
+            for (let bit = 0; bit < bytes.length * 8; bit++) {
+              const flipped = Buffer.from(bytes);
+              flipped[bit >> 3] = (flipped[bit >> 3] ?? 0) ^ (1 << (bit & 7));
+              if (format === 'binary') {
+                // The checksum catches every single-bit error in a frame.
+                expectRefused(type, flipped);
+              } else {
+                // A flipped digit can be another valid event; it must still never throw.
+                let result: DecodeResult | undefined;
+                expect(() => (result = type.decode(flipped))).not.toThrow();
+                if (result && !result.ok) expect(Object.keys(ERRORS)).toContain(result.code);
+              }
+            }
+          }
+        });
+
+        it('JSON with wrong types, no type or a foreign type', () => {
+          const wrong: Record<string, unknown[]> = {
+            number: ['12', true, null, {}, [], 'NaN'],
+            string: [12, true, null, {}, ['a']],
+            boolean: ['yes', 1, null, {}],
+          };
+          for (const { event, format } of examples(type)) {
+            if (format !== 'json') continue;
+            for (const [key, value] of Object.entries(event)) {
+              if (key === 'type') continue;
+              for (const bad of wrong[typeof value] ?? []) {
+                const r = expectRefused(type, Buffer.from(JSON.stringify({ ...event, [key]: bad })));
+                expect(r.code, `${event.type}.${key} = ${JSON.stringify(bad)}`).toBe('STW_ERR_PAYLOAD_SCHEMA');
+              }
+            }
+            const { type: _type, ...untyped } = event;
+            expect(expectRefused(type, Buffer.from(JSON.stringify(untyped))).code).toBe('STW_ERR_PAYLOAD_SCHEMA');
+            expect(expectRefused(type, Buffer.from(JSON.stringify({ ...event, type: 7 }))).code).toBe('STW_ERR_PAYLOAD_SCHEMA');
+            expect(expectRefused(type, Buffer.from(JSON.stringify({ ...event, seq: -1 }))).code).toBe('STW_ERR_PAYLOAD_SCHEMA');
+            expect(expectRefused(type, Buffer.from(JSON.stringify({ ...event, seq: 1.5 }))).code).toBe('STW_ERR_PAYLOAD_SCHEMA');
+            expect(expectRefused(type, Buffer.from(JSON.stringify({ ...event, ts: '23/11/2026 02:14' }))).code).toBe('STW_ERR_PAYLOAD_SCHEMA');
+            expect(expectRefused(type, Buffer.from(JSON.stringify({ ...event, ts: '2026-11-23T02:14:07' }))).code).toBe('STW_ERR_PAYLOAD_SCHEMA');
+          }
+          expect(expectRefused(type, Buffer.from('{"type":"firmware-update","seq":1}')).code).toBe('STW_ERR_EVENT_UNSUPPORTED');
+          expect(expectRefused(type, Buffer.from('{"type":"door",')).code).toBe('STW_ERR_PAYLOAD_MALFORMED_JSON');
+        });
+
+        it('deeply nested and huge JSON', () => {
+          expectRefused(type, Buffer.from('['.repeat(100_000) + ']'.repeat(100_000)));
+          const big = Buffer.from(JSON.stringify({ type: type.events[0], seq: 'x', pad: 'y'.repeat(1_000_000) }));
+          expect(expectRefused(type, big).code).toBe('STW_ERR_PAYLOAD_SCHEMA');
+        });
+      });
+    });
+  }
+});
