@@ -22,12 +22,16 @@ export interface TwinDeps {
 
 const ZONE_STATE_KEY = 'twin.zones';
 
+const zoneKey = (site: string, zone: string) => `${site}/${zone}`;
+
 export class Twin implements TwinReader {
   private readonly devices = new Map<string, DeviceState>();
   /** site → zone id → state */
   private readonly zones = new Map<string, Map<string, ZoneState>>();
   /** device id → the zone whose occupancy its counts feed. */
   private readonly countsInto = new Map<string, string>();
+  /** `site/zone` → ids of the devices in it. */
+  private readonly byZone = new Map<string, Set<string>>();
   private readonly dirty = new Set<string>();
   private zonesDirty = false;
   private timer: NodeJS.Timeout | null = null;
@@ -130,6 +134,7 @@ export class Twin implements TwinReader {
     // Restore what was reported before a restart; identity fields come from the registry.
     const state: DeviceState = saved ? { ...base, ...(saved as Partial<DeviceState>), id: device.id, site: device.site, zone: device.zone, type: device.type } : base;
     this.devices.set(device.id, state);
+    this.index(state);
     if (device.type === 'footfall-counter' && !this.countsInto.has(device.id)) this.countsInto.set(device.id, device.zone);
     this.changedDevice(state, Object.keys(state) as Array<keyof DeviceState>);
   }
@@ -138,21 +143,47 @@ export class Twin implements TwinReader {
     const state = this.devices.get(device.id);
     if (!state) return this.addDevice(device);
     if (state.zone !== device.zone) {
+      this.unindex(state);
       state.zone = device.zone;
+      this.index(state);
       this.changedDevice(state, ['zone']);
     }
   }
 
+  /**
+   * A device registered by another process (`storetwin device add` beside a running server)
+   * is first seen here, through its events; removed devices stay unknown.
+   */
+  private adopt(id: string): DeviceState | undefined {
+    const rec = this.deps.registry.getDevice(id);
+    if (!rec) return undefined;
+    const { secretHash: _secretHash, ...device } = rec;
+    this.addDevice(device);
+    return this.devices.get(id);
+  }
+
   private removeDevice(id: string): void {
+    const state = this.devices.get(id);
+    if (state) this.unindex(state);
     this.devices.delete(id);
     this.dirty.delete(id);
   }
 
+  private index(state: DeviceState): void {
+    const key = zoneKey(state.site, state.zone);
+    const ids = this.byZone.get(key) ?? new Set<string>();
+    ids.add(state.id);
+    this.byZone.set(key, ids);
+  }
+
+  private unindex(state: DeviceState): void {
+    this.byZone.get(zoneKey(state.site, state.zone))?.delete(state.id);
+  }
+
   private applyBatch(batch: readonly NewEvent[]): void {
     for (const e of batch) {
-      const state = this.devices.get(e.device);
-      if (!state) continue; // removed meanwhile
-      this.apply(state, e);
+      const state = this.devices.get(e.device) ?? this.adopt(e.device);
+      if (state) this.apply(state, e);
     }
   }
 
@@ -218,7 +249,7 @@ export class Twin implements TwinReader {
     changed.push('door');
     this.updateZone(state.site, state.zone, (z) => {
       // A zone with several doors is open while any of them is.
-      const open = [...this.devices.values()].some((d) => d.site === state.site && d.zone === state.zone && d.door === 'open');
+      const open = [...(this.byZone.get(zoneKey(state.site, state.zone)) ?? [])].some((id) => this.devices.get(id)?.door === 'open');
       const next = open ? 'open' : 'closed';
       if (z.door === next) return [];
       z.door = next;

@@ -1,0 +1,71 @@
+/**
+ * The `storetwin` command as a technician uses it, in child processes, beside a running
+ * server on the same data directory.
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../server/config.ts';
+import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
+import { connectDevice } from '../helpers/mqtt.ts';
+
+const run = promisify(execFile);
+const BIN = path.join(REPO_ROOT, 'bin', 'storetwin.js');
+let t: TestApp;
+
+function storetwin(args: string[], input?: string): Promise<{ stdout: string; stderr: string }> {
+  const child = run(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, STORETWIN_DEMO: '0' } });
+  if (input !== undefined) {
+    child.child.stdin?.end(input);
+  }
+  return child;
+}
+
+beforeAll(async () => {
+  t = await startTestApp({}, {});
+});
+afterAll(async () => {
+  await t.stop();
+});
+
+describe('storetwin CLI', () => {
+  it('lists its commands', async () => {
+    const { stdout } = await storetwin(['--help']);
+    for (const cmd of ['serve', 'demo', 'simulate', 'device', 'user']) expect(stdout).toContain(cmd);
+  });
+
+  it('device add beside a running server: the device connects and shows up in the twin', async () => {
+    const { stdout } = await storetwin([
+      'device', 'add', '--data-dir', t.dataDir, '--sites-dir', path.join(REPO_ROOT, 'sites'),
+      '--site', 'demo-hotel', '--type', 'door-sensor', '--zone', '2-14', '--json',
+    ]);
+    const { device, secret } = JSON.parse(stdout) as { device: { id: string }; secret: string };
+    expect(device.id).toBe('door-2-14');
+    const client = await connectDevice(t.mqttUrl, device.id, secret);
+    await client.publishAsync(`storetwin/demo-hotel/${device.id}/up`, JSON.stringify({ type: 'door', state: 'open', seq: 1 }), { qos: 1 });
+    await client.endAsync();
+    await eventually(() => t.app.twin.siteState('demo-hotel')?.zones['2-14']?.door === 'open');
+    expect(t.app.twin.deviceState('door-2-14')?.door).toBe('open');
+  });
+
+  it('device add refuses an unknown zone with its code and a non-zero exit', async () => {
+    const err = await storetwin([
+      'device', 'add', '--data-dir', t.dataDir, '--sites-dir', path.join(REPO_ROOT, 'sites'),
+      '--site', 'demo-hotel', '--type', 'door-sensor', '--zone', '9-99',
+    ]).catch((e: { code: number; stderr: string }) => e);
+    expect(err).toMatchObject({ code: 1 });
+    expect((err as { stderr: string }).stderr).toContain('STW_ERR_ZONE_NOT_FOUND');
+  });
+
+  it('user add reads the password from stdin; the user can log in', async () => {
+    await storetwin(['user', 'add', 'manager1', '--role', 'manager', '--data-dir', t.dataDir], 'a long enough password\n');
+    const res = await fetch(`${t.httpUrl}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'manager1', password: 'a long enough password' }),
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { user: { role: string } }).user.role).toBe('manager');
+  });
+});
