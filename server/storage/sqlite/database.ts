@@ -53,8 +53,8 @@ export function openDatabase(file: string, opts: OpenDatabaseOptions = {}): Data
     db.pragma('synchronous = FULL');
     // The events (device, ts) index takes each insert at the right edge of *that device's*
     // range, so a batch dirties about one leaf page per distinct device. Measured with 2,000
-    // devices over 1M stored events, 500-row batches: 8–11k rows/s with the defaults (2 MiB
-    // cache, checkpoint every 1,000 pages), 16–17k rows/s with these two. A cache big enough
+    // devices over 1M stored events, 500-row batches: 7–9k rows/s with the defaults (2 MiB
+    // cache, checkpoint every 1,000 pages), 13–17k rows/s with these two. A cache big enough
     // for every device's hot leaf avoids re-reading them; rarer checkpoints copy a page that
     // many commits rewrote once instead of once per commit or two. The price: up to 64 MiB
     // of cache, a -wal file of ~40 MiB before a checkpoint, and the append that triggers it
