@@ -71,7 +71,14 @@ export class Broker {
   private aedes: Aedes | null = null;
   private tcp: net.Server | null = null;
   private ws: WebSocketServer | null = null;
-  private readonly sessions = new Map<string, Session>();
+  /**
+   * Keyed by the aedes Client, not the device id: when a device reconnects before its old TCP
+   * connection is gone (common on NB-IoT), aedes closes the old client *after* the new one
+   * authenticated, and the old one's disconnect must not end the new session.
+   */
+  private readonly sessions = new Map<Client, Session>();
+  /** device id → its current client. */
+  private readonly current = new Map<string, Client>();
   /** device id → `${secretHash}:${sha256(password)}` of the last verified login. */
   private readonly verified = new Map<string, string>();
   private readonly log: Logger;
@@ -156,7 +163,7 @@ export class Broker {
   }
 
   isConnected(deviceId: string): boolean {
-    return this.sessions.has(deviceId);
+    return this.current.has(deviceId);
   }
 
   async stop(): Promise<void> {
@@ -166,6 +173,7 @@ export class Broker {
     if (this.aedes) await new Promise<void>((r) => this.aedes!.close(() => r()));
     this.aedes = null;
     this.sessions.clear();
+    this.current.clear();
   }
 
   private handle(conn: Duplex, req?: IncomingMessage): void {
@@ -208,7 +216,7 @@ export class Broker {
         }
         this.verified.set(device.id, fingerprint);
       }
-      this.sessions.set(client.id, { device, inflight: 0 });
+      this.sessions.set(client, { device, inflight: 0 });
       this.deps.metrics.mqttAuthenticated.inc();
       done(null, true);
     } catch (err) {
@@ -224,7 +232,7 @@ export class Broker {
     if (topicHasInvalidCharacters(topic)) return done(this.hookRefusal('STW_ERR_MQTT_TOPIC_INVALID', 'topic holds NUL or invalid UTF-8', client));
     const parsed = parseDeviceTopic(topic);
     // client is null when aedes publishes the will of a client that is already gone.
-    const session = client ? this.sessions.get(client.id) : undefined;
+    const session = client ? this.sessions.get(client) : undefined;
     const device = session?.device ?? (client === null && parsed ? this.deps.registry.getDevice(parsed.device) : null);
     if (!parsed || !device || parsed.kind === 'cmd' || parsed.site !== device.site || parsed.device !== device.id) {
       return done(this.hookRefusal('STW_ERR_MQTT_PUBLISH_DENIED', `may not publish to "${topic}"`, client));
@@ -252,7 +260,7 @@ export class Broker {
   }
 
   private authorizeSubscribe(client: Client, sub: Subscription, done: (error: Error | null, subscription?: Subscription | null) => void): void {
-    const session = this.sessions.get(client.id);
+    const session = this.sessions.get(client);
     const parsed = topicHasInvalidCharacters(sub.topic) ? null : parseDeviceTopic(sub.topic);
     const own = session && parsed?.kind === 'cmd' && parsed.site === session.device.site && parsed.device === session.device.id;
     if (!own) {
@@ -265,15 +273,20 @@ export class Broker {
   }
 
   private onReady(client: Client): void {
-    const session = this.sessions.get(client.id);
-    if (session) void this.deps.ingest.acceptPresence(session.device, true);
+    const session = this.sessions.get(client);
+    if (!session) return;
+    this.current.set(session.device.id, client);
+    void this.deps.ingest.acceptPresence(session.device, true);
   }
 
   private onDisconnect(client: Client): void {
     this.deps.metrics.mqttConnections.dec();
-    const session = this.sessions.get(client.id);
+    const session = this.sessions.get(client);
     if (!session) return;
-    this.sessions.delete(client.id);
+    this.sessions.delete(client);
+    // A device that already reconnected on a new connection is not offline.
+    if (this.current.get(session.device.id) !== client) return;
+    this.current.delete(session.device.id);
     void this.deps.ingest.acceptPresence(session.device, false);
   }
 
@@ -303,15 +316,15 @@ export class Broker {
    */
   private refresh(deviceId: string): void {
     this.verified.delete(deviceId);
-    const session = this.sessions.get(deviceId);
-    if (!session) return;
-    const current = this.deps.registry.getDevice(deviceId);
-    if (current && current.enabled && current.secretHash === session.device.secretHash) {
-      session.device = current;
+    const client = this.current.get(deviceId);
+    const session = client && this.sessions.get(client);
+    if (!client || !session) return;
+    const record = this.deps.registry.getDevice(deviceId);
+    if (record && record.enabled && record.secretHash === session.device.secretHash) {
+      session.device = record;
       return;
     }
-    const clients = (this.aedes as unknown as { clients: Record<string, Client> } | null)?.clients;
-    clients?.[deviceId]?.close();
+    client.close();
   }
 
   private requireAedes(): Aedes {

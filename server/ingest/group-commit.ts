@@ -2,7 +2,7 @@
  * Group commit: callers add items and wait; items that arrive while a write is running, or
  * within `delayMs` of the first one, are written together in one transaction. With SQLite and
  * synchronous=FULL one fsync then covers a whole batch, which is what lets QoS 1 ingest
- * acknowledge only durable events and still run at tens of thousands of events per second.
+ * acknowledge only durable events and still take thousands of events per second (npm run bench).
  */
 export interface GroupCommitOptions<T> {
   write: (batch: T[]) => Promise<void>;

@@ -83,4 +83,18 @@ describe('door sensor → broker → ingest → storage + twin', () => {
     const status = await api('/api/events?device=door-t-2-15&type=status');
     expect(status.body.items?.[0]).toMatchObject({ type: 'status', data: { online: false } });
   });
+
+  it('a device reconnecting before its old connection is gone keeps publishing (session takeover)', async () => {
+    const { secret } = await t.app.devices.register({ id: 'door-t-2-16', site: 'demo-hotel', type: 'door-sensor', zone: '2-16' });
+    const first = await connectDevice(t.mqttUrl, 'door-t-2-16', secret);
+    first.on('error', () => undefined);
+    const second = await connectDevice(t.mqttUrl, 'door-t-2-16', secret);
+    await eventually(() => !first.connected);
+    await second.publishAsync('storetwin/demo-hotel/door-t-2-16/up', JSON.stringify({ type: 'door', state: 'open', seq: 5 }), { qos: 1 });
+    const state = await api('/api/sites/demo-hotel/state');
+    expect((state.body.devices as Record<string, unknown>)['door-t-2-16']).toMatchObject({ door: 'open', online: true });
+    expect(t.app.broker.isConnected('door-t-2-16')).toBe(true);
+    first.end(true);
+    await second.endAsync();
+  });
 });
