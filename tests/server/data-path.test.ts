@@ -97,4 +97,13 @@ describe('door sensor → broker → ingest → storage + twin', () => {
     first.end(true);
     await second.endAsync();
   });
+
+  it('takes the same traffic over MQTT-over-WebSocket at /mqtt on the HTTP port', async () => {
+    const { secret } = await t.app.devices.register({ id: 'door-t-2-17', site: 'demo-hotel', type: 'door-sensor', zone: '2-17' });
+    const ws = await connectDevice(`${t.httpUrl.replace('http', 'ws')}/mqtt`, 'door-t-2-17', secret);
+    await ws.publishAsync('storetwin/demo-hotel/door-t-2-17/up', Buffer.from('AA5501030A010000000000280C000043', 'hex'), { qos: 1 });
+    const events = await api('/api/events?device=door-t-2-17&type=door');
+    expect(events.body.items?.[0]).toMatchObject({ data: { state: 'open', battery: 3.112 } });
+    await ws.endAsync();
+  });
 });
