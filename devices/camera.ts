@@ -7,12 +7,12 @@ import { z } from 'zod';
 import { guestRoomDoorRate, publicTraffic, workingHours } from './shared/activity.ts';
 import { nextArrival } from './shared/arrivals.ts';
 import { heartbeatSchema, Periodic } from './shared/heartbeat.ts';
-import { decodeJson, encodeJson, eventFields, refuse, type JsonCodec } from './shared/json.ts';
+import { eventFields, jsonOnly, type JsonCodec } from './shared/json.ts';
 import { Outbox, type Timed } from './shared/outbox.ts';
 import { pick, poisson, uniform } from './shared/random.ts';
 import { renderSnapshot } from './shared/snapshot.ts';
 import { isWithin, localTime, MINUTE_MS, SECOND_MS, type Hours } from './shared/time.ts';
-import type { DecodeResult, DeviceEvent, DeviceType, MotionEvent, PayloadFormat, SimEnvironment, SimulatedDevice } from './types.ts';
+import type { DeviceType, MotionEvent, SimEnvironment, SimulatedDevice } from './types.ts';
 
 const ID = 'camera';
 const EVENTS = ['motion', 'heartbeat'] as const;
@@ -28,18 +28,7 @@ const motionEventSchema = z.object({
 const schema = z.discriminatedUnion('type', [motionEventSchema, heartbeatSchema({})]);
 const codec: JsonCodec = { typeId: ID, events: EVENTS, schema };
 
-function decode(payload: Buffer): DecodeResult {
-  try {
-    return decodeJson(payload, codec);
-  } catch (err) {
-    return refuse('STW_ERR_PAYLOAD_SCHEMA', `payload could not be decoded: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
-function encode(event: DeviceEvent, format: PayloadFormat): Buffer {
-  if (format !== 'json') throw new RangeError(`a ${ID} speaks JSON only, not ${format}`);
-  return encodeJson(event, codec);
-}
+const { decode, encode } = jsonOnly(codec);
 
 /** Motion triggers per hour: people passing, plus a rare false trigger (shadows, insects) anywhere. */
 export function motionRate(zoneKind: string, hour: number, opening: Hours): number {

@@ -6,11 +6,11 @@
 import { z } from 'zod';
 import { FootfallModel } from './shared/footfall.ts';
 import { heartbeatSchema, Periodic } from './shared/heartbeat.ts';
-import { decodeJson, encodeJson, eventFields, refuse, type JsonCodec } from './shared/json.ts';
+import { eventFields, jsonOnly, type JsonCodec } from './shared/json.ts';
 import { Outbox, type Timed } from './shared/outbox.ts';
 import { uniform } from './shared/random.ts';
 import { isAllDay, localTime, MINUTE_MS } from './shared/time.ts';
-import type { DecodeResult, DeviceEvent, DeviceType, PayloadFormat, SimEnvironment, SimulatedDevice } from './types.ts';
+import type { DeviceType, SimEnvironment, SimulatedDevice } from './types.ts';
 
 const ID = 'footfall-counter';
 const EVENTS = ['count', 'heartbeat'] as const;
@@ -27,18 +27,7 @@ const countEventSchema = z.object({
 const schema = z.discriminatedUnion('type', [countEventSchema, heartbeatSchema({})]);
 const codec: JsonCodec = { typeId: ID, events: EVENTS, schema };
 
-function decode(payload: Buffer): DecodeResult {
-  try {
-    return decodeJson(payload, codec);
-  } catch (err) {
-    return refuse('STW_ERR_PAYLOAD_SCHEMA', `payload could not be decoded: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
-function encode(event: DeviceEvent, format: PayloadFormat): Buffer {
-  if (format !== 'json') throw new RangeError(`a ${ID} speaks JSON only, not ${format}`);
-  return encodeJson(event, codec);
-}
+const { decode, encode } = jsonOnly(codec);
 
 const PERIOD_MS = MINUTE_MS;
 const HEARTBEAT_MS = 10 * MINUTE_MS;

@@ -12,6 +12,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { z } from 'zod';
 
 import { getDeviceType } from '../devices/index.ts';
+import { seededByKey } from '../devices/shared/random.ts';
 import type {
   DeviceCommand,
   DeviceEvent,
@@ -601,19 +602,7 @@ function hours(hhmm: string): number {
  * a device's behaviour then does not depend on which other devices run beside it.
  */
 export function seededRandom(key: string): () => number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  let a = h >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededByKey(key);
 }
 
 function endClient(client: MqttClient, force: boolean): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { StoreTwinError } from '../../server/errors.ts';
-import type { DecodeErrorCode, DecodeResult, DeviceEvent, DeviceEventType } from '../types.ts';
+import type { DecodeErrorCode, DecodeResult, DeviceEvent, DeviceEventType, PayloadFormat } from '../types.ts';
 
 /** Per-device message counter; devices wrap it at 65535 but the wire format does not care. */
 export const seqSchema = z.number().int().min(0);
@@ -105,4 +105,15 @@ export function encodeJson(event: DeviceEvent, codec: JsonCodec): Buffer {
     throw new StoreTwinError('STW_ERR_PAYLOAD_SCHEMA', `cannot encode ${event.type} event: ${describeIssues(parsed.error)}`);
   }
   return Buffer.from(JSON.stringify(parsed.data), 'utf8');
+}
+
+/** decode/encode for a type that speaks JSON only (cameras, footfall counters). */
+export function jsonOnly(codec: JsonCodec): { decode(payload: Buffer): DecodeResult; encode(event: DeviceEvent, format: PayloadFormat): Buffer } {
+  return {
+    decode: (payload) => decodeJson(payload, codec),
+    encode: (event, format) => {
+      if (format !== 'json') throw new RangeError(`a ${codec.typeId} speaks JSON only, not ${format}`);
+      return encodeJson(event, codec);
+    },
+  };
 }

@@ -58,3 +58,25 @@ export function randomDigits(random: Random, n: number): string {
   for (let i = 0; i < n; i++) s += String(Math.floor(random() * 10));
   return s;
 }
+
+/** mulberry32: small, fast and seedable; enough to make simulations repeatable. */
+export function mulberry32(seed: number): Random {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A stream seeded by a string (FNV-1a hash), e.g. one per device id. */
+export function seededByKey(key: string): Random {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return mulberry32(h);
+}

@@ -1,17 +1,9 @@
 /** Seeded environments and simulated runs shared by the device tests. */
 import type { DeviceType, SimEnvironment, SimOutput } from '../../devices/types.ts';
 
-/** mulberry32: small, fast, seedable; good enough to drive simulations reproducibly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../devices/shared/random.ts';
+
+export const seededRandom = mulberry32;
 
 export const TIME_ZONE = 'Asia/Shanghai';
 /** Local midnight in Shanghai (UTC+8, no daylight saving): 2026-11-23 00:00. */

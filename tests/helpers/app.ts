@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createApp, type App } from '../../server/app.ts';
-import { parseConfig, REPO_ROOT, type ConfigInput } from '../../server/config.ts';
+import { parseConfig, REPO_ROOT, type Config, type ConfigInput } from '../../server/config.ts';
 import { createLogger } from '../../server/observability/logger.ts';
 
 export const SHIPPED_SITES = path.join(REPO_ROOT, 'sites');
@@ -23,9 +23,9 @@ export async function tempDir(prefix = 'storetwin-test-'): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), prefix));
 }
 
-export async function startTestApp(overrides: Partial<ConfigInput> = {}, opts: { dataDir?: string; keepData?: boolean } = {}): Promise<TestApp> {
-  const dataDir = opts.dataDir ?? (await tempDir());
-  const config = parseConfig({
+/** Loopback, ports 0, the shipped site models, no demo simulators, quiet. */
+export function testConfig(dataDir: string, overrides: Partial<ConfigInput> = {}): Config {
+  return parseConfig({
     host: '127.0.0.1',
     httpPort: 0,
     mqttPort: 0,
@@ -35,6 +35,11 @@ export async function startTestApp(overrides: Partial<ConfigInput> = {}, opts: {
     logLevel: 'silent',
     ...overrides,
   });
+}
+
+export async function startTestApp(overrides: Partial<ConfigInput> = {}, opts: { dataDir?: string; keepData?: boolean } = {}): Promise<TestApp> {
+  const dataDir = opts.dataDir ?? (await tempDir());
+  const config = testConfig(dataDir, overrides);
   const app = await createApp(config, { logger: createLogger({ level: (process.env.TEST_LOG_LEVEL as 'info') ?? 'silent' }) });
   const addresses = await app.listen();
   return {
