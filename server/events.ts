@@ -8,6 +8,7 @@ import type { DeviceEvent } from '../devices/types.ts';
 import type { NewEvent } from './storage/types.ts';
 import type { DeviceState, ZoneState } from './twin/types.ts';
 import type { PublicDevice } from './registry/types.ts';
+import type { Alarm, AlarmAction, AlarmTrigger } from './alarms/types.ts';
 
 export interface Rejection {
   site: string | null;
@@ -33,6 +34,14 @@ export interface ServerEvents {
   /** Twin: typed state changes for later stages (rules, live feed). */
   'twin.device': [change: { state: DeviceState; changed: ReadonlyArray<keyof DeviceState> }];
   'twin.zone': [change: { state: ZoneState; changed: ReadonlyArray<keyof ZoneState> }];
+  /** Rules: a rule's condition holds for a source (raise or repeat an alarm)… */
+  'rule.triggered': [trigger: AlarmTrigger];
+  /** …or has stopped holding (auto-clear). */
+  'rule.resolved': [resolved: { site: string; rule: string; source: string; at: string }];
+  /** Alarms: every lifecycle change, after its transaction committed. */
+  'alarm.changed': [change: { alarm: Alarm; action: AlarmAction }];
+  /** Arming: a zone's manual arming changed (schedules are evaluated by readers). */
+  'zone.arming': [change: { site: string; zone: string; armed: boolean; by: string; at: string }];
 }
 
 export type { DeviceEvent };

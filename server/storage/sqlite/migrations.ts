@@ -88,4 +88,120 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+
+  // 3: rules, alarms and their notification outbox, snapshots, arming and maintenance.
+  `
+  -- Rules from files (origin 'file', replaced on reload) and from the API (origin 'api').
+  CREATE TABLE rules (
+    id         TEXT    PRIMARY KEY,
+    site       TEXT    NOT NULL,      -- a site id, or '*' for every site
+    origin     TEXT    NOT NULL CHECK (origin IN ('file', 'api')),
+    enabled    INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+    definition TEXT    NOT NULL,      -- the validated rule as JSON
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  -- Pending rule timers ("door open longer than 5 min"), so they survive a restart.
+  CREATE TABLE rule_timers (
+    rule    TEXT    NOT NULL,
+    source  TEXT    NOT NULL,
+    due_at  INTEGER NOT NULL,         -- Unix ms
+    payload TEXT    NOT NULL,         -- JSON: what the rule needs when the timer fires
+    PRIMARY KEY (rule, source)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE alarms (
+    id              TEXT    PRIMARY KEY,
+    site            TEXT    NOT NULL,
+    zone            TEXT,
+    device          TEXT,
+    rule            TEXT    NOT NULL,
+    source          TEXT    NOT NULL,
+    severity        TEXT    NOT NULL CHECK (severity IN ('critical', 'major', 'minor', 'warning', 'info')),
+    open            INTEGER NOT NULL CHECK (open IN (0, 1)),
+    acknowledged    INTEGER NOT NULL CHECK (acknowledged IN (0, 1)),
+    message         TEXT    NOT NULL, -- JSON {en, zh-CN}
+    count           INTEGER NOT NULL,
+    first_at        INTEGER NOT NULL,
+    last_at         INTEGER NOT NULL,
+    acknowledged_at INTEGER,
+    acknowledged_by TEXT,
+    cleared_at      INTEGER,
+    cleared_by      TEXT,
+    escalation      INTEGER NOT NULL DEFAULT 0,
+    snapshot        TEXT,             -- JSON SnapshotStatus
+    details         TEXT    NOT NULL  -- JSON
+  ) WITHOUT ROWID;
+  -- Dedupe by construction: at most one OPEN alarm per (rule, source); a repeated trigger
+  -- is an upsert on this index, so no interleaving can create a second one.
+  CREATE UNIQUE INDEX alarms_open_rule_source ON alarms (rule, source) WHERE open = 1;
+  CREATE INDEX alarms_site_last ON alarms (site, last_at);
+  CREATE INDEX alarms_open_site ON alarms (site) WHERE open = 1;
+
+  CREATE TABLE alarm_history (
+    id       INTEGER PRIMARY KEY,
+    alarm    TEXT    NOT NULL REFERENCES alarms (id) ON DELETE CASCADE,
+    at       INTEGER NOT NULL,
+    by       TEXT    NOT NULL,
+    action   TEXT    NOT NULL,
+    comment  TEXT,
+    detail   TEXT                     -- JSON
+  );
+  CREATE INDEX alarm_history_alarm ON alarm_history (alarm, id);
+
+  -- The outbox: written in the same transaction as the alarm change it announces, delivered
+  -- at least once by the notify worker.
+  CREATE TABLE deliveries (
+    id              INTEGER PRIMARY KEY,
+    idempotency_key TEXT    NOT NULL UNIQUE,
+    alarm           TEXT    NOT NULL,
+    site            TEXT    NOT NULL,
+    channel         TEXT    NOT NULL, -- 'webhook' | 'email'
+    route           TEXT    NOT NULL, -- the route (recipient) id from the notify config
+    payload         TEXT    NOT NULL, -- JSON, as the channel will send it
+    state           TEXT    NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT,
+    created_at      INTEGER NOT NULL,
+    delivered_at    INTEGER
+  );
+  CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
+  CREATE INDEX deliveries_alarm ON deliveries (alarm);
+
+  -- Camera snapshots, content-addressed (sha256 of the JPEG).
+  CREATE TABLE snapshots (
+    id          TEXT    PRIMARY KEY,  -- sha256 hex
+    site        TEXT    NOT NULL,
+    camera      TEXT    NOT NULL,
+    bytes       INTEGER NOT NULL,
+    taken_at    INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX snapshots_taken ON snapshots (taken_at);
+
+  -- Manual arming overrides (the schedule in the site file applies when there is none).
+  CREATE TABLE zone_arming (
+    site       TEXT    NOT NULL,
+    zone       TEXT    NOT NULL,
+    armed      INTEGER NOT NULL CHECK (armed IN (0, 1)),
+    by         TEXT    NOT NULL,
+    at         INTEGER NOT NULL,
+    until_at   INTEGER,               -- NULL = until changed
+    PRIMARY KEY (site, zone)
+  ) WITHOUT ROWID;
+
+  -- Maintenance windows: alarms from these devices or zones are suppressed (and recorded).
+  CREATE TABLE maintenance (
+    id         INTEGER PRIMARY KEY,
+    site       TEXT    NOT NULL,
+    zone       TEXT,
+    device     TEXT,
+    by         TEXT    NOT NULL,
+    reason     TEXT,
+    from_at    INTEGER NOT NULL,
+    until_at   INTEGER NOT NULL,
+    CHECK (zone IS NOT NULL OR device IS NOT NULL)
+  );
+  CREATE INDEX maintenance_until ON maintenance (until_at);
+  `,
 ];

@@ -1,0 +1,109 @@
+/**
+ * Alarms: an explicit state machine (after Home Assistant's alarm panel and ThingsBoard's
+ * alarm model). An alarm is open until cleared; acknowledgement is orthogonal, so the four
+ * combinations are: active-unacknowledged → active-acknowledged → cleared, or
+ * active-unacknowledged → cleared-unacknowledged → cleared (acknowledged after clearing).
+ * The public `state` (DESIGN.md) is `active` (open, unacknowledged), `acknowledged` (open,
+ * acknowledged) or `cleared`; `acknowledged` tells whether a cleared alarm was ever seen.
+ */
+import type { Localized } from '../sites/model.ts';
+
+export const SEVERITIES = ['critical', 'major', 'minor', 'warning', 'info'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export type AlarmState = 'active' | 'acknowledged' | 'cleared';
+
+export type AlarmAction = 'raised' | 'repeated' | 'acknowledged' | 'cleared' | 'commented' | 'escalated' | 'snapshot';
+
+/** Who did it: a user name, or `system` / `rule:<id>` for automatic transitions. */
+export interface AlarmTransition {
+  at: string;
+  by: string;
+  action: AlarmAction;
+  comment?: string;
+  /** e.g. the escalation level, the snapshot id. */
+  detail?: Record<string, unknown>;
+}
+
+export type SnapshotStatus =
+  | { status: 'pending'; requestedAt: string; camera: string }
+  | { status: 'attached'; id: string; camera: string; at: string; url: string }
+  | { status: 'none'; reason: string }
+  | { status: 'failed'; camera: string; reason: string };
+
+export interface Alarm {
+  id: string;
+  site: string;
+  zone: string | null;
+  device: string | null;
+  rule: string;
+  /** What the alarm is about, for dedupe: at most one open alarm per (rule, source). */
+  source: string;
+  severity: Severity;
+  state: AlarmState;
+  acknowledged: boolean;
+  message: Localized;
+  count: number;
+  firstAt: string;
+  lastAt: string;
+  acknowledgedAt: string | null;
+  acknowledgedBy: string | null;
+  clearedAt: string | null;
+  clearedBy: string | null;
+  /** Escalation level reached (0 = first recipients only). */
+  escalationLevel: number;
+  snapshot: SnapshotStatus | null;
+  details: Record<string, unknown>;
+  history: AlarmTransition[];
+}
+
+/** What a rule (or anything else) asks the alarm service to raise. */
+export interface AlarmTrigger {
+  site: string;
+  zone: string | null;
+  device: string | null;
+  rule: string;
+  source: string;
+  severity: Severity;
+  message: Localized;
+  /** Whether the rule clears the alarm itself when the condition ends. */
+  autoClear: boolean;
+  at: string;
+  details?: Record<string, unknown>;
+}
+
+export interface AlarmQuery {
+  site?: string;
+  /** Sites the caller may see; undefined = all. */
+  sites?: readonly string[];
+  state?: AlarmState | 'open';
+  severity?: Severity;
+  rule?: string;
+  from?: string;
+  to?: string;
+  limit: number;
+  cursor?: string;
+}
+
+/**
+ * The alarm service (server/alarms/service.ts). Every change is one SQLite transaction that
+ * also writes the change's notification deliveries (the outbox), then is announced on the bus
+ * as `alarm.changed`. Methods are synchronous: better-sqlite3 is, and it keeps a change and
+ * its deliveries indivisible.
+ */
+export interface AlarmActions {
+  /** Opens an alarm, or counts a repeat of the open one for (rule, source). Null when suppressed (maintenance). */
+  raise(trigger: AlarmTrigger): Alarm | null;
+  /** The rule's condition ended: clears the open alarm for (rule, source) if its rule auto-clears. */
+  resolve(rule: string, source: string, at: string): Alarm | null;
+  acknowledge(id: string, by: string, comment?: string): Alarm;
+  clear(id: string, by: string, comment?: string): Alarm;
+  comment(id: string, by: string, text: string): Alarm;
+  /** Records reaching escalation `level` and writes that level's deliveries; null if no longer open and unacknowledged. */
+  escalate(id: string, level: number, at: string): Alarm | null;
+  attachSnapshot(id: string, snapshot: SnapshotStatus, at: string): Alarm | null;
+  get(id: string): Alarm | null;
+  list(q: AlarmQuery): { items: Alarm[]; nextCursor: string | null };
+  /** Open alarms (for escalation timers and the console after a restart). */
+  open(site?: string): Alarm[];
+}
