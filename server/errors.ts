@@ -59,8 +59,28 @@ export const ERRORS = {
   STW_ERR_USER_EXISTS: { status: 409, message: 'a user with this name already exists' },
   STW_ERR_USER_NOT_FOUND: { status: 404, message: 'no such user' },
   STW_ERR_LAST_ADMIN: { status: 409, message: 'the last admin cannot be removed' },
+  // Rules
+  STW_ERR_RULE_INVALID: { status: 400, message: 'rule is invalid' },
+  STW_ERR_RULE_NOT_FOUND: { status: 404, message: 'no such rule' },
+  STW_ERR_RULE_EXISTS: { status: 409, message: 'a rule with this id already exists' },
+  STW_ERR_RULE_FROM_FILE: { status: 409, message: 'this rule comes from a rule file: edit the file instead' },
+
   STW_ERR_RATE_LIMITED: { status: 429, message: 'too many requests' },
   STW_ERR_INTERNAL: { status: 500, message: 'internal error' },
+
+  // Alarms
+  STW_ERR_ALARM_NOT_FOUND: { status: 404, message: 'no such alarm' },
+  STW_ERR_ALARM_TRANSITION: { status: 409, message: 'the alarm is not in a state that allows this' },
+
+  // Arming, maintenance, camera snapshots
+  STW_ERR_MAINTENANCE_NOT_FOUND: { status: 404, message: 'no such maintenance window' },
+  STW_ERR_SNAPSHOT_NOT_FOUND: { status: 404, message: 'no such snapshot' },
+
+  // Notifications
+  STW_ERR_NOTIFY_CONFIG_INVALID: { status: 500, message: 'notification config (notify.yaml) is invalid' },
+  STW_ERR_WEBHOOK_URL_FORBIDDEN: { status: 400, message: 'webhook URL points to a forbidden address (loopback, link-local, private, multicast) or is not http(s)' },
+  STW_ERR_DELIVERY_NOT_FOUND: { status: 404, message: 'no such delivery' },
+  STW_ERR_DELIVERY_NOT_RETRYABLE: { status: 409, message: 'delivery was already delivered' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -61,6 +61,30 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Notification delivery attempts by channel and outcome (delivered, retry, dead). */
+  readonly deliveries = new Counter({
+    name: 'storetwin_deliveries_total',
+    help: 'Notification delivery attempts by channel (webhook, email) and outcome (delivered, retry, dead)',
+    labelNames: ['channel', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** Alarm lifecycle changes that committed, by action (raised, repeated, acknowledged…). */
+  readonly alarms = new Counter({
+    name: 'storetwin_alarms_total',
+    help: 'Alarm lifecycle changes by severity and action',
+    labelNames: ['severity', 'action'] as const,
+    registers: [this.registry],
+  });
+
+  /** Triggers dropped because their device or zone was under maintenance. */
+  readonly alarmsSuppressed = new Counter({
+    name: 'storetwin_alarms_suppressed_total',
+    help: 'Alarm triggers suppressed by maintenance, by rule',
+    labelNames: ['rule'] as const,
+    registers: [this.registry],
+  });
+
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'storetwin_' });
   }

@@ -1,0 +1,262 @@
+/**
+ * The alarm service: the only writer of alarms. Each change is ONE SQLite transaction holding
+ * the alarm row, its history row and the change's notification deliveries (the outbox), so a
+ * change is never committed without its deliveries, nor a delivery without its change. Only
+ * after the commit is the change announced: on the bus (`alarm.changed`, for the live feed and
+ * linkage) and on MQTT `storetwin/{site}/alarms` for integrations.
+ *
+ * Methods are synchronous (better-sqlite3 is): a change cannot interleave with another one in
+ * this process, and transactions are IMMEDIATE so a second connection (the CLI, another
+ * worker) waits for the write lock instead of failing half way with SQLITE_BUSY.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.ts';
+import { StoreTwinError } from '../errors.ts';
+import type { EventBus } from '../events.ts';
+import type { MaintenanceReader } from '../arming/types.ts';
+import type { DeliveryPlanner, OutboxWriter } from '../notify/types.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { Database } from '../storage/sqlite/database.ts';
+import { isoToMs, msToIso } from '../storage/sqlite/time.ts';
+import { apply, raise, ruleActor, transition, type AlarmCommand } from './state-machine.ts';
+import type { SqliteAlarmStore } from './store.ts';
+import type { Alarm, AlarmAction, AlarmActions, AlarmQuery, AlarmTransition, AlarmTrigger, SnapshotStatus } from './types.ts';
+
+export interface AlarmServiceDeps {
+  db: Database;
+  store: SqliteAlarmStore;
+  outbox: OutboxWriter;
+  planner: DeliveryPlanner;
+  bus: EventBus;
+  clock: Clock;
+  maintenance?: MaintenanceReader;
+  /** The broker's publisher, for `storetwin/{site}/alarms`. */
+  publish?: (topic: string, payload: Buffer) => void;
+  logger: Logger;
+  /** storetwin_alarms_total and storetwin_alarms_suppressed_total. */
+  metrics?: Metrics;
+  /** Alarm ids; crypto.randomUUID by default. */
+  newId?: () => string;
+}
+
+/** The integration topic (DESIGN.md). */
+export function alarmTopic(site: string): string {
+  return `storetwin/${site}/alarms`;
+}
+
+/**
+ * The MQTT payload: `{"action", "alarm"}` with the alarm minus its history, which only grows
+ * and is one GET away; integrations want the current state of the alarm that changed.
+ */
+export function alarmMessage(alarm: Alarm, action: AlarmAction): Buffer {
+  const { history: _history, ...rest } = alarm;
+  return Buffer.from(JSON.stringify({ action, alarm: rest }));
+}
+
+interface Change {
+  alarm: Alarm;
+  action: AlarmAction;
+}
+
+export class AlarmService implements AlarmActions {
+  private readonly deps: AlarmServiceDeps;
+  private readonly log: Logger;
+  private readonly newId: () => string;
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(deps: AlarmServiceDeps) {
+    this.deps = deps;
+    this.log = deps.logger.child({ module: 'alarms' });
+    this.newId = deps.newId ?? randomUUID;
+  }
+
+  /** Listens to the rules engine's events (see attachToBus). */
+  start(): void {
+    this.unsubscribe ??= this.attachToBus();
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+  }
+
+  /**
+   * `rule.triggered` → raise, `rule.resolved` → resolve. A failure is logged and the other
+   * listeners still run (the bus isolates them); returns the unsubscribe function.
+   */
+  attachToBus(): () => void {
+    const { bus } = this.deps;
+    const onTriggered = (trigger: AlarmTrigger): void => {
+      try {
+        this.raise(trigger);
+      } catch (err) {
+        this.log.error({ err, rule: trigger.rule, source: trigger.source, site: trigger.site }, 'raising alarm failed');
+      }
+    };
+    const onResolved = (r: { site: string; rule: string; source: string; at: string }): void => {
+      try {
+        this.resolve(r.rule, r.source, r.at);
+      } catch (err) {
+        this.log.error({ err, rule: r.rule, source: r.source, site: r.site }, 'resolving alarm failed');
+      }
+    };
+    bus.on('rule.triggered', onTriggered);
+    bus.on('rule.resolved', onResolved);
+    return () => {
+      bus.off('rule.triggered', onTriggered);
+      bus.off('rule.resolved', onResolved);
+    };
+  }
+
+  raise(trigger: AlarmTrigger): Alarm | null {
+    const at = normalizeIso(trigger.at, 'at');
+    const { maintenance } = this.deps;
+    if (maintenance?.inMaintenance(trigger.site, trigger.zone, trigger.device, isoToMs(at, 'at'))) {
+      // Suppressed, not deferred: the technician's work would otherwise surface as a burst of
+      // alarms when the window ends. The log line and the counter are the record of it.
+      this.deps.metrics?.alarmsSuppressed.inc({ rule: trigger.rule });
+      this.log.info({ site: trigger.site, zone: trigger.zone, device: trigger.device, rule: trigger.rule, source: trigger.source, at }, 'alarm suppressed by maintenance');
+      return null;
+    }
+    const candidate = raise({ ...trigger, at }, this.newId());
+    return this.commit(() => {
+      const { store } = this.deps;
+      // Read inside the IMMEDIATE transaction: nobody can write between this and the upsert,
+      // so `before` is exactly the row the upsert will count the repeat on.
+      const before = store.findOpen(trigger.rule, trigger.source);
+      const { alarm: stored, created } = store.upsertOpen(candidate);
+      if (created) {
+        store.addHistory(stored.id, candidate.history[0] as AlarmTransition);
+        return { alarm: { ...stored, history: candidate.history }, action: 'raised' };
+      }
+      // The write lock was held since the read, so a conflict means `before` existed.
+      if (before === null) throw new Error(`alarm upsert for ${trigger.rule}/${trigger.source} met a row the transaction did not see`);
+      // The upsert did the repeat in SQL; the state machine says which history entry it makes.
+      const next = apply(before, { action: 'repeated', at, severity: trigger.severity, message: trigger.message, details: candidate.details });
+      for (const entry of next.history.slice(before.history.length)) store.addHistory(stored.id, entry);
+      return { alarm: { ...stored, history: next.history }, action: 'repeated' };
+    });
+  }
+
+  resolve(rule: string, source: string, at: string): Alarm | null {
+    const when = normalizeIso(at, 'at');
+    return this.commit(() => {
+      const open = this.deps.store.findOpen(rule, source);
+      // Rules without auto-clear are cleared by a person; their resolution changes nothing.
+      if (open === null || open.details.autoClear !== true) return null;
+      return this.write(open, { action: 'cleared', at: when, by: ruleActor(rule) });
+    });
+  }
+
+  acknowledge(id: string, by: string, comment?: string): Alarm {
+    return this.change(id, { action: 'acknowledged', at: this.now(), by, ...(comment === undefined ? {} : { comment }) });
+  }
+
+  clear(id: string, by: string, comment?: string): Alarm {
+    return this.change(id, { action: 'cleared', at: this.now(), by, ...(comment === undefined ? {} : { comment }) });
+  }
+
+  comment(id: string, by: string, text: string): Alarm {
+    return this.change(id, { action: 'commented', at: this.now(), by, comment: text });
+  }
+
+  escalate(id: string, level: number, at: string): Alarm | null {
+    const when = normalizeIso(at, 'at');
+    return this.commit(() => {
+      const alarm = this.deps.store.get(id);
+      if (alarm === null) return null;
+      // An escalation timer firing after an ack, a clear or a restart is normal, not an error.
+      const next = transition(alarm, { action: 'escalated', at: when, level });
+      if (next instanceof StoreTwinError) return null;
+      return this.persist(alarm, next, 'escalated');
+    });
+  }
+
+  attachSnapshot(id: string, snapshot: SnapshotStatus, at: string): Alarm | null {
+    const when = normalizeIso(at, 'at');
+    return this.commit(() => {
+      const alarm = this.deps.store.get(id);
+      return alarm === null ? null : this.write(alarm, { action: 'snapshot', at: when, snapshot });
+    });
+  }
+
+  get(id: string): Alarm | null {
+    return this.deps.store.get(id);
+  }
+
+  list(q: AlarmQuery): { items: Alarm[]; nextCursor: string | null } {
+    return this.deps.store.list(q);
+  }
+
+  open(site?: string): Alarm[] {
+    return this.deps.store.open(site);
+  }
+
+  private now(): string {
+    return msToIso(this.deps.clock.now());
+  }
+
+  /** A user's change to an existing alarm: 404 if unknown, 409 if its phase forbids it. */
+  private change(id: string, cmd: AlarmCommand): Alarm {
+    const alarm = this.commit(() => {
+      const current = this.deps.store.get(id);
+      if (current === null) throw new StoreTwinError('STW_ERR_ALARM_NOT_FOUND', `no alarm "${id}"`);
+      return this.write(current, cmd);
+    });
+    // commit() returns null only when the body does, which write() never does.
+    if (alarm === null) throw new StoreTwinError('STW_ERR_INTERNAL');
+    return alarm;
+  }
+
+  private write(alarm: Alarm, cmd: AlarmCommand): Change {
+    return this.persist(alarm, apply(alarm, cmd), cmd.action);
+  }
+
+  /** Inside the transaction: the row, the new history entries, the deliveries. */
+  private persist(before: Alarm, after: Alarm, action: AlarmAction): Change {
+    const { store } = this.deps;
+    store.update(after);
+    for (const entry of after.history.slice(before.history.length)) store.addHistory(after.id, entry);
+    return { alarm: after, action };
+  }
+
+  /**
+   * Runs `body` and the outbox insert for its change in one IMMEDIATE transaction; a throw
+   * anywhere (the planner included) rolls back everything. Announces the change after commit.
+   */
+  private commit(body: () => Change | null): Alarm | null {
+    const { db, planner, outbox, clock } = this.deps;
+    const run = db.transaction((): Change | null => {
+      const change = body();
+      if (change === null) return null;
+      const level = change.alarm.escalationLevel;
+      outbox.insert(planner.plan(change.alarm, change.action, { level, now: clock.now() }));
+      return change;
+    });
+    const change = run.immediate();
+    if (change === null) return null;
+    this.announce(change);
+    return change.alarm;
+  }
+
+  private announce({ alarm, action }: Change): void {
+    this.deps.metrics?.alarms.inc({ severity: alarm.severity, action });
+    this.log.info({ alarm: alarm.id, site: alarm.site, rule: alarm.rule, source: alarm.source, action, state: alarm.state, count: alarm.count }, `alarm ${action}`);
+    // The bus isolates its listeners; the publisher is guarded here: the change is committed,
+    // and a broker hiccup must not turn it into an error for the caller.
+    this.deps.bus.emit('alarm.changed', { alarm, action });
+    const { publish } = this.deps;
+    if (publish === undefined) return;
+    try {
+      publish(alarmTopic(alarm.site), alarmMessage(alarm, action));
+    } catch (err) {
+      this.log.error({ err, alarm: alarm.id }, 'publishing alarm on MQTT failed');
+    }
+  }
+}
+
+/** Stored times are ms: normalising up front makes returned and re-read alarms identical. */
+function normalizeIso(at: string, what: string): string {
+  return msToIso(isoToMs(at, what));
+}

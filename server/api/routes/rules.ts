@@ -1,0 +1,98 @@
+/**
+ * Rules over HTTP: list, read, create, replace, delete (API rules only: file rules are edited
+ * in their file and hot-reloaded, 409 STW_ERR_RULE_FROM_FILE), and backtest against stored
+ * events. Rules of sites outside the caller's scope are 404; '*' rules are visible to all.
+ */
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { assertSiteVisible, canSeeSite, scopeSite } from '../../auth/roles.ts';
+import { StoreTwinError } from '../../errors.ts';
+import { backtest } from '../../rules/backtest.ts';
+import type { RuleStore, StoredRule } from '../../rules/store.ts';
+import { allow, userOf } from '../auth.ts';
+import type { ApiRouteModule } from '../types.ts';
+import { isoDateTimeSchema, parseInput, queryString } from '../validate.ts';
+
+const listQuery = z.object({ site: queryString.optional() }).strict();
+const idParams = z.object({ id: z.string().min(1).max(200) });
+const backtestQuery = z.object({ from: isoDateTimeSchema, to: isoDateTimeSchema, site: queryString.optional() }).strict();
+/** A backtest replays at most this span (a month of a busy hotel stays well under a minute). */
+const MAX_BACKTEST_DAYS = 31;
+
+const view = (r: StoredRule) => ({ ...r.rule, origin: r.origin, updatedAt: new Date(r.updatedAt).toISOString() });
+
+export function ruleRoutes(deps: { rules: RuleStore }): ApiRouteModule {
+  const visible = (req: Request): StoredRule => {
+    const { id } = parseInput(idParams, req.params, 'params');
+    const found = deps.rules.get(id);
+    if (!found || (found.rule.site !== '*' && !canSeeSite(userOf(req), found.rule.site))) {
+      throw new StoreTwinError('STW_ERR_RULE_NOT_FOUND', `no rule "${id}"`);
+    }
+    return found;
+  };
+  const checkSite = (req: Request, body: unknown) => {
+    const site = typeof body === 'object' && body !== null && 'site' in body ? (body as { site: unknown }).site : '*';
+    // Only unrestricted users may write rules for every site.
+    if (site === '*' || site === undefined) {
+      if (userOf(req).sites.length > 0) throw new StoreTwinError('STW_ERR_FORBIDDEN', "rules for every site ('*') need an unrestricted account");
+    } else if (typeof site === 'string') assertSiteVisible(userOf(req), site);
+  };
+
+  return {
+    name: 'rules',
+    register(app, api) {
+      app.get('/api/rules', allow('rules:read'), (req: Request, res: Response) => {
+        const q = parseInput(listQuery, req.query, 'query');
+        const site = scopeSite(userOf(req), q.site);
+        const items = deps.rules.list(site).filter((r) => r.rule.site === '*' || canSeeSite(userOf(req), r.rule.site));
+        res.json({ items: items.map(view) });
+      });
+
+      app.get('/api/rules/:id', allow('rules:read'), (req: Request, res: Response) => {
+        res.json({ rule: view(visible(req)) });
+      });
+
+      app.post('/api/rules', allow('rules:write'), (req: Request, res: Response) => {
+        checkSite(req, req.body);
+        const created = deps.rules.create(req.body);
+        api.logger.info({ rule: created.rule.id, by: userOf(req).username }, 'rule created');
+        res.status(201).location(`/api/rules/${encodeURIComponent(created.rule.id)}`).json({ rule: view(created) });
+      });
+
+      app.put('/api/rules/:id', allow('rules:write'), (req: Request, res: Response) => {
+        const existing = visible(req);
+        checkSite(req, req.body);
+        const updated = deps.rules.update(existing.rule.id, req.body);
+        api.logger.info({ rule: updated.rule.id, by: userOf(req).username }, 'rule updated');
+        res.json({ rule: view(updated) });
+      });
+
+      app.delete('/api/rules/:id', allow('rules:write'), (req: Request, res: Response) => {
+        const existing = visible(req);
+        deps.rules.remove(existing.rule.id);
+        api.logger.info({ rule: existing.rule.id, by: userOf(req).username }, 'rule removed');
+        res.status(204).end();
+      });
+
+      app.post('/api/rules/:id/backtest', allow('rules:read'), allow('events:read'), async (req: Request, res: Response) => {
+        const found = visible(req);
+        const q = parseInput(backtestQuery, req.query, 'query');
+        const from = Date.parse(q.from);
+        const to = Date.parse(q.to);
+        if (!(to > from) || to - from > MAX_BACKTEST_DAYS * 86400_000) {
+          throw new StoreTwinError('STW_ERR_VALIDATION', `to must be after from, at most ${MAX_BACKTEST_DAYS} days later`, [{ path: ['to'], message: 'range' }]);
+        }
+        let rule = found.rule;
+        if (rule.site === '*') {
+          // A restricted user replays only the sites they may see: narrow '*' to one.
+          const site = scopeSite(userOf(req), q.site);
+          if (site !== undefined) rule = { ...rule, site };
+        } else if (q.site !== undefined && q.site !== rule.site) {
+          throw new StoreTwinError('STW_ERR_VALIDATION', `rule "${rule.id}" is for site "${rule.site}"`, [{ path: ['site'], message: 'mismatch' }]);
+        }
+        const result = await backtest(rule, { events: api.events, sites: api.sites, from: new Date(from).toISOString(), to: new Date(to).toISOString(), logger: api.logger });
+        res.json({ rule: rule.id, from: q.from, to: q.to, ...result });
+      });
+    },
+  };
+}

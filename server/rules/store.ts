@@ -1,0 +1,268 @@
+/**
+ * Where rules come from: YAML files (each a list of rules) in the configured directories,
+ * synced into the `rules` table with origin 'file', plus rules created over the API (origin
+ * 'api'). Files are validated together and every problem is reported at once
+ * (STW_ERR_RULE_INVALID). The directories are watched: an edit is picked up after a short
+ * debounce; a broken edit is logged and the rules in force stay as they were.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { load as loadYaml, YAMLException } from 'js-yaml';
+import { StoreTwinError } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Database } from '../storage/sqlite/database.ts';
+import { formatRuleProblems, validateRule, type Rule, type RuleProblem } from './schema.ts';
+
+export type RuleOrigin = 'file' | 'api';
+
+export interface StoredRule {
+  rule: Rule;
+  origin: RuleOrigin;
+  updatedAt: number;
+}
+
+/** What the engine reads: the rules in force, and a signal when they change. */
+export interface RuleSource {
+  list(site?: string): StoredRule[];
+  onChange(listener: () => void): () => void;
+}
+
+export interface RuleStoreDeps {
+  db: Database;
+  /** Rule directories, read in order (e.g. the repo's `rules/` for the demo, then `<dataDir>/rules`). */
+  dirs: readonly string[];
+  logger: Logger;
+  now?: () => number;
+  /** Hot reload after file changes settle; false disables watching (tests that call reload()). */
+  watch?: boolean;
+  debounceMs?: number;
+}
+
+const RULE_FILE_EXTENSIONS = ['.yaml', '.yml'];
+
+function isMissing(err: unknown): boolean {
+  return err instanceof Error && 'code' in err && (err.code === 'ENOENT' || err.code === 'ENOTDIR');
+}
+
+/** Reads and validates every rule file; all problems at once. Missing directories are skipped. */
+export async function loadRuleFiles(dirs: readonly string[]): Promise<{ rules: Array<{ rule: Rule; source: string }>; problems: RuleProblem[] }> {
+  const rules: Array<{ rule: Rule; source: string }> = [];
+  const problems: RuleProblem[] = [];
+  const seen = new Map<string, string>();
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      if (!(await stat(dir)).isDirectory()) continue;
+      names = await readdir(dir);
+    } catch (err) {
+      if (isMissing(err)) continue;
+      throw err;
+    }
+    for (const name of names.filter((n) => !n.startsWith('.') && RULE_FILE_EXTENSIONS.includes(extname(n).toLowerCase())).sort()) {
+      const file = join(dir, name);
+      let doc: unknown;
+      try {
+        doc = loadYaml(await readFile(file, 'utf8'));
+      } catch (err) {
+        if (isMissing(err)) continue; // removed between readdir and read
+        const where = err instanceof YAMLException && err.mark ? ` at line ${err.mark.line + 1}, column ${err.mark.column + 1}` : '';
+        const reason = err instanceof YAMLException ? err.reason : err instanceof Error ? err.message : String(err);
+        problems.push({ source: file, path: '', message: `cannot be parsed${where}: ${reason}` });
+        continue;
+      }
+      if (doc === null || doc === undefined) continue; // an empty file is no rules
+      if (!Array.isArray(doc)) {
+        problems.push({ source: file, path: '', message: 'must be a list of rules' });
+        continue;
+      }
+      doc.forEach((item, i) => {
+        const result = validateRule(item, file, `[${i}]`);
+        if (!result.ok) {
+          problems.push(...result.problems);
+          return;
+        }
+        const first = seen.get(result.rule.id);
+        if (first !== undefined) {
+          problems.push({ source: file, path: `[${i}].id`, message: `rule id "${result.rule.id}" is already defined in ${first}` });
+          return;
+        }
+        seen.set(result.rule.id, file);
+        rules.push({ rule: result.rule, source: file });
+      });
+    }
+  }
+  return { rules, problems };
+}
+
+export function ruleInvalid(problems: readonly RuleProblem[]): StoreTwinError {
+  const files = new Set(problems.map((p) => p.source)).size;
+  return new StoreTwinError('STW_ERR_RULE_INVALID', `${problems.length} problem(s) in ${files} rule source(s):\n${formatRuleProblems(problems)}`, problems);
+}
+
+interface RuleRow {
+  id: string;
+  site: string;
+  origin: RuleOrigin;
+  enabled: number;
+  definition: string;
+  updated_at: number;
+}
+
+export class RuleStore implements RuleSource {
+  private readonly log: Logger;
+  private readonly listeners = new Set<() => void>();
+  private readonly watchers: FSWatcher[] = [];
+  private debounce: NodeJS.Timeout | null = null;
+  private cache: StoredRule[] | null = null;
+  private reloading: Promise<void> | null = null;
+
+  constructor(private readonly deps: RuleStoreDeps) {
+    this.log = deps.logger.child({ module: 'rules.store' });
+  }
+
+  /** Loads the files (throws STW_ERR_RULE_INVALID listing every problem) and starts watching. */
+  async start(): Promise<void> {
+    await this.syncFiles();
+    if (this.deps.watch === false) return;
+    for (const dir of this.deps.dirs) {
+      try {
+        const w = watch(dir, () => this.scheduleReload());
+        w.on('error', (err) => this.log.warn({ err, dir }, 'rule directory watch failed'));
+        this.watchers.push(w);
+      } catch (err) {
+        // A directory that does not exist yet holds no rules; nothing to watch.
+        if (!isMissing(err)) throw err;
+      }
+    }
+  }
+
+  stop(): void {
+    for (const w of this.watchers.splice(0)) w.close();
+    if (this.debounce) clearTimeout(this.debounce);
+    this.debounce = null;
+  }
+
+  /** Re-reads the files now. A broken edit throws and leaves the rules in force unchanged. */
+  reload(): Promise<void> {
+    // Serialised: two overlapping reloads must not interleave their table writes.
+    const run = (this.reloading ?? Promise.resolve()).then(() => this.syncFiles());
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  list(site?: string): StoredRule[] {
+    this.cache ??= (this.deps.db.prepare('SELECT * FROM rules ORDER BY origin DESC, id').all() as RuleRow[]).map((r) => ({
+      rule: JSON.parse(r.definition) as Rule,
+      origin: r.origin,
+      updatedAt: r.updated_at,
+    }));
+    return site === undefined ? this.cache : this.cache.filter((r) => r.rule.site === '*' || r.rule.site === site);
+  }
+
+  get(id: string): StoredRule | null {
+    return this.list().find((r) => r.rule.id === id) ?? null;
+  }
+
+  /** Validates and stores an API rule. */
+  create(input: unknown): StoredRule {
+    const rule = this.validate(input);
+    if (this.get(rule.id)) throw new StoreTwinError('STW_ERR_RULE_EXISTS', `rule "${rule.id}" already exists`);
+    this.write(rule, 'api');
+    return this.get(rule.id) as StoredRule;
+  }
+
+  update(id: string, input: unknown): StoredRule {
+    const existing = this.mustGetApi(id);
+    const body = typeof input === 'object' && input !== null && !Array.isArray(input) ? { ...input, id: existing.rule.id } : input;
+    const rule = this.validate(body);
+    this.write(rule, 'api');
+    return this.get(rule.id) as StoredRule;
+  }
+
+  remove(id: string): void {
+    this.mustGetApi(id);
+    this.deps.db.prepare("DELETE FROM rules WHERE id = ? AND origin = 'api'").run(id);
+    this.changed();
+  }
+
+  private mustGetApi(id: string): StoredRule {
+    const existing = this.get(id);
+    if (!existing) throw new StoreTwinError('STW_ERR_RULE_NOT_FOUND', `no rule "${id}"`);
+    if (existing.origin === 'file') {
+      throw new StoreTwinError('STW_ERR_RULE_FROM_FILE', `rule "${id}" comes from a rule file; edit the file (it is reloaded automatically)`);
+    }
+    return existing;
+  }
+
+  private validate(input: unknown): Rule {
+    const result = validateRule(input, 'body');
+    if (!result.ok) throw ruleInvalid(result.problems);
+    return result.rule;
+  }
+
+  private write(rule: Rule, origin: RuleOrigin): void {
+    this.deps.db
+      .prepare('INSERT OR REPLACE INTO rules (id, site, origin, enabled, definition, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(rule.id, rule.site, origin, rule.enabled ? 1 : 0, JSON.stringify(rule), this.now());
+    this.changed();
+  }
+
+  private now(): number {
+    return this.deps.now?.() ?? Date.now();
+  }
+
+  private scheduleReload(): void {
+    if (this.debounce) clearTimeout(this.debounce);
+    // Editors write a file in several steps (truncate, write, rename): wait for them to settle.
+    this.debounce = setTimeout(() => {
+      this.debounce = null;
+      this.reload().catch((err: unknown) => this.log.error({ err }, 'rule files not reloaded; the previous rules stay in force'));
+    }, this.deps.debounceMs ?? 200);
+    this.debounce.unref();
+  }
+
+  private async syncFiles(): Promise<void> {
+    const { rules, problems } = await loadRuleFiles(this.deps.dirs);
+    const apiIds = new Set(
+      (this.deps.db.prepare("SELECT id FROM rules WHERE origin = 'api'").all() as Array<{ id: string }>).map((r) => r.id),
+    );
+    for (const { rule, source } of rules) {
+      if (apiIds.has(rule.id)) problems.push({ source, path: 'id', message: `rule id "${rule.id}" is already used by a rule created over the API` });
+    }
+    if (problems.length > 0) throw ruleInvalid(problems);
+    const now = this.now();
+    const insert = this.deps.db.prepare("INSERT INTO rules (id, site, origin, enabled, definition, updated_at) VALUES (?, ?, 'file', ?, ?, ?)");
+    this.deps.db.transaction(() => {
+      this.deps.db.prepare("DELETE FROM rules WHERE origin = 'file'").run();
+      for (const { rule } of rules) insert.run(rule.id, rule.site, rule.enabled ? 1 : 0, JSON.stringify(rule), now);
+    })();
+    this.log.info({ rules: rules.length }, 'rule files loaded');
+    this.changed();
+  }
+
+  private changed(): void {
+    this.cache = null;
+    for (const l of this.listeners) {
+      try {
+        l();
+      } catch (err) {
+        this.log.error({ err }, 'rule change listener failed');
+      }
+    }
+  }
+}
+
+/** A fixed list of rules as a RuleSource (backtests, tests). */
+export function staticRules(rules: readonly Rule[]): RuleSource {
+  const stored = rules.map((rule) => ({ rule, origin: 'api' as const, updatedAt: 0 }));
+  return {
+    list: (site) => (site === undefined ? stored : stored.filter((r) => r.rule.site === '*' || r.rule.site === site)),
+    onChange: () => () => undefined,
+  };
+}
