@@ -146,19 +146,14 @@ export class Broker {
 
   /** Sends a command to a device on its cmd topic (QoS 1). */
   async sendCommand(site: string, device: string, command: Record<string, unknown>): Promise<void> {
+    await this.publish(topics.cmd(site, device), Buffer.from(JSON.stringify(command)));
+  }
+
+  /** Publishes from the server itself (commands, alarm events); QoS 1, not retained. */
+  async publish(topic: string, payload: Buffer): Promise<void> {
     const aedes = this.requireAedes();
     await new Promise<void>((resolve, reject) =>
-      aedes.publish(
-        {
-          cmd: 'publish',
-          topic: topics.cmd(site, device),
-          payload: Buffer.from(JSON.stringify(command)),
-          qos: 1,
-          retain: false,
-          dup: false,
-        },
-        (err) => (err ? reject(err) : resolve()),
-      ),
+      aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, (err) => (err ? reject(err) : resolve())),
     );
   }
 

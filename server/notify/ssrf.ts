@@ -1,0 +1,182 @@
+/**
+ * The SSRF guard for webhook URLs. A webhook URL is written by an admin, but it is fetched by
+ * the server from inside the store's network: without a guard it reaches the router's admin
+ * page, a cloud metadata service (169.254.169.254) or the broker's own HTTP port.
+ *
+ * Refused unless allowed in `allowPrivateNetworks`: loopback, link-local, private (RFC 1918,
+ * RFC 4193), CGNAT (RFC 6598), unspecified, broadcast and multicast addresses, also when they
+ * hide inside an IPv4-mapped IPv6 address. A host name is checked against every address it
+ * resolves to, and the connection then goes to exactly the address that was checked (see
+ * `guardedLookup`), so DNS rebinding between the check and the connect does not help.
+ */
+import { lookup as dnsLookup } from 'node:dns';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { StoreTwinError } from '../errors.ts';
+
+const FORBIDDEN_V4: ReadonlyArray<[string, number]> = [
+  ['0.0.0.0', 8], // "this network", unspecified
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10], // CGNAT
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16], // link-local, cloud metadata
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+  ['224.0.0.0', 4], // multicast
+  ['240.0.0.0', 4], // reserved, broadcast
+];
+const FORBIDDEN_V6: ReadonlyArray<[string, number]> = [
+  ['::', 128], // unspecified
+  ['::1', 128],
+  ['fc00::', 7], // unique local
+  ['fe80::', 10], // link-local
+  ['ff00::', 8], // multicast
+];
+
+const forbidden = new BlockList();
+for (const [net, bits] of FORBIDDEN_V4) forbidden.addSubnet(net, bits, 'ipv4');
+for (const [net, bits] of FORBIDDEN_V6) forbidden.addSubnet(net, bits, 'ipv6');
+
+/** Expands an IPv6 address to its eight 16-bit groups (no zone id), or null. */
+function ipv6Groups(addr: string): number[] | null {
+  let text = addr.split('%')[0] ?? '';
+  // A dotted IPv4 tail (::ffff:1.2.3.4) becomes two hex groups.
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4?.[1]) {
+    const b = v4[1].split('.').map(Number);
+    text = text.slice(0, -v4[1].length) + `${(((b[0] ?? 0) << 8) | (b[1] ?? 0)).toString(16)}:${(((b[2] ?? 0) << 8) | (b[3] ?? 0)).toString(16)}`;
+  }
+  const [head, tail] = text.split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const fill = tail === undefined ? 0 : 8 - h.length - t.length;
+  const groups = [...h, ...Array<string>(Math.max(0, fill)).fill('0'), ...t].map((g) => parseInt(g, 16));
+  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : null;
+}
+
+/** `::ffff:a.b.c.d` (and its hex spelling) is IPv4 on the wire: check it as IPv4. */
+export function normalizeAddress(addr: string): { address: string; family: 4 | 6 } {
+  const family = isIP(addr);
+  if (family === 4) return { address: addr, family: 4 };
+  const g = ipv6Groups(addr);
+  if (g && g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
+    const [hi = 0, lo = 0] = [g[6], g[7]];
+    return { address: `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`, family: 4 };
+  }
+  return { address: addr.split('%')[0] ?? addr, family: 6 };
+}
+
+/** True when the address is loopback, link-local, private, unspecified or multicast. */
+export function isForbiddenAddress(addr: string): boolean {
+  const { address, family } = normalizeAddress(addr);
+  return forbidden.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/** What `allowPrivateNetworks` lets through: CIDRs, single addresses and host names. */
+export class AllowList {
+  private readonly nets = new BlockList();
+  private readonly hosts = new Set<string>();
+
+  constructor(entries: readonly string[] = []) {
+    for (const entry of entries) {
+      const [addr = '', bits] = entry.split('/');
+      const family = isIP(addr);
+      if (family === 0) this.hosts.add(addr.toLowerCase().replace(/\.$/, ''));
+      else if (bits === undefined) this.nets.addAddress(normalizeAddress(addr).address, normalizeAddress(addr).family === 4 ? 'ipv4' : 'ipv6');
+      else this.nets.addSubnet(addr, Number(bits), family === 4 ? 'ipv4' : 'ipv6');
+    }
+  }
+
+  allowsHost(host: string): boolean {
+    return this.hosts.has(host.toLowerCase().replace(/\.$/, ''));
+  }
+
+  allowsAddress(addr: string): boolean {
+    const { address, family } = normalizeAddress(addr);
+    return this.nets.check(address, family === 4 ? 'ipv4' : 'ipv6') || (family === 4 && this.nets.check(`::ffff:${address}`, 'ipv6'));
+  }
+}
+
+function refuse(url: string, why: string): StoreTwinError {
+  return new StoreTwinError('STW_ERR_WEBHOOK_URL_FORBIDDEN', `webhook ${redactUrl(url)}: ${why}`);
+}
+
+/** URLs of chat bots carry their access token in the query: never log it. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}${u.search ? '?…' : ''}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+export type Resolver = (host: string) => Promise<Array<{ address: string; family: number }>>;
+
+const systemResolver: Resolver = (host) =>
+  new Promise((done, fail) => dnsLookup(host, { all: true, verbatim: true }, (err, addresses) => (err ? fail(err) : done(addresses))));
+
+export interface CheckedTarget {
+  url: URL;
+  /** The addresses the connection may use (already checked). */
+  addresses: Array<{ address: string; family: 4 | 6 }>;
+}
+
+/**
+ * Checks a URL before it is fetched: http(s) only, and every address its host resolves to
+ * must be public or allowed. Throws STW_ERR_WEBHOOK_URL_FORBIDDEN.
+ */
+export async function checkWebhookUrl(raw: string, allow: AllowList, resolve: Resolver = systemResolver): Promise<CheckedTarget> {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw refuse(raw, 'not a valid URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw refuse(raw, `protocol ${url.protocol} is not allowed`);
+  if (url.username || url.password) throw refuse(raw, 'credentials in the URL are not allowed');
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+
+  let addresses: Array<{ address: string; family: 4 | 6 }>;
+  if (isIP(host) !== 0) {
+    addresses = [{ address: host, family: isIP(host) as 4 | 6 }];
+  } else {
+    let found: Array<{ address: string; family: number }>;
+    try {
+      found = await resolve(host);
+    } catch (err) {
+      // Not a refusal: DNS may be down for a moment, so the worker retries.
+      throw new Error(`cannot resolve ${host}: ${(err as Error).message}`);
+    }
+    if (found.length === 0) throw new Error(`cannot resolve ${host}: no addresses`);
+    addresses = found.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+  }
+  if (allow.allowsHost(host)) return { url, addresses };
+  for (const a of addresses) {
+    if (isForbiddenAddress(a.address) && !allow.allowsAddress(a.address)) {
+      throw refuse(raw, `${host} resolves to ${a.address}, a loopback, link-local, private or multicast address (allow it in allowPrivateNetworks if intended)`);
+    }
+  }
+  return { url, addresses };
+}
+
+/**
+ * A `lookup` for http.request that answers only with the addresses checkWebhookUrl approved,
+ * so the socket connects to what was checked and not to a second DNS answer.
+ */
+export function pinnedLookup(target: CheckedTarget): LookupFunction {
+  return (_hostname, options, callback) => {
+    const wanted = typeof options === 'object' && options !== null ? options.family : undefined;
+    const list = target.addresses.filter((a) => !wanted || wanted === a.family || wanted === `IPv${a.family}`);
+    const pick = list.length > 0 ? list : target.addresses;
+    if (typeof options === 'object' && options !== null && options.all) {
+      (callback as unknown as (err: null, addrs: Array<{ address: string; family: number }>) => void)(null, pick);
+      return;
+    }
+    const first = pick[0];
+    if (!first) {
+      callback(new Error('no address'), '', 4);
+      return;
+    }
+    callback(null, first.address, first.family);
+  };
+}
