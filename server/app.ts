@@ -8,7 +8,27 @@ import { mkdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { AlarmService } from './alarms/service.ts';
+import { SqliteAlarmStore } from './alarms/store.ts';
 import { createHttpApp } from './api/app.ts';
+import { alarmRoutes } from './api/routes/alarms.ts';
+import { armingRoutes } from './api/routes/arming.ts';
+import { deliveryRoutes } from './api/routes/deliveries.ts';
+import { ruleRoutes } from './api/routes/rules.ts';
+import { snapshotRoutes } from './api/routes/snapshots.ts';
+import { ArmingService, MaintenanceService } from './arming/index.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { SnapshotLinker, SnapshotStore } from './linkage/index.ts';
+import { LiveFeed } from './live/index.ts';
+import { EmailChannel } from './notify/channels/email.ts';
+import { WebhookChannel } from './notify/channels/webhook.ts';
+import { loadNotifyConfig } from './notify/config.ts';
+import { Escalator } from './notify/escalation.ts';
+import { SqliteOutbox } from './notify/outbox-store.ts';
+import { RoutePlanner } from './notify/planner.ts';
+import { DeliveryWorker } from './notify/worker.ts';
+import { RuleEngine } from './rules/engine.ts';
+import { RuleStore } from './rules/store.ts';
 import { UserService } from './auth/users.ts';
 import { ensureSetupToken } from './auth/setup.ts';
 import { Broker } from './broker/broker.ts';
@@ -44,6 +64,16 @@ export interface App {
   readonly twin: Twin;
   readonly ingest: Ingest;
   readonly broker: Broker;
+  readonly clock: Clock;
+  readonly arming: ArmingService;
+  readonly maintenance: MaintenanceService;
+  readonly rules: RuleStore;
+  readonly ruleEngine: RuleEngine;
+  readonly alarms: AlarmService;
+  readonly outbox: SqliteOutbox;
+  readonly deliveries: DeliveryWorker;
+  readonly snapshots: SnapshotStore;
+  readonly live: LiveFeed;
   /** Set by listen(). */
   addresses: Addresses | null;
   /** A one-time token for creating the first admin, when no user exists yet. */
@@ -59,12 +89,19 @@ export function siteDirs(config: Config): string[] {
   return [...new Set(dirs.map((d) => path.resolve(d)))];
 }
 
-export async function createApp(config: Config, opts: { logger?: Logger } = {}): Promise<App> {
+/** Rule directories: the shipped rules (built-in rules for every site, demo rules) and <dataDir>/rules. */
+export function ruleDirs(config: Config): string[] {
+  return [path.join(REPO_ROOT, 'rules'), path.join(config.dataDir, 'rules')];
+}
+
+export async function createApp(config: Config, opts: { logger?: Logger; clock?: Clock } = {}): Promise<App> {
   if (config.mqttUrl) {
     throw new StoreTwinError('STW_ERR_CONFIG_INVALID', 'STORETWIN_MQTT_URL (external broker) is not supported yet; unset it to use the embedded broker');
   }
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
   mkdirSync(path.join(config.dataDir, 'sites'), { recursive: true });
+  mkdirSync(path.join(config.dataDir, 'rules'), { recursive: true });
+  const clock = opts.clock ?? systemClock;
   const metrics = new Metrics();
   const bus = new EventBus();
   bus.onListenerError = (err, event) => logger.error({ err, event }, 'event listener failed');
@@ -82,6 +119,52 @@ export async function createApp(config: Config, opts: { logger?: Logger } = {}):
   });
   const twin = new Twin({ sites, registry, bus, logger });
   const broker = new Broker({ config: config.broker, registry, ingest, bus, logger, metrics });
+  const db = storage.db;
+  const arming = new ArmingService({ db, sites, bus, clock });
+  const maintenance = new MaintenanceService({ db, sites, registry, clock });
+  const rules = new RuleStore({ db, dirs: ruleDirs(config), logger, now: () => clock.now() });
+  const ruleEngine = new RuleEngine({ bus, clock, twin, arming, sites, rules, db, logger });
+  const notifyConfig = await loadNotifyConfig(config.dataDir);
+  const outbox = new SqliteOutbox(db, () => clock.now());
+  const planner = new RoutePlanner({
+    config: notifyConfig,
+    timezoneOf: (site) => sites.get(site)?.timezone,
+    notifiedRoutes: (alarm) => outbox.routesFor(alarm),
+  });
+  const alarms = new AlarmService({
+    db,
+    store: new SqliteAlarmStore(db),
+    outbox,
+    planner,
+    bus,
+    clock,
+    maintenance,
+    metrics,
+    logger,
+    publish: (topic, payload) => void broker.publish(topic, payload).catch((err) => logger.warn({ err, topic }, 'alarm event not published')),
+  });
+  const deliveries = new DeliveryWorker({
+    outbox,
+    channels: { webhook: new WebhookChannel({ config: notifyConfig }), email: new EmailChannel({ config: notifyConfig }) },
+    clock,
+    bus,
+    metrics,
+    logger,
+  });
+  const escalator = new Escalator({ alarms, config: notifyConfig, bus, clock, logger });
+  const snapshots = new SnapshotStore({ db, dataDir: config.dataDir, clock, onError: (err) => logger.warn({ err }, 'snapshot retention sweep failed') });
+  const linker = new SnapshotLinker({
+    bus,
+    alarms,
+    sites,
+    registry,
+    sendCommand: (site, device, command) => broker.sendCommand(site, device, command),
+    store: snapshots,
+    isOnline: (device) => broker.isConnected(device),
+    clock,
+    logger,
+  });
+  const live = new LiveFeed({ bus, users, sites, clock, logger });
   let ready = false;
   const httpApp = createHttpApp({
     registry,
@@ -93,6 +176,13 @@ export async function createApp(config: Config, opts: { logger?: Logger } = {}):
     metrics,
     logger,
     ready: () => ready,
+    routes: [
+      alarmRoutes(alarms),
+      ruleRoutes({ rules }),
+      deliveryRoutes(outbox, { nudge: () => deliveries.nudge() }),
+      armingRoutes({ arming, maintenance }),
+      snapshotRoutes({ store: snapshots }),
+    ],
   });
   const httpServer = http.createServer(httpApp);
 
@@ -108,6 +198,16 @@ export async function createApp(config: Config, opts: { logger?: Logger } = {}):
     twin,
     ingest,
     broker,
+    clock,
+    arming,
+    maintenance,
+    rules,
+    ruleEngine,
+    alarms,
+    outbox,
+    deliveries,
+    snapshots,
+    live,
     addresses: null,
     setupToken: null,
 
@@ -115,9 +215,18 @@ export async function createApp(config: Config, opts: { logger?: Logger } = {}):
       await storage.events.start();
       await ingest.start();
       twin.start();
+      // Downstream of the twin: rules → alarms → (notifications, linkage, live).
+      await rules.start();
+      alarms.start();
+      ruleEngine.start();
+      deliveries.start();
+      escalator.start();
+      snapshots.start();
+      linker.start();
       await broker.start();
       const mqtt = await broker.listenTcp(config.mqttPort, config.host);
       broker.attachWebSocket(httpServer, '/mqtt');
+      live.start(httpServer);
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(config.httpPort, config.host, () => resolve());
@@ -139,12 +248,20 @@ export async function createApp(config: Config, opts: { logger?: Logger } = {}):
     async stop() {
       ready = false;
       // Stop taking new data first, then drain what is in flight, then close storage.
+      await live.stop();
       await new Promise<void>((resolve) => {
         httpServer.close(() => resolve());
         httpServer.closeAllConnections();
       });
       await broker.stop();
       await ingest.stop();
+      linker.stop();
+      snapshots.stop();
+      escalator.stop();
+      await deliveries.stop();
+      ruleEngine.stop();
+      alarms.stop();
+      rules.stop();
       twin.stop();
       await storage.events.stop();
       storage.close();

@@ -1,0 +1,36 @@
+/**
+ * `GET /api/snapshots/{id}` (alarms:read): a stored camera snapshot as image/jpeg. The id is
+ * the sha256 of the bytes, so the answer never changes: it is cached for a year as immutable
+ * (private: it is behind authentication). Snapshots of sites outside the caller's scope are
+ * 404 like unknown ones.
+ */
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { canSeeSite } from '../../auth/roles.ts';
+import { StoreTwinError } from '../../errors.ts';
+import { SNAPSHOT_ID, type SnapshotStore } from '../../linkage/snapshot-store.ts';
+import { allow, userOf } from '../auth.ts';
+import type { ApiRouteModule } from '../types.ts';
+import { parseInput } from '../validate.ts';
+
+const params = z.object({ id: z.string().regex(SNAPSHOT_ID, 'must be a sha256 hex digest') });
+
+export function snapshotRoutes(deps: { store: SnapshotStore }): ApiRouteModule {
+  return {
+    name: 'snapshots',
+    register(app) {
+      app.get('/api/snapshots/:id', allow('alarms:read'), async (req: Request, res: Response) => {
+        const { id } = parseInput(params, req.params, 'params');
+        const rec = deps.store.get(id);
+        if (!rec || !canSeeSite(userOf(req), rec.site)) throw new StoreTwinError('STW_ERR_SNAPSHOT_NOT_FOUND', `no snapshot ${id}`);
+        const jpeg = await deps.store.read(id);
+        if (!jpeg) throw new StoreTwinError('STW_ERR_SNAPSHOT_NOT_FOUND', `snapshot ${id} is no longer stored`);
+        res.setHeader('Content-Type', 'image/jpeg');
+        res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
+        res.setHeader('ETag', `"${id}"`);
+        res.setHeader('X-Content-Type-Options', 'nosniff');
+        res.send(jpeg);
+      });
+    },
+  };
+}

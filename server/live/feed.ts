@@ -1,0 +1,199 @@
+/**
+ * The live feed: socket.io on the HTTP server at /socket.io. Authenticates each handshake with
+ * the same tokens as the REST API (auth.token, a Bearer header, or the session cookie), puts
+ * the socket in one room per site the user may see (users with no site list see every site),
+ * and pushes to site rooms only:
+ * - `alarm` on every `alarm.changed` (to users with alarms:read);
+ * - `twin`: twin.device / twin.zone changes batched per site and flushed at most every 250 ms,
+ *   so a burst of 1,000 door events costs a client a few frames, not 1,000 messages;
+ * - `event`: stored device events, at most `eventsPerSecond` per site (excess dropped).
+ */
+import type { Server as HttpServer } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import { SESSION_COOKIE } from '../api/auth.ts';
+import { can } from '../auth/roles.ts';
+import type { PublicUser } from '../auth/users.ts';
+import { systemClock, type Clock } from '../clock.ts';
+import { ERRORS } from '../errors.ts';
+import type { EventBus, ServerEvents } from '../events.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { NewEvent } from '../storage/types.ts';
+import { rooms, type LiveAuthError, type LiveClientEvents, type LiveServerEvents, type LiveSocketData, type TwinBatch } from './protocol.ts';
+
+export interface LiveFeedDeps {
+  bus: EventBus;
+  users: { authenticate(token: string): PublicUser | null };
+  /** Every site id (for users without a site list). SiteCatalog satisfies it. */
+  sites: { list(): Array<{ id: string }> };
+  clock?: Clock;
+  logger?: Logger;
+  /** Default 250 ms. */
+  twinFlushMs?: number;
+  /** Default 20 events per second per site. */
+  eventsPerSecond?: number;
+  path?: string;
+}
+
+type LiveServer = Server<LiveClientEvents, LiveServerEvents, Record<string, never>, LiveSocketData>;
+type LiveSocket = Socket<LiveClientEvents, LiveServerEvents, Record<string, never>, LiveSocketData>;
+
+function authError(code: LiveAuthError['code']): Error {
+  // socket.io hands `message` and `data` of a middleware error to the client's connect_error.
+  return Object.assign(new Error(code), { data: { code, message: ERRORS[code].message } satisfies LiveAuthError });
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
+    const raw = part.slice(eq + 1).trim();
+    try {
+      return decodeURIComponent(raw);
+    } catch {
+      return raw;
+    }
+  }
+  return undefined;
+}
+
+/** The presented token: auth.token, else a Bearer header, else the session cookie. null = malformed. */
+export function handshakeToken(handshake: { auth: Record<string, unknown>; headers: Record<string, string | string[] | undefined> }): string | null | undefined {
+  const fromAuth = handshake.auth?.token;
+  if (fromAuth !== undefined) return typeof fromAuth === 'string' && fromAuth.length > 0 ? fromAuth : null;
+  const header = handshake.headers.authorization;
+  if (typeof header === 'string') return /^Bearer[ ]+(\S+)\s*$/i.exec(header)?.[1] ?? null;
+  const cookie = handshake.headers.cookie;
+  const value = cookieValue(typeof cookie === 'string' ? cookie : undefined, SESSION_COOKIE);
+  return value === undefined || value === '' ? undefined : value;
+}
+
+interface SiteBuffer {
+  twin: TwinBatch | null;
+  cancelFlush: (() => void) | null;
+  windowStart: number;
+  sentInWindow: number;
+  dropped: number;
+}
+
+export class LiveFeed {
+  private io: LiveServer | null = null;
+  private readonly clock: Clock;
+  private readonly buffers = new Map<string, SiteBuffer>();
+  private readonly listeners: Array<() => void> = [];
+
+  constructor(private readonly deps: LiveFeedDeps) {
+    this.clock = deps.clock ?? systemClock;
+  }
+
+  /** Attaches socket.io to the HTTP server and subscribes to the bus. */
+  start(http: HttpServer): void {
+    if (this.io) return;
+    const io: LiveServer = new Server(http, {
+      path: this.deps.path ?? '/socket.io',
+      serveClient: false,
+      // Other upgrade listeners (MQTT over WebSocket at /mqtt) own their paths.
+      destroyUpgrade: false,
+    });
+    this.io = io;
+    io.use((socket, next) => {
+      const token = handshakeToken(socket.handshake);
+      if (token === undefined) return next(authError('STW_ERR_AUTH_REQUIRED'));
+      const user = token === null ? null : this.deps.users.authenticate(token);
+      if (!user) return next(authError('STW_ERR_TOKEN_INVALID'));
+      socket.data.user = user;
+      next();
+    });
+    io.on('connection', (socket) => this.join(socket));
+
+    this.on('alarm.changed', ({ alarm }) => {
+      io.to(rooms.alarms(alarm.site)).emit('alarm', alarm);
+    });
+    this.on('twin.device', ({ state }) => {
+      this.twinBuffer(state.site).devices[state.id] = state;
+    });
+    this.on('twin.zone', ({ state }) => {
+      this.twinBuffer(state.site).zones[state.id] = state;
+    });
+    this.on('events.stored', (events) => {
+      for (const e of events) this.pushEvent(e);
+    });
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.listeners.splice(0)) off();
+    for (const b of this.buffers.values()) b.cancelFlush?.();
+    this.buffers.clear();
+    const io = this.io;
+    this.io = null;
+    if (!io) return;
+    io.disconnectSockets(true);
+    // Not io.close(): that would also close the HTTP server, which the app owns and closes.
+    io.engine.close();
+  }
+
+  /** Connected sockets (for /metrics and tests). */
+  connections(): number {
+    return this.io?.engine.clientsCount ?? 0;
+  }
+
+  private on<K extends keyof ServerEvents>(event: K, fn: (...args: ServerEvents[K]) => void): void {
+    const listener = fn as Parameters<EventBus['on']>[1];
+    this.deps.bus.on(event, listener as never);
+    this.listeners.push(() => this.deps.bus.off(event, listener as never));
+  }
+
+  private join(socket: LiveSocket): void {
+    const user = socket.data.user;
+    const sites = user.sites.length === 0 ? this.deps.sites.list().map((s) => s.id) : user.sites;
+    const names = sites.map(rooms.site);
+    if (can(user.role, 'alarms:read')) names.push(...sites.map(rooms.alarms));
+    void socket.join(names);
+    this.deps.logger?.debug({ user: user.username, sites }, 'live client connected');
+  }
+
+  private buffer(site: string): SiteBuffer {
+    let b = this.buffers.get(site);
+    if (!b) {
+      b = { twin: null, cancelFlush: null, windowStart: 0, sentInWindow: 0, dropped: 0 };
+      this.buffers.set(site, b);
+    }
+    return b;
+  }
+
+  private twinBuffer(site: string): TwinBatch {
+    const b = this.buffer(site);
+    if (!b.twin) {
+      b.twin = { site, devices: {}, zones: {} };
+      // First change of a batch schedules its flush: latency ≤ flush interval, ≤ 4 frames/s.
+      b.cancelFlush = this.clock.at(this.clock.now() + (this.deps.twinFlushMs ?? 250), () => this.flush(site));
+    }
+    return b.twin;
+  }
+
+  private flush(site: string): void {
+    const b = this.buffers.get(site);
+    if (!b?.twin) return;
+    const batch = b.twin;
+    b.twin = null;
+    b.cancelFlush = null;
+    this.io?.to(rooms.site(site)).emit('twin', batch);
+  }
+
+  private pushEvent(e: NewEvent): void {
+    const b = this.buffer(e.site);
+    const now = this.clock.now();
+    if (now - b.windowStart >= 1000) {
+      if (b.dropped > 0) this.deps.logger?.debug({ site: e.site, dropped: b.dropped }, 'live events throttled');
+      b.windowStart = now;
+      b.sentInWindow = 0;
+      b.dropped = 0;
+    }
+    if (b.sentInWindow >= (this.deps.eventsPerSecond ?? 20)) {
+      b.dropped++;
+      return;
+    }
+    b.sentInWindow++;
+    this.io?.to(rooms.site(e.site)).emit('event', e);
+  }
+}

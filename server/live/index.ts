@@ -1,0 +1,2 @@
+export { LiveFeed, handshakeToken, type LiveFeedDeps } from './feed.ts';
+export * from './protocol.ts';
