@@ -145,7 +145,11 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
   });
   const deliveries = new DeliveryWorker({
     outbox,
-    channels: { webhook: new WebhookChannel({ config: notifyConfig }), email: new EmailChannel({ config: notifyConfig }) },
+    channels: {
+      webhook: new WebhookChannel({ config: notifyConfig, timeoutMs: config.notify.webhookTimeoutMs }),
+      email: new EmailChannel({ config: notifyConfig }),
+    },
+    leaseMs: config.notify.leaseMs,
     clock,
     bus,
     metrics,

@@ -60,6 +60,15 @@ export const configSchema = z
         dedupeWindowS: positiveInt.default(3600),
       })
       .prefault({}),
+    notify: z
+      .object({
+        /** A webhook receiver gets this long to answer. */
+        webhookTimeoutMs: positiveInt.default(10_000),
+        /** A delivery being sent is retried after this long if the process died mid-send; > webhookTimeoutMs. */
+        leaseMs: positiveInt.default(30_000),
+      })
+      .refine((n) => n.leaseMs > n.webhookTimeoutMs, { message: 'leaseMs must exceed webhookTimeoutMs', path: ['leaseMs'] })
+      .prefault({}),
     auth: z
       .object({
         sessionTtlHours: positiveInt.default(12),

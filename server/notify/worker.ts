@@ -37,6 +37,11 @@ export interface DeliveryWorkerOptions {
   batchSize?: number;
   /** [0, 1) — injected so tests can pin the jitter. */
   random?: () => number;
+  /**
+   * How long a claimed row is hidden from other passes (default 60 s). If the process dies
+   * mid-send the row falls due again after this; it must exceed the channels' send timeout.
+   */
+  leaseMs?: number;
 }
 
 export const DEFAULT_MAX_ATTEMPTS = 12;
@@ -117,7 +122,7 @@ export class DeliveryWorker {
     let total = 0;
     do {
       this.again = false;
-      const batch = this.opts.outbox.claimDue(this.opts.clock.now(), this.batchSize);
+      const batch = this.opts.outbox.claimDue(this.opts.clock.now(), this.batchSize, this.opts.leaseMs);
       total += batch.length;
       await Promise.all(batch.map((d) => this.deliver(d)));
       if (batch.length === this.batchSize) this.again = true;
