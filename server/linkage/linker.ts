@@ -12,7 +12,7 @@
  * timeout) is still attached.
  */
 import { randomBytes } from 'node:crypto';
-import type { Alarm, AlarmActions, SnapshotStatus } from '../alarms/types.ts';
+import type { Alarm, AlarmActions, Severity, SnapshotStatus } from '../alarms/types.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { EventBus, ServerEvents } from '../events.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -40,7 +40,14 @@ export interface SnapshotLinkerDeps {
   lateMs?: number;
   /** Cameras asked per alarm, online first (default 3); the first answer wins. */
   maxCameras?: number;
+  /**
+   * Alarms worth a picture (default critical, major, warning). A low battery or other minor
+   * maintenance alarm does not wake the cameras.
+   */
+  severities?: readonly Severity[];
 }
+
+const PICTURE_SEVERITIES: readonly Severity[] = ['critical', 'major', 'warning'];
 
 interface Pending {
   alarmId: string;
@@ -98,6 +105,7 @@ export class SnapshotLinker {
 
   private handleAlarm({ alarm, action }: AlarmChange): void {
     if (!this.started || alarm.zone === null || alarm.state === 'cleared') return;
+    if (!(this.deps.severities ?? PICTURE_SEVERITIES).includes(alarm.severity)) return;
     const wanted = action === 'raised' || (action === 'repeated' && alarm.snapshot === null);
     if (!wanted) return;
     // After the current emit: every listener first sees the alarm as raised, then its

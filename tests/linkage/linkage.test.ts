@@ -122,6 +122,12 @@ describe('door–camera linkage over the real broker', () => {
     expect(Math.max(...times)).toBeLessThan(1000);
   });
 
+  it('does not wake the cameras for a minor alarm (low battery)', async () => {
+    const minor = alarms.raise({ ...trigger('cash-room', 'shop-door-cash-battery'), rule: 'test-low-battery', severity: 'minor' })!;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(alarms.get(minor.id)?.snapshot).toBeNull();
+  });
+
   it('says so when no camera watches the zone, or the camera is offline', async () => {
     const none = alarms.raise(trigger('storage', 'shop-storage'))!;
     const noCamera = await eventually(() => alarms.get(none.id)?.snapshot);
