@@ -118,7 +118,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     metrics,
   });
   const twin = new Twin({ sites, registry, bus, logger });
-  const broker = new Broker({ config: config.broker, registry, ingest, bus, logger, metrics });
+  const broker = new Broker({ config: config.broker, registry, users, ingest, bus, logger, metrics });
   const db = storage.db;
   const arming = new ArmingService({ db, sites, bus, clock });
   const maintenance = new MaintenanceService({ db, sites, registry, clock });

@@ -19,7 +19,9 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
+import { can } from '../auth/roles.ts';
 import { sha256Hex, verifySecret } from '../auth/secrets.ts';
+import type { PublicUser } from '../auth/users.ts';
 import type { Config } from '../config.ts';
 import { StoreTwinError, type ErrorCode } from '../errors.ts';
 import type { EventBus } from '../events.ts';
@@ -33,6 +35,8 @@ import { parseDeviceTopic, topicHasInvalidCharacters, topics } from './topics.ts
 export interface BrokerDeps {
   config: Config['broker'];
   registry: Registry;
+  /** Integrations log in as a user with an API token as the password (alarms feed only). */
+  users?: { authenticate(token: string): PublicUser | null };
   ingest: Ingest;
   bus: EventBus;
   logger: Logger;
@@ -79,6 +83,8 @@ export class Broker {
   private readonly sessions = new Map<Client, Session>();
   /** device id → its current client. */
   private readonly current = new Map<string, Client>();
+  /** Integration clients (users reading storetwin/{site}/alarms). */
+  private readonly integrations = new Map<Client, PublicUser>();
   /** device id → `${secretHash}:${sha256(password)}` of the last verified login. */
   private readonly verified = new Map<string, string>();
   private readonly log: Logger;
@@ -169,6 +175,7 @@ export class Broker {
     this.aedes = null;
     this.sessions.clear();
     this.current.clear();
+    this.integrations.clear();
   }
 
   private handle(conn: Duplex, req?: IncomingMessage): void {
@@ -196,6 +203,16 @@ export class Broker {
     };
     try {
       if (!username || !password) return deny('STW_ERR_MQTT_BAD_CREDENTIALS', CONNACK.BAD_USERNAME_OR_PASSWORD, 'username and password are required');
+      if (!this.deps.registry.getDevice(username) && this.deps.registry.getUserByName(username)) {
+        const user = this.deps.users?.authenticate(password.toString('utf8'));
+        if (!user || user.username.toLowerCase() !== username.toLowerCase()) {
+          return deny('STW_ERR_MQTT_BAD_CREDENTIALS', CONNACK.BAD_USERNAME_OR_PASSWORD, `wrong token for user "${username}"`);
+        }
+        if (!can(user.role, 'alarms:read')) return deny('STW_ERR_MQTT_SUBSCRIBE_DENIED', CONNACK.NOT_AUTHORIZED, `role ${user.role} may not read alarms`);
+        this.integrations.set(client, user);
+        this.deps.metrics.mqttAuthenticated.inc();
+        return done(null, true);
+      }
       if (client.id !== username) {
         return deny('STW_ERR_MQTT_CLIENT_ID_MISMATCH', CONNACK.IDENTIFIER_REJECTED, `client id "${client.id}" is not the username`);
       }
@@ -255,6 +272,16 @@ export class Broker {
   }
 
   private authorizeSubscribe(client: Client, sub: Subscription, done: (error: Error | null, subscription?: Subscription | null) => void): void {
+    const user = this.integrations.get(client);
+    if (user) {
+      // storetwin/{site}/alarms for a site the user may see; storetwin/+/alarms for all-site users.
+      const m = /^storetwin\/([a-z0-9-]+|\+)\/alarms$/.exec(sub.topic);
+      const site = m?.[1];
+      const allowed = site !== undefined && (site === '+' ? user.sites.length === 0 : user.sites.length === 0 || user.sites.includes(site));
+      if (allowed) return done(null, sub);
+      this.refuse('STW_ERR_MQTT_SUBSCRIBE_DENIED', `may not subscribe to "${sub.topic}"`, { user: user.username });
+      return done(null, null);
+    }
     const session = this.sessions.get(client);
     const parsed = topicHasInvalidCharacters(sub.topic) ? null : parseDeviceTopic(sub.topic);
     const own = session && parsed?.kind === 'cmd' && parsed.site === session.device.site && parsed.device === session.device.id;
@@ -276,6 +303,7 @@ export class Broker {
 
   private onDisconnect(client: Client): void {
     this.deps.metrics.mqttConnections.dec();
+    this.integrations.delete(client);
     const session = this.sessions.get(client);
     if (!session) return;
     this.sessions.delete(client);

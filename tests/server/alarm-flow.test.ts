@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { MqttClient } from 'mqtt';
+import { connectAsync, type MqttClient } from 'mqtt';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alarm } from '../../server/alarms/types.ts';
@@ -124,5 +124,27 @@ describe('door opened in an armed room', () => {
     await openDoor('3-07');
     await new Promise((r) => setTimeout(r, 500));
     expect(pushed.find((a) => a.zone === '3-07')).toBeUndefined();
+  });
+
+  it('integrations read alarm events over MQTT with a user name and an API token', async () => {
+    const integration = await connectAsync(t.mqttUrl, { clientId: 'erp-bridge', username: 'admin', password: token, protocolVersion: 4, reconnectPeriod: 0 });
+    const granted = (await integration.subscribeAsync(['storetwin/demo-hotel/alarms', '#'], { qos: 1 }).catch((e: { packet?: { granted: number[] } }) => e)) as {
+      packet?: { granted: number[] };
+    };
+    expect(granted.packet?.granted).toEqual([1, 128]);
+    const got = new Promise<{ action: string; alarm: Alarm }>((resolve) =>
+      integration.on('message', (topic, payload) => {
+        const msg = JSON.parse(payload.toString()) as { action: string; alarm: Alarm };
+        if (topic === 'storetwin/demo-hotel/alarms' && msg.alarm.zone === '3-08') resolve(msg);
+      }),
+    );
+    expect((await api('POST', '/api/sites/demo-hotel/zones/3-08/arm', {})).status).toBe(200);
+    await openDoor('3-08');
+    const msg = await got;
+    expect(msg).toMatchObject({ action: 'raised', alarm: { rule: 'door-opened-armed', severity: 'critical' } });
+    await integration.endAsync();
+
+    const refused = await connectAsync(t.mqttUrl, { clientId: 'x', username: 'admin', password: 'not-a-token', protocolVersion: 4, reconnectPeriod: 0 }).catch((e: Error) => e);
+    expect(refused).toBeInstanceOf(Error);
   });
 });
