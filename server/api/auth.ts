@@ -41,12 +41,18 @@ function cookieValue(header: string | undefined, name: string): string | undefin
  * not a Bearer token (refused as invalid rather than silently falling back to the cookie).
  */
 export function tokenFromRequest(req: Request): string | null | undefined {
-  const header = req.headers.authorization;
+  return tokenFromHeaders(req.headers);
+}
+
+/** The same from raw headers (HTTP requests and socket.io handshakes). */
+export function tokenFromHeaders(headers: Record<string, string | string[] | undefined>): string | null | undefined {
+  const header = headers.authorization;
   if (header !== undefined) {
-    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+    const match = typeof header === 'string' ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
     return match?.[1] ?? null;
   }
-  const cookie = cookieValue(req.headers.cookie, SESSION_COOKIE);
+  const raw = headers.cookie;
+  const cookie = cookieValue(typeof raw === 'string' ? raw : undefined, SESSION_COOKIE);
   return cookie === undefined || cookie === '' ? undefined : cookie;
 }
 

@@ -10,7 +10,7 @@
  */
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
-import { SESSION_COOKIE } from '../api/auth.ts';
+import { tokenFromHeaders } from '../api/auth.ts';
 import { can } from '../auth/roles.ts';
 import type { PublicUser } from '../auth/users.ts';
 import { systemClock, type Clock } from '../clock.ts';
@@ -42,30 +42,11 @@ function authError(code: LiveAuthError['code']): Error {
   return Object.assign(new Error(code), { data: { code, message: ERRORS[code].message } satisfies LiveAuthError });
 }
 
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
-    const raw = part.slice(eq + 1).trim();
-    try {
-      return decodeURIComponent(raw);
-    } catch {
-      return raw;
-    }
-  }
-  return undefined;
-}
-
 /** The presented token: auth.token, else a Bearer header, else the session cookie. null = malformed. */
 export function handshakeToken(handshake: { auth: Record<string, unknown>; headers: Record<string, string | string[] | undefined> }): string | null | undefined {
   const fromAuth = handshake.auth?.token;
   if (fromAuth !== undefined) return typeof fromAuth === 'string' && fromAuth.length > 0 ? fromAuth : null;
-  const header = handshake.headers.authorization;
-  if (typeof header === 'string') return /^Bearer[ ]+(\S+)\s*$/i.exec(header)?.[1] ?? null;
-  const cookie = handshake.headers.cookie;
-  const value = cookieValue(typeof cookie === 'string' ? cookie : undefined, SESSION_COOKIE);
-  return value === undefined || value === '' ? undefined : value;
+  return tokenFromHeaders(handshake.headers);
 }
 
 interface SiteBuffer {
