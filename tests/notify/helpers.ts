@@ -3,15 +3,11 @@
  * every request and answers from a script, an SMTP server (smtp-server) that records mail,
  * and a fresh SQLite file.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import type { Alarm } from '../../server/alarms/types.ts';
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 
 export interface Recorded {
   method: string;
@@ -92,17 +88,7 @@ export async function startSmtp(): Promise<{ port: number; mails: Mail[]; close(
   return { port, mails, close: () => new Promise<void>((done) => server.close(() => done())) };
 }
 
-export async function tempStorage(): Promise<{ storage: SqliteStorage; close(): Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'storetwin-notify-'));
-  const storage = openSqliteStorage(join(dir, 'storetwin.db'));
-  return {
-    storage,
-    async close() {
-      storage.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
+export { tempStorage } from '../helpers/storage.ts';
 
 export function sampleAlarm(over: Partial<Alarm> = {}): Alarm {
   return {
