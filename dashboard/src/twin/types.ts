@@ -1,0 +1,53 @@
+/**
+ * The 3D twin as the rest of the dashboard uses it (dashboard/src/twin/twin-view.ts implements
+ * it). The app shell never touches three.js: it hands the view a site model and state, and
+ * listens for picks.
+ */
+import type { Site } from '../../../server/sites/model.ts';
+import type { SiteState } from '../../../server/twin/types.ts';
+import type { TwinBatch } from '../../../server/live/protocol.ts';
+import type { Severity } from '../../../server/alarms/types.ts';
+
+/** The site model as GET /api/sites/{site} returns it: the file's model plus registered devices. */
+export type SiteModel = Omit<Site, 'devices'> & {
+  devices: Array<{
+    id: string;
+    type: string;
+    zone: string;
+    label: string | null;
+    position: [number, number, number] | null;
+    door?: string;
+    watches?: string[];
+    fov?: { heading: number; angle: number; range: number };
+    counts?: string;
+  }>;
+};
+
+export type Pick = { kind: 'zone'; id: string } | { kind: 'device'; id: string };
+
+export interface TwinStats {
+  drawCalls: number;
+  triangles: number;
+  /** Mean frame time over the last second, ms. */
+  frameMs: number;
+  /** State updates applied in the last second. */
+  updatesPerSecond: number;
+}
+
+export interface TwinView {
+  /** Full state (at load, after a reconnect, or a replay instant). */
+  setState(state: SiteState): void;
+  /** Live changes; applied on the next animation frame, colours only where state changed. */
+  applyChanges(batch: TwinBatch): void;
+  /** Zones with an open alarm pulse in the severity's colour; call with every open alarm's zone. */
+  setAlarms(zones: ReadonlyArray<{ zone: string; severity: Severity }>): void;
+  /** Flies the camera to a zone (new critical alarm, a click in the console). */
+  flyTo(zone: string): void;
+  /** 'all' stacks every floor; a floor id shows that one. */
+  showFloor(floor: string | 'all'): void;
+  setMode(mode: '3d' | '2d'): void;
+  fitToFloor(): void;
+  onPick(listener: (pick: Pick) => void): () => void;
+  stats(): TwinStats;
+  dispose(): void;
+}
