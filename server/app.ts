@@ -13,11 +13,15 @@ import { SqliteAlarmStore } from './alarms/store.ts';
 import { createHttpApp } from './api/app.ts';
 import { alarmRoutes } from './api/routes/alarms.ts';
 import { armingRoutes } from './api/routes/arming.ts';
+import { dashboardRoutes } from './api/routes/dashboard.ts';
 import { deliveryRoutes } from './api/routes/deliveries.ts';
+import { footfallRoutes } from './api/routes/footfall.ts';
+import { historyRoutes } from './api/routes/history.ts';
 import { ruleRoutes } from './api/routes/rules.ts';
 import { snapshotRoutes } from './api/routes/snapshots.ts';
 import { ArmingService, MaintenanceService } from './arming/index.ts';
 import { systemClock, type Clock } from './clock.ts';
+import { SqliteAlarmWindow } from './history/alarms.ts';
 import { SnapshotLinker, SnapshotStore } from './linkage/index.ts';
 import { LiveFeed } from './live/index.ts';
 import { EmailChannel } from './notify/channels/email.ts';
@@ -186,6 +190,9 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       deliveryRoutes(outbox, { nudge: () => deliveries.nudge() }),
       armingRoutes({ arming, maintenance }),
       snapshotRoutes({ store: snapshots }),
+      historyRoutes({ alarms: new SqliteAlarmWindow(db), now: () => clock.now() }),
+      footfallRoutes({ now: () => clock.now() }),
+      dashboardRoutes({ distDir: path.join(REPO_ROOT, 'dashboard', 'dist') }),
     ],
   });
   const httpServer = http.createServer(httpApp);

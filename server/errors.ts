@@ -81,6 +81,9 @@ export const ERRORS = {
   STW_ERR_WEBHOOK_URL_FORBIDDEN: { status: 400, message: 'webhook URL points to a forbidden address (loopback, link-local, private, multicast) or is not http(s)' },
   STW_ERR_DELIVERY_NOT_FOUND: { status: 404, message: 'no such delivery' },
   STW_ERR_DELIVERY_NOT_RETRYABLE: { status: 409, message: 'delivery was already delivered' },
+
+  // Dashboard
+  STW_ERR_DASHBOARD_NOT_BUILT: { status: 503, message: 'the dashboard is not built: run `npm run build`' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -7,6 +7,7 @@
  * routes → /api 404 → JSON error handler.
  */
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { IncomingMessage } from 'node:http';
 import helmet from 'helmet';
 import { authenticate } from './auth.ts';
 import { apiNotFound, errorHandler } from './errors.ts';
@@ -21,6 +22,30 @@ export type { ApiDeps } from './types.ts';
 
 /** Small on purpose: the largest legitimate body (a device or user) is well under 1 kB. */
 export const BODY_LIMIT = '64kb';
+
+/** A Host header fit to appear in a CSP source expression (host, IPv4, [IPv6], optional port). */
+const HOST_SOURCE = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/**
+ * helmet's default Content-Security-Policy, adjusted for the dashboard (a Vite build of
+ * same-origin ES modules, three.js, socket.io) and nothing more:
+ * - connect-src: the page's own origin, plus WebSocket to the same host (socket.io, MQTT over
+ *   WebSocket at /mqtt). CSP3 lets 'self' match ws:/wss: of the same host, but older Safari does
+ *   not; naming the host keeps WebSocket to any other host refused.
+ * - img-src / worker-src: blob: for snapshots and any worker a bundle creates from a blob.
+ * - upgrade-insecure-requests off: StoreTwin serves plain HTTP on the LAN by default
+ *   (http://192.168.x.y:8080), and upgrading its own asset requests to https would break the page.
+ */
+const CSP_DIRECTIVES = {
+  'connect-src': [
+    "'self'",
+    (req: IncomingMessage) => (typeof req.headers.host === 'string' && HOST_SOURCE.test(req.headers.host) ? `ws://${req.headers.host}` : "'self'"),
+    (req: IncomingMessage) => (typeof req.headers.host === 'string' && HOST_SOURCE.test(req.headers.host) ? `wss://${req.headers.host}` : "'self'"),
+  ],
+  'img-src': ["'self'", 'data:', 'blob:'],
+  'worker-src': ["'self'", 'blob:'],
+  'upgrade-insecure-requests': null,
+};
 
 export const BUILTIN_ROUTES: readonly ApiRouteModule[] = [authRoutes, sessionRoutes, siteRoutes, deviceRoutes, eventRoutes, userRoutes];
 
@@ -47,7 +72,7 @@ export function createHttpApp(deps: ApiDeps): Express {
   app.set('etag', false);
 
   app.use(countRequests(deps));
-  app.use(helmet());
+  app.use(helmet({ contentSecurityPolicy: { directives: CSP_DIRECTIVES } }));
 
   app.get('/healthz', (_req, res) => {
     const ready = deps.ready?.() ?? true;

@@ -64,6 +64,7 @@ function printBanner(app: App): void {
   const lines = [
     '',
     'StoreTwin is running',
+    `  dashboard     ${a.httpUrl}/   (managers' phone view ${a.httpUrl}/m)`,
     `  HTTP API      ${a.httpUrl}/api   (health ${a.httpUrl}/healthz, metrics ${a.httpUrl}/metrics)`,
     `  MQTT          ${a.mqttUrl}   and ws://${a.httpUrl.slice('http://'.length)}/mqtt`,
     `  data          ${app.config.dataDir}`,

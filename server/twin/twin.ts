@@ -8,7 +8,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { PublicDevice } from '../registry/types.ts';
 import type { Site } from '../sites/model.ts';
 import type { NewEvent, Registry } from '../storage/types.ts';
-import { getDeviceType } from '../../devices/index.ts';
+import { countsWiring, emptyDeviceState, emptyZoneStates, reduceEvent, type TwinWorld } from './reduce.ts';
 import type { DeviceState, SiteState, TwinReader, ZoneState } from './types.ts';
 
 export interface TwinDeps {
@@ -37,6 +37,15 @@ export class Twin implements TwinReader {
   private timer: NodeJS.Timeout | null = null;
   private readonly log: Logger;
   private readonly unsubscribe: Array<() => void> = [];
+  /** What the shared reduction (reduce.ts) reads of this twin. */
+  private readonly world: TwinWorld = {
+    zone: (site, zone) => this.zones.get(site)?.get(zone),
+    devicesIn: (site, zone) => {
+      const ids = this.byZone.get(zoneKey(site, zone)) ?? [];
+      return [...ids].flatMap((id) => this.devices.get(id) ?? []);
+    },
+    countsInto: (device) => this.countsInto.get(device),
+  };
 
   constructor(private readonly deps: TwinDeps) {
     this.log = deps.logger.child({ module: 'twin' });
@@ -94,43 +103,12 @@ export class Twin implements TwinReader {
   }
 
   private addSite(site: Site): void {
-    const zones = new Map<string, ZoneState>();
-    for (const floor of site.floors) {
-      for (const zone of floor.zones) {
-        zones.set(zone.id, {
-          id: zone.id,
-          site: site.id,
-          floor: floor.id,
-          door: null,
-          doorChangedAt: null,
-          occupancy: null,
-          capacity: zone.capacity ?? null,
-          lastMotionAt: null,
-        });
-      }
-    }
-    for (const p of site.devices) if (p.counts) this.countsInto.set(p.id, p.counts);
-    this.zones.set(site.id, zones);
+    for (const [device, zone] of countsWiring(site)) this.countsInto.set(device, zone);
+    this.zones.set(site.id, emptyZoneStates(site));
   }
 
   private addDevice(device: PublicDevice, saved?: Record<string, unknown>): void {
-    const base: DeviceState = {
-      id: device.id,
-      site: device.site,
-      zone: device.zone,
-      type: device.type,
-      online: null,
-      lastSeen: null,
-      lastEvent: null,
-      battery: null,
-      batteryPct: null,
-      rsrp: null,
-      snr: null,
-      door: null,
-      tamper: false,
-      rejected: 0,
-      lastRejection: null,
-    };
+    const base = emptyDeviceState(device);
     // Restore what was reported before a restart; identity fields come from the registry.
     const state: DeviceState = saved ? { ...base, ...(saved as Partial<DeviceState>), id: device.id, site: device.site, zone: device.zone, type: device.type } : base;
     this.devices.set(device.id, state);
@@ -188,90 +166,12 @@ export class Twin implements TwinReader {
   }
 
   private apply(state: DeviceState, e: NewEvent): void {
-    const changed: Array<keyof DeviceState> = ['lastSeen', 'lastEvent'];
-    state.lastSeen = e.receivedAt;
-    state.lastEvent = { type: e.type, ts: e.ts, seq: e.seq };
-    const data = e.data;
-    if (data.type !== 'status' && state.online !== true) {
-      // Anything a device sends proves it is online.
-      state.online = true;
-      changed.push('online');
+    const { device, zones } = reduceEvent(this.world, state, e);
+    for (const { zone, changed } of zones) {
+      this.zonesDirty = true;
+      this.deps.bus.emit('twin.zone', { state: { ...zone }, changed });
     }
-    switch (data.type) {
-      case 'status':
-        state.online = data.online;
-        changed.push('online');
-        break;
-      case 'door':
-        this.setDoor(state, data.state, e.ts, changed);
-        if (data.battery !== undefined) this.setBattery(state, data.battery, changed);
-        break;
-      case 'heartbeat':
-        if (data.battery !== undefined) this.setBattery(state, data.battery, changed);
-        if (data.rsrp !== undefined) {
-          state.rsrp = data.rsrp;
-          changed.push('rsrp');
-        }
-        if (data.snr !== undefined) {
-          state.snr = data.snr;
-          changed.push('snr');
-        }
-        if (data.door !== undefined) this.setDoor(state, data.door, e.ts, changed);
-        break;
-      case 'tamper':
-        state.tamper = data.active;
-        changed.push('tamper');
-        break;
-      case 'motion':
-        this.updateZone(state.site, state.zone, (z) => {
-          z.lastMotionAt = e.ts;
-          return ['lastMotionAt'];
-        });
-        break;
-      case 'count': {
-        const target = this.countsInto.get(state.id) ?? state.zone;
-        this.updateZone(state.site, target, (z) => {
-          // Counters drift (a missed crossing); never show a negative crowd.
-          z.occupancy = Math.max(0, (z.occupancy ?? 0) + data.in - data.out);
-          return ['occupancy'];
-        });
-        break;
-      }
-      case 'register':
-        break;
-    }
-    this.changedDevice(state, changed);
-  }
-
-  private setDoor(state: DeviceState, door: 'open' | 'closed', ts: string, changed: Array<keyof DeviceState>): void {
-    if (state.door === door) return;
-    state.door = door;
-    changed.push('door');
-    this.updateZone(state.site, state.zone, (z) => {
-      // A zone with several doors is open while any of them is.
-      const open = [...(this.byZone.get(zoneKey(state.site, state.zone)) ?? [])].some((id) => this.devices.get(id)?.door === 'open');
-      const next = open ? 'open' : 'closed';
-      if (z.door === next) return [];
-      z.door = next;
-      z.doorChangedAt = ts;
-      return ['door', 'doorChangedAt'];
-    });
-  }
-
-  private setBattery(state: DeviceState, volts: number, changed: Array<keyof DeviceState>): void {
-    state.battery = volts;
-    const pct = getDeviceType(state.type)?.batteryPercent?.(volts);
-    state.batteryPct = pct === undefined ? null : Math.round(pct);
-    changed.push('battery', 'batteryPct');
-  }
-
-  private updateZone(site: string, zoneId: string, mutate: (z: ZoneState) => Array<keyof ZoneState>): void {
-    const zone = this.zones.get(site)?.get(zoneId);
-    if (!zone) return;
-    const changed = mutate(zone);
-    if (changed.length === 0) return;
-    this.zonesDirty = true;
-    this.deps.bus.emit('twin.zone', { state: { ...zone }, changed });
+    this.changedDevice(state, device);
   }
 
   private changedDevice(state: DeviceState, changed: Array<keyof DeviceState>): void {
