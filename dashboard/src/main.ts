@@ -1,4 +1,37 @@
-// Placeholder until the app shell lands: the build and the server's static serving work end to end.
-const app = document.getElementById('app');
-if (app) app.textContent = 'StoreTwin';
-(window as unknown as { __storetwinReady: boolean }).__storetwinReady = true;
+/**
+ * Entry: one page, routed by path. /login, /m (manager's phone page), /replay, and / (the
+ * operator's twin). Without a valid session every route lands on /login.
+ */
+import './style.css';
+import { Api } from './api.ts';
+import { h, replace } from './dom.ts';
+import { I18n } from './i18n.ts';
+import { renderLogin } from './pages/login.ts';
+import { renderMain } from './pages/main.ts';
+import { renderManager } from './pages/manager.ts';
+
+const root = document.getElementById('app') as HTMLElement;
+const api = new Api();
+const i18n = new I18n();
+
+function toLogin(): void {
+  if (location.pathname !== '/login') location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
+}
+
+async function start(): Promise<void> {
+  api.setUnauthorizedHandler(toLogin);
+  const path = location.pathname.replace(/\/+$/, '') || '/';
+  if (path === '/login' || !api.token) {
+    if (path !== '/login') return toLogin();
+    renderLogin(root, api, i18n, new URLSearchParams(location.search).get('next') ?? '/');
+    i18n.onChange(() => renderLogin(root, api, i18n, '/'));
+    return;
+  }
+  const me = await api.me();
+  if (path === '/m') await renderManager(root, api, i18n, me, toLogin);
+  else await renderMain(root, api, i18n, me, path === '/replay' ? 'replay' : 'live', toLogin);
+}
+
+start().catch((err: unknown) => {
+  replace(root, h('p', { class: 'error', role: 'alert' }, String((err as Error).message ?? err)));
+});

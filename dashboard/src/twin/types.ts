@@ -41,6 +41,11 @@ export interface TwinView {
   applyChanges(batch: TwinBatch): void;
   /** Zones with an open alarm pulse in the severity's colour; call with every open alarm's zone. */
   setAlarms(zones: ReadonlyArray<{ zone: string; severity: Severity }>): void;
+  /**
+   * Zones armed now (armed state is not part of SiteState: the app shell knows it from the
+   * arm/disarm API and schedules). Optional: armed zones are tinted.
+   */
+  setArmed?(zones: string[]): void;
   /** Flies the camera to a zone (new critical alarm, a click in the console). */
   flyTo(zone: string): void;
   /** 'all' stacks every floor; a floor id shows that one. */

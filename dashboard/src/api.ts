@@ -1,0 +1,172 @@
+/**
+ * The REST client. The bearer token lives in sessionStorage (per tab, gone with the tab); the
+ * server also sets an HttpOnly session cookie, which is what <img src="/api/snapshots/…">
+ * requests carry. Any 401 drops the token and sends the user back to the login page.
+ */
+import type { Alarm } from '../../server/alarms/types.ts';
+import type { Localized } from '../../server/sites/model.ts';
+import type { SiteState } from '../../server/twin/types.ts';
+import type { LiveEvent } from '../../server/live/protocol.ts';
+import type { FootfallSummaryResponse } from './footfall-data.ts';
+import type { History } from './replay-core.ts';
+import type { SiteModel } from './twin/types.ts';
+
+const TOKEN_KEY = 'storetwin.token';
+
+export type Role = 'admin' | 'manager' | 'operator' | 'technician';
+export interface User {
+  id: number;
+  username: string;
+  role: Role;
+  sites: string[];
+}
+export interface Me {
+  user: User;
+  permissions: string[];
+}
+export interface SiteSummary {
+  id: string;
+  name: Localized;
+  kind: string;
+  floors: number;
+  zones: number;
+  devices: number;
+}
+export interface ZoneArming {
+  zone: string;
+  armed: boolean;
+  source: 'manual' | 'schedule';
+  by: string | null;
+  until: string | null;
+}
+export type StoredEvent = LiveEvent & { id: string | number };
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type UnauthorizedHandler = () => void;
+
+export class Api {
+  private onUnauthorized: UnauthorizedHandler = () => undefined;
+
+  constructor(private readonly base = '') {}
+
+  get token(): string | null {
+    return sessionStorage.getItem(TOKEN_KEY);
+  }
+
+  setUnauthorizedHandler(handler: UnauthorizedHandler): void {
+    this.onUnauthorized = handler;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = {};
+    const token = this.token;
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+    if (res.status === 204) return undefined as T;
+    const data = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
+    if (!res.ok) {
+      const code = data.error?.code ?? `HTTP_${res.status}`;
+      if (res.status === 401 && !path.startsWith('/api/auth/login')) {
+        sessionStorage.removeItem(TOKEN_KEY);
+        this.onUnauthorized();
+      }
+      throw new ApiError(res.status, code, data.error?.message ?? res.statusText);
+    }
+    return data as T;
+  }
+
+  async login(username: string, password: string): Promise<User> {
+    const { token, user } = await this.request<{ token: string; user: User }>('POST', '/api/auth/login', { username, password });
+    sessionStorage.setItem(TOKEN_KEY, token);
+    return user;
+  }
+
+  async logout(): Promise<void> {
+    try {
+      await this.request<void>('POST', '/api/auth/logout');
+    } finally {
+      sessionStorage.removeItem(TOKEN_KEY);
+    }
+  }
+
+  me(): Promise<Me> {
+    return this.request('GET', '/api/me');
+  }
+
+  async sites(): Promise<SiteSummary[]> {
+    return (await this.request<{ items: SiteSummary[] }>('GET', '/api/sites')).items;
+  }
+
+  site(site: string): Promise<SiteModel> {
+    return this.request('GET', `/api/sites/${enc(site)}`);
+  }
+
+  state(site: string): Promise<SiteState> {
+    return this.request('GET', `/api/sites/${enc(site)}/state`);
+  }
+
+  async arming(site: string): Promise<ZoneArming[]> {
+    return (await this.request<{ zones: ZoneArming[] }>('GET', `/api/sites/${enc(site)}/arming`)).zones;
+  }
+
+  arm(site: string, zone: string, armed: boolean): Promise<unknown> {
+    return this.request('POST', `/api/sites/${enc(site)}/zones/${enc(zone)}/${armed ? 'arm' : 'disarm'}`, {});
+  }
+
+  async alarms(query: { site?: string; state?: string; severity?: string; limit?: number }): Promise<Alarm[]> {
+    return (await this.request<{ items: Alarm[] }>('GET', `/api/alarms${qs(query)}`)).items;
+  }
+
+  async alarm(id: string): Promise<Alarm> {
+    return (await this.request<{ alarm: Alarm }>('GET', `/api/alarms/${enc(id)}`)).alarm;
+  }
+
+  async ack(id: string, comment?: string): Promise<Alarm> {
+    return (await this.request<{ alarm: Alarm }>('POST', `/api/alarms/${enc(id)}/ack`, comment ? { comment } : {})).alarm;
+  }
+
+  async clear(id: string, comment?: string): Promise<Alarm> {
+    return (await this.request<{ alarm: Alarm }>('POST', `/api/alarms/${enc(id)}/clear`, comment ? { comment } : {})).alarm;
+  }
+
+  async comment(id: string, text: string): Promise<Alarm> {
+    return (await this.request<{ alarm: Alarm }>('POST', `/api/alarms/${enc(id)}/comment`, { text })).alarm;
+  }
+
+  async events(query: { site: string; device?: string; zone?: string; from?: string; to?: string; limit?: number }): Promise<StoredEvent[]> {
+    return (await this.request<{ items: StoredEvent[] }>('GET', `/api/events${qs(query)}`)).items;
+  }
+
+  history(site: string, from: Date, to: Date): Promise<History> {
+    return this.request('GET', `/api/sites/${enc(site)}/history${qs({ from: from.toISOString(), to: to.toISOString() })}`);
+  }
+
+  footfall(query: { site: string; zone?: string; from: string; to: string; step?: string | number }): Promise<unknown> {
+    return this.request('GET', `/api/footfall${qs(query)}`);
+  }
+
+  footfallSummary(site: string): Promise<FootfallSummaryResponse> {
+    return this.request('GET', `/api/sites/${enc(site)}/footfall/summary`);
+  }
+}
+
+function enc(part: string): string {
+  return encodeURIComponent(part);
+}
+
+function qs(query: Record<string, string | number | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') params.set(k, String(v));
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}

@@ -1,0 +1,195 @@
+/**
+ * The operator's page: header, the twin, the alarm console, the side panel on pick, replay
+ * and footfall. Owns the socket and the twin; everything else is a panel given the Ctx.
+ */
+import type { Severity } from '../../../server/alarms/types.ts';
+import type { TwinBatch } from '../../../server/live/protocol.ts';
+import type { Api, Me } from '../api.ts';
+import { AlarmNotifier } from '../alarm-notify.ts';
+import type { Ctx } from '../context.ts';
+import { h, replace } from '../dom.ts';
+import type { I18n } from '../i18n.ts';
+import { connectLive, type LiveSocket } from '../live.ts';
+import { AlarmConsole } from '../panels/alarm-console.ts';
+import { FootfallPanel } from '../panels/footfall.ts';
+import { Header, type Mode } from '../panels/header.ts';
+import { ReplayBar } from '../panels/replay-bar.ts';
+import { SidePanel } from '../panels/side-panel.ts';
+import { Store } from '../store.ts';
+import { exposeForTests, markReady } from '../test-hooks.ts';
+import { loadTwinView } from '../twin-loader.ts';
+import type { TwinView } from '../twin/types.ts';
+
+const SITE_KEY = 'storetwin.site';
+
+export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me, initialMode: Mode, toLogin: () => void): Promise<void> {
+  const sites = await api.sites();
+  const store = new Store(me);
+  const ctx: Ctx = { api, i18n, store };
+  const notifier = new AlarmNotifier();
+  const connection = { connected: false };
+  let twin: TwinView | null = null;
+  let alarmZones: Array<{ zone: string; severity: Severity }> = [];
+  let replay: ReplayBar | null = null;
+  let footfall: FootfallPanel | null = null;
+
+  const canvas = h('canvas', { class: 'twin', 'data-testid': 'twin-canvas' });
+  const twinWrap = h('div', { class: 'twin-wrap' }, canvas);
+  const toolbar = h('div', { class: 'twin-toolbar' });
+  const sidePanel = new SidePanel(ctx);
+  // Records what the twin was told to flash, for the tests.
+  const setTwinAlarms = (zones: Array<{ zone: string; severity: Severity }>) => {
+    alarmZones = zones;
+    twin?.setAlarms(zones);
+  };
+  const console_ = new AlarmConsole(ctx, { setAlarms: (zones) => setTwinAlarms([...zones]), flyTo: (zone) => twin?.flyTo(zone) }, notifier);
+  const column = h('div', { class: 'column' }, console_.el);
+  const bottom = h('div', { class: 'bottom' });
+
+  const header = new Header(ctx, sites, {
+    selectSite: (site) => void selectSite(site),
+    setMode: (mode) => void setMode(mode),
+    toggleFootfall: () => {
+      if (footfall) {
+        footfall.dispose();
+        footfall = null;
+      } else {
+        footfall = new FootfallPanel(ctx);
+        column.append(footfall.el);
+        void footfall.load();
+      }
+    },
+    logout: async () => {
+      socket.disconnect();
+      await api.logout().catch(() => undefined);
+      toLogin();
+    },
+  }, connection);
+  replace(root, h('div', { class: 'layout' }, header.el, h('main', {}, twinWrap, toolbar, sidePanel.el, column), bottom));
+
+  exposeForTests({
+    twinStats: () => twin?.stats() ?? null,
+    get state() {
+      return store.state;
+    },
+    alarmZones: () => alarmZones,
+    alarms: () => [...store.alarms.values()],
+    notified: () => notifier.notified,
+    mode: () => header.mode,
+    replayWindow: () => (replay ? { from: replay.windowStart, to: replay.windowEnd, at: replay.instant } : null),
+    pick: (zone: string) => sidePanel.show({ kind: 'zone', id: zone }),
+  });
+
+  function renderToolbar(): void {
+    const t = i18n.t;
+    const floors = h('select', { 'aria-label': 'floor' }, h('option', { value: 'all' }, t.allFloors), ...(store.model?.floors ?? []).map((f) => h('option', { value: f.id }, i18n.pick(f.name))));
+    floors.addEventListener('change', () => twin?.showFloor(floors.value));
+    replace(toolbar, floors, h('button', { onclick: () => twin?.setMode('3d') }, t.view3d), h('button', { onclick: () => twin?.setMode('2d') }, t.view2d), h('button', { onclick: () => twin?.fitToFloor() }, t.fit));
+  }
+
+  async function selectSite(site: string): Promise<void> {
+    localStorage.setItem(SITE_KEY, site);
+    if (replay) await setMode('live');
+    const [model, state, alarms, arming] = await Promise.all([
+      api.site(site),
+      api.state(site),
+      store.can('alarms:read') ? api.alarms({ site, state: 'open', limit: 500 }) : Promise.resolve([]),
+      api.arming(site).catch(() => []),
+    ]);
+    twin?.dispose();
+    twin = null;
+    sidePanel.hide();
+    console_.closeDetail();
+    store.load(model, state, [], arming);
+    twin = await loadTwinView(canvas, model, i18n.language);
+    twin.onPick((pick) => sidePanel.show(pick));
+    twin.setState(state);
+    for (const a of alarms) store.upsertAlarm(a);
+    renderToolbar();
+    header.render();
+    if (footfall) void footfall.load();
+    markReadyAfterFrames();
+  }
+
+  function markReadyAfterFrames(): void {
+    // Two frames: the first draws with the state, the second proves it was presented.
+    requestAnimationFrame(() => requestAnimationFrame(() => markReady()));
+  }
+
+  async function reloadLiveState(): Promise<void> {
+    if (!store.site) return;
+    const state = await api.state(store.site);
+    store.state = state;
+    store.emit('state');
+    twin?.setState(state);
+  }
+
+  async function setMode(mode: Mode): Promise<void> {
+    if (mode === header.mode) return;
+    header.mode = mode;
+    header.render();
+    history.replaceState(null, '', mode === 'replay' ? '/replay' : '/');
+    console_.closeDetail();
+    if (mode === 'replay') {
+      replay = new ReplayBar(ctx, {
+        show: (state, changed) => {
+          store.state = state;
+          store.emit('state');
+          if (!twin) return;
+          if (changed === null) twin.setState(state);
+          else if (changed.devices.size || changed.zones.size) {
+            const devices: TwinBatch['devices'] = {};
+            const zones: TwinBatch['zones'] = {};
+            for (const id of changed.devices) if (state.devices[id]) devices[id] = state.devices[id];
+            for (const id of changed.zones) if (state.zones[id]) zones[id] = state.zones[id];
+            twin.applyChanges({ site: state.site, devices, zones });
+          }
+        },
+        showAlarms: (open) => {
+          console_.setReplay(open);
+          setTwinAlarms(open.filter((a) => a.zone).map((a) => ({ zone: a.zone as string, severity: a.severity })));
+        },
+      });
+      bottom.append(replay.el);
+      store.replaying = true;
+      await replay.load();
+    } else {
+      replay?.dispose();
+      replay = null;
+      store.replaying = false;
+      console_.setReplay(null);
+      await reloadLiveState();
+    }
+  }
+
+  const socket: LiveSocket = connectLive({
+    token: api.token ?? '',
+    onAuthFailed: toLogin,
+    onConnectionChange: (connected) => {
+      const wasConnected = connection.connected;
+      connection.connected = connected;
+      header.render();
+      // After a gap, the live state may have moved on: take it whole again.
+      if (connected && !wasConnected && store.site && !store.replaying) void reloadLiveState();
+    },
+  });
+  socket.on('twin', (batch) => {
+    if (store.replaying || batch.site !== store.site) return;
+    store.applyBatch(batch);
+    twin?.applyChanges(batch);
+  });
+  socket.on('alarm', (alarm) => {
+    if (alarm.site !== store.site) return;
+    console_.receive(alarm);
+  });
+
+  i18n.onChange(() => {
+    if (store.site) void selectSite(store.site);
+  });
+
+  const remembered = localStorage.getItem(SITE_KEY);
+  const first = sites.find((s) => s.id === remembered) ?? sites[0];
+  if (first) await selectSite(first.id);
+  else markReady();
+  if (initialMode === 'replay') await setMode('replay');
+}

@@ -1,0 +1,66 @@
+/**
+ * The manager's phone page (/m): open alarms of every visible site, newest critical first,
+ * one tap to acknowledge, the snapshot inline. Live over the same socket feed.
+ */
+import type { Alarm } from '../../../server/alarms/types.ts';
+import type { Api, Me } from '../api.ts';
+import { AlarmNotifier } from '../alarm-notify.ts';
+import { isOpen, sortAlarms } from '../alarm-order.ts';
+import { h, replace } from '../dom.ts';
+import type { I18n } from '../i18n.ts';
+import { connectLive } from '../live.ts';
+import { snapshotView } from '../panels/snapshot.ts';
+import { exposeForTests, markReady } from '../test-hooks.ts';
+
+export async function renderManager(root: HTMLElement, api: Api, i18n: I18n, me: Me, toLogin: () => void): Promise<void> {
+  const alarms = new Map<string, Alarm>();
+  const notifier = new AlarmNotifier();
+  const sites = await api.sites();
+  const siteName = new Map(sites.map((s) => [s.id, s.name]));
+  const list = h('ul', { class: 'm-alarms', 'data-testid': 'alarm-console' });
+  const canAck = me.permissions.includes('alarms:ack');
+
+  const render = () => {
+    const t = i18n.t;
+    const open = sortAlarms([...alarms.values()].filter(isOpen));
+    replace(
+      list,
+      ...open.map((a) =>
+        h(
+          'li',
+          { class: `alarm sev-${a.severity} state-${a.state}`, 'data-alarm': a.id },
+          h('div', { class: 'row' }, h('span', { class: `sev sev-${a.severity}` }, t.severity[a.severity]), h('strong', {}, i18n.pick(a.message))),
+          h('div', { class: 'meta' }, `${i18n.pick(siteName.get(a.site))} · ${a.zone ?? ''} · ${i18n.dateTime(a.firstAt, 'Asia/Shanghai')}`),
+          snapshotView(a, t),
+          canAck && a.state === 'active'
+            ? h('button', { class: 'primary big', 'data-testid': 'alarm-ack', onclick: async () => upsert(await api.ack(a.id)) }, t.ack)
+            : h('span', { class: 'state' }, t.alarmState[a.state]),
+        ),
+      ),
+    );
+    if (!open.length) list.append(h('li', { class: 'empty' }, t.noAlarms));
+  };
+  const upsert = (a: Alarm) => {
+    const isNew = !alarms.has(a.id);
+    alarms.set(a.id, a);
+    if (isNew && isOpen(a) && a.severity === 'critical') notifier.critical(i18n.t.speakAlarm(a.zone ?? '', i18n.pick(a.message)), i18n.language);
+    render();
+  };
+
+  replace(
+    root,
+    h(
+      'div',
+      { class: 'manager' },
+      h('header', { class: 'app-header' }, h('strong', {}, i18n.t.manager), h('a', { href: '/' }, i18n.t.live), h('button', { onclick: async () => (await api.logout().catch(() => undefined), toLogin()) }, i18n.t.logout)),
+      list,
+    ),
+  );
+  if (me.permissions.includes('alarms:read')) for (const a of await api.alarms({ state: 'open', limit: 200 })) alarms.set(a.id, a);
+  render();
+  const socket = connectLive({ token: api.token ?? '', onAuthFailed: toLogin, onConnectionChange: () => undefined });
+  socket.on('alarm', upsert);
+  i18n.onChange(render);
+  exposeForTests({ alarms: () => [...alarms.values()], state: null, twinStats: () => null });
+  markReady();
+}

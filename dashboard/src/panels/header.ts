@@ -1,0 +1,54 @@
+/** The top bar: site picker, live/replay/footfall, language switch, the user and logout. */
+import type { SiteSummary } from '../api.ts';
+import type { Ctx } from '../context.ts';
+import { h, replace } from '../dom.ts';
+import type { Language } from '../i18n.ts';
+
+export type Mode = 'live' | 'replay';
+
+export interface HeaderActions {
+  selectSite(site: string): void;
+  setMode(mode: Mode): void;
+  toggleFootfall(): void;
+  logout(): void;
+}
+
+export class Header {
+  readonly el = h('header', { class: 'app-header' });
+  mode: Mode = 'live';
+  private off: () => void;
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly sites: SiteSummary[],
+    private readonly actions: HeaderActions,
+    private readonly connection: { connected: boolean },
+  ) {
+    this.off = ctx.i18n.onChange(() => this.render());
+    this.render();
+  }
+
+  dispose(): void {
+    this.off();
+  }
+
+  render(): void {
+    const { i18n, store } = this.ctx;
+    const t = i18n.t;
+    const sitePicker = h('select', { 'data-testid': 'site-picker', 'aria-label': t.site }, ...this.sites.map((s) => h('option', { value: s.id, selected: s.id === store.site }, i18n.pick(s.name))));
+    sitePicker.addEventListener('change', () => this.actions.selectSite(sitePicker.value));
+    const language = h('select', { 'data-testid': 'language', 'aria-label': 'language' }, h('option', { value: 'zh-CN', selected: i18n.language === 'zh-CN' }, '中文'), h('option', { value: 'en', selected: i18n.language === 'en' }, 'English'));
+    language.addEventListener('change', () => i18n.set(language.value as Language));
+    const modeButton = (mode: Mode, label: string) => h('button', { class: this.mode === mode ? 'active' : '', 'data-testid': `mode-${mode}`, onclick: () => this.actions.setMode(mode) }, label);
+    replace(
+      this.el,
+      h('strong', { class: 'brand' }, t.appTitle),
+      sitePicker,
+      h('nav', {}, modeButton('live', t.live), modeButton('replay', t.replay), store.can('footfall:read') ? h('button', { 'data-testid': 'footfall-toggle', onclick: () => this.actions.toggleFootfall() }, t.footfall) : null, h('a', { href: '/m' }, t.manager)),
+      h('span', { class: `conn ${this.connection.connected ? 'on' : 'off'}`, title: this.connection.connected ? '' : t.connectionLost }),
+      language,
+      h('span', { class: 'user', 'data-testid': 'user' }, `${store.me.user.username} (${store.me.user.role})`),
+      h('button', { 'data-testid': 'logout', onclick: () => this.actions.logout() }, t.logout),
+    );
+  }
+}
