@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const lang = params.get('lang') === 'zh-CN' ? 'zh-CN' : params.get('lang') === 'en' ? 'en' : undefined;
 
   const { site, state: fetched } = await load();
-  const view = createTwinView(canvas, site, { language: lang });
+  const view = createTwinView(canvas, site, { language: lang, antialias: params.get('aa') !== '0' });
   perf.view = view;
   const state = fetched ?? syntheticState(site);
   view.setState(state);

@@ -42,6 +42,8 @@ import { ZoneLayer } from './zones.ts';
 
 export interface TwinViewOptions {
   language?: Lang;
+  /** MSAA; default true. Software WebGL (SwiftShader) renders several times faster without. */
+  antialias?: boolean;
 }
 
 /** Floors with labels in the stacked view; above this, labels show per selected floor only. */
@@ -70,7 +72,7 @@ function defaultLanguage(): Lang {
 }
 
 export function createTwinView(canvas: HTMLCanvasElement, site: SiteModel, opts: TwinViewOptions = {}): TwinView {
-  return new ThreeTwinView(canvas, site, opts.language ?? defaultLanguage());
+  return new ThreeTwinView(canvas, site, opts.language ?? defaultLanguage(), opts.antialias ?? true);
 }
 
 class ThreeTwinView implements TwinView {
@@ -121,8 +123,9 @@ class ThreeTwinView implements TwinView {
     private readonly canvas: HTMLCanvasElement,
     site: SiteModel,
     language: Lang,
+    antialias: boolean,
   ) {
-    this.renderer = new WebGLRenderer({ canvas, antialias: true, preserveDrawingBuffer: false });
+    this.renderer = new WebGLRenderer({ canvas, antialias, powerPreference: 'high-performance' });
     this.renderer.setPixelRatio(Math.min(2, window.devicePixelRatio || 1));
     this.renderer.setClearColor(0xf1f5f9, 1);
     this.renderer.info.autoReset = true;
