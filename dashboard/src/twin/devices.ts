@@ -18,6 +18,7 @@ import {
   MeshBasicMaterial,
   MeshLambertMaterial,
   OctahedronGeometry,
+  TetrahedronGeometry,
   type Object3D,
   Quaternion,
   Vector3,
@@ -70,9 +71,10 @@ export class DeviceLayer {
       mesh.name = name;
       return mesh;
     };
-    this.sensors = make(new BoxGeometry(0.18, 0.18, 0.28), this.slots.sensor.length, 'sensors');
+    // Door sensors are many and small: a tetrahedron (4 triangles) rather than a box (12).
+    this.sensors = make(new TetrahedronGeometry(0.2), this.slots.sensor.length, 'sensors');
     this.cameras = make(new BoxGeometry(0.5, 0.24, 0.24), this.slots.camera.length, 'cameras');
-    const cyl = new CylinderGeometry(0.3, 0.3, 0.16, 16);
+    const cyl = new CylinderGeometry(0.3, 0.3, 0.16, 8);
     cyl.rotateX(Math.PI / 2);
     this.counters = make(cyl, this.slots.counter.length, 'counters');
     this.markers = make(new OctahedronGeometry(0.32), n, 'markers');

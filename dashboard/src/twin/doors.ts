@@ -1,9 +1,9 @@
 /**
- * Door leaves: one InstancedMesh of unit boxes, each hinged at the door's `from` point and
+ * Door leaves: one InstancedMesh of unit quads, each hinged at the door's `from` point and
  * scaled to the leaf's width. An open door swings ~80° into its zone; the swing is animated
  * (only the instances that move are rewritten each frame).
  */
-import { BoxGeometry, Color, InstancedMesh, Matrix4, MeshLambertMaterial, Quaternion, Vector3 } from 'three';
+import { Color, DoubleSide, InstancedMesh, Matrix4, MeshLambertMaterial, PlaneGeometry, Quaternion, Vector3 } from 'three';
 import { slabThickness, type SiteLayout } from './layout.ts';
 import { STATE_COLORS } from './palette.ts';
 
@@ -12,7 +12,7 @@ const SWING = (80 * Math.PI) / 180;
 const SWING_S = 0.6;
 
 export class DoorLayer {
-  readonly mesh: InstancedMesh<BoxGeometry, MeshLambertMaterial>;
+  readonly mesh: InstancedMesh<PlaneGeometry, MeshLambertMaterial>;
   private readonly angle0: Float32Array;
   private readonly side: Float32Array;
   private readonly width: Float32Array;
@@ -31,9 +31,11 @@ export class DoorLayer {
 
   constructor(private readonly layout: SiteLayout) {
     const n = layout.doors.length;
-    const geo = new BoxGeometry(1, 1, 1);
+    // A leaf is one double-sided quad (2 triangles) from the hinge: x along the leaf, z up.
+    const geo = new PlaneGeometry(1, 1);
+    geo.rotateX(Math.PI / 2);
     geo.translate(0.5, 0, 0.5);
-    this.mesh = new InstancedMesh(geo, new MeshLambertMaterial(), Math.max(1, n));
+    this.mesh = new InstancedMesh(geo, new MeshLambertMaterial({ side: DoubleSide }), Math.max(1, n));
     this.mesh.count = n;
     this.mesh.frustumCulled = false;
     this.mesh.name = 'doors';
@@ -70,7 +72,7 @@ export class DoorLayer {
       const eased = o * o * (3 - 2 * o);
       this.q.setFromAxisAngle(this.axis, this.angle0[i]! + this.side[i]! * SWING * eased);
       this.v.set(d.from[0], d.from[1], this.base[i]!);
-      this.s.set(this.width[i]!, 0.06, this.leafH[i]!);
+      this.s.set(this.width[i]!, 1, this.leafH[i]!);
       this.m.compose(this.v, this.q, this.s);
     }
     this.mesh.setMatrixAt(i, this.m);

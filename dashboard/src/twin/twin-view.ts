@@ -546,7 +546,7 @@ class ThreeTwinView implements TwinView {
     const radius = 0.5 * Math.hypot(width, depth, maxZ - minZ);
     const vfov = (this.persp.fov * Math.PI) / 180;
     const hfov = 2 * Math.atan(Math.tan(vfov / 2) * this.persp.aspect);
-    const dist = (radius / Math.sin(Math.min(vfov, hfov) / 2)) * 0.8;
+    const dist = (radius / Math.sin(Math.min(vfov, hfov) / 2)) * 0.62;
     const dir = new Vector3(0.12, 0.75, 0.65).normalize();
     const pos = center.clone().addScaledVector(dir, dist);
     if (animate) this.startTween(pos, center, 1);

@@ -2,7 +2,7 @@
  * Zone slabs and walls. Zone polygons differ in shape, so they cannot share one instanced
  * geometry: all zones of the site are extruded into ONE merged, non-indexed BufferGeometry
  * with a per-vertex colour attribute (one draw call for every room of every floor). Each zone
- * owns a contiguous vertex range, so recolouring a zone rewrites only its ~30 vertices and
+ * owns a contiguous vertex range, so recolouring a zone rewrites only its few vertices and
  * uploads only that range. Zones are laid out floor by floor, so showing one floor is a
  * draw range, not a rebuild. Walls are one merged LineSegments, laid out the same way.
  */
@@ -13,7 +13,7 @@ import {
   LineBasicMaterial,
   LineSegments,
   Mesh,
-  MeshLambertMaterial,
+  MeshBasicMaterial,
   ShapeUtils,
   Vector2,
 } from 'three';
@@ -26,7 +26,7 @@ export function wallHeight(floorHeight: number): number {
 }
 
 export class ZoneLayer {
-  readonly mesh: Mesh<BufferGeometry, MeshLambertMaterial>;
+  readonly mesh: Mesh<BufferGeometry, MeshBasicMaterial>;
   readonly walls: LineSegments<BufferGeometry, LineBasicMaterial>;
   private readonly colors: Float32Array;
   private readonly colorAttr: BufferAttribute;
@@ -44,77 +44,61 @@ export class ZoneLayer {
     const n = layout.zones.length;
     this.vStart = new Uint32Array(n);
     this.vCount = new Uint32Array(n);
-    let floor = -1;
-    let floorV = 0;
-    let floorL = 0;
-    const closeFloor = () => {
-      if (floor >= 0) {
-        this.floorVerts[floor] = [floorV, pos.length / 3 - floorV];
-        this.floorLines[floor] = [floorL, lines.length / 3 - floorL];
-      }
-    };
-    for (const z of layout.zones) {
-      if (z.floor !== floor) {
-        closeFloor();
-        for (let f = floor + 1; f < z.floor; f++) {
-          this.floorVerts[f] = [pos.length / 3, 0];
-          this.floorLines[f] = [lines.length / 3, 0];
+    // Floors are laid out top floor first: seen from above, the upper floors then hide the
+    // lower ones by early depth rejection, which matters to software WebGL's fill rate.
+    const byFloor: number[][] = layout.floors.map(() => []);
+    for (const z of layout.zones) byFloor[z.floor]!.push(z.index);
+    for (let f = layout.floors.length - 1; f >= 0; f--) {
+      const floorV = pos.length / 3;
+      const floorL = lines.length / 3;
+      for (const zi of byFloor[f]!) {
+        const z = layout.zones[zi]!;
+        const fl = layout.floors[z.floor]!;
+        const e = fl.elevation;
+        const top = e + slabThickness(z.kind);
+        this.vStart[z.index] = pos.length / 3;
+        const p = z.polygon;
+        const tris = ShapeUtils.triangulateShape(
+          p.map(([x, y]) => new Vector2(x, y)),
+          [],
+        );
+        for (const tri of tris) {
+          const a = p[tri[0]!]!;
+          let b = p[tri[1]!]!;
+          let c = p[tri[2]!]!;
+          // Faces up (+z): counter-clockwise seen from above.
+          if ((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]) < 0) [b, c] = [c, b];
+          pos.push(a[0], a[1], top, b[0], b[1], top, c[0], c[1], top);
+          triZone.push(z.index);
         }
-        floor = z.floor;
-        floorV = pos.length / 3;
-        floorL = lines.length / 3;
-      }
-      const fl = layout.floors[z.floor]!;
-      const e = fl.elevation;
-      const top = e + slabThickness(z.kind);
-      this.vStart[z.index] = pos.length / 3;
-      const p = z.polygon;
-      const tris = ShapeUtils.triangulateShape(
-        p.map(([x, y]) => new Vector2(x, y)),
-        [],
-      );
-      for (const tri of tris) {
-        const a = p[tri[0]!]!;
-        let b = p[tri[1]!]!;
-        let c = p[tri[2]!]!;
-        // Faces up (+z): counter-clockwise seen from above.
-        if ((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]) < 0) [b, c] = [c, b];
-        pos.push(a[0], a[1], top, b[0], b[1], top, c[0], c[1], top);
-        triZone.push(z.index);
-      }
-      for (let i = 0; i < p.length; i++) {
-        const [ax, ay] = p[i]!;
-        const [bx, by] = p[(i + 1) % p.length]!;
-        pos.push(ax, ay, e, bx, by, e, bx, by, top, ax, ay, e, bx, by, top, ax, ay, top);
-        triZone.push(z.index, z.index);
-      }
-      this.vCount[z.index] = pos.length / 3 - this.vStart[z.index]!;
-      if (z.kind !== 'corridor') {
-        const h = top + wallHeight(fl.height);
-        for (let i = 0; i < p.length; i++) {
-          const [ax, ay] = p[i]!;
-          const [bx, by] = p[(i + 1) % p.length]!;
-          lines.push(ax, ay, top + 0.01, bx, by, top + 0.01, ax, ay, h, bx, by, h, ax, ay, top, ax, ay, h);
-        }
-      } else {
-        for (let i = 0; i < p.length; i++) {
-          const [ax, ay] = p[i]!;
-          const [bx, by] = p[(i + 1) % p.length]!;
-          lines.push(ax, ay, top + 0.01, bx, by, top + 0.01);
+        this.vCount[z.index] = pos.length / 3 - this.vStart[z.index]!;
+        if (z.kind !== 'corridor') {
+          const h = top + wallHeight(fl.height);
+          for (let i = 0; i < p.length; i++) {
+            const [ax, ay] = p[i]!;
+            const [bx, by] = p[(i + 1) % p.length]!;
+            lines.push(ax, ay, top + 0.01, bx, by, top + 0.01, ax, ay, h, bx, by, h, ax, ay, top, ax, ay, h);
+          }
+        } else {
+          for (let i = 0; i < p.length; i++) {
+            const [ax, ay] = p[i]!;
+            const [bx, by] = p[(i + 1) % p.length]!;
+            lines.push(ax, ay, top + 0.01, bx, by, top + 0.01);
+          }
         }
       }
+      this.floorVerts[f] = [floorV, pos.length / 3 - floorV];
+      this.floorLines[f] = [floorL, lines.length / 3 - floorL];
     }
-    closeFloor();
     const geo = new BufferGeometry();
     geo.setAttribute('position', new BufferAttribute(new Float32Array(pos), 3));
-    geo.computeVertexNormals();
     this.colors = new Float32Array(pos.length).fill(0.8);
     this.colorAttr = new BufferAttribute(this.colors, 3);
     this.colorAttr.setUsage(DynamicDrawUsage);
     geo.setAttribute('color', this.colorAttr);
     geo.computeBoundingSphere();
     this.triZone = Uint32Array.from(triZone);
-    this.mesh = new Mesh(geo, new MeshLambertMaterial({ vertexColors: true }));
+    this.mesh = new Mesh(geo, new MeshBasicMaterial({ vertexColors: true }));
     this.mesh.name = 'zones';
 
     const lgeo = new BufferGeometry();
