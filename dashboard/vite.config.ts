@@ -11,7 +11,8 @@ export default defineConfig({
     sourcemap: true,
     // three.js is one lazily loaded chunk of ~600 kB (150 kB gzipped); splitting it gains nothing.
     chunkSizeWarningLimit: 700,
-    rollupOptions: { input: { main: 'index.html' } },
+    // twin-demo.html: the twin alone on a generated site, for `npm run bench:twin`.
+    rollupOptions: { input: { main: 'index.html', 'twin-demo': 'twin-demo.html' } },
   },
   server: {
     proxy: {

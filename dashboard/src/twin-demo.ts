@@ -94,8 +94,9 @@ async function main(): Promise<void> {
     view.setAlarms(sevs.map((severity, i) => ({ zone: zones[(i * 97) % zones.length]!, severity })));
     view.setArmed?.(zones.filter((_, i) => i % 50 === 7));
     const rand = rng(42);
-    // 1,000 changes per second, as ten 100-change batches (the server flushes every 250 ms).
-    setInterval(() => view.applyChanges(randomChanges(site, 100, state, rand)), 100);
+    // `?rate=` changes per second (default 1,000), as ten batches a second (the server flushes every 250 ms).
+    const perBatch = Math.max(1, Math.round(Number(params.get('rate') ?? 1000) / 10));
+    setInterval(() => view.applyChanges(randomChanges(site, perBatch, state, rand)), 100);
   }
   setInterval(() => {
     const s = perf.stats();
