@@ -28,6 +28,7 @@ export interface SiteSummary {
   id: string;
   name: Localized;
   kind: string;
+  timezone: string;
   floors: number;
   zones: number;
   devices: number;

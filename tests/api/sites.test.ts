@@ -35,6 +35,7 @@ describe('sites API', () => {
       id: SHOP,
       name: model.name,
       kind: 'shop',
+      timezone: 'Asia/Shanghai',
       floors: model.floors.length,
       zones: model.floors.reduce((n, f) => n + f.zones.length, 0),
       devices: 2,

@@ -3,6 +3,7 @@
  * one tap to acknowledge, the snapshot inline. Live over the same socket feed.
  */
 import type { Alarm } from '../../../server/alarms/types.ts';
+import type { Localized } from '../../../server/sites/model.ts';
 import type { Api, Me } from '../api.ts';
 import { AlarmNotifier } from '../alarm-notify.ts';
 import { isOpen, sortAlarms } from '../alarm-order.ts';
@@ -17,6 +18,13 @@ export async function renderManager(root: HTMLElement, api: Api, i18n: I18n, me:
   const notifier = new AlarmNotifier();
   const sites = await api.sites();
   const siteName = new Map(sites.map((s) => [s.id, s.name]));
+  const siteZone = new Map(sites.map((s) => [s.id, s.timezone]));
+  // Zone names for the list ("214房", not "2-14"): one site model per visible site, once.
+  const zoneName = new Map<string, Localized>();
+  for (const model of await Promise.all(sites.map((s) => api.site(s.id)))) {
+    for (const floor of model.floors) for (const z of floor.zones) zoneName.set(`${model.id}/${z.id}`, z.name);
+  }
+  const zoneLabel = (a: Alarm) => (a.zone === null ? '' : i18n.pick(zoneName.get(`${a.site}/${a.zone}`) ?? { en: a.zone, 'zh-CN': a.zone }));
   const list = h('ul', { class: 'm-alarms', 'data-testid': 'alarm-console' });
   const canAck = me.permissions.includes('alarms:ack');
 
@@ -30,7 +38,7 @@ export async function renderManager(root: HTMLElement, api: Api, i18n: I18n, me:
           'li',
           { class: `alarm sev-${a.severity} state-${a.state}`, 'data-alarm': a.id },
           h('div', { class: 'row' }, h('span', { class: `sev sev-${a.severity}` }, t.severity[a.severity]), h('strong', {}, i18n.pick(a.message))),
-          h('div', { class: 'meta' }, `${i18n.pick(siteName.get(a.site))} · ${a.zone ?? ''} · ${i18n.dateTime(a.firstAt, 'Asia/Shanghai')}`),
+          h('div', { class: 'meta' }, `${i18n.pick(siteName.get(a.site))} · ${zoneLabel(a)} · ${i18n.dateTime(a.firstAt, siteZone.get(a.site) ?? 'Asia/Shanghai')}`),
           snapshotView(a, t),
           canAck && a.state === 'active'
             ? h('button', { class: 'primary big', 'data-testid': 'alarm-ack', onclick: async () => upsert(await api.ack(a.id)) }, t.ack)
@@ -43,7 +51,7 @@ export async function renderManager(root: HTMLElement, api: Api, i18n: I18n, me:
   const upsert = (a: Alarm) => {
     const isNew = !alarms.has(a.id);
     alarms.set(a.id, a);
-    if (isNew && isOpen(a) && a.severity === 'critical') notifier.critical(i18n.t.speakAlarm(a.zone ?? '', i18n.pick(a.message)), i18n.language);
+    if (isNew && isOpen(a) && a.severity === 'critical') notifier.critical(i18n.t.speakAlarm(zoneLabel(a), i18n.pick(a.message)), i18n.language);
     render();
   };
 

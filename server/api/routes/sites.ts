@@ -19,6 +19,8 @@ export interface SiteSummary {
   id: string;
   name: Site['name'];
   kind: Site['kind'];
+  /** IANA time zone: clients show times in the site's zone. */
+  timezone: string;
   floors: number;
   zones: number;
   devices: number;
@@ -76,6 +78,7 @@ export const siteRoutes: ApiRouteModule = {
         id: s.id,
         name: s.name,
         kind: s.kind,
+        timezone: s.timezone,
         floors: s.floors.length,
         zones: s.floors.reduce((n, f) => n + f.zones.length, 0),
         devices: counts.get(s.id) ?? 0,
