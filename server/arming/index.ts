@@ -1,4 +1,4 @@
 export { ArmingService, type ArmingServiceDeps, type ArmingSites, type ZoneArming } from './service.ts';
 export { MaintenanceService, type MaintenanceServiceDeps, type MaintenanceWindow, type NewMaintenance } from './maintenance.ts';
-export { scheduleArmed, inWindow, localTime } from './schedule.ts';
+export { scheduleArmed, inWindow, localTime } from '../sites/schedule.ts';
 export type { ArmingReader, MaintenanceReader } from './types.ts';

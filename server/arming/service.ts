@@ -12,7 +12,7 @@ import type { EventBus } from '../events.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { Site, Zone, ScheduleWindow } from '../sites/model.ts';
 import type { Database } from '../storage/sqlite/database.ts';
-import { scheduleArmed } from './schedule.ts';
+import { scheduleArmed } from '../sites/schedule.ts';
 import type { ArmingReader } from './types.ts';
 
 /** What arming and maintenance read of the site catalogue. SiteCatalog satisfies it. */

@@ -5,6 +5,7 @@
  */
 import type { ArmingReader } from '../arming/types.ts';
 import { WEEKDAYS, type Site } from '../sites/model.ts';
+import { scheduleArmed } from '../sites/schedule.ts';
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -104,15 +105,7 @@ export function scheduleArming(sites: { get(id: string): Site | undefined }): Ar
       }
       const zone = byId.get(zoneId);
       if (!zone || zone.armedDuring.length === 0) return false;
-      const { day, minute } = localTime(site.timezone, atMs);
-      return zone.armedDuring.some((w) => {
-        const from = hhmmToMinutes(w.from);
-        const to = hhmmToMinutes(w.to);
-        const has = (d: number) => w.days.includes(WEEKDAYS[(d + 7) % 7] as (typeof WEEKDAYS)[number]);
-        if (from < to) return has(day) && minute >= from && minute < to;
-        // Wraps past midnight: the part after midnight belongs to the previous day's window.
-        return (has(day) && minute >= from) || (has(day - 1) && minute < to);
-      });
+      return scheduleArmed(zone.armedDuring, site.timezone, atMs);
     },
   };
 }

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { inWindow, localTime, scheduleArmed } from '../../server/arming/schedule.ts';
+import { inWindow, localTime, scheduleArmed } from '../../server/sites/schedule.ts';
 import { ArmingService } from '../../server/arming/service.ts';
 import { MaintenanceService } from '../../server/arming/maintenance.ts';
 import { ManualClock } from '../../server/clock.ts';

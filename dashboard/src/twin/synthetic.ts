@@ -6,6 +6,7 @@
 import type { TwinBatch } from '../../../server/live/protocol.ts';
 import type { DeviceState, SiteState, ZoneState } from '../../../server/twin/types.ts';
 import type { SiteModel } from './types.ts';
+import { mulberry32 } from '../../../devices/shared/random.ts';
 
 type Floor = SiteModel['floors'][number];
 type Device = SiteModel['devices'][number];
@@ -15,17 +16,8 @@ const ROOM_D = 6;
 const CORRIDOR = 2;
 const HALL_W = 12;
 
-/** Small seedable PRNG (mulberry32), so a run can be repeated. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The devices' seedable PRNG (mulberry32), so a run can be repeated. */
+export const rng = mulberry32;
 
 const pad = (n: number, w: number) => String(n).padStart(w, '0');
 

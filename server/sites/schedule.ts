@@ -4,7 +4,7 @@
  * is armed from Friday 22:00 to Saturday 07:00 local time. `to` before (or equal to) `from`
  * wraps past midnight; `to: '24:00'` is the end of the day.
  */
-import { WEEKDAYS, type ScheduleWindow } from '../sites/model.ts';
+import { WEEKDAYS, type ScheduleWindow } from './model.ts';
 
 type Weekday = (typeof WEEKDAYS)[number];
 
