@@ -27,6 +27,7 @@ export const ERRORS = {
   STW_ERR_MQTT_PUBLISH_DENIED: { status: 403, message: 'device may not publish to this topic' },
   STW_ERR_MQTT_SUBSCRIBE_DENIED: { status: 403, message: 'device may not subscribe to this topic' },
   STW_ERR_MQTT_TOPIC_INVALID: { status: 400, message: 'topic holds NUL, invalid UTF-8, wildcards or too many levels' },
+  STW_ERR_MQTT_CLIENT_ID_RESERVED: { status: 401, message: 'client id belongs to a device or to another account' },
 
   // Ingest (the message is refused, the connection stays)
   STW_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'payload exceeds the size cap for this topic' },
@@ -38,6 +39,8 @@ export const ERRORS = {
   STW_ERR_FRAME_MALFORMED: { status: 400, message: 'binary frame is malformed' },
   STW_ERR_EVENT_UNSUPPORTED: { status: 400, message: 'this device type does not produce that event' },
   STW_ERR_STATUS_INVALID: { status: 400, message: 'status payload must be "online" or "offline"' },
+  STW_ERR_PAYLOAD_TOO_MANY_EVENTS: { status: 413, message: 'message holds more events than one message may carry' },
+  STW_ERR_DEVICE_RATE_LIMITED: { status: 429, message: 'device exceeded its event rate budget' },
   STW_ERR_STORAGE_FAILED: { status: 503, message: 'event could not be stored' },
 
   // HTTP API
@@ -45,6 +48,9 @@ export const ERRORS = {
   STW_ERR_AUTH_INVALID: { status: 401, message: 'wrong username or password' },
   STW_ERR_TOKEN_INVALID: { status: 401, message: 'token is invalid or expired' },
   STW_ERR_FORBIDDEN: { status: 403, message: 'your role may not do this' },
+  STW_ERR_ORIGIN_FORBIDDEN: { status: 403, message: 'cross-origin request refused: the Origin does not match this server' },
+  STW_ERR_PASSWORD_INVALID: { status: 403, message: 'current password is wrong' },
+  STW_ERR_TOKEN_NOT_FOUND: { status: 404, message: 'no such token' },
   STW_ERR_SETUP_DONE: { status: 409, message: 'setup already completed' },
   STW_ERR_SETUP_TOKEN_INVALID: { status: 401, message: 'setup token is invalid' },
   STW_ERR_VALIDATION: { status: 400, message: 'request is invalid' },
@@ -54,6 +60,7 @@ export const ERRORS = {
   STW_ERR_ZONE_NOT_FOUND: { status: 404, message: 'no such zone' },
   STW_ERR_DEVICE_NOT_FOUND: { status: 404, message: 'no such device' },
   STW_ERR_DEVICE_EXISTS: { status: 409, message: 'a device with this id already exists' },
+  STW_ERR_DEVICE_ID_UNAVAILABLE: { status: 409, message: 'this device id cannot be used: choose another' },
   STW_ERR_EXTERNAL_ID_TAKEN: { status: 409, message: 'another device already has this external id' },
   STW_ERR_DEVICE_TYPE_UNKNOWN: { status: 400, message: 'unknown device type' },
   STW_ERR_USER_EXISTS: { status: 409, message: 'a user with this name already exists' },
@@ -66,6 +73,8 @@ export const ERRORS = {
   STW_ERR_RULE_FROM_FILE: { status: 409, message: 'this rule comes from a rule file: edit the file instead' },
 
   STW_ERR_RATE_LIMITED: { status: 429, message: 'too many requests' },
+  STW_ERR_BUSY: { status: 429, message: 'a long read of this kind is already running: retry after the time in Retry-After' },
+  STW_ERR_QUERY_TOO_LARGE: { status: 413, message: 'the request would read more than a request may: narrow the time range' },
   STW_ERR_INTERNAL: { status: 500, message: 'internal error' },
 
   // Alarms
