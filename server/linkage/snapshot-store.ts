@@ -1,9 +1,16 @@
 /**
- * Camera snapshots, content-addressed: the id is the sha256 of the JPEG, the file lives at
- * `<dataDir>/snapshots/ab/abcdef….jpg` (two-hex-digit fan-out keeps directories small) and a
- * `snapshots` row records site, camera, size and time for scoping and retention. A file is
- * written to a temporary name and renamed into place, so a reader (the API) never sees a
- * partial picture; the same picture twice is stored once.
+ * Camera snapshots, addressed by site and content: the id is the sha256 of the site id and the
+ * JPEG (`snapshotId`), the file lives at `<dataDir>/snapshots/ab/abcdef….jpg` (two-hex-digit
+ * fan-out keeps directories small) and a `snapshots` row records site, camera, size and time
+ * for scoping and retention. A file is written to a temporary name and renamed into place, so
+ * a reader (the API) never sees a partial picture; the same picture twice from one site is
+ * stored once.
+ *
+ * The site is part of the id because two sites' cameras can send the very same bytes (a black
+ * night frame, a test card). Keyed by content alone, the second site's alarm pointed at the
+ * record of the first site, which the second site's users may not see: they got 404 for their
+ * own picture (issue 9, item 12). Now each site has its own id, row, file and URL, and the
+ * retention of one site's picture never removes another's.
  *
  * Retention: rows and files older than `retentionDays` (default 30) are deleted on an hourly
  * sweep driven by the Clock. An alarm older than that keeps its snapshot reference; the URL
@@ -18,6 +25,15 @@ import type { Database } from '../storage/sqlite/database.ts';
 
 export const SNAPSHOT_ID = /^[0-9a-f]{64}$/;
 const DAY_MS = 24 * 3600_000;
+
+/**
+ * sha256(site, NUL, jpeg). Site ids are `[a-z0-9-]`, never NUL, so no (site, bytes) pair can
+ * spell another. Snapshots stored before this scheme keep their plain sha256 ids, which still
+ * resolve: their row carries the site they were recorded under.
+ */
+export function snapshotId(site: string, jpeg: Buffer): string {
+  return createHash('sha256').update(site).update('\0').update(jpeg).digest('hex');
+}
 
 export interface SnapshotRecord {
   id: string;
@@ -125,9 +141,9 @@ export class SnapshotStore {
     return path.join(this.dir, id.slice(0, 2), `${id}.jpg`);
   }
 
-  /** Stores the JPEG (once per content) and records it. */
+  /** Stores the JPEG (once per site and content) and records it under the site. */
   async put(input: { site: string; camera: string; jpeg: Buffer; takenAt: number }): Promise<SnapshotRecord> {
-    const id = createHash('sha256').update(input.jpeg).digest('hex');
+    const id = snapshotId(input.site, input.jpeg);
     const file = this.filePath(id);
     const exists = await stat(file).then(
       (s) => s.size === input.jpeg.length,

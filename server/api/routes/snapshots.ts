@@ -1,8 +1,9 @@
 /**
  * `GET /api/snapshots/{id}` (alarms:read): a stored camera snapshot as image/jpeg. The id is
- * the sha256 of the bytes, so the answer never changes: it is cached for a year as immutable
- * (private: it is behind authentication). Snapshots of sites outside the caller's scope are
- * 404 like unknown ones.
+ * the sha256 of the site and the bytes (snapshotId), so the answer never changes: it is cached
+ * for a year as immutable (private: it is behind authentication). Each id belongs to exactly
+ * one site, so the same picture from two sites is two URLs; one of a site outside the caller's
+ * scope is 404 like an unknown one.
  */
 import type { Request, Response } from 'express';
 import { z } from 'zod';
