@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import { StoreTwinError } from '../errors.ts';
 import type { EventBus } from '../events.ts';
-import type { MaintenanceReader } from '../arming/types.ts';
+import type { ActiveMaintenance, MaintenanceReader } from '../arming/types.ts';
 import type { DeliveryPlanner, OutboxWriter } from '../notify/types.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -21,7 +21,7 @@ import type { Database } from '../storage/sqlite/database.ts';
 import { isoToMs, msToIso } from '../storage/sqlite/time.ts';
 import { apply, raise, ruleActor, transition, type AlarmCommand } from './state-machine.ts';
 import type { SqliteAlarmStore } from './store.ts';
-import type { Alarm, AlarmAction, AlarmActions, AlarmQuery, AlarmTransition, AlarmTrigger, SnapshotStatus } from './types.ts';
+import type { Alarm, AlarmAction, AlarmActions, AlarmQuery, AlarmTransition, AlarmTrigger, Severity, SnapshotStatus } from './types.ts';
 
 export interface AlarmServiceDeps {
   db: Database;
@@ -39,6 +39,25 @@ export interface AlarmServiceDeps {
   /** Alarm ids; crypto.randomUUID by default. */
   newId?: () => string;
 }
+
+/** The rule id of the record left when maintenance swallows a critical alarm. */
+export const SUPPRESSED_RULE = 'maintenance-suppressed';
+
+/**
+ * Severities whose suppression is recorded as an alarm. Critical (intrusion, tamper) is what
+ * a window must not hide unseen: a window is the one way to silence an armed zone without
+ * disarming it. Major and below (a device silent, a door held open) are what maintenance is
+ * for; recording them would fill the console with the technician's ordinary work.
+ */
+export const RECORDED_SUPPRESSIONS: readonly Severity[] = ['critical'];
+
+const SEVERITY_LABEL: Readonly<Record<Severity, { en: string; 'zh-CN': string }>> = {
+  critical: { en: 'Critical', 'zh-CN': '紧急' },
+  major: { en: 'Major', 'zh-CN': '重要' },
+  minor: { en: 'Minor', 'zh-CN': '次要' },
+  warning: { en: 'Warning', 'zh-CN': '警告' },
+  info: { en: 'Info', 'zh-CN': '提示' },
+};
 
 /** The integration topic (DESIGN.md). */
 export function alarmTopic(site: string): string {
@@ -111,15 +130,30 @@ export class AlarmService implements AlarmActions {
 
   raise(trigger: AlarmTrigger): Alarm | null {
     const at = normalizeIso(trigger.at, 'at');
-    const { maintenance } = this.deps;
-    if (maintenance?.inMaintenance(trigger.site, trigger.zone, trigger.device, isoToMs(at, 'at'))) {
+    const window = this.deps.maintenance?.inMaintenance(trigger.site, trigger.zone, trigger.device, isoToMs(at, 'at')) ?? null;
+    if (window !== null) {
       // Suppressed, not deferred: the technician's work would otherwise surface as a burst of
-      // alarms when the window ends. The log line and the counter are the record of it.
+      // alarms when the window ends. The log line and the counter are the record of it, and a
+      // critical one also leaves an info alarm in the console (suppressionRecord): a window
+      // must not be a silent way around arming.
       this.deps.metrics?.alarmsSuppressed.inc({ rule: trigger.rule });
-      this.log.info({ site: trigger.site, zone: trigger.zone, device: trigger.device, rule: trigger.rule, source: trigger.source, at }, 'alarm suppressed by maintenance');
+      this.log.info(
+        { site: trigger.site, zone: trigger.zone, device: trigger.device, rule: trigger.rule, source: trigger.source, at, maintenance: window.id, by: window.by },
+        'alarm suppressed by maintenance',
+      );
+      if (RECORDED_SUPPRESSIONS.includes(trigger.severity) && trigger.rule !== SUPPRESSED_RULE) {
+        // Not through raise(): the record is in the same zone, and must not be suppressed in turn.
+        this.upsert(suppressionRecord({ ...trigger, at }, window));
+      }
       return null;
     }
-    const candidate = raise({ ...trigger, at }, this.newId());
+    return this.upsert({ ...trigger, at });
+  }
+
+  /** Opens the alarm for (rule, source) or counts a repeat of the open one; `at` normalised. */
+  private upsert(trigger: AlarmTrigger): Alarm | null {
+    const { at } = trigger;
+    const candidate = raise(trigger, this.newId());
     return this.commit(() => {
       const { store } = this.deps;
       // Read inside the IMMEDIATE transaction: nobody can write between this and the upsert,
@@ -253,6 +287,52 @@ export class AlarmService implements AlarmActions {
     } catch (err) {
       this.log.error({ err, alarm: alarm.id }, 'publishing alarm on MQTT failed');
     }
+  }
+}
+
+/**
+ * The info alarm that records a suppressed one: same place and source as the alarm it stands
+ * for, so repeats fold into it by the usual (rule, source) dedupe, and its details say which
+ * rule was swallowed and by whose window. Cleared by a person, like any record to be seen.
+ */
+export function suppressionRecord(trigger: AlarmTrigger, window: ActiveMaintenance): AlarmTrigger {
+  const until = formatUntil(window.until, window.timezone);
+  const label = SEVERITY_LABEL[trigger.severity];
+  // Nulls left out: details of a repeat are merged by JSON merge patch, where null deletes.
+  const place = { ...(window.zone === null ? {} : { zone: window.zone }), ...(window.device === null ? {} : { device: window.device }) };
+  return {
+    site: trigger.site,
+    zone: trigger.zone,
+    device: trigger.device,
+    rule: SUPPRESSED_RULE,
+    source: trigger.source,
+    severity: 'info',
+    message: {
+      en: `${label.en} alarm suppressed by maintenance: ${trigger.message.en} (window by ${window.by} until ${until})`,
+      'zh-CN': `${label['zh-CN']}告警被维护屏蔽：${trigger.message['zh-CN']}（维护窗口：${window.by}，至 ${until}）`,
+    },
+    autoClear: false,
+    at: trigger.at,
+    details: {
+      suppressed: { rule: trigger.rule, severity: trigger.severity, message: trigger.message, at: trigger.at },
+      maintenance: { id: window.id, by: window.by, from: window.from, until: window.until, ...place, ...(window.reason === null ? {} : { reason: window.reason }) },
+    },
+  };
+}
+
+/** `2026-11-23 18:00` in the site's time zone, else the ISO time (UTC). */
+function formatUntil(iso: string, timezone: string | null): string {
+  if (timezone === null) return iso;
+  try {
+    const parts = Object.fromEntries(
+      new Intl.DateTimeFormat('en-GB', { timeZone: timezone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' })
+        .formatToParts(Date.parse(iso))
+        .map((p) => [p.type, p.value]),
+    );
+    return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+  } catch {
+    // An unknown zone name in a hand-edited site file: the message still says when.
+    return iso;
   }
 }
 

@@ -92,7 +92,10 @@ export interface AlarmQuery {
  * its deliveries indivisible.
  */
 export interface AlarmActions {
-  /** Opens an alarm, or counts a repeat of the open one for (rule, source). Null when suppressed (maintenance). */
+  /**
+   * Opens an alarm, or counts a repeat of the open one for (rule, source). Null when suppressed
+   * (maintenance); a suppressed critical trigger raises a `maintenance-suppressed` info alarm instead.
+   */
   raise(trigger: AlarmTrigger): Alarm | null;
   /** The rule's condition ended: clears the open alarm for (rule, source) if its rule auto-clears. */
   resolve(rule: string, source: string, at: string): Alarm | null;

@@ -8,7 +8,30 @@ export interface ArmingReader {
   isArmed(site: string, zone: string, atMs: number): boolean;
 }
 
+/** A maintenance window as stored and as the API shows it. */
+export interface MaintenanceWindow {
+  id: number;
+  site: string;
+  zone: string | null;
+  device: string | null;
+  by: string;
+  reason: string | null;
+  from: string;
+  until: string;
+  /** In force at the time of the answer. */
+  active: boolean;
+}
+
+/** The window that suppresses an alarm, with what a message about it needs. */
+export interface ActiveMaintenance extends MaintenanceWindow {
+  /** The site's IANA time zone (for "until 18:00" in local time); null if the site is unknown. */
+  timezone: string | null;
+}
+
 export interface MaintenanceReader {
-  /** True if the device, or the zone, is under maintenance at that time. */
-  inMaintenance(site: string, zone: string | null, device: string | null, atMs: number): boolean;
+  /**
+   * The window that puts the device, or the zone, under maintenance at that time (of several,
+   * the one ending last), or null. Truthy exactly when the old boolean answer was true.
+   */
+  inMaintenance(site: string, zone: string | null, device: string | null, atMs: number): ActiveMaintenance | null;
 }

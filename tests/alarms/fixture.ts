@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MaintenanceReader } from '../../server/arming/types.ts';
+import type { ActiveMaintenance, MaintenanceReader } from '../../server/arming/types.ts';
 import { AlarmService, type AlarmServiceDeps } from '../../server/alarms/service.ts';
 import { SqliteAlarmStore } from '../../server/alarms/store.ts';
 import type { AlarmTrigger } from '../../server/alarms/types.ts';
@@ -58,11 +58,23 @@ export function sqliteOutbox(db: Database, clock: { now(): number }): OutboxWrit
   };
 }
 
+/** Devices and zones (`site/id`) under maintenance; each answers with `window` (by tech, until `until`, Shanghai time). */
 export class TestMaintenance implements MaintenanceReader {
   readonly devices = new Set<string>();
   readonly zones = new Set<string>();
-  inMaintenance(site: string, zone: string | null, device: string | null): boolean {
-    return (device !== null && this.devices.has(`${site}/${device}`)) || (zone !== null && this.zones.has(`${site}/${zone}`));
+  window: Omit<ActiveMaintenance, 'site' | 'zone' | 'device'> = {
+    id: 7,
+    by: 'tech',
+    reason: null,
+    from: '2026-11-23T02:00:00.000Z',
+    until: '2026-11-23T06:00:00.000Z',
+    active: true,
+    timezone: 'Asia/Shanghai',
+  };
+  inMaintenance(site: string, zone: string | null, device: string | null): ActiveMaintenance | null {
+    if (device !== null && this.devices.has(`${site}/${device}`)) return { ...this.window, site, zone: null, device };
+    if (zone !== null && this.zones.has(`${site}/${zone}`)) return { ...this.window, site, zone, device: null };
+    return null;
   }
 }
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { alarmTopic } from '../../server/alarms/service.ts';
+import { alarmTopic, SUPPRESSED_RULE } from '../../server/alarms/service.ts';
 import { apply, raise } from '../../server/alarms/state-machine.ts';
 import type { Alarm, AlarmAction } from '../../server/alarms/types.ts';
 import { StoreTwinError } from '../../server/errors.ts';
@@ -174,6 +174,54 @@ describe('AlarmService', () => {
     const text = await f.metrics.registry.metrics();
     expect(text).toContain('storetwin_alarms_suppressed_total{rule="door-armed"} 2');
     expect(text).toContain('storetwin_alarms_total{severity="major",action="raised"} 1');
+  });
+
+  it('records a suppressed critical alarm as an info alarm that repeats fold into, in the same transaction as its delivery', async () => {
+    f.maintenance.zones.add('demo-hotel/room-101');
+    const critical = trigger({ severity: 'critical', autoClear: true });
+    expect(f.service.raise(critical)).toBeNull();
+
+    const [record] = f.service.open();
+    expect(record).toMatchObject({
+      site: 'demo-hotel',
+      zone: 'room-101',
+      device: 'door-101',
+      rule: SUPPRESSED_RULE,
+      source: 'door-101',
+      severity: 'info',
+      state: 'active',
+      count: 1,
+      message: {
+        // 06:00Z is 14:00 in Shanghai.
+        en: 'Critical alarm suppressed by maintenance: Door opened in armed room 101 (window by tech until 2026-11-23 14:00)',
+        'zh-CN': '紧急告警被维护屏蔽：布防房间101门被打开（维护窗口：tech，至 2026-11-23 14:00）',
+      },
+      details: {
+        autoClear: false,
+        suppressed: { rule: 'door-armed', severity: 'critical', at: '2026-11-23T02:14:07.000Z' },
+        maintenance: { id: 7, by: 'tech', until: '2026-11-23T06:00:00.000Z', zone: 'room-101' },
+      },
+    });
+    expect(changes.map((c) => [c.alarm.rule, c.action])).toEqual([[SUPPRESSED_RULE, 'raised']]);
+    expect(f.deliveries(record!.id)).toHaveLength(1);
+
+    expect(f.service.raise({ ...critical, at: '2026-11-23T02:20:00Z' })).toBeNull();
+    expect(f.service.open()).toEqual([expect.objectContaining({ id: record!.id, count: 2, lastAt: '2026-11-23T02:20:00.000Z' })]);
+    expect(changes.at(-1)).toMatchObject({ action: 'repeated' });
+
+    // The record is written like any alarm change: a failing planner rolls it back.
+    f.planner.failNext = new Error('outbox down');
+    expect(() => f.service.raise({ ...critical, at: '2026-11-23T02:30:00Z' })).toThrow('outbox down');
+    expect(f.service.get(record!.id)!.count).toBe(2);
+
+    // Below critical, the counter and the log line are the record: maintenance is for that.
+    expect(f.service.raise(trigger({ severity: 'major', rule: 'door-silent' }))).toBeNull();
+    expect(f.service.open()).toHaveLength(1);
+    const text = await f.metrics.registry.metrics();
+    expect(text).toContain('storetwin_alarms_suppressed_total{rule="door-armed"} 3');
+    expect(text).toContain('storetwin_alarms_suppressed_total{rule="door-silent"} 1');
+    expect(text).toContain('storetwin_alarms_total{severity="info",action="raised"} 1');
+    expect(text).not.toContain('storetwin_alarms_total{severity="critical"');
   });
 
   it('50 concurrent triggers for one (rule, source) from interleaved async tasks → one open alarm, count 50', async () => {

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { inWindow, localTime, scheduleArmed } from '../../server/sites/schedule.ts';
 import { ArmingService } from '../../server/arming/service.ts';
-import { MaintenanceService } from '../../server/arming/maintenance.ts';
+import { MAINTENANCE_LIMITS, MaintenanceService } from '../../server/arming/maintenance.ts';
 import { ManualClock } from '../../server/clock.ts';
 import { REPO_ROOT } from '../../server/config.ts';
 import { EventBus, type ServerEvents } from '../../server/events.ts';
@@ -133,24 +133,55 @@ describe('MaintenanceService', () => {
 
   it('suppresses a zone or a device for its window, and ends early on request', () => {
     const now = clock.now();
-    const zoneWindow = maintenance.create({ site: SHOP, zone: 'cash-room', until: now + 30 * 60_000, reason: 'new sensor', by: 'tech' });
-    expect(zoneWindow).toMatchObject({ site: SHOP, zone: 'cash-room', device: null, by: 'tech', reason: 'new sensor', active: true });
-    const devWindow = maintenance.create({ site: SHOP, device: 'shop-cam-cash', until: now + 60 * 60_000, by: 'tech' });
+    const zoneWindow = maintenance.create({ site: SHOP, zone: 'cash-room', until: now + 30 * 60_000, reason: 'new sensor', by: 'boss', mayArm: true });
+    expect(zoneWindow).toMatchObject({ site: SHOP, zone: 'cash-room', device: null, by: 'boss', reason: 'new sensor', active: true });
+    const devWindow = maintenance.create({ site: SHOP, device: 'shop-cam-cash', until: now + 60 * 60_000, by: 'tech', mayArm: false });
 
-    expect(maintenance.inMaintenance(SHOP, 'cash-room', 'shop-door-cash', now)).toBe(true);
-    expect(maintenance.inMaintenance(SHOP, 'back-office', 'shop-door-office', now)).toBe(false);
-    expect(maintenance.inMaintenance(SHOP, 'sales-hall', 'shop-cam-cash', now + 45 * 60_000)).toBe(true);
-    expect(maintenance.inMaintenance(SHOP, 'cash-room', null, now + 30 * 60_000)).toBe(false);
-    expect(maintenance.inMaintenance('demo-hotel', 'cash-room', null, now)).toBe(false);
+    // The reader names the window that matched, with the site's time zone for messages.
+    expect(maintenance.inMaintenance(SHOP, 'cash-room', 'shop-door-cash', now)).toEqual({ ...zoneWindow, timezone: 'Asia/Shanghai' });
+    expect(maintenance.inMaintenance(SHOP, 'back-office', 'shop-door-office', now)).toBeNull();
+    expect(maintenance.inMaintenance(SHOP, 'sales-hall', 'shop-cam-cash', now + 45 * 60_000)).toMatchObject({ id: devWindow.id, by: 'tech', active: true });
+    // Both match: the one ending last answers.
+    expect(maintenance.inMaintenance(SHOP, 'cash-room', 'shop-cam-cash', now)).toMatchObject({ id: devWindow.id });
+    expect(maintenance.inMaintenance(SHOP, 'cash-room', null, now + 30 * 60_000)).toBeNull();
+    expect(maintenance.inMaintenance('demo-hotel', 'cash-room', null, now)).toBeNull();
     expect(maintenance.list(SHOP).map((w) => w.id)).toEqual([zoneWindow.id, devWindow.id]);
 
     clock.advance(5 * 60_000);
-    const ended = maintenance.end(devWindow.id);
+    const ended = maintenance.end(devWindow.id, { mayArm: false });
     expect(ended).toMatchObject({ active: false, until: new Date(clock.now()).toISOString() });
-    expect(maintenance.inMaintenance(SHOP, null, 'shop-cam-cash', clock.now())).toBe(false);
+    expect(maintenance.inMaintenance(SHOP, null, 'shop-cam-cash', clock.now())).toBeNull();
     expect(maintenance.list(SHOP).map((w) => w.id)).toEqual([zoneWindow.id]);
     // Kept as a record.
     expect(maintenance.get(devWindow.id)).toMatchObject({ device: 'shop-cam-cash', by: 'tech' });
+  });
+
+  it('keeps zone windows and long windows to zones:arm, and caps every window', () => {
+    const now = clock.now();
+    const code = (fn: () => unknown) => {
+      try {
+        fn();
+        return null;
+      } catch (err) {
+        return (err as { code: string; message: string }).code + ': ' + (err as Error).message;
+      }
+    };
+    const { withoutArmingMs, maxMs } = MAINTENANCE_LIMITS;
+    expect(withoutArmingMs).toBe(8 * 3600_000);
+    expect(code(() => maintenance.create({ site: SHOP, zone: 'cash-room', until: now + 60_000, by: 'tech', mayArm: false }))).toMatch(/^STW_ERR_FORBIDDEN: .*zones:arm/);
+    expect(code(() => maintenance.create({ site: SHOP, device: 'shop-cam-cash', until: now + withoutArmingMs + 1, by: 'tech', mayArm: false }))).toMatch(/^STW_ERR_VALIDATION: .*at most 8 h/);
+    // Measured from the window's start, not from now.
+    const from = now + 3600_000;
+    expect(code(() => maintenance.create({ site: SHOP, device: 'shop-cam-cash', from, until: from + withoutArmingMs + 1, by: 'tech', mayArm: false }))).toMatch(/^STW_ERR_VALIDATION/);
+    expect(maintenance.create({ site: SHOP, device: 'shop-cam-cash', from, until: from + withoutArmingMs, by: 'tech', mayArm: false })).toMatchObject({ active: false });
+    expect(maintenance.create({ site: SHOP, device: 'shop-door-cash', until: now + 3 * 86400_000, by: 'boss', mayArm: true })).toMatchObject({ active: true });
+    expect(code(() => maintenance.create({ site: SHOP, zone: 'cash-room', until: Date.parse('2036-01-01T00:00:00Z'), by: 'boss', mayArm: true }))).toMatch(/^STW_ERR_VALIDATION: .*30 days/);
+    expect(code(() => maintenance.create({ site: SHOP, zone: 'cash-room', from: now + maxMs + 1, until: now + maxMs + 60_000, by: 'boss', mayArm: true }))).toMatch(/^STW_ERR_VALIDATION: .*30 days ahead/);
+
+    const zoneWindow = maintenance.create({ site: SHOP, zone: 'cash-room', until: now + maxMs, by: 'boss', mayArm: true });
+    expect(code(() => maintenance.end(zoneWindow.id, { mayArm: false }))).toMatch(/^STW_ERR_FORBIDDEN/);
+    expect(maintenance.get(zoneWindow.id)).toMatchObject({ active: true });
+    expect(maintenance.end(zoneWindow.id, { mayArm: true })).toMatchObject({ active: false });
   });
 
   it('refuses unknown zones, devices, and windows in the past', () => {
@@ -163,12 +194,13 @@ describe('MaintenanceService', () => {
         return (err as { code: string }).code;
       }
     };
-    expect(code(() => maintenance.create({ site: SHOP, zone: 'nope', until: now + 1000, by: 't' }))).toBe('STW_ERR_ZONE_NOT_FOUND');
-    expect(code(() => maintenance.create({ site: SHOP, device: 'nope', until: now + 1000, by: 't' }))).toBe('STW_ERR_DEVICE_NOT_FOUND');
-    expect(code(() => maintenance.create({ site: SHOP, device: 'hotel-door-2-01', until: now + 1000, by: 't' }))).toBe('STW_ERR_DEVICE_NOT_FOUND');
-    expect(code(() => maintenance.create({ site: 'nope', zone: 'cash-room', until: now + 1000, by: 't' }))).toBe('STW_ERR_SITE_NOT_FOUND');
-    expect(code(() => maintenance.create({ site: SHOP, until: now + 1000, by: 't' }))).toBe('STW_ERR_VALIDATION');
-    expect(code(() => maintenance.create({ site: SHOP, zone: 'cash-room', until: now, by: 't' }))).toBe('STW_ERR_VALIDATION');
-    expect(code(() => maintenance.end(999))).toBe('STW_ERR_MAINTENANCE_NOT_FOUND');
+    const by = { by: 't', mayArm: true };
+    expect(code(() => maintenance.create({ site: SHOP, zone: 'nope', until: now + 1000, ...by }))).toBe('STW_ERR_ZONE_NOT_FOUND');
+    expect(code(() => maintenance.create({ site: SHOP, device: 'nope', until: now + 1000, ...by }))).toBe('STW_ERR_DEVICE_NOT_FOUND');
+    expect(code(() => maintenance.create({ site: SHOP, device: 'hotel-door-2-01', until: now + 1000, ...by }))).toBe('STW_ERR_DEVICE_NOT_FOUND');
+    expect(code(() => maintenance.create({ site: 'nope', zone: 'cash-room', until: now + 1000, ...by }))).toBe('STW_ERR_SITE_NOT_FOUND');
+    expect(code(() => maintenance.create({ site: SHOP, until: now + 1000, ...by }))).toBe('STW_ERR_VALIDATION');
+    expect(code(() => maintenance.create({ site: SHOP, zone: 'cash-room', until: now, ...by }))).toBe('STW_ERR_VALIDATION');
+    expect(code(() => maintenance.end(999, { mayArm: true }))).toBe('STW_ERR_MAINTENANCE_NOT_FOUND');
   });
 });

@@ -89,29 +89,46 @@ describe('arming and maintenance routes', () => {
     expect((await call('GET', `/api/sites/${SHOP}/arming`, undefined)).status).toBe(401);
   });
 
-  it('lets technicians open, list and end maintenance windows', async () => {
-    const created = await call('POST', '/api/maintenance', tokens.tech, { site: SHOP, zone: 'cash-room', until: '2026-11-23T03:00:00Z', reason: 'sensor swap' });
+  it('lets technicians open device windows, zones:arm open zone windows, and both list and end them', async () => {
+    const created = await call('POST', '/api/maintenance', tokens.manager, { site: SHOP, zone: 'cash-room', until: '2026-11-23T03:00:00Z', reason: 'safe service' });
     expect(created.status).toBe(201);
-    expect(created.body.maintenance).toMatchObject({ site: SHOP, zone: 'cash-room', by: 'tech', reason: 'sensor swap', active: true });
+    expect(created.body.maintenance).toMatchObject({ site: SHOP, zone: 'cash-room', by: 'boss', reason: 'safe service', active: true });
     const id = created.body.maintenance.id as number;
-    const dev = await call('POST', '/api/maintenance', tokens.admin, { site: SHOP, device: 'shop-cam-cash', until: '2026-11-23T05:00:00Z' });
+    const dev = await call('POST', '/api/maintenance', tokens.tech, { site: SHOP, device: 'shop-cam-cash', until: '2026-11-23T05:00:00Z', reason: 'sensor swap' });
     expect(dev.status).toBe(201);
+    expect(dev.body.maintenance).toMatchObject({ device: 'shop-cam-cash', by: 'tech', reason: 'sensor swap' });
 
-    expect((await call('POST', '/api/maintenance', tokens.manager, { site: SHOP, zone: 'cash-room', until: '2026-11-23T03:00:00Z' })).status).toBe(403);
+    // A zone window silences the zone like disarming: technicians (no zones:arm) may not, operators not at all.
+    const zoneByTech = await call('POST', '/api/maintenance', tokens.tech, { site: SHOP, zone: 'cash-room', until: '2026-11-23T03:00:00Z' });
+    expect(zoneByTech.status).toBe(403);
+    expect(zoneByTech.body.error.code).toBe('STW_ERR_FORBIDDEN');
+    expect((await call('POST', '/api/maintenance', tokens.operator, { site: SHOP, device: 'shop-cam-cash', until: '2026-11-23T03:00:00Z' })).status).toBe(403);
+    // Technicians' device windows last at most 8 h; 10:00 + 8 h is fine, a minute more is not.
+    expect((await call('POST', '/api/maintenance', tokens.tech, { site: SHOP, device: 'shop-door-cash', until: '2026-11-23T10:00:00Z' })).status).toBe(201);
+    const long = await call('POST', '/api/maintenance', tokens.tech, { site: SHOP, device: 'shop-door-cash', until: '2026-11-23T10:01:00Z' });
+    expect(long.status).toBe(400);
+    expect(long.body.error.message).toContain('at most 8 h');
+    expect((await call('POST', '/api/maintenance', tokens.admin, { site: SHOP, device: 'shop-door-cash', until: '2026-12-20T00:00:00Z' })).status).toBe(201);
+    expect((await call('POST', '/api/maintenance', tokens.admin, { site: SHOP, device: 'shop-door-cash', until: '2036-01-01T00:00:00Z' })).status).toBe(400);
     expect((await call('POST', '/api/maintenance', tokens.tech, { site: SHOP, until: '2026-11-23T03:00:00Z' })).status).toBe(400);
     expect((await call('POST', '/api/maintenance', tokens.tech, { site: SHOP, device: 'ghost', until: '2026-11-23T03:00:00Z' })).body.error.code).toBe('STW_ERR_DEVICE_NOT_FOUND');
-    expect((await call('POST', '/api/maintenance', tokens.hotelTech, { site: SHOP, zone: 'cash-room', until: '2026-11-23T03:00:00Z' })).status).toBe(404);
+    expect((await call('POST', '/api/maintenance', tokens.hotelTech, { site: SHOP, device: 'shop-cam-cash', until: '2026-11-23T03:00:00Z' })).status).toBe(404);
+    expect((await call('POST', '/api/maintenance', tokens.hotelManager, { site: SHOP, zone: 'cash-room', until: '2026-11-23T03:00:00Z' })).status).toBe(404);
 
     const list = await call('GET', `/api/maintenance?site=${SHOP}`, tokens.operator);
     expect(list.status).toBe(200);
-    expect(list.body.items.map((w: { id: number }) => w.id)).toEqual([id, dev.body.maintenance.id]);
+    expect(list.body.items.map((w: { id: number }) => w.id).slice(0, 2)).toEqual([id, dev.body.maintenance.id]);
     const hotelList = await call('GET', '/api/maintenance', tokens.hotelTech);
     expect(hotelList.body.items).toEqual([]);
 
     expect((await call('DELETE', `/api/maintenance/${id}`, tokens.hotelTech)).status).toBe(404);
-    const ended = await call('DELETE', `/api/maintenance/${id}`, tokens.tech);
+    expect((await call('DELETE', `/api/maintenance/${id}`, tokens.tech)).status).toBe(403);
+    expect((await call('DELETE', `/api/maintenance/${id}`, tokens.operator)).status).toBe(403);
+    const ended = await call('DELETE', `/api/maintenance/${id}`, tokens.manager);
     expect(ended.status).toBe(200);
     expect(ended.body.maintenance).toMatchObject({ id, active: false, until: '2026-11-23T02:00:00.000Z' });
+    const devEnded = await call('DELETE', `/api/maintenance/${dev.body.maintenance.id}`, tokens.tech);
+    expect(devEnded.body.maintenance).toMatchObject({ active: false });
     expect((await call('DELETE', '/api/maintenance/99999', tokens.tech)).body.error.code).toBe('STW_ERR_MAINTENANCE_NOT_FOUND');
   });
 });

@@ -5,13 +5,18 @@
  * - `POST /api/sites/{site}/zones/{zone}/arm|disarm` `{until?}` (zones:arm) → `{arming}`
  * - `DELETE /api/sites/{site}/zones/{zone}/arming` (zones:arm): drop the override, back to the schedule
  * - `GET /api/sites/{site}/arming` (state:read) → `{site, at, zones: [...]}`
- * - `POST /api/maintenance` `{site, zone?|device?, until, reason?}` (devices:write) → 201 `{maintenance}`
+ * - `POST /api/maintenance` `{site, zone?|device?, until, from?, reason?}` (devices:write or
+ *   zones:arm; a zone window needs zones:arm) → 201 `{maintenance}`
  * - `GET /api/maintenance?site=` (devices:read) → `{items}` (windows not yet over)
- * - `DELETE /api/maintenance/{id}` (devices:write): ends the window now → `{maintenance}`
+ * - `DELETE /api/maintenance/{id}` (devices:write or zones:arm; a zone window needs zones:arm):
+ *   ends the window now → `{maintenance}`
+ *
+ * A zone window silences the zone like disarming it, so it takes the arming permission; the
+ * limits on length are in server/arming/maintenance.ts (MAINTENANCE_LIMITS).
  */
-import type { Request, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
-import { assertSiteVisible, canSeeSite, scopeSite } from '../../auth/roles.ts';
+import { assertSiteVisible, can, canSeeSite, scopeSite } from '../../auth/roles.ts';
 import type { MaintenanceService } from '../../arming/maintenance.ts';
 import type { ArmingService } from '../../arming/service.ts';
 import { StoreTwinError } from '../../errors.ts';
@@ -39,6 +44,19 @@ const maintenanceBody = z
   .refine((b) => b.zone !== undefined || b.device !== undefined, { message: 'zone or device is required', path: ['zone'] });
 const maintenanceQuery = z.strictObject({ site: queryString.optional() });
 const idParams = z.object({ id: z.coerce.number().int().positive() });
+
+/**
+ * Maintenance is for those who work on devices (devices:write) and for those who may disarm
+ * (zones:arm, who could silence more by disarming); which window each may open or end is
+ * decided per window below, by `mayArm`.
+ */
+const allowMaintenance: RequestHandler = (req: Request, _res: Response, next: NextFunction) => {
+  const { role } = userOf(req);
+  if (!can(role, 'devices:write') && !can(role, 'zones:arm')) {
+    throw new StoreTwinError('STW_ERR_FORBIDDEN', `role "${role}" may not open or end maintenance windows`);
+  }
+  next();
+};
 
 export function armingRoutes(deps: ArmingRoutesDeps): ApiRouteModule {
   const { arming, maintenance } = deps;
@@ -73,9 +91,10 @@ export function armingRoutes(deps: ArmingRoutesDeps): ApiRouteModule {
         res.json({ site, at: new Date(at).toISOString(), zones: arming.siteState(site, at) });
       });
 
-      app.post('/api/maintenance', allow('devices:write'), (req: Request, res: Response) => {
+      app.post('/api/maintenance', allowMaintenance, (req: Request, res: Response) => {
         const body = parseInput(maintenanceBody, req.body ?? {}, 'body');
-        assertSiteVisible(userOf(req), body.site);
+        const user = userOf(req);
+        assertSiteVisible(user, body.site);
         const window = maintenance.create({
           site: body.site,
           zone: body.zone ?? null,
@@ -83,7 +102,8 @@ export function armingRoutes(deps: ArmingRoutesDeps): ApiRouteModule {
           until: Date.parse(body.until),
           from: body.from === undefined ? undefined : Date.parse(body.from),
           reason: body.reason ?? null,
-          by: userOf(req).username,
+          by: user.username,
+          mayArm: can(user.role, 'zones:arm'),
         });
         res.status(201).location(`/api/maintenance/${window.id}`).json({ maintenance: window });
       });
@@ -97,13 +117,15 @@ export function armingRoutes(deps: ArmingRoutesDeps): ApiRouteModule {
         res.json({ items });
       });
 
-      app.delete('/api/maintenance/:id', allow('devices:write'), (req: Request, res: Response) => {
+      app.delete('/api/maintenance/:id', allowMaintenance, (req: Request, res: Response) => {
         const { id } = parseInput(idParams, req.params, 'params');
+        const user = userOf(req);
         const existing = maintenance.get(id);
-        if (!existing || !canSeeSite(userOf(req), existing.site)) {
+        // 404 before 403: a window of an invisible site does not exist for this caller.
+        if (!existing || !canSeeSite(user, existing.site)) {
           throw new StoreTwinError('STW_ERR_MAINTENANCE_NOT_FOUND', `no maintenance window ${id}`);
         }
-        res.json({ maintenance: maintenance.end(id) });
+        res.json({ maintenance: maintenance.end(id, { mayArm: can(user.role, 'zones:arm') }) });
       });
     },
   };
