@@ -4,10 +4,14 @@
  * page, a cloud metadata service (169.254.169.254) or the broker's own HTTP port.
  *
  * Refused unless allowed in `allowPrivateNetworks`: loopback, link-local, private (RFC 1918,
- * RFC 4193), CGNAT (RFC 6598), unspecified, broadcast and multicast addresses, also when they
- * hide inside an IPv4-mapped IPv6 address. A host name is checked against every address it
- * resolves to, and the connection then goes to exactly the address that was checked (see
- * `guardedLookup`), so DNS rebinding between the check and the connect does not help.
+ * RFC 4193), CGNAT (RFC 6598), IETF protocol assignments (192.0.0.0/24), benchmarking
+ * (198.18.0.0/15), unspecified, broadcast and multicast addresses, and local-use NAT64
+ * (64:ff9b:1::/48). An IPv6 address that carries an IPv4 address the network delivers to
+ * (mapped, compatible, SIIT-translated, NAT64, 6to4: see `embeddedIPv4`) is judged by that
+ * IPv4 address, so `[::127.0.0.1]` or `[2002:7f00:1::]` is loopback while the 6to4 address of
+ * a public IPv4 stays allowed. A host name is checked against every address it resolves to,
+ * and the connection then goes to exactly the address that was checked (see `pinnedLookup`),
+ * so DNS rebinding between the check and the connect does not help.
  */
 import { lookup as dnsLookup } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
@@ -20,21 +24,45 @@ const FORBIDDEN_V4: ReadonlyArray<[string, number]> = [
   ['127.0.0.0', 8],
   ['169.254.0.0', 16], // link-local, cloud metadata
   ['172.16.0.0', 12],
+  ['192.0.0.0', 24], // IETF protocol assignments (RFC 6890): DS-Lite, NAT64 discovery, relays
   ['192.168.0.0', 16],
+  ['198.18.0.0', 15], // benchmarking (RFC 2544): lab and appliance networks
   ['224.0.0.0', 4], // multicast
   ['240.0.0.0', 4], // reserved, broadcast
 ];
 const FORBIDDEN_V6: ReadonlyArray<[string, number]> = [
   ['::', 128], // unspecified
   ['::1', 128],
+  // Local-use IPv4/IPv6 translation (RFC 8215): the operator chooses where the IPv4 address
+  // sits (RFC 6052 allows /32 to /96), so it cannot be checked; it is local by definition.
+  ['64:ff9b:1::', 48],
   ['fc00::', 7], // unique local
   ['fe80::', 10], // link-local
   ['ff00::', 8], // multicast
 ];
 
-const forbidden = new BlockList();
-for (const [net, bits] of FORBIDDEN_V4) forbidden.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of FORBIDDEN_V6) forbidden.addSubnet(net, bits, 'ipv6');
+const forbiddenV4 = new BlockList();
+for (const [net, bits] of FORBIDDEN_V4) forbiddenV4.addSubnet(net, bits, 'ipv4');
+const forbiddenV6 = new BlockList();
+for (const [net, bits] of FORBIDDEN_V6) forbiddenV6.addSubnet(net, bits, 'ipv6');
+
+/**
+ * IPv6 forms that reach an IPv4 address, and the group where its 32 bits start. A connection
+ * to one ends at that IPv4 address through the kernel (mapped), an automatic tunnel
+ * (compatible, 6to4) or a translator (SIIT, NAT64): to the guard it is that IPv4 address.
+ */
+const EMBEDDINGS: ReadonlyArray<{ net: string; bits: number; at: number }> = [
+  { net: '::ffff:0:0', bits: 96, at: 6 }, // IPv4-mapped (RFC 4291 §2.5.5.2)
+  { net: '::', bits: 96, at: 6 }, // IPv4-compatible, deprecated (RFC 4291 §2.5.5.1); sit tunnels route it
+  { net: '::ffff:0:0:0', bits: 96, at: 6 }, // IPv4-translated, SIIT (RFC 2765, RFC 6145)
+  { net: '64:ff9b::', bits: 96, at: 6 }, // NAT64 well-known prefix (RFC 6052)
+  { net: '2002::', bits: 16, at: 1 }, // 6to4 (RFC 3056): 2002:AABB:CCDD::/48 is a.b.c.d
+];
+const embeddings = EMBEDDINGS.map(({ net, bits, at }) => {
+  const list = new BlockList();
+  list.addSubnet(net, bits, 'ipv6');
+  return { list, at };
+});
 
 /** Expands an IPv6 address to its eight 16-bit groups (no zone id), or null. */
 function ipv6Groups(addr: string): number[] | null {
@@ -65,10 +93,25 @@ export function normalizeAddress(addr: string): { address: string; family: 4 | 6
   return { address: addr.split('%')[0] ?? addr, family: 6 };
 }
 
-/** True when the address is loopback, link-local, private, unspecified or multicast. */
+/** The IPv4 address an IPv6 address reaches (see EMBEDDINGS), or null when it is plain IPv6. */
+export function embeddedIPv4(addr: string): string | null {
+  if (isIP(addr) !== 6) return null;
+  const g = ipv6Groups(addr);
+  if (!g) return null;
+  const plain = g.map((x) => x.toString(16)).join(':');
+  const form = embeddings.find((e) => e.list.check(plain, 'ipv6'));
+  if (!form) return null;
+  const [hi = 0, lo = 0] = [g[form.at], g[form.at + 1]];
+  return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+}
+
+/** True when the address is loopback, link-local, private, reserved, unspecified or multicast. */
 export function isForbiddenAddress(addr: string): boolean {
   const { address, family } = normalizeAddress(addr);
-  return forbidden.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  if (family === 4) return forbiddenV4.check(address, 'ipv4');
+  if (forbiddenV6.check(address, 'ipv6')) return true;
+  const v4 = embeddedIPv4(address);
+  return v4 !== null && forbiddenV4.check(v4, 'ipv4');
 }
 
 /** What `allowPrivateNetworks` lets through: CIDRs, single addresses and host names. */
@@ -90,9 +133,13 @@ export class AllowList {
     return this.hosts.has(host.toLowerCase().replace(/\.$/, ''));
   }
 
+  /** An address, or the IPv4 address it carries (so allowing 10.0.0.0/8 allows its 6to4 form too). */
   allowsAddress(addr: string): boolean {
     const { address, family } = normalizeAddress(addr);
-    return this.nets.check(address, family === 4 ? 'ipv4' : 'ipv6') || (family === 4 && this.nets.check(`::ffff:${address}`, 'ipv6'));
+    if (family === 4) return this.nets.check(address, 'ipv4') || this.nets.check(`::ffff:${address}`, 'ipv6');
+    if (this.nets.check(address, 'ipv6')) return true;
+    const v4 = embeddedIPv4(address);
+    return v4 !== null && this.nets.check(v4, 'ipv4');
   }
 }
 
