@@ -18,6 +18,16 @@ export const eventFields = {
   ts: tsSchema.optional(),
 };
 
+/**
+ * Events one JSON array may carry. A device batches what queued up while its radio slept (an
+ * NB-IoT sensor in PSM, a counter that missed a few uploads): a handful of events, rarely
+ * more. Without a cap an 8 KiB message of ~20-byte events is ~400 events, each validated and
+ * stored for the price of one PUBACK. 32 holds half an hour of a footfall counter's minute
+ * counts and keeps one message's share of a group commit small. Counted before any item is
+ * validated, so an over-long array costs only its JSON.parse.
+ */
+export const MAX_EVENTS_PER_MESSAGE = 32;
+
 export interface JsonCodec {
   /** Device type id, for messages. */
   typeId: string;
@@ -83,6 +93,12 @@ export function decodeJson(payload: Uint8Array, codec: JsonCodec): DecodeResult 
     return 'ok' in one ? one : { ok: true, events: [one], format: 'json' };
   }
   if (value.length === 0) return refuse('STW_ERR_PAYLOAD_SCHEMA', 'an array of events must not be empty');
+  if (value.length > MAX_EVENTS_PER_MESSAGE) {
+    return refuse(
+      'STW_ERR_PAYLOAD_TOO_MANY_EVENTS',
+      `an array of ${value.length} events exceeds the ${MAX_EVENTS_PER_MESSAGE} one message may carry: send them in several messages`,
+    );
+  }
   const events: DeviceEvent[] = [];
   for (const [i, item] of value.entries()) {
     const one = decodeOne(item, codec, `[${i}] `);

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { DEVICE_TYPE_IDS, deviceTypes, getDeviceType } from '../../devices/index.ts';
+import { MAX_EVENTS_PER_MESSAGE } from '../../devices/shared/json.ts';
 import type { DecodeResult, DeviceEvent, DeviceType, PayloadFormat, SimAction, SimOutput } from '../../devices/types.ts';
 import { ERRORS } from '../../server/errors.ts';
 import { DEVICE_TYPE_IDS as SITE_DEVICE_TYPE_IDS } from '../../server/sites/model.ts';
@@ -156,6 +157,20 @@ describe('device catalogue', () => {
         expect(expectRefused(type, Buffer.from(JSON.stringify([...jsons, { type: 42 }]))).code).toBe('STW_ERR_PAYLOAD_SCHEMA');
       });
 
+      it(`caps a batch at ${MAX_EVENTS_PER_MESSAGE} events, counted before any item is checked`, () => {
+        const jsons = examples(type).filter((e) => e.format === 'json').map((e) => e.event);
+        if (jsons.length === 0) return;
+        const batch = (n: number) => Array.from({ length: n }, (_, i) => jsons[i % jsons.length]!);
+        const full = batch(MAX_EVENTS_PER_MESSAGE);
+        expect(type.decode(Buffer.from(JSON.stringify(full)))).toEqual({ ok: true, events: full, format: 'json' });
+        const over = expectRefused(type, Buffer.from(JSON.stringify(batch(MAX_EVENTS_PER_MESSAGE + 1))));
+        expect(over.code).toBe('STW_ERR_PAYLOAD_TOO_MANY_EVENTS');
+        expect(over.message).toContain(String(MAX_EVENTS_PER_MESSAGE));
+        // Items that would each fail the schema: the count refuses first, without validating them.
+        const junk = Buffer.from(JSON.stringify(Array.from({ length: MAX_EVENTS_PER_MESSAGE + 1 }, () => ({ type: 42 }))));
+        expect(expectRefused(type, junk).code).toBe('STW_ERR_PAYLOAD_TOO_MANY_EVENTS');
+      });
+
       it('simulates a day whose every message passes the schema and decodes', () => {
         for (const zoneKind of ZONE_KINDS) {
           for (const seed of [1, 2, 3]) {
@@ -282,6 +297,10 @@ describe('device catalogue', () => {
 
         it('deeply nested and huge JSON', () => {
           expectRefused(type, Buffer.from('['.repeat(100_000) + ']'.repeat(100_000)));
+          // The flood of issue 9: hundreds of small events in one message.
+          const many = Buffer.from(JSON.stringify(Array.from({ length: 400 }, (_, i) => ({ type: type.events[0], seq: i }))));
+          expect(expectRefused(type, many).code).toBe('STW_ERR_PAYLOAD_TOO_MANY_EVENTS');
+          expect(expectRefused(type, Buffer.from(`[${'0,'.repeat(99_999)}0]`)).code).toBe('STW_ERR_PAYLOAD_TOO_MANY_EVENTS');
           const big = Buffer.from(JSON.stringify({ type: type.events[0], seq: 'x', pad: 'y'.repeat(1_000_000) }));
           expect(expectRefused(type, big).code).toBe('STW_ERR_PAYLOAD_SCHEMA');
         });
