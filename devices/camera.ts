@@ -138,6 +138,10 @@ export const camera: DeviceType = {
   schema,
   formats: ['json'],
   heartbeatIntervalS: HEARTBEAT_MS / 1000,
+  // Motion comes in bursts: a crowd crossing a lobby trips every detection area at once, and a
+  // camera catching up after a network drop uploads its queued detections together. Detectors
+  // re-arm after seconds, so 10/s sustained is far above any real scene.
+  rateBudget: { perSecond: 10, burst: 300 },
   decode,
   encode,
   simulate,

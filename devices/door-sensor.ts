@@ -267,6 +267,10 @@ export const doorSensor: DeviceType = {
   schema,
   formats: ['json', 'binary'],
   heartbeatIntervalS: 3600,
+  // A busy entrance door opens about once a minute (two events) plus an hourly heartbeat; 5/s
+  // sustained is hundreds of times that, and 60 at once covers a sensor emptying its outbox
+  // after a long radio outage (it may also send one full batch of 32).
+  rateBudget: { perSecond: 5, burst: 60 },
   decode,
   encode,
   simulate,

@@ -80,6 +80,10 @@ export const footfallCounter: DeviceType = {
   formats: ['json'],
   // It reports counts every minute, zero or not: a minute of silence already means trouble.
   heartbeatIntervalS: PERIOD_MS / 1000,
+  // One count a minute, but counters keep their counts through an outage and upload the backlog
+  // on reconnect: a burst of 2000 takes a whole day of minute counts (1,440 + heartbeats) at
+  // once, and 20/s drains a longer backlog in minutes.
+  rateBudget: { perSecond: 20, burst: 2000 },
   decode,
   encode,
   simulate,

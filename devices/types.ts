@@ -153,6 +153,19 @@ export type DecodeErrorCode =
   | 'STW_ERR_FRAME_MALFORMED'
   | 'STW_ERR_EVENT_UNSUPPORTED';
 
+/**
+ * How many events a device may send: a token bucket holding `burst` events, refilled at
+ * `perSecond`. Ingest keeps one bucket per device; a message that does not fit is acknowledged
+ * and dropped (STW_ERR_DEVICE_RATE_LIMITED). `burst` must hold a full JSON batch
+ * (MAX_EVENTS_PER_MESSAGE in shared/json.ts), or such a batch could never be stored.
+ */
+export interface RateBudget {
+  /** Sustained events per second. */
+  perSecond: number;
+  /** Events the device may send at once after a quiet spell (the bucket's capacity). */
+  burst: number;
+}
+
 /** One event in one wire format that survives encode → decode unchanged (catalogue tests, docs). */
 export interface DeviceExample {
   format: PayloadFormat;
@@ -171,6 +184,11 @@ export interface DeviceType {
   formats: readonly PayloadFormat[];
   /** How often the device reports when nothing happens, seconds (NB-IoT: hours). */
   heartbeatIntervalS: number;
+  /**
+   * Default event rate budget of one device of this type, far above what a healthy device
+   * sends so that only a broken or hostile one meets it; `ingest.rateBudgets` overrides it.
+   */
+  rateBudget: RateBudget;
   /** Payload bytes of an `up` message → events. Never throws. */
   decode(payload: Buffer): DecodeResult;
   /** One event → payload bytes in the given format. Throws if the type cannot encode it so. */

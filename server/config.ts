@@ -58,6 +58,24 @@ export const configSchema = z
         commitDelayMs: z.coerce.number().int().min(0).max(1000).default(2),
         /** How long a (device, seq) is remembered to drop retransmissions. */
         dedupeWindowS: positiveInt.default(3600),
+        /**
+         * Event rate budget of one device, by device type id, replacing that type's default
+         * (`rateBudget` in devices/<type>.ts). A device over budget has its messages acknowledged
+         * and dropped (STW_ERR_DEVICE_RATE_LIMITED), so one flooding device cannot fill the disk
+         * or slow everyone's PUBACKs. Type ids and burst >= 32 (one full JSON batch) are checked
+         * against the device catalogue when ingest is built (server/ingest/rate-budget.ts).
+         */
+        rateBudgets: z
+          .record(
+            z.string(),
+            z.strictObject({
+              /** Sustained events per second. */
+              perSecond: z.number().positive().finite(),
+              /** Events at once after a quiet spell: the bucket's capacity. */
+              burst: z.number().int().positive(),
+            }),
+          )
+          .default({}),
       })
       .prefault({}),
     notify: z

@@ -4,6 +4,9 @@
  * returned promise resolves only after the commit, and the broker acknowledges QoS 1 on it.
  * A bad payload is refused with a coded, counted rejection that touches nothing else — the
  * device stays connected (it would otherwise retransmit the poison message forever).
+ * Each device has an event rate budget (rate-budget.ts): a device over it has its messages
+ * acknowledged and dropped the same way, so one flooding device neither fills the disk nor
+ * delays the others' commits.
  */
 import { getDeviceType } from '../../devices/index.ts';
 import type { Config } from '../config.ts';
@@ -14,6 +17,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { DeviceRecord, EventStore, NewEvent, RecordedEvent } from '../storage/types.ts';
 import { SeqDeduper } from './dedupe.ts';
 import { GroupCommitter } from './group-commit.ts';
+import { RateBudgets, resolveRateBudgets } from './rate-budget.ts';
 
 export interface IngestDeps {
   config: Config['ingest'] & { maxEventBytes: number };
@@ -37,6 +41,7 @@ export class Ingest {
   private readonly online = new Map<string, boolean>();
   /** Rejections logged per device per minute, so a flooding device cannot flood the log. */
   private readonly logBudget = new Map<string, { minute: number; count: number }>();
+  private readonly rateBudgets: RateBudgets;
   private readonly log: Logger;
   private readonly now: () => number;
 
@@ -44,6 +49,8 @@ export class Ingest {
     this.log = deps.logger.child({ module: 'ingest' });
     this.now = deps.now ?? Date.now;
     this.deduper = new SeqDeduper(deps.config.dedupeWindowS * 1000);
+    const budgets = resolveRateBudgets(deps.config.rateBudgets);
+    this.rateBudgets = new RateBudgets({ budgetOf: (typeId) => budgets.get(typeId), now: this.now, onSweep: () => this.sweepLogBudget() });
     this.committer = new GroupCommitter<NewEvent>({
       maxItems: deps.config.commitMaxEvents,
       delayMs: deps.config.commitDelayMs,
@@ -77,8 +84,12 @@ export class Ingest {
     }
     const type = getDeviceType(device.type);
     if (!type) return this.reject(device, 'STW_ERR_DEVICE_TYPE_UNKNOWN', `device type "${device.type}" is not in the catalogue`);
+    // An empty bucket refuses before decoding, so a flood costs a map lookup per message.
+    if (this.rateBudgets.exhausted(device.id, type.id)) return this.rateLimited(device, type.id, null);
     const result = type.decode(payload);
     if (!result.ok) return this.reject(device, result.code, result.message);
+    // Charged by events decoded, duplicates included: retransmitting is sending too.
+    if (!this.rateBudgets.take(device.id, type.id, result.events.length)) return this.rateLimited(device, type.id, result.events.length);
 
     const receivedMs = this.now();
     const fresh: NewEvent[] = [];
@@ -163,6 +174,20 @@ export class Ingest {
     const ms = Date.parse(event.ts);
     if (!Number.isFinite(ms) || ms < receivedMs - MAX_PAST_MS || ms > receivedMs + MAX_FUTURE_MS) return null;
     return new Date(ms).toISOString();
+  }
+
+  /** Over budget: acknowledged (returning normally lets the broker PUBACK) and dropped. */
+  private rateLimited(device: DeviceRecord, typeId: string, events: number | null): void {
+    const budget = this.rateBudgets.budgetOf(typeId);
+    const what = events === null ? 'message' : `message of ${events} event${events === 1 ? '' : 's'}`;
+    const limit = budget ? ` (${budget.perSecond}/s, burst ${budget.burst})` : '';
+    this.reject(device, 'STW_ERR_DEVICE_RATE_LIMITED', `${what} dropped: over the ${typeId} event rate budget${limit}`);
+  }
+
+  /** Log budgets of past minutes are spent; dropped with the full rate buckets. */
+  private sweepLogBudget(): void {
+    const minute = Math.floor(this.now() / 60_000);
+    for (const [id, budget] of this.logBudget) if (budget.minute !== minute) this.logBudget.delete(id);
   }
 
   private reject(device: DeviceRecord, code: ErrorCode, message: string): void {

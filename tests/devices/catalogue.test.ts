@@ -10,6 +10,7 @@ import { DEVICE_TYPE_IDS, deviceTypes, getDeviceType } from '../../devices/index
 import { MAX_EVENTS_PER_MESSAGE } from '../../devices/shared/json.ts';
 import type { DecodeResult, DeviceEvent, DeviceType, PayloadFormat, SimAction, SimOutput } from '../../devices/types.ts';
 import { ERRORS } from '../../server/errors.ts';
+import { TokenBucket } from '../../server/ingest/rate-budget.ts';
 import { DEVICE_TYPE_IDS as SITE_DEVICE_TYPE_IDS } from '../../server/sites/model.ts';
 import { DAY_MS, DAY_START, makeEnv, runSim, seededRandom } from './sim-helpers.ts';
 
@@ -88,6 +89,23 @@ describe('device catalogue', () => {
         expect(type.heartbeatIntervalS).toBeGreaterThan(0);
         expect(new Set(type.events).size).toBe(type.events.length);
         if (type.capabilities.includes('battery')) expect(type.batteryPercent).toBeTypeOf('function');
+      });
+
+      it('declares a rate budget that holds a full batch and that its busiest simulated day stays far inside', () => {
+        const { perSecond, burst } = type.rateBudget;
+        expect(perSecond).toBeGreaterThan(0);
+        expect(Number.isInteger(burst)).toBe(true);
+        // A message of MAX_EVENTS_PER_MESSAGE events must fit a full bucket, or it could never be stored.
+        expect(burst).toBeGreaterThanOrEqual(MAX_EVENTS_PER_MESSAGE);
+        // Healthy devices must never meet the budget: a day in every kind of zone, each minute's
+        // messages arriving at once, passes a bucket ten times slower than the budget.
+        for (const zoneKind of ZONE_KINDS) {
+          for (const openingHours of [[9, 21], [0, 24]] as Array<[number, number]>) {
+            const bucket = new TokenBucket({ perSecond: perSecond / 10, burst }, DAY_START);
+            const refused = runSim(type, makeEnv({ zoneKind, seed: 4, openingHours }), 60_000).filter(({ at }) => !bucket.tryTake(1, at));
+            expect(refused.length, `${zoneKind} ${openingHours.join('-')}`).toBe(0);
+          }
+        }
       });
 
       it('has a message checker that does catch broken messages', () => {
