@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { AlarmService } from './alarms/service.ts';
 import { SqliteAlarmStore } from './alarms/store.ts';
-import { createHttpApp } from './api/app.ts';
+import { createHttpApp, originPolicy } from './api/app.ts';
 import { alarmRoutes } from './api/routes/alarms.ts';
 import { armingRoutes } from './api/routes/arming.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
@@ -33,6 +33,7 @@ import { RoutePlanner } from './notify/planner.ts';
 import { DeliveryWorker } from './notify/worker.ts';
 import { RuleEngine } from './rules/engine.ts';
 import { RuleStore } from './rules/store.ts';
+import { ConnectionGuard } from './auth/connection-guard.ts';
 import { UserService } from './auth/users.ts';
 import { ensureSetupToken } from './auth/setup.ts';
 import { Broker } from './broker/broker.ts';
@@ -122,7 +123,10 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     metrics,
   });
   const twin = new Twin({ sites, registry, bus, logger });
-  const broker = new Broker({ config: config.broker, registry, users, ingest, bus, logger, metrics });
+  // Live connections opened with a user's token (socket.io, the MQTT alarm feed) end within
+  // half a second of the token being revoked or the user changed.
+  const guard = new ConnectionGuard({ users });
+  const broker = new Broker({ config: config.broker, registry, users, guard, ingest, bus, logger, metrics });
   const db = storage.db;
   const arming = new ArmingService({ db, sites, bus, clock });
   const maintenance = new MaintenanceService({ db, sites, registry, clock });
@@ -172,7 +176,8 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     clock,
     logger,
   });
-  const live = new LiveFeed({ bus, users, sites, clock, logger });
+  const apiOptions = { trustProxy: config.http.trustProxy, allowedOrigins: config.http.allowedOrigins };
+  const live = new LiveFeed({ bus, users, guard, origins: originPolicy(apiOptions), sites, clock, logger });
   let ready = false;
   const httpApp = createHttpApp({
     registry,
@@ -184,6 +189,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     metrics,
     logger,
     ready: () => ready,
+    options: apiOptions,
     routes: [
       alarmRoutes(alarms),
       ruleRoutes({ rules }),
@@ -238,6 +244,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       const mqtt = await broker.listenTcp(config.mqttPort, config.host);
       broker.attachWebSocket(httpServer, '/mqtt');
       live.start(httpServer);
+      guard.start();
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(config.httpPort, config.host, () => resolve());
@@ -259,6 +266,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     async stop() {
       ready = false;
       // Stop taking new data first, then drain what is in flight, then close storage.
+      guard.stop();
       await live.stop();
       await new Promise<void>((resolve) => {
         httpServer.close(() => resolve());

@@ -31,6 +31,22 @@ export const configSchema = z
     /** Simulated seconds per real second for the demo simulators. */
     demoSpeed: z.coerce.number().positive().max(3600).default(30),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    http: z
+      .object({
+        /**
+         * Express's `trust proxy`: off by default, because with it on anyone can claim any
+         * client address in X-Forwarded-For. Behind a reverse proxy set the number of proxy
+         * hops (1) or the proxy's addresses ("loopback", "10.0.0.0/8"), so login rate limits
+         * count real client addresses instead of the proxy's one.
+         */
+        trustProxy: z
+          .union([z.boolean(), z.number().int().min(0).max(10), z.string().min(1)])
+          .transform((v) => (v === 'true' ? true : v === 'false' ? false : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v))
+          .default(false),
+        /** Origins besides this server's own that may send cookie-authenticated changes (server/api/origin.ts). */
+        allowedOrigins: z.array(z.url().transform((u) => new URL(u).origin)).default([]),
+      })
+      .prefault({}),
     broker: z
       .object({
         /** CONNECT is unauthenticated: keep it small (client id, credentials, a small will). */
@@ -115,6 +131,10 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof ConfigInput, unkn
     const value = env[name];
     if (value !== undefined && value !== '') out[key] = value;
   }
+  const http: Record<string, unknown> = {};
+  if (env.STORETWIN_TRUST_PROXY) http.trustProxy = env.STORETWIN_TRUST_PROXY;
+  if (env.STORETWIN_ALLOWED_ORIGINS) http.allowedOrigins = env.STORETWIN_ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
+  if (Object.keys(http).length > 0) out.http = http;
   if (env.STORETWIN_SITES_DIRS) out.sitesDirs = env.STORETWIN_SITES_DIRS.split(path.delimiter).filter(Boolean);
   if (env.STORETWIN_DEMO !== undefined) out.demo = !['0', 'false', 'no', 'off'].includes(env.STORETWIN_DEMO.toLowerCase());
   return out;
@@ -136,11 +156,21 @@ function fromFile(file: string): Record<string, unknown> {
 
 /** Builds the config from (lowest to highest precedence) defaults, file, environment, flags. */
 export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags?: Record<string, unknown> } = {}): Config {
-  const merged: Record<string, unknown> = {
-    ...(opts.file ? fromFile(opts.file) : {}),
-    ...fromEnv(opts.env ?? {}),
-    ...Object.fromEntries(Object.entries(opts.flags ?? {}).filter(([, v]) => v !== undefined)),
-  };
+  const layers = [
+    opts.file ? fromFile(opts.file) : {},
+    fromEnv(opts.env ?? {}),
+    Object.fromEntries(Object.entries(opts.flags ?? {}).filter(([, v]) => v !== undefined)),
+  ];
+  const merged: Record<string, unknown> = {};
+  for (const layer of layers) {
+    for (const [key, value] of Object.entries(layer)) {
+      // Sections (broker, http…) merge key by key: an environment variable for one key of a
+      // section must not drop the file's other keys of it.
+      const below = merged[key];
+      const both = [below, value].every((v) => typeof v === 'object' && v !== null && !Array.isArray(v));
+      merged[key] = both ? { ...(below as object), ...(value as object) } : value;
+    }
+  }
   return parseConfig(merged);
 }
 

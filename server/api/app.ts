@@ -3,14 +3,15 @@
  * (or a test) calls `createHttpApp(deps)` and then listens, on port 0 in tests.
  *
  * Order matters and is fixed here: request metrics → security headers → health and metrics
- * (no auth) → JSON body parser → public routes (login, setup) → authentication → protected
- * routes → /api 404 → JSON error handler.
+ * (no auth) → JSON body parser → origin check (origin.ts) → public routes (login, setup) →
+ * authentication → protected routes → /api 404 → JSON error handler.
  */
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { IncomingMessage } from 'node:http';
 import helmet from 'helmet';
 import { authenticate } from './auth.ts';
 import { apiNotFound, errorHandler } from './errors.ts';
+import { originCheck, type OriginPolicy } from './origin.ts';
 import { authRoutes, sessionRoutes } from './routes/auth.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -64,10 +65,19 @@ function countRequests(deps: ApiDeps) {
   };
 }
 
+/** The origin policy from the API options: X-Forwarded-Host counts only behind a trusted proxy. */
+export function originPolicy(options: ApiDeps['options']): OriginPolicy {
+  const trust = options?.trustProxy ?? false;
+  return { trustProxy: trust !== false && trust !== 0, allowedOrigins: options?.allowedOrigins ?? [] };
+}
+
 export function createHttpApp(deps: ApiDeps): Express {
   const logger = deps.logger.child({ module: 'api' });
   const app = express();
   app.disable('x-powered-by');
+  // req.ip (login rate limits, logs) and req.secure (the cookie's Secure flag) believe
+  // X-Forwarded-* only from a proxy the operator named (config http.trustProxy).
+  app.set('trust proxy', deps.options?.trustProxy ?? false);
   // ETags on JSON that changes every second (state, events) only cost hashing.
   app.set('etag', false);
 
@@ -87,6 +97,7 @@ export function createHttpApp(deps: ApiDeps): Express {
   });
 
   app.use('/api', express.json({ limit: BODY_LIMIT }));
+  app.use('/api', originCheck(originPolicy(deps.options)));
   app.use('/api', (_req, res, next) => {
     // API answers are per user and often secret-bearing (device secrets, tokens): never cache.
     res.setHeader('Cache-Control', 'no-store');

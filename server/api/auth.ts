@@ -1,8 +1,8 @@
 /**
  * Authentication and authorisation for the HTTP API. A request carries a session token or an
  * API token, either as `Authorization: Bearer TOKEN` or in the `storetwin_session` cookie
- * (HttpOnly, SameSite=Strict: the browser never sends it cross-site, which is what keeps the
- * cookie path safe from CSRF without a separate token).
+ * (HttpOnly, SameSite=Strict: the browser never sends it cross-site; same-site pages on
+ * other ports or subdomains are kept out by the Origin check in origin.ts).
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { assertCan, type Action } from '../auth/roles.ts';
@@ -46,14 +46,20 @@ export function tokenFromRequest(req: Request): string | null | undefined {
 
 /** The same from raw headers (HTTP requests and socket.io handshakes). */
 export function tokenFromHeaders(headers: Record<string, string | string[] | undefined>): string | null | undefined {
+  const found = credentialsFromHeaders(headers);
+  return found === null || found === undefined ? found : found.token;
+}
+
+/** The presented token and how it came: `bearer` (a script chose to send it) or `cookie` (the browser did). */
+export function credentialsFromHeaders(headers: Record<string, string | string[] | undefined>): { token: string; via: 'bearer' | 'cookie' } | null | undefined {
   const header = headers.authorization;
   if (header !== undefined) {
     const match = typeof header === 'string' ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
-    return match?.[1] ?? null;
+    return match?.[1] === undefined ? null : { token: match[1], via: 'bearer' };
   }
   const raw = headers.cookie;
   const cookie = cookieValue(typeof raw === 'string' ? raw : undefined, SESSION_COOKIE);
-  return cookie === undefined || cookie === '' ? undefined : cookie;
+  return cookie === undefined || cookie === '' ? undefined : { token: cookie, via: 'cookie' };
 }
 
 /** Attaches the caller to the request or refuses: 401 STW_ERR_AUTH_REQUIRED / STW_ERR_TOKEN_INVALID. */

@@ -25,6 +25,10 @@ export interface ApiOptions {
    * HTTPS (`req.secure`, which honours Express's `trust proxy` setting).
    */
   secureCookie?: boolean | 'auto';
+  /** Express's `trust proxy` (config http.trustProxy); false by default. */
+  trustProxy?: boolean | number | string;
+  /** Origins besides the server's own allowed to send cookie-authenticated changes. */
+  allowedOrigins?: readonly string[];
 }
 
 /**

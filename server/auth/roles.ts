@@ -103,6 +103,29 @@ export function scopeSite(user: Scoped, requested: string | undefined): string |
   ]);
 }
 
+/**
+ * Whether `actor` may manage the account `target` (list, change, delete it). An admin without
+ * a site list manages everyone; an admin limited to some sites manages only accounts limited
+ * to a subset of them, never an unlimited account (which would see every site) and never one
+ * that reaches into a site it cannot see itself.
+ */
+export function canManageAccount(actor: Scoped, target: Scoped): boolean {
+  if (actor.sites.length === 0) return true;
+  return target.sites.length > 0 && target.sites.every((s) => actor.sites.includes(s));
+}
+
+/**
+ * A limited admin may only hand out sites it has itself, and never "every site" (an empty
+ * list): 403 STW_ERR_FORBIDDEN otherwise.
+ */
+export function assertCanGrantSites(actor: Scoped, sites: readonly string[]): void {
+  if (canManageAccount(actor, { sites: [...sites] })) return;
+  throw new StoreTwinError(
+    'STW_ERR_FORBIDDEN',
+    sites.length === 0 ? 'your account is limited to some sites: it may not create or make an account for every site' : 'your account may not grant sites outside its own',
+  );
+}
+
 export function isRole(value: string): value is Role {
   return (ROLES as readonly string[]).includes(value);
 }

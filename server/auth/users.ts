@@ -31,15 +31,50 @@ export const passwordSchema = z
   .min(PASSWORD_MIN, `must be at least ${PASSWORD_MIN} characters`)
   .max(PASSWORD_MAX, `must be at most ${PASSWORD_MAX} characters`);
 
+const roleSchema = z.enum(ROLES as [Role, ...Role[]]);
+const sitesSchema = z.array(z.string().regex(ID_PATTERN)).max(1000);
+
 export const newUserSchema = z
   .object({
     username: usernameSchema,
     password: passwordSchema,
-    role: z.enum(ROLES as [Role, ...Role[]]),
-    sites: z.array(z.string().regex(ID_PATTERN)).max(1000).default([]),
+    role: roleSchema,
+    sites: sitesSchema.default([]),
   })
   .strict();
 export type NewUser = z.input<typeof newUserSchema>;
+
+/** What an admin may change of an account: its role, its sites, its password (a reset). */
+export const userUpdateSchema = z
+  .object({ role: roleSchema, sites: sitesSchema, password: passwordSchema })
+  .partial()
+  .strict()
+  .refine((u) => Object.keys(u).length > 0, { message: 'nothing to change: give role, sites or password' });
+export type UserUpdate = z.input<typeof userUpdateSchema>;
+
+/**
+ * A session or API token as its owner and admins see it: never the token, only an id made
+ * of the first 16 hex digits of its sha256 (enough to name it, useless to present).
+ */
+export interface TokenInfo {
+  id: string;
+  kind: 'session' | 'api';
+  name: string | null;
+  createdAt: string;
+  expiresAt: string | null;
+}
+
+/** The id a token is listed and revoked by. */
+export function tokenId(tokenHash: string): string {
+  return tokenHash.slice(0, 16);
+}
+
+/** A valid token, the account it belongs to and when it stops working (null = never). */
+export interface AuthenticatedToken {
+  user: PublicUser;
+  tokenHash: string;
+  expiresAt: string | null;
+}
 
 export interface LoginResult {
   token: string;
@@ -81,6 +116,10 @@ export class UserService {
     if (this.deps.registry.getUserByName(username)) {
       throw new StoreTwinError('STW_ERR_USER_EXISTS', `user "${username}" already exists`);
     }
+    // Account names and device ids share the MQTT username space (device ids are lower case).
+    if (this.deps.registry.getDevice(username.toLowerCase())) {
+      throw new StoreTwinError('STW_ERR_USER_EXISTS', `"${username}" is a device's id: choose another name`);
+    }
     // The check above only spares a useless scrypt run; the registry's unique constraint is
     // what settles a race with a concurrent request or CLI process (also STW_ERR_USER_EXISTS).
     const passwordHash = await hashSecret(password);
@@ -88,11 +127,67 @@ export class UserService {
     return publicUser(rec);
   }
 
+  /**
+   * Sets a new password (an admin's reset, the CLI, or the user's own change after
+   * `changePassword` checked the old one) and ends every session and API token of the
+   * account: whoever knew the old password must not stay logged in. Live connections notice
+   * within a second (server/auth/connection-guard.ts).
+   */
   async setPassword(userId: number, password: string): Promise<void> {
     const parsed = passwordSchema.safeParse(password);
     if (!parsed.success) throw validation(parsed.error);
-    const updated = this.deps.registry.updateUser(userId, { passwordHash: await hashSecret(parsed.data) });
+    const passwordHash = await hashSecret(parsed.data);
+    const updated = this.deps.registry.updateUser(userId, { passwordHash });
     if (!updated) throw new StoreTwinError('STW_ERR_USER_NOT_FOUND', `no user ${userId}`);
+    this.deps.registry.deleteUserSessions(userId);
+  }
+
+  /** The user's own change: the current password must be right (403 STW_ERR_PASSWORD_INVALID). */
+  async changePassword(userId: number, current: string, next: string): Promise<void> {
+    const rec = this.deps.registry.getUser(userId);
+    if (!rec) throw new StoreTwinError('STW_ERR_USER_NOT_FOUND', `no user ${userId}`);
+    if (current.length > PASSWORD_MAX || !(await verifySecret(current, rec.passwordHash))) {
+      throw new StoreTwinError('STW_ERR_PASSWORD_INVALID');
+    }
+    await this.setPassword(userId, next);
+  }
+
+  /**
+   * Changes role and/or sites (and resets the password when given). Demoting the last admin
+   * is refused like deleting it. A change of role or sites ends the account's live
+   * connections (they were authorised for the old scope) but keeps its tokens: every request
+   * is checked against the account as it is now.
+   */
+  async updateUser(id: number, input: UserUpdate): Promise<PublicUser> {
+    const parsed = userUpdateSchema.safeParse(input);
+    if (!parsed.success) throw validation(parsed.error);
+    const rec = this.deps.registry.getUser(id);
+    if (!rec) throw new StoreTwinError('STW_ERR_USER_NOT_FOUND', `no user ${id}`);
+    const { role, sites, password } = parsed.data;
+    if (role !== undefined && role !== 'admin' && rec.role === 'admin' && this.adminCount() <= 1) {
+      throw new StoreTwinError('STW_ERR_LAST_ADMIN');
+    }
+    if (role !== undefined || sites !== undefined) {
+      this.deps.registry.updateUser(id, { ...(role === undefined ? {} : { role }), ...(sites === undefined ? {} : { sites: [...new Set(sites)] }) });
+    }
+    if (password !== undefined) await this.setPassword(id, password);
+    return publicUser(this.deps.registry.getUser(id) ?? rec);
+  }
+
+  /** The account's sessions and API tokens that still work, oldest first. */
+  listTokens(userId: number): TokenInfo[] {
+    const now = this.now().getTime();
+    return this.deps.registry
+      .listSessions(userId)
+      .filter((s) => s.expiresAt === null || Date.parse(s.expiresAt) > now)
+      .map((s) => ({ id: tokenId(s.tokenHash), kind: s.kind, name: s.name, createdAt: s.createdAt, expiresAt: s.expiresAt }));
+  }
+
+  /** Ends one session or API token of the account by its listed id (404 STW_ERR_TOKEN_NOT_FOUND). */
+  revokeToken(userId: number, id: string): void {
+    const match = this.deps.registry.listSessions(userId).find((s) => tokenId(s.tokenHash) === id);
+    if (!match) throw new StoreTwinError('STW_ERR_TOKEN_NOT_FOUND', `no token "${id.slice(0, 32)}"`);
+    this.deps.registry.deleteSession(match.tokenHash);
   }
 
   listUsers(): PublicUser[] {
@@ -111,10 +206,14 @@ export class UserService {
   deleteUser(id: number): void {
     const rec = this.deps.registry.getUser(id);
     if (!rec) throw new StoreTwinError('STW_ERR_USER_NOT_FOUND', `no user ${id}`);
-    if (rec.role === 'admin' && this.deps.registry.listUsers().filter((u) => u.role === 'admin').length <= 1) {
+    if (rec.role === 'admin' && this.adminCount() <= 1) {
       throw new StoreTwinError('STW_ERR_LAST_ADMIN');
     }
     this.deps.registry.deleteUser(id);
+  }
+
+  private adminCount(): number {
+    return this.deps.registry.listUsers().filter((u) => u.role === 'admin').length;
   }
 
   /**
@@ -146,6 +245,11 @@ export class UserService {
 
   /** The user a session or API token belongs to; null when unknown, expired or the user is gone. */
   authenticate(token: string): PublicUser | null {
+    return this.authenticateToken(token)?.user ?? null;
+  }
+
+  /** The same, with the token's hash and expiry (live connections end when their token does). */
+  authenticateToken(token: string): AuthenticatedToken | null {
     if (token.length === 0 || token.length > 512) return null;
     const tokenHash = sha256Hex(token);
     const session = this.deps.registry.getSession(tokenHash);
@@ -155,7 +259,7 @@ export class UserService {
       return null;
     }
     const rec = this.deps.registry.getUser(session.userId);
-    return rec ? publicUser(rec) : null;
+    return rec ? { user: publicUser(rec), tokenHash, expiresAt: session.expiresAt } : null;
   }
 
   /** Ends the session or revokes the API token presented; false if it was not known. */
@@ -165,7 +269,8 @@ export class UserService {
 
   /**
    * A long-lived bearer token for scripts and integrations, shown once. Without ttlDays it does
-   * not expire; present it to `POST /api/auth/logout` to revoke it.
+   * not expire; it is listed by `GET /api/auth/tokens` and revoked by
+   * `DELETE /api/auth/tokens/{id}` (or by presenting it to `POST /api/auth/logout`).
    */
   createApiToken(userId: number, name: string, ttlDays?: number): string {
     if (!this.deps.registry.getUser(userId)) throw new StoreTwinError('STW_ERR_USER_NOT_FOUND', `no user ${userId}`);

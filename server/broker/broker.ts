@@ -1,8 +1,11 @@
 /**
  * The embedded MQTT broker (aedes) with StoreTwin's policy in its hooks:
- * - authenticate: client id = username = a registered, enabled device id; password = its
- *   secret (scrypt hash in the registry; a verified secret is cached by hash so reconnect
- *   storms cost one hash each, not one scrypt each);
+ * - authenticate: either a user reading the alarm feed (username = the account, password = one
+ *   of its API or session tokens, a client id that is no device's and no other account's), or
+ *   a device: client id = username = a registered, enabled device id; password = its secret
+ *   (scrypt hash in the registry; a verified secret is cached by hash so reconnect storms cost
+ *   one hash each, not one scrypt each). Every wrong name or password answers CONNACK 4,
+ *   whether the name is a user, a device or nothing, so names cannot be probed;
  * - authorizePublish: a device publishes only under its own storetwin/{site}/{device}/;
  *   device uplinks are handed to ingest HERE, because aedes writes a QoS 1 PUBACK before it
  *   calls broker.publish and the `published` hook (lib/handlers/publish.js). Waiting in this
@@ -19,9 +22,10 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
+import type { ConnectionGuard } from '../auth/connection-guard.ts';
 import { can } from '../auth/roles.ts';
 import { sha256Hex, verifySecret } from '../auth/secrets.ts';
-import type { PublicUser } from '../auth/users.ts';
+import type { AuthenticatedToken, PublicUser } from '../auth/users.ts';
 import type { Config } from '../config.ts';
 import { StoreTwinError, type ErrorCode } from '../errors.ts';
 import type { EventBus } from '../events.ts';
@@ -36,7 +40,9 @@ export interface BrokerDeps {
   config: Config['broker'];
   registry: Registry;
   /** Integrations log in as a user with an API token as the password (alarms feed only). */
-  users?: { authenticate(token: string): PublicUser | null };
+  users?: { authenticateToken(token: string): AuthenticatedToken | null };
+  /** Closes alarm-feed connections whose token was revoked or whose user changed. */
+  guard?: ConnectionGuard;
   ingest: Ingest;
   bus: EventBus;
   logger: Logger;
@@ -83,8 +89,10 @@ export class Broker {
   private readonly sessions = new Map<Client, Session>();
   /** device id → its current client. */
   private readonly current = new Map<string, Client>();
-  /** Integration clients (users reading storetwin/{site}/alarms). */
-  private readonly integrations = new Map<Client, PublicUser>();
+  /** Integration clients (users reading storetwin/{site}/alarms), with their untrack function. */
+  private readonly integrations = new Map<Client, { user: PublicUser; untrack: () => void }>();
+  /** client id → the integration client holding it. */
+  private readonly integrationIds = new Map<string, Client>();
   /** device id → `${secretHash}:${sha256(password)}` of the last verified login. */
   private readonly verified = new Map<string, string>();
   private readonly log: Logger;
@@ -176,6 +184,7 @@ export class Broker {
     this.sessions.clear();
     this.current.clear();
     this.integrations.clear();
+    this.integrationIds.clear();
   }
 
   private handle(conn: Duplex, req?: IncomingMessage): void {
@@ -203,30 +212,27 @@ export class Broker {
     };
     try {
       if (!username || !password) return deny('STW_ERR_MQTT_BAD_CREDENTIALS', CONNACK.BAD_USERNAME_OR_PASSWORD, 'username and password are required');
-      if (!this.deps.registry.getDevice(username) && this.deps.registry.getUserByName(username)) {
-        const user = this.deps.users?.authenticate(password.toString('utf8'));
-        if (!user || user.username.toLowerCase() !== username.toLowerCase()) {
-          return deny('STW_ERR_MQTT_BAD_CREDENTIALS', CONNACK.BAD_USERNAME_OR_PASSWORD, `wrong token for user "${username}"`);
-        }
-        if (!can(user.role, 'alarms:read')) return deny('STW_ERR_MQTT_SUBSCRIBE_DENIED', CONNACK.NOT_AUTHORIZED, `role ${user.role} may not read alarms`);
-        this.integrations.set(client, user);
-        this.deps.metrics.mqttAuthenticated.inc();
-        return done(null, true);
-      }
-      if (client.id !== username) {
-        return deny('STW_ERR_MQTT_CLIENT_ID_MISMATCH', CONNACK.IDENTIFIER_REJECTED, `client id "${client.id}" is not the username`);
-      }
-      const device = this.deps.registry.getDevice(username);
-      // The client is told only "bad username or password" either way, so ids cannot be probed.
-      if (!device) return deny('STW_ERR_MQTT_UNKNOWN_DEVICE', CONNACK.BAD_USERNAME_OR_PASSWORD, `no device "${username}"`);
-      if (!device.enabled) return deny('STW_ERR_MQTT_DEVICE_DISABLED', CONNACK.NOT_AUTHORIZED, `device "${username}" is disabled`);
       const secret = password.toString('utf8');
+      // A user is recognised by its token, not by its name: a device registered under the same
+      // name cannot lock the user out, and the user path costs one hash lookup.
+      const asUser = this.deps.users?.authenticateToken(secret);
+      if (asUser && asUser.user.username.toLowerCase() === username.toLowerCase()) return this.admitUser(client, asUser, secret, deny, done);
+
+      const device = this.deps.registry.getDevice(username);
+      // Unknown names, users with a wrong token and devices with a wrong secret all hear
+      // "bad username or password" (4): nothing tells which names exist.
+      if (!device) return deny('STW_ERR_MQTT_UNKNOWN_DEVICE', CONNACK.BAD_USERNAME_OR_PASSWORD, `no device "${username}" (or a wrong token for a user of that name)`);
       const fingerprint = `${device.secretHash}:${sha256Hex(secret)}`;
       if (this.verified.get(device.id) !== fingerprint) {
         if (!(await verifySecret(secret, device.secretHash))) {
           return deny('STW_ERR_MQTT_BAD_CREDENTIALS', CONNACK.BAD_USERNAME_OR_PASSWORD, `wrong secret for "${username}"`);
         }
         this.verified.set(device.id, fingerprint);
+      }
+      // Only the holder of the secret learns that the device is disabled or the id is wrong.
+      if (!device.enabled) return deny('STW_ERR_MQTT_DEVICE_DISABLED', CONNACK.NOT_AUTHORIZED, `device "${username}" is disabled`);
+      if (client.id !== username) {
+        return deny('STW_ERR_MQTT_CLIENT_ID_MISMATCH', CONNACK.IDENTIFIER_REJECTED, `client id "${client.id}" is not the username`);
       }
       this.sessions.set(client, { device, inflight: 0 });
       this.deps.metrics.mqttAuthenticated.inc();
@@ -237,6 +243,37 @@ export class Broker {
       (e as { returnCode: number }).returnCode = 3;
       done(e, false);
     }
+  }
+
+  /**
+   * A user reading the alarm feed. Its client id must not be a device's (aedes would drop the
+   * device's connection for it: a takeover that knocks a camera offline) nor one held by
+   * another account; the same account reconnecting takes its own id over as MQTT says.
+   */
+  private admitUser(
+    client: Client,
+    auth: AuthenticatedToken,
+    token: string,
+    deny: (code: ErrorCode, returnCode: number, message: string) => void,
+    done: (error: AuthenticateError | null, success: boolean | null) => void,
+  ): void {
+    const { user } = auth;
+    if (!can(user.role, 'alarms:read')) return deny('STW_ERR_MQTT_SUBSCRIBE_DENIED', CONNACK.NOT_AUTHORIZED, `role ${user.role} may not read alarms`);
+    if (this.deps.registry.getDevice(client.id)) {
+      return deny('STW_ERR_MQTT_CLIENT_ID_RESERVED', CONNACK.IDENTIFIER_REJECTED, `client id "${client.id}" is a device's id`);
+    }
+    const holder = this.integrationIds.get(client.id);
+    if (holder && holder !== client && this.integrations.get(holder)?.user.id !== user.id) {
+      return deny('STW_ERR_MQTT_CLIENT_ID_RESERVED', CONNACK.IDENTIFIER_REJECTED, `client id "${client.id}" is in use by another account`);
+    }
+    const untrack = this.deps.guard?.track(token, user, (reason) => {
+      this.log.info({ user: user.username, clientId: client.id, reason }, 'alarm feed connection closed');
+      client.close();
+    });
+    this.integrations.set(client, { user, untrack: untrack ?? (() => undefined) });
+    this.integrationIds.set(client.id, client);
+    this.deps.metrics.mqttAuthenticated.inc();
+    done(null, true);
   }
 
   private async authorizePublish(client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): Promise<void> {
@@ -272,7 +309,7 @@ export class Broker {
   }
 
   private authorizeSubscribe(client: Client, sub: Subscription, done: (error: Error | null, subscription?: Subscription | null) => void): void {
-    const user = this.integrations.get(client);
+    const user = this.integrations.get(client)?.user;
     if (user) {
       // storetwin/{site}/alarms for a site the user may see; storetwin/+/alarms for all-site users.
       const m = /^storetwin\/([a-z0-9-]+|\+)\/alarms$/.exec(sub.topic);
@@ -303,7 +340,9 @@ export class Broker {
 
   private onDisconnect(client: Client): void {
     this.deps.metrics.mqttConnections.dec();
+    this.integrations.get(client)?.untrack();
     this.integrations.delete(client);
+    if (this.integrationIds.get(client.id) === client) this.integrationIds.delete(client.id);
     const session = this.sessions.get(client);
     if (!session) return;
     this.sessions.delete(client);

@@ -1,6 +1,9 @@
 /**
  * The live feed: socket.io on the HTTP server at /socket.io. Authenticates each handshake with
- * the same tokens as the REST API (auth.token, a Bearer header, or the session cookie), puts
+ * the same tokens as the REST API (auth.token, a Bearer header, or the session cookie; a
+ * handshake from another origin is refused, see server/api/origin.ts), ends the connection
+ * within a sweep when its token stops working or its user's scope changes
+ * (server/auth/connection-guard.ts), puts
  * the socket in one room per site the user may see (users with no site list see every site),
  * and pushes to site rooms only:
  * - `alarm` on every `alarm.changed` (to users with alarms:read);
@@ -10,9 +13,11 @@
  */
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
-import { tokenFromHeaders } from '../api/auth.ts';
+import { credentialsFromHeaders } from '../api/auth.ts';
+import { fromOwnOrigin, type OriginPolicy } from '../api/origin.ts';
+import type { ConnectionGuard } from '../auth/connection-guard.ts';
 import { can } from '../auth/roles.ts';
-import type { PublicUser } from '../auth/users.ts';
+import type { AuthenticatedToken } from '../auth/users.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import { ERRORS } from '../errors.ts';
 import type { EventBus, ServerEvents } from '../events.ts';
@@ -22,7 +27,11 @@ import { rooms, type LiveAuthError, type LiveClientEvents, type LiveServerEvents
 
 export interface LiveFeedDeps {
   bus: EventBus;
-  users: { authenticate(token: string): PublicUser | null };
+  users: { authenticateToken(token: string): AuthenticatedToken | null };
+  /** Ends sockets whose token was revoked or expired, or whose user changed. */
+  guard?: ConnectionGuard;
+  /** Which origins may open the feed (the same policy as the REST API's). */
+  origins?: OriginPolicy;
   /** Every site id (for users without a site list). SiteCatalog satisfies it. */
   sites: { list(): Array<{ id: string }> };
   clock?: Clock;
@@ -42,12 +51,22 @@ function authError(code: LiveAuthError['code']): Error {
   return Object.assign(new Error(code), { data: { code, message: ERRORS[code].message } satisfies LiveAuthError });
 }
 
+type Handshake = { auth: Record<string, unknown>; headers: Record<string, string | string[] | undefined> };
+
 /** The presented token: auth.token, else a Bearer header, else the session cookie. null = malformed. */
-export function handshakeToken(handshake: { auth: Record<string, unknown>; headers: Record<string, string | string[] | undefined> }): string | null | undefined {
-  const fromAuth = handshake.auth?.token;
-  if (fromAuth !== undefined) return typeof fromAuth === 'string' && fromAuth.length > 0 ? fromAuth : null;
-  return tokenFromHeaders(handshake.headers);
+export function handshakeToken(handshake: Handshake): string | null | undefined {
+  const found = handshakeCredentials(handshake);
+  return found === null || found === undefined ? found : found.token;
 }
+
+function handshakeCredentials(handshake: Handshake): { token: string; via: 'auth' | 'bearer' | 'cookie' } | null | undefined {
+  const fromAuth = handshake.auth?.token;
+  if (fromAuth !== undefined) return typeof fromAuth === 'string' && fromAuth.length > 0 ? { token: fromAuth, via: 'auth' } : null;
+  return credentialsFromHeaders(handshake.headers);
+}
+
+/** The token a socket authenticated with, kept server-side for the connection guard. */
+const socketTokens = new WeakMap<object, string>();
 
 interface SiteBuffer {
   twin: TwinBatch | null;
@@ -70,19 +89,29 @@ export class LiveFeed {
   /** Attaches socket.io to the HTTP server and subscribes to the bus. */
   start(http: HttpServer): void {
     if (this.io) return;
+    const { origins } = this.deps;
     const io: LiveServer = new Server(http, {
       path: this.deps.path ?? '/socket.io',
       serveClient: false,
       // Other upgrade listeners (MQTT over WebSocket at /mqtt) own their paths.
       destroyUpgrade: false,
+      // A page on another origin (another port of this host counts) may not open the feed
+      // with the browser's cookie: refused before any handshake (HTTP 403).
+      allowRequest: (req, callback) => callback(null, origins === undefined || fromOwnOrigin(req.headers, origins) !== false),
     });
     this.io = io;
     io.use((socket, next) => {
-      const token = handshakeToken(socket.handshake);
-      if (token === undefined) return next(authError('STW_ERR_AUTH_REQUIRED'));
-      const user = token === null ? null : this.deps.users.authenticate(token);
-      if (!user) return next(authError('STW_ERR_TOKEN_INVALID'));
-      socket.data.user = user;
+      const found = handshakeCredentials(socket.handshake);
+      if (found === undefined) return next(authError('STW_ERR_AUTH_REQUIRED'));
+      // The cookie comes with every request the browser makes: it counts only from our own pages.
+      if (found !== null && found.via === 'cookie' && origins !== undefined && fromOwnOrigin(socket.handshake.headers, origins) !== true) {
+        return next(authError('STW_ERR_ORIGIN_FORBIDDEN'));
+      }
+      if (found === null) return next(authError('STW_ERR_TOKEN_INVALID'));
+      const auth = this.deps.users.authenticateToken(found.token);
+      if (!auth) return next(authError('STW_ERR_TOKEN_INVALID'));
+      socket.data.user = auth.user;
+      socketTokens.set(socket, found.token);
       next();
     });
     io.on('connection', (socket) => this.join(socket));
@@ -126,6 +155,14 @@ export class LiveFeed {
 
   private join(socket: LiveSocket): void {
     const user = socket.data.user;
+    const token = socketTokens.get(socket);
+    if (this.deps.guard && token !== undefined) {
+      const untrack = this.deps.guard.track(token, user, (reason) => {
+        this.deps.logger?.info({ user: user.username, reason }, 'live client disconnected');
+        socket.disconnect(true);
+      });
+      socket.on('disconnect', untrack);
+    }
     const sites = user.sites.length === 0 ? this.deps.sites.list().map((s) => s.id) : user.sites;
     const names = sites.map(rooms.site);
     if (can(user.role, 'alarms:read')) names.push(...sites.map(rooms.alarms));

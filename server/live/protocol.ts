@@ -5,7 +5,8 @@
  *
  * A client authenticates in the handshake with `auth: {token}` (from POST /api/auth/login) or
  * the session cookie; a refusal is a `connect_error` whose message is the error code
- * (`STW_ERR_AUTH_REQUIRED`, `STW_ERR_TOKEN_INVALID`) and whose `data` is `{code, message}`.
+ * (`STW_ERR_AUTH_REQUIRED`, `STW_ERR_TOKEN_INVALID`, `STW_ERR_ORIGIN_FORBIDDEN`) and whose
+ * `data` is `{code, message}`.
  * Every push goes only to the rooms of the sites the user may see.
  */
 import type { Alarm } from '../alarms/types.ts';
@@ -44,7 +45,7 @@ export interface LiveSocketData {
 
 /** The error `data` of a refused handshake. */
 export interface LiveAuthError {
-  code: 'STW_ERR_AUTH_REQUIRED' | 'STW_ERR_TOKEN_INVALID';
+  code: 'STW_ERR_AUTH_REQUIRED' | 'STW_ERR_TOKEN_INVALID' | 'STW_ERR_ORIGIN_FORBIDDEN';
   message: string;
 }
 

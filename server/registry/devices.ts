@@ -70,6 +70,10 @@ export class DeviceService implements DeviceRegistrar {
     if (this.deps.registry.getDevice(value.id)) {
       throw new StoreTwinError('STW_ERR_DEVICE_EXISTS', `device "${value.id}" already exists`);
     }
+    // Device ids and account names share the MQTT username space: keep them apart.
+    if (this.deps.registry.getUserByName(value.id)) {
+      throw new StoreTwinError('STW_ERR_DEVICE_ID_UNAVAILABLE', `"${value.id}" cannot be used: choose another id`);
+    }
     const secret = newSecret();
     const at = this.now();
     const record: DeviceRecord = {

@@ -157,6 +157,10 @@ export interface Registry {
   getSession(tokenHash: string): SessionRecord | null;
   deleteSession(tokenHash: string): boolean;
   deleteExpiredSessions(now: string): number;
+  /** A user's sessions and API tokens (expired ones too), oldest first. */
+  listSessions(userId: number): SessionRecord[];
+  /** Ends every session and API token of a user; returns how many. */
+  deleteUserSessions(userId: number): number;
 
   // twin snapshots
   saveDeviceStates(states: readonly DeviceStateSnapshot[]): void;

@@ -7,7 +7,8 @@ import { rateLimit, ipKeyGenerator } from 'express-rate-limit';
 import { z } from 'zod';
 import { permissionsOf } from '../../auth/roles.ts';
 import { completeSetup } from '../../auth/setup.ts';
-import { API_TOKEN_MAX_TTL_DAYS, PASSWORD_MAX } from '../../auth/users.ts';
+import { sha256Hex } from '../../auth/secrets.ts';
+import { API_TOKEN_MAX_TTL_DAYS, PASSWORD_MAX, passwordSchema, tokenId, type LoginResult } from '../../auth/users.ts';
 import { StoreTwinError } from '../../errors.ts';
 import { SESSION_COOKIE, authOf } from '../auth.ts';
 import type { ApiDeps, ApiRouteModule } from '../types.ts';
@@ -32,6 +33,13 @@ const tokenSchema = z
   })
   .strict();
 
+const passwordChangeSchema = z.strictObject({
+  currentPassword: z.string().min(1).max(PASSWORD_MAX),
+  newPassword: passwordSchema,
+});
+
+const tokenIdParams = z.object({ id: z.string().regex(/^[0-9a-f]{16}$/, 'a token id: 16 hex digits from GET /api/auth/tokens') });
+
 function cookieSecure(deps: ApiDeps, req: Request): boolean {
   const opt = deps.options?.secureCookie ?? 'auto';
   return opt === 'auto' ? req.secure : opt;
@@ -45,13 +53,16 @@ function loginLimiter(deps: ApiDeps) {
     // one noisy client lock everybody else out of their own accounts.
     keyGenerator: (req) => {
       const body: unknown = req.body;
+      // Lower-cased: usernames are case-insensitive (COLLATE NOCASE), so "Admin" and "ADMIN"
+      // are the same account and share one budget of guesses.
       const name =
         typeof body === 'object' && body !== null && 'username' in body && typeof body.username === 'string'
-          ? body.username.slice(0, 64)
+          ? body.username.slice(0, 64).toLowerCase()
           : '';
       return `${ipKeyGenerator(req.ip ?? 'unknown')}|${name}`;
     },
     // Only failures count: a user who logs in correctly several times is not a guesser.
+    // (Also in front of password changes, where a stolen session could guess the current one.)
     skipSuccessfulRequests: true,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
@@ -65,15 +76,7 @@ export const authRoutes: ApiRouteModule = {
   register(app, deps) {
     app.post('/api/auth/login', loginLimiter(deps), async (req: Request, res: Response) => {
       const { username, password } = parseInput(loginSchema, req.body, 'body');
-      const { token, user, expiresAt } = await deps.users.login(username, password);
-      res.cookie(SESSION_COOKIE, token, {
-        httpOnly: true,
-        sameSite: 'strict',
-        secure: cookieSecure(deps, req),
-        path: '/',
-        expires: new Date(expiresAt),
-      });
-      res.json({ token, user, expiresAt });
+      sendSession(deps, req, res, await deps.users.login(username, password));
     });
 
     app.post('/api/auth/setup', async (req: Request, res: Response) => {
@@ -86,6 +89,18 @@ export const authRoutes: ApiRouteModule = {
     });
   },
 };
+
+/** A new session: its token in the body (for bearer clients) and in the HttpOnly cookie. */
+function sendSession(deps: ApiDeps, req: Request, res: Response, { token, user, expiresAt }: LoginResult): void {
+  res.cookie(SESSION_COOKIE, token, {
+    httpOnly: true,
+    sameSite: 'strict',
+    secure: cookieSecure(deps, req),
+    path: '/',
+    expires: new Date(expiresAt),
+  });
+  res.json({ token, user, expiresAt });
+}
 
 export const sessionRoutes: ApiRouteModule = {
   name: 'session',
@@ -104,7 +119,30 @@ export const sessionRoutes: ApiRouteModule = {
     app.post('/api/auth/tokens', (req: Request, res: Response) => {
       const { name, ttlDays } = parseInput(tokenSchema, req.body, 'body');
       const token = deps.users.createApiToken(authOf(req).user.id, name, ttlDays);
-      res.status(201).json({ token, name, expiresAt: deps.users.tokenExpiry(token) ?? null });
+      res.status(201).json({ id: tokenId(sha256Hex(token)), token, name, expiresAt: deps.users.tokenExpiry(token) ?? null });
+    });
+
+    app.get('/api/auth/tokens', (req: Request, res: Response) => {
+      const { user, token } = authOf(req);
+      const current = tokenId(sha256Hex(token));
+      res.json({ items: deps.users.listTokens(user.id).map((t) => ({ ...t, current: t.id === current })) });
+    });
+
+    app.delete('/api/auth/tokens/:id', (req: Request, res: Response) => {
+      const { id } = parseInput(tokenIdParams, req.params, 'params');
+      deps.users.revokeToken(authOf(req).user.id, id);
+      deps.logger.info({ user: authOf(req).user.username, token: id }, 'token revoked');
+      res.status(204).end();
+    });
+
+    // Every session and token of the account ends (whoever knew the old password is out);
+    // the caller gets a fresh session so the dashboard stays logged in.
+    app.post('/api/auth/password', loginLimiter(deps), async (req: Request, res: Response) => {
+      const { currentPassword, newPassword } = parseInput(passwordChangeSchema, req.body, 'body');
+      const { user } = authOf(req);
+      await deps.users.changePassword(user.id, currentPassword, newPassword);
+      deps.logger.info({ user: user.username }, 'password changed: every session and token revoked');
+      sendSession(deps, req, res, await deps.users.login(user.username, newPassword));
     });
   },
 };

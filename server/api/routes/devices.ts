@@ -45,6 +45,11 @@ export const deviceRoutes: ApiRouteModule = {
       // Validated here (same schema as the registrar) so the site scope is checked on clean input.
       const input = parseInput(deviceInputSchema, req.body, 'body');
       assertSiteVisible(userOf(req), input.site);
+      // Ids are unique across sites (a device logs in to MQTT with it). A taken id the caller
+      // cannot see answers like an account's name does, never "exists", so a technician of one
+      // store cannot enumerate another store's devices.
+      const existing = deps.registry.getDevice(input.id);
+      if (existing && !canSeeSite(userOf(req), existing.site)) throw new StoreTwinError('STW_ERR_DEVICE_ID_UNAVAILABLE', `"${input.id}" cannot be used: choose another id`);
       const { device, secret } = await deps.devices.register(input);
       deps.logger.info({ device: device.id, site: device.site, by: userOf(req).username }, 'device registered');
       res.status(201).location(`/api/devices/${encodeURIComponent(device.id)}`).json({ device, secret });

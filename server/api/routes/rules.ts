@@ -30,6 +30,14 @@ export function ruleRoutes(deps: { rules: RuleStore }): ApiRouteModule {
     }
     return found;
   };
+  /** A rule the caller may change: a '*' rule reaches every site, so only an unrestricted account may. */
+  const writable = (req: Request): StoredRule => {
+    const found = visible(req);
+    if (found.rule.site === '*' && userOf(req).sites.length > 0) {
+      throw new StoreTwinError('STW_ERR_FORBIDDEN', "rules for every site ('*') can only be changed by an account without a site list");
+    }
+    return found;
+  };
   const checkSite = (req: Request, body: unknown) => {
     const site = typeof body === 'object' && body !== null && 'site' in body ? (body as { site: unknown }).site : '*';
     // Only unrestricted users may write rules for every site.
@@ -60,7 +68,7 @@ export function ruleRoutes(deps: { rules: RuleStore }): ApiRouteModule {
       });
 
       app.put('/api/rules/:id', allow('rules:write'), (req: Request, res: Response) => {
-        const existing = visible(req);
+        const existing = writable(req);
         checkSite(req, req.body);
         const updated = deps.rules.update(existing.rule.id, req.body);
         api.logger.info({ rule: updated.rule.id, by: userOf(req).username }, 'rule updated');
@@ -68,7 +76,7 @@ export function ruleRoutes(deps: { rules: RuleStore }): ApiRouteModule {
       });
 
       app.delete('/api/rules/:id', allow('rules:write'), (req: Request, res: Response) => {
-        const existing = visible(req);
+        const existing = writable(req);
         deps.rules.remove(existing.rule.id);
         api.logger.info({ rule: existing.rule.id, by: userOf(req).username }, 'rule removed');
         res.status(204).end();

@@ -1,35 +1,88 @@
-/** User management: admin only (`users:manage`). */
+/**
+ * User management (`users:manage`, admins only), scoped like everything else: an admin limited
+ * to some sites lists, creates, changes and deletes only accounts limited to a subset of its
+ * own sites; any other account answers 404 as if it did not exist (server/auth/roles.ts
+ * canManageAccount). Only an admin without a site list manages accounts for every site.
+ *
+ * - `GET /api/users` → `{items}`
+ * - `POST /api/users` `{username, password, role, sites?}` → 201 `{user}`
+ * - `PATCH /api/users/{id}` `{role?, sites?, password?}` → `{user}` (a password reset ends the
+ *   account's sessions and tokens; any change ends its live connections)
+ * - `DELETE /api/users/{id}` → 204
+ * - `GET /api/users/{id}/tokens` → `{items}`; `DELETE /api/users/{id}/tokens/{tokenId}` → 204
+ */
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { newUserSchema } from '../../auth/users.ts';
+import { assertCanGrantSites, canManageAccount } from '../../auth/roles.ts';
+import { newUserSchema, userUpdateSchema, type PublicUser } from '../../auth/users.ts';
 import { StoreTwinError } from '../../errors.ts';
 import { allow, userOf } from '../auth.ts';
-import type { ApiRouteModule } from '../types.ts';
+import type { ApiDeps, ApiRouteModule } from '../types.ts';
 import { parseInput } from '../validate.ts';
 
 const userParams = z.object({ id: z.coerce.number().int().positive() });
+const tokenParams = z.object({ id: z.coerce.number().int().positive(), token: z.string().regex(/^[0-9a-f]{16}$/) });
+
+/** The account named in the path, or 404 when unknown or outside the caller's reach. */
+function manageable(deps: ApiDeps, req: Request): PublicUser {
+  const { id } = parseInput(userParams, req.params, 'params');
+  const target = deps.users.getUser(id);
+  if (!target || !canManageAccount(userOf(req), target)) throw new StoreTwinError('STW_ERR_USER_NOT_FOUND', `no user ${id}`);
+  return target;
+}
+
+/** A typo in a site list would silently lock the user out of everything. */
+function assertSitesExist(deps: ApiDeps, sites: readonly string[]): void {
+  const unknown = sites.filter((s) => !deps.sites.get(s));
+  if (unknown.length > 0) throw new StoreTwinError('STW_ERR_SITE_NOT_FOUND', `no site ${unknown.map((s) => `"${s}"`).join(', ')}`);
+}
 
 export const userRoutes: ApiRouteModule = {
   name: 'users',
   register(app, deps) {
-    app.get('/api/users', allow('users:manage'), (_req: Request, res: Response) => {
-      res.json({ items: deps.users.listUsers() });
+    app.get('/api/users', allow('users:manage'), (req: Request, res: Response) => {
+      const actor = userOf(req);
+      res.json({ items: deps.users.listUsers().filter((u) => canManageAccount(actor, u)) });
     });
 
     app.post('/api/users', allow('users:manage'), async (req: Request, res: Response) => {
       const input = parseInput(newUserSchema, req.body, 'body');
-      // A typo in a site list would silently lock the user out of everything.
-      const unknown = input.sites.filter((s) => !deps.sites.get(s));
-      if (unknown.length > 0) throw new StoreTwinError('STW_ERR_SITE_NOT_FOUND', `no site ${unknown.map((s) => `"${s}"`).join(', ')}`);
+      assertCanGrantSites(userOf(req), input.sites);
+      assertSitesExist(deps, input.sites);
       const user = await deps.users.createUser(input);
-      deps.logger.info({ user: user.username, role: user.role, by: userOf(req).username }, 'user created');
+      deps.logger.info({ user: user.username, role: user.role, sites: user.sites, by: userOf(req).username }, 'user created');
       res.status(201).location(`/api/users/${user.id}`).json({ user });
     });
 
+    app.patch('/api/users/:id', allow('users:manage'), async (req: Request, res: Response) => {
+      const target = manageable(deps, req);
+      const input = parseInput(userUpdateSchema, req.body, 'body');
+      if (input.sites !== undefined) {
+        assertCanGrantSites(userOf(req), input.sites);
+        assertSitesExist(deps, input.sites);
+      }
+      const user = await deps.users.updateUser(target.id, input);
+      const changed = Object.keys(input).join(', ');
+      deps.logger.info({ user: user.username, changed, by: userOf(req).username }, 'user changed');
+      res.json({ user });
+    });
+
     app.delete('/api/users/:id', allow('users:manage'), (req: Request, res: Response) => {
-      const { id } = parseInput(userParams, req.params, 'params');
-      deps.users.deleteUser(id);
-      deps.logger.info({ userId: id, by: userOf(req).username }, 'user deleted');
+      const target = manageable(deps, req);
+      deps.users.deleteUser(target.id);
+      deps.logger.info({ user: target.username, by: userOf(req).username }, 'user deleted');
+      res.status(204).end();
+    });
+
+    app.get('/api/users/:id/tokens', allow('users:manage'), (req: Request, res: Response) => {
+      res.json({ items: deps.users.listTokens(manageable(deps, req).id) });
+    });
+
+    app.delete('/api/users/:id/tokens/:token', allow('users:manage'), (req: Request, res: Response) => {
+      const target = manageable(deps, req);
+      const { token } = parseInput(tokenParams, req.params, 'params');
+      deps.users.revokeToken(target.id, token);
+      deps.logger.info({ user: target.username, token, by: userOf(req).username }, 'token revoked');
       res.status(204).end();
     });
   },

@@ -102,6 +102,8 @@ export class SqliteRegistry implements Registry {
     getSession: Statement<[string], SessionRow>;
     deleteSession: Statement<[string]>;
     deleteExpiredSessions: Statement<[number]>;
+    listSessions: Statement<[number], SessionRow>;
+    deleteUserSessions: Statement<[number]>;
     saveDeviceState: Statement<[DeviceStateRow]>;
     loadDeviceStates: Statement<[], DeviceStateRow>;
     getSetting: Statement<[string], { value: string }>;
@@ -166,6 +168,8 @@ export class SqliteRegistry implements Registry {
       getSession: db.prepare('SELECT token_hash, user_id, kind, name, created_at, expires_at FROM sessions WHERE token_hash = ?'),
       deleteSession: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
       deleteExpiredSessions: db.prepare('DELETE FROM sessions WHERE expires_at IS NOT NULL AND expires_at <= ?'),
+      listSessions: db.prepare('SELECT token_hash, user_id, kind, name, created_at, expires_at FROM sessions WHERE user_id = ? ORDER BY created_at, token_hash'),
+      deleteUserSessions: db.prepare('DELETE FROM sessions WHERE user_id = ?'),
 
       // A snapshot for a device deleted meanwhile (the twin flushes on a timer) is dropped
       // rather than failing the foreign key and with it the whole batch.
@@ -363,15 +367,17 @@ export class SqliteRegistry implements Registry {
   /** Returns the session even when expired: the caller compares expiresAt with its clock. */
   getSession(tokenHash: string): SessionRecord | null {
     const row = this.stmt.getSession.get(tokenHash);
-    if (row === undefined) return null;
-    return {
-      tokenHash: row.token_hash,
-      userId: row.user_id,
-      kind: row.kind,
-      name: row.name,
-      createdAt: msToIso(row.created_at),
-      expiresAt: row.expires_at === null ? null : msToIso(row.expires_at),
-    };
+    return row === undefined ? null : fromSessionRow(row);
+  }
+
+  /** Every session and API token of a user, expired ones included, oldest first. */
+  listSessions(userId: number): SessionRecord[] {
+    return this.stmt.listSessions.all(userId).map(fromSessionRow);
+  }
+
+  /** Ends every session and revokes every API token of a user; how many there were. */
+  deleteUserSessions(userId: number): number {
+    return this.stmt.deleteUserSessions.run(userId).changes;
   }
 
   deleteSession(tokenHash: string): boolean {
@@ -442,6 +448,17 @@ function fromDeviceRow(r: DeviceRow, externalIds: readonly ExternalIdRow[]): Dev
     enabled: r.enabled === 1,
     createdAt: msToIso(r.created_at),
     updatedAt: msToIso(r.updated_at),
+  };
+}
+
+function fromSessionRow(row: SessionRow): SessionRecord {
+  return {
+    tokenHash: row.token_hash,
+    userId: row.user_id,
+    kind: row.kind,
+    name: row.name,
+    createdAt: msToIso(row.created_at),
+    expiresAt: row.expires_at === null ? null : msToIso(row.expires_at),
   };
 }
 
