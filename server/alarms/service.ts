@@ -21,7 +21,7 @@ import type { Database } from '../storage/sqlite/database.ts';
 import { isoToMs, msToIso } from '../storage/sqlite/time.ts';
 import { apply, raise, ruleActor, transition, type AlarmCommand } from './state-machine.ts';
 import type { SqliteAlarmStore } from './store.ts';
-import type { Alarm, AlarmAction, AlarmActions, AlarmQuery, AlarmTransition, AlarmTrigger, Severity, SnapshotStatus } from './types.ts';
+import { SUPPRESSED_RULE, type Alarm, type AlarmAction, type AlarmActions, type AlarmQuery, type AlarmTransition, type AlarmTrigger, type Severity, type SnapshotStatus } from './types.ts';
 
 export interface AlarmServiceDeps {
   db: Database;
@@ -40,8 +40,7 @@ export interface AlarmServiceDeps {
   newId?: () => string;
 }
 
-/** The rule id of the record left when maintenance swallows a critical alarm. */
-export const SUPPRESSED_RULE = 'maintenance-suppressed';
+export { SUPPRESSED_RULE };
 
 /**
  * Severities whose suppression is recorded as an alarm. Critical (intrusion, tamper) is what

@@ -13,6 +13,12 @@ export type Severity = (typeof SEVERITIES)[number];
 
 export type AlarmState = 'active' | 'acknowledged' | 'cleared';
 
+/**
+ * The rule id of the record left when maintenance swallows a critical alarm (alarms/service.ts).
+ * Reserved: a rule of that id would fold its alarms into those records.
+ */
+export const SUPPRESSED_RULE = 'maintenance-suppressed';
+
 export type AlarmAction = 'raised' | 'repeated' | 'acknowledged' | 'cleared' | 'commented' | 'escalated' | 'snapshot';
 
 /** Who did it: a user name, or `system` / `rule:<id>` for automatic transitions. */

@@ -4,7 +4,7 @@
  * an intrusion rule into one that fires on every door opening.
  */
 import { z } from 'zod';
-import { SEVERITIES } from '../alarms/types.ts';
+import { SEVERITIES, SUPPRESSED_RULE } from '../alarms/types.ts';
 import { DEVICE_TYPE_IDS, ID_PATTERN, ZONE_KINDS } from '../sites/model.ts';
 
 export const OPS = ['eq', 'ne', 'lt', 'lte', 'gt', 'gte'] as const;
@@ -117,7 +117,10 @@ export type When = z.infer<typeof whenSchema>;
 export type RuleKind = When['kind'];
 
 export const ruleSchema = z.strictObject({
-  id: z.string().regex(ID_PATTERN, 'must be lowercase letters, digits and dashes ([a-z0-9-]+)'),
+  id: z
+    .string()
+    .regex(ID_PATTERN, 'must be lowercase letters, digits and dashes ([a-z0-9-]+)')
+    .refine((id) => id !== SUPPRESSED_RULE, `"${SUPPRESSED_RULE}" is reserved for the record of alarms suppressed by maintenance`),
   /** A site id, or '*' for every site. */
   site: z.union([z.literal('*'), z.string().regex(ID_PATTERN, "must be a site id or '*'")]).default('*'),
   zones: z.array(z.string().regex(ID_PATTERN)).min(1).optional(),

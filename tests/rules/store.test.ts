@@ -144,3 +144,20 @@ describe('rule files', () => {
     expect(store.get('door-any')?.rule.severity).toBe('critical');
   });
 });
+
+describe('reserved rule ids', () => {
+  it('refuses a rule named like the record of suppressed alarms (it would fold into those records)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'storetwin-rules-reserved-'));
+    try {
+      await writeFile(
+        join(dir, 'mine.yaml'),
+        "- {id: maintenance-suppressed, severity: info, message: {en: t, zh-CN: t}, when: {kind: event, event: tamper, where: [{field: active, op: eq, value: true}]}}\n",
+      );
+      const { rules, problems } = await loadRuleFiles([dir]);
+      expect(rules).toEqual([]);
+      expect(JSON.stringify(problems)).toContain('reserved');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
