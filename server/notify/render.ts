@@ -9,6 +9,13 @@
  * - Feishu 飞书自定义机器人: `{msg_type: 'interactive', card}` for alarms, `{msg_type: 'text',
  *   content: {text}}` for follow-ups (acknowledged, cleared)
  * - Slack incoming webhook: `{text, blocks}` (text is the notification fallback)
+ *
+ * Values that come from outside the code — the alarm message (rule templates filled with
+ * site, zone and device names from site files and the registry), site, zone and device ids,
+ * usernames — are escaped for the markup they land in (`escapeMarkdown`, `escapeSlackMrkdwn`)
+ * before they are placed in a message, so a zone label like `[click](http://evil) <!channel>`
+ * cannot add a link, a mention or formatting. Plain-text slots (Feishu's card header, Slack's
+ * header block) take the text as it is.
  */
 import type { Alarm, AlarmAction, Severity } from '../alarms/types.ts';
 import type { Language, Route } from './config.ts';
@@ -56,11 +63,73 @@ function snapshotUrl(alarm: Alarm, publicUrl: string | undefined): string | null
   return new URL(s.url, publicUrl.endsWith('/') ? publicUrl : `${publicUrl}/`).toString();
 }
 
-export function describe(ctx: RenderContext): RenderedText {
+/** Makes untrusted text inert in one markup language. */
+export type Escape = (text: string) => string;
+
+const asIs: Escape = (text) => text;
+
+/**
+ * Line breaks (and other control characters) would let a value start a new block: a heading,
+ * a quote, a list item, a link reference definition. Values are always placed after a label on
+ * a line of their own making, so one space is what a line break becomes.
+ */
+function oneLine(text: string): string {
+  return text.replace(/[\p{Cc}\u2028\u2029]/gu, ' ');
+}
+
+/** Chat clients link `scheme://…` by themselves; a value must not bring a live link along. */
+function unlinked(text: string): string {
+  return text.replace(/:\/\//g, '\uff1a//');
+}
+
+/** ASCII markup characters and the full-width forms that look alike and mean nothing to a renderer. */
+const FULL_WIDTH: Record<string, string> = {
+  '\\': '\uff3c',
+  '*': '\uff0a',
+  _: '\uff3f',
+  '~': '\uff5e',
+  '`': '\uff40',
+  '[': '\uff3b',
+  ']': '\uff3d',
+  '(': '\uff08',
+  ')': '\uff09',
+  '<': '\uff1c',
+  '>': '\uff1e',
+  '#': '\uff03',
+  '&': '\uff06',
+};
+
+/**
+ * WeCom (企业微信) and DingTalk (钉钉) markdown, Feishu (飞书) lark_md and Feishu text messages
+ * (which render links, bold and `<at user_id="all">` too). None of them documents a backslash
+ * escape that every client honours, and all accept some HTML (`<font>`, `<at>`), so the
+ * characters that open markup (backslash, backtick and `* _ ~ [ ] ( ) < > # &`) become their
+ * full-width forms, which no renderer reads as markup and which read the same (in Chinese text
+ * they are the usual punctuation anyway).
+ */
+export function escapeMarkdown(text: string): string {
+  return unlinked(oneLine(text)).replace(/[\\*_~`[\]()<>#&]/g, (c) => FULL_WIDTH[c] ?? c);
+}
+
+/**
+ * Slack mrkdwn: `&`, `<` and `>` are Slack's control characters (links `<url|text>`, mentions
+ * `<!channel>`, `<@U…>`) and must be sent as `&amp;`, `&lt;`, `&gt;`. Slack has no escape for
+ * `*`, `_`, `~` and backticks, so those become full-width look-alikes.
+ */
+export function escapeSlackMrkdwn(text: string): string {
+  return unlinked(oneLine(text))
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/[*_~`]/g, (c) => FULL_WIDTH[c] ?? c);
+}
+
+/** The message for one route; untrusted values pass through `esc` (as is for plain text and email, which escapes its HTML itself). */
+export function describe(ctx: RenderContext, esc: Escape = asIs): RenderedText {
   const { alarm, action, level, language: lang } = ctx;
   const zh = lang === 'zh-CN';
   const sev = SEVERITY_LABEL[lang][alarm.severity];
-  const msg = alarm.message[lang];
+  const msg = esc(alarm.message[lang]);
   const L = LABELS[lang];
   let title: string;
   let followUp = false;
@@ -82,18 +151,19 @@ export function describe(ctx: RenderContext): RenderedText {
     default:
       title = zh ? `【${sev}】${msg}` : `[${sev}] ${msg}`;
   }
-  const fields: Array<[string, string]> = [[L.site, alarm.site]];
-  if (alarm.zone) fields.push([L.zone, alarm.zone]);
-  if (alarm.device) fields.push([L.device, alarm.device]);
+  const fields: Array<[string, string]> = [[L.site, esc(alarm.site)]];
+  if (alarm.zone) fields.push([L.zone, esc(alarm.zone)]);
+  if (alarm.device) fields.push([L.device, esc(alarm.device)]);
   if (followUp) {
     const by = action === 'acknowledged' ? alarm.acknowledgedBy : alarm.clearedBy;
     const at = action === 'acknowledged' ? alarm.acknowledgedAt : alarm.clearedAt;
-    if (by) fields.push([L.by, at ? `${by}, ${localTime(at, ctx.timezone)}` : by]);
+    // localTime is ours: an ISO time and a time zone the site validation checked against IANA.
+    if (by) fields.push([L.by, at ? `${esc(by)}, ${localTime(at, ctx.timezone)}` : esc(by)]);
   } else {
     fields.push([L.first, localTime(alarm.firstAt, ctx.timezone)]);
     if (alarm.count > 1) fields.push([L.count, String(alarm.count)]);
   }
-  fields.push([L.alarm, alarm.id]);
+  fields.push([L.alarm, esc(alarm.id)]);
   const url = snapshotUrl(alarm, ctx.publicUrl);
   return { title, fields, link: url ? { label: L.snapshot, url } : null, followUp };
 }
@@ -108,11 +178,6 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
-/** Slack mrkdwn: only &, < and > are special. */
-function escapeSlack(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
 const WECOM_MAX_BYTES = 4096;
 
 function truncateBytes(s: string, max: number): string {
@@ -124,8 +189,8 @@ function truncateBytes(s: string, max: number): string {
 
 /** The payload stored in the outbox for this route. */
 export function renderPayload(route: Route, ctx: RenderContext): unknown {
-  const t = describe(ctx);
   if (route.channel === 'email') {
+    const t = describe(ctx);
     const text = [t.title, '', ...t.fields.map(([k, v]) => `${k}: ${v}`), ...(t.link ? [`${t.link.label}: ${t.link.url}`] : [])].join('\n');
     const rows = t.fields.map(([k, v]) => `<tr><th align="left">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('');
     const link = t.link ? `<p><a href="${escapeHtml(t.link.url)}">${escapeHtml(t.link.label)}</a></p>` : '';
@@ -136,12 +201,17 @@ export function renderPayload(route: Route, ctx: RenderContext): unknown {
     case 'generic':
       return { event: ctx.action, level: ctx.level, alarm: ctx.alarm };
     case 'wecom': {
+      const t = describe(ctx, escapeMarkdown);
       const head = t.followUp ? `**${t.title}**` : `<font color="warning">**${t.title}**</font>`;
       return { msgtype: 'markdown', markdown: { content: truncateBytes([head, ...markdownLines(t)].join('\n'), WECOM_MAX_BYTES) } };
     }
-    case 'dingtalk':
+    case 'dingtalk': {
+      // The title is what the chat list shows; escaped as well, in case a client renders it.
+      const t = describe(ctx, escapeMarkdown);
       return { msgtype: 'markdown', markdown: { title: t.title, text: [`### ${t.title}`, '', ...markdownLines(t)].join('\n') } };
+    }
     case 'feishu': {
+      const t = describe(ctx, escapeMarkdown);
       if (t.followUp) {
         const text = [t.title, ...t.fields.map(([k, v]) => `${k}: ${v}`)].join('\n');
         return { msg_type: 'text', content: { text } };
@@ -152,17 +222,20 @@ export function renderPayload(route: Route, ctx: RenderContext): unknown {
         msg_type: 'interactive',
         card: {
           config: { wide_screen_mode: true },
-          header: { title: { tag: 'plain_text', content: t.title }, template },
+          header: { title: { tag: 'plain_text', content: describe(ctx).title }, template },
           elements: [{ tag: 'div', text: { tag: 'lark_md', content: md } }],
         },
       };
     }
     case 'slack': {
-      const body = t.fields.map(([k, v]) => `*${escapeSlack(k)}*: ${escapeSlack(v)}`).join('\n') + (t.link ? `\n<${t.link.url}|${escapeSlack(t.link.label)}>` : '');
+      const t = describe(ctx, escapeSlackMrkdwn);
+      // Labels and the link are ours; values were escaped by describe().
+      const body = t.fields.map(([k, v]) => `*${k}*: ${v}`).join('\n') + (t.link ? `\n<${t.link.url}|${t.link.label}>` : '');
       return {
+        // The notification text is mrkdwn too; the header block is plain text.
         text: t.title,
         blocks: [
-          { type: 'header', text: { type: 'plain_text', text: t.title.slice(0, 150) } },
+          { type: 'header', text: { type: 'plain_text', text: describe(ctx).title.slice(0, 150) } },
           { type: 'section', text: { type: 'mrkdwn', text: body } },
         ],
       };
