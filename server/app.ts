@@ -4,7 +4,6 @@
  * them in data-flow order (storage → ingest → twin → broker → HTTP). Tests build an app on
  * port 0 and read the chosen ports back from `addresses`.
  */
-import { mkdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -21,6 +20,7 @@ import { ruleRoutes } from './api/routes/rules.ts';
 import { snapshotRoutes } from './api/routes/snapshots.ts';
 import { ArmingService, MaintenanceService } from './arming/index.ts';
 import { systemClock, type Clock } from './clock.ts';
+import { prepareDataDir } from './data-dir.ts';
 import { SqliteAlarmWindow } from './history/alarms.ts';
 import { SnapshotLinker, SnapshotStore } from './linkage/index.ts';
 import { LiveFeed } from './live/index.ts';
@@ -104,8 +104,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     throw new StoreTwinError('STW_ERR_CONFIG_INVALID', 'STORETWIN_MQTT_URL (external broker) is not supported yet; unset it to use the embedded broker');
   }
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
-  mkdirSync(path.join(config.dataDir, 'sites'), { recursive: true });
-  mkdirSync(path.join(config.dataDir, 'rules'), { recursive: true });
+  prepareDataDir(config);
   const clock = opts.clock ?? systemClock;
   const metrics = new Metrics();
   const bus = new EventBus();

@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { toPublicDevice } from '../registry/devices.ts';
 import { StoreTwinError } from '../errors.ts';
 import { addCommonOptions, configFrom, type CommonOptions } from './options.ts';
-import { openOfflineContext, type OfflineContext } from './offline-context.ts';
+import { openOfflineContext, type OfflineContext, type OfflineContextOptions } from './offline-context.ts';
 
 interface AddOptions extends CommonOptions {
   site: string;
@@ -16,9 +16,14 @@ interface AddOptions extends CommonOptions {
   json?: boolean;
 }
 
-async function withContext<T>(cmd: Command, opts: CommonOptions, fn: (ctx: OfflineContext) => Promise<T> | T): Promise<T> {
+async function withContext<T>(
+  cmd: Command,
+  opts: CommonOptions,
+  fn: (ctx: OfflineContext) => Promise<T> | T,
+  contextOptions: OfflineContextOptions = {},
+): Promise<T> {
   const config = configFrom(cmd, { dataDir: opts.dataDir, sitesDirs: opts.sitesDir, logLevel: opts.logLevel });
-  const ctx = await openOfflineContext(config);
+  const ctx = await openOfflineContext(config, contextOptions);
   try {
     return await fn(ctx);
   } finally {
@@ -59,6 +64,7 @@ export function registerDeviceCommands(program: Command): void {
     .option('--position <x,y,z>', 'metres in the floor plane (default: the zone centre)')
     .option('--external-id <platform=id...>', 'ids on other platforms: imei, ctwing, onenet, hikvision, axis, frigate')
     .addOption(new Option('--json', 'print JSON instead of text'))
+    // create: devices can be provisioned before the server's first start.
     .action(async (opts: AddOptions, cmd: Command) =>
       withContext(cmd, opts, async (ctx) => {
         const prefix = { 'door-sensor': 'door', camera: 'cam', 'footfall-counter': 'counter' }[opts.type] ?? opts.type;
@@ -84,7 +90,7 @@ export function registerDeviceCommands(program: Command): void {
             `  commands arrive on    storetwin/${created.site}/${created.id}/cmd`,
           ].join('\n'),
         );
-      }),
+      }, { create: true }),
     );
 
   addCommonOptions(device.command('list').description('list registered devices'))

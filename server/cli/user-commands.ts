@@ -27,7 +27,8 @@ export function registerUserCommands(program: Command): void {
     .action(async (name: string, opts: CommonOptions & { role: string; password?: string; sites?: string }, cmd: Command) => {
       const config = configFrom(cmd, { dataDir: opts.dataDir, sitesDirs: opts.sitesDir, logLevel: opts.logLevel });
       const password = opts.password ?? (await readPassword());
-      const ctx = await openOfflineContext(config);
+      // Before the first start too: the first admin can be created before the server runs.
+      const ctx = await openOfflineContext(config, { create: true });
       try {
         const created = await ctx.users.createUser({
           username: name,

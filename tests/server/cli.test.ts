@@ -1,13 +1,15 @@
 /**
  * The `storetwin` command as a technician uses it, in child processes, beside a running
- * server on the same data directory.
+ * server on the same data directory, and before the server's first start.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../server/config.ts';
-import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
+import { eventually, SHIPPED_SITES, startTestApp, tempDir, type TestApp } from '../helpers/app.ts';
 import { connectDevice } from '../helpers/mqtt.ts';
 
 const run = promisify(execFile);
@@ -68,4 +70,53 @@ describe('storetwin CLI', () => {
     expect(res.status).toBe(200);
     expect(((await res.json()) as { user: { role: string } }).user.role).toBe('manager');
   });
+});
+
+// Issue 9, item 15: an installer provisions the first admin and the devices, then starts the server.
+describe('storetwin CLI before the first start', () => {
+  let parent: string;
+  let fresh: string;
+  let first: TestApp | undefined;
+
+  beforeAll(async () => {
+    parent = await tempDir();
+    fresh = path.join(parent, 'not', 'created', 'yet');
+  });
+  afterAll(async () => {
+    await first?.stop();
+    await rm(parent, { recursive: true, force: true });
+  });
+
+  it('user add and device add work on a data directory that does not exist; the server then takes both', async () => {
+    expect(existsSync(fresh)).toBe(false);
+    const added = await storetwin(['user', 'add', 'owner', '--role', 'admin', '--data-dir', fresh], 'a long enough password\n');
+    expect(added.stdout).toContain('created admin "owner"');
+    // Laid out as the server's first start lays it out.
+    for (const entry of ['sites', 'rules', 'storetwin.db']) expect(existsSync(path.join(fresh, entry))).toBe(true);
+
+    const { stdout } = await storetwin([
+      'device', 'add', '--data-dir', fresh, '--sites-dir', SHIPPED_SITES,
+      '--site', 'demo-hotel', '--type', 'door-sensor', '--zone', '2-14', '--json',
+    ]);
+    const { device, secret } = JSON.parse(stdout) as { device: { id: string }; secret: string };
+    expect(device.id).toBe('door-2-14');
+
+    // The first start, on that directory (createApp as `serve` runs it, the shipped sites).
+    first = await startTestApp({}, { dataDir: fresh, keepData: true });
+    // A user exists already, so no setup token is offered.
+    expect(first.app.setupToken).toBeNull();
+    const login = await fetch(`${first.httpUrl}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'owner', password: 'a long enough password' }),
+    });
+    expect(login.status).toBe(200);
+    expect(((await login.json()) as { user: { role: string } }).user.role).toBe('admin');
+
+    // The printed secret authenticates over MQTT, and the device's events reach the twin.
+    const client = await connectDevice(first.mqttUrl, device.id, secret);
+    await client.publishAsync(`storetwin/demo-hotel/${device.id}/up`, JSON.stringify({ type: 'door', state: 'open', seq: 1 }), { qos: 1 });
+    await client.endAsync();
+    await eventually(() => first!.app.twin.deviceState(device.id)?.door === 'open');
+  }, 30_000);
 });
