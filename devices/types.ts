@@ -155,9 +155,8 @@ export type DecodeErrorCode =
 
 /**
  * How many events a device may send: a token bucket holding `burst` events, refilled at
- * `perSecond`. Ingest keeps one bucket per device; a message that does not fit is acknowledged
- * and dropped (STW_ERR_DEVICE_RATE_LIMITED). `burst` must hold a full JSON batch
- * (MAX_EVENTS_PER_MESSAGE in shared/json.ts), or such a batch could never be stored.
+ * `perSecond` (server/ingest/rate-budget.ts). Ingest keeps one bucket per device; a message
+ * arriving when it is empty is acknowledged and dropped (STW_ERR_DEVICE_RATE_LIMITED).
  */
 export interface RateBudget {
   /** Sustained events per second. */

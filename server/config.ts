@@ -78,8 +78,8 @@ export const configSchema = z
          * Event rate budget of one device, by device type id, replacing that type's default
          * (`rateBudget` in devices/<type>.ts). A device over budget has its messages acknowledged
          * and dropped (STW_ERR_DEVICE_RATE_LIMITED), so one flooding device cannot fill the disk
-         * or slow everyone's PUBACKs. Type ids and burst >= 32 (one full JSON batch) are checked
-         * against the device catalogue when ingest is built (server/ingest/rate-budget.ts).
+         * or slow everyone's PUBACKs. Type ids are checked against the device catalogue when
+         * ingest is built (server/ingest/rate-budget.ts).
          */
         rateBudgets: z
           .record(

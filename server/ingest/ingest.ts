@@ -85,11 +85,12 @@ export class Ingest {
     const type = getDeviceType(device.type);
     if (!type) return this.reject(device, 'STW_ERR_DEVICE_TYPE_UNKNOWN', `device type "${device.type}" is not in the catalogue`);
     // An empty bucket refuses before decoding, so a flood costs a map lookup per message.
-    if (this.rateBudgets.exhausted(device.id, type.id)) return this.rateLimited(device, type.id, null);
+    if (!this.rateBudgets.admits(device.id, type.id)) return this.rateLimited(device, type.id);
     const result = type.decode(payload);
+    // Charged by events decoded, duplicates included (retransmitting is sending too); a message
+    // its codec refused costs one, so a device spraying garbage is not decoded without end.
+    this.rateBudgets.charge(device.id, type.id, result.ok ? result.events.length : 1);
     if (!result.ok) return this.reject(device, result.code, result.message);
-    // Charged by events decoded, duplicates included: retransmitting is sending too.
-    if (!this.rateBudgets.take(device.id, type.id, result.events.length)) return this.rateLimited(device, type.id, result.events.length);
 
     const receivedMs = this.now();
     const fresh: NewEvent[] = [];
@@ -177,11 +178,10 @@ export class Ingest {
   }
 
   /** Over budget: acknowledged (returning normally lets the broker PUBACK) and dropped. */
-  private rateLimited(device: DeviceRecord, typeId: string, events: number | null): void {
+  private rateLimited(device: DeviceRecord, typeId: string): void {
     const budget = this.rateBudgets.budgetOf(typeId);
-    const what = events === null ? 'message' : `message of ${events} event${events === 1 ? '' : 's'}`;
-    const limit = budget ? ` (${budget.perSecond}/s, burst ${budget.burst})` : '';
-    this.reject(device, 'STW_ERR_DEVICE_RATE_LIMITED', `${what} dropped: over the ${typeId} event rate budget${limit}`);
+    const limit = budget ? ` (${budget.perSecond} events/s, burst ${budget.burst})` : '';
+    this.reject(device, 'STW_ERR_DEVICE_RATE_LIMITED', `message dropped: over the ${typeId} event rate budget${limit}`);
   }
 
   /** Log budgets of past minutes are spent; dropped with the full rate buckets. */

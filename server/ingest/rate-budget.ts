@@ -3,12 +3,19 @@
  * refilled at `perSecond`. A device's first message finds a full bucket; a device that floods
  * empties it and has its messages dropped until it refills, without slowing anyone else.
  *
+ * The bucket is asked before the message is decoded (is there at least one event left?) and
+ * charged after, with the events the message held. A batch larger than what is left is still
+ * stored and puts the bucket in debt, which the device then waits off. Refusing it after
+ * decoding instead would make every message of a flood cost a full decode while the bucket
+ * slowly refills, which is exactly the work the budget is there to avoid; with debt, a device
+ * over budget costs one map lookup per message, and at most `perSecond` events a second (plus
+ * one message's worth) get past it.
+ *
  * A full bucket is the same as no bucket (a new one starts full), so buckets that have filled
  * up again are dropped: the map holds only devices that sent recently, not every device ever
  * seen.
  */
 import { deviceTypes } from '../../devices/index.ts';
-import { MAX_EVENTS_PER_MESSAGE } from '../../devices/shared/json.ts';
 import type { RateBudget } from '../../devices/types.ts';
 import { StoreTwinError } from '../errors.ts';
 
@@ -33,12 +40,15 @@ export class TokenBucket {
     return this.tokens;
   }
 
-  /** Takes `n` events if they all fit; a message is stored whole or not at all. */
-  tryTake(n: number, nowMs: number): boolean {
+  /** Whether the device may send now: at least one event left. */
+  admits(nowMs: number): boolean {
+    return this.available(nowMs) >= 1;
+  }
+
+  /** Charges `n` events; the bucket may go below zero (a batch bigger than what was left). */
+  charge(n: number, nowMs: number): void {
     this.refill(nowMs);
-    if (n > this.tokens) return false;
     this.tokens -= n;
-    return true;
   }
 
   isFull(nowMs: number): boolean {
@@ -78,26 +88,26 @@ export class RateBudgets {
     return this.opts.budgetOf(typeId);
   }
 
-  /** True when the device cannot send even one event now: refuse before decoding anything. */
-  exhausted(deviceId: string, typeId: string): boolean {
+  /** False when the device cannot send even one event now: refuse before decoding anything. */
+  admits(deviceId: string, typeId: string): boolean {
     const now = this.opts.now();
     if (now >= this.nextSweep) this.sweep(now);
     const entry = this.buckets.get(deviceId);
-    return entry !== undefined && entry.typeId === typeId && entry.bucket.available(now) < 1;
+    // No bucket (or one for another type, after the device was re-typed) is a full one.
+    return entry === undefined || entry.typeId !== typeId || entry.bucket.admits(now);
   }
 
-  /** Charges `events` to the device; false (and nothing charged) when they do not fit. */
-  take(deviceId: string, typeId: string, events: number): boolean {
+  /** Charges `events` to the device's bucket, into debt if they are more than it holds. */
+  charge(deviceId: string, typeId: string, events: number): void {
     const now = this.opts.now();
-    if (now >= this.nextSweep) this.sweep(now);
     let entry = this.buckets.get(deviceId);
     if (!entry || entry.typeId !== typeId) {
       const budget = this.opts.budgetOf(typeId);
-      if (!budget) return true;
+      if (!budget) return;
       entry = { typeId, bucket: new TokenBucket(budget, now) };
       this.buckets.set(deviceId, entry);
     }
-    return entry.bucket.tryTake(events, now);
+    entry.bucket.charge(events, now);
   }
 
   /** Buckets held now (tests, metrics). */
@@ -115,17 +125,13 @@ export class RateBudgets {
 
 /**
  * Each type's budget: its own default, overridden by `ingest.rateBudgets`. Overrides naming
- * no known type, or with a burst smaller than one full JSON batch (which could then never be
- * stored), are configuration errors, reported together.
+ * no known type are configuration errors, reported together.
  */
 export function resolveRateBudgets(overrides: Readonly<Record<string, RateBudget>>): Map<string, RateBudget> {
   const known = new Map(deviceTypes.map((t) => [t.id, t.rateBudget]));
   const problems: string[] = [];
-  for (const [typeId, budget] of Object.entries(overrides)) {
+  for (const typeId of Object.keys(overrides)) {
     if (!known.has(typeId)) problems.push(`ingest.rateBudgets.${typeId}: no device type "${typeId}" (known: ${[...known.keys()].join(', ')})`);
-    if (budget.burst < MAX_EVENTS_PER_MESSAGE) {
-      problems.push(`ingest.rateBudgets.${typeId}.burst: must be at least ${MAX_EVENTS_PER_MESSAGE}, the events one message may carry`);
-    }
   }
   if (problems.length > 0) throw new StoreTwinError('STW_ERR_CONFIG_INVALID', `invalid configuration:\n${problems.join('\n')}`);
   for (const [typeId, budget] of Object.entries(overrides)) known.set(typeId, { perSecond: budget.perSecond, burst: budget.burst });
