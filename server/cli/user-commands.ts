@@ -1,8 +1,13 @@
-/** `storetwin user add|list|remove` — users are created here or by the one-time setup token. */
+/**
+ * `storetwin user add|list|remove|passwd|tokens|revoke` — users are created here or by the
+ * one-time setup token. Changes reach a running server through the database: its connection
+ * guard ends the live connections of a revoked token or a changed password within a second.
+ */
 import { type Command } from 'commander';
 import { createInterface } from 'node:readline/promises';
 import { StoreTwinError } from '../errors.ts';
-import { ROLES } from '../storage/types.ts';
+import type { OfflineContext } from './offline-context.ts';
+import { ROLES, type UserRecord } from '../storage/types.ts';
 import { addCommonOptions, configFrom, type CommonOptions } from './options.ts';
 import { openOfflineContext } from './offline-context.ts';
 
@@ -15,6 +20,22 @@ async function readPassword(): Promise<string> {
     return line.trim();
   }
   throw new StoreTwinError('STW_ERR_VALIDATION', 'no password given (use --password or pipe it on stdin)');
+}
+
+function requireUser(ctx: OfflineContext, name: string): UserRecord {
+  const u = ctx.storage.registry.getUserByName(name);
+  if (!u) throw new StoreTwinError('STW_ERR_USER_NOT_FOUND', `no user "${name}"`);
+  return u;
+}
+
+/** Opens the data directory, runs `body`, closes it whatever happens. */
+async function withContext(cmd: Command, opts: CommonOptions, body: (ctx: OfflineContext) => Promise<void> | void): Promise<void> {
+  const ctx = await openOfflineContext(configFrom(cmd, { dataDir: opts.dataDir, sitesDirs: opts.sitesDir }));
+  try {
+    await body(ctx);
+  } finally {
+    ctx.close();
+  }
 }
 
 export function registerUserCommands(program: Command): void {
@@ -42,26 +63,43 @@ export function registerUserCommands(program: Command): void {
       }
     });
 
-  addCommonOptions(user.command('list').description('list users')).action(async (opts: CommonOptions, cmd: Command) => {
-    const ctx = await openOfflineContext(configFrom(cmd, { dataDir: opts.dataDir, sitesDirs: opts.sitesDir }));
-    try {
+  addCommonOptions(user.command('list').description('list users')).action((opts: CommonOptions, cmd: Command) =>
+    withContext(cmd, opts, (ctx) => {
       for (const u of ctx.users.listUsers()) console.log(`${u.username.padEnd(24)} ${u.role.padEnd(11)} ${u.sites.join(',') || 'all sites'}`);
-    } finally {
-      ctx.close();
-    }
-  });
+    }),
+  );
 
-  addCommonOptions(user.command('remove <name>').description('delete a user and their sessions')).action(
-    async (name: string, opts: CommonOptions, cmd: Command) => {
-      const ctx = await openOfflineContext(configFrom(cmd, { dataDir: opts.dataDir, sitesDirs: opts.sitesDir }));
-      try {
-        const u = ctx.storage.registry.getUserByName(name);
-        if (!u) throw new StoreTwinError('STW_ERR_USER_NOT_FOUND', `no user "${name}"`);
-        ctx.users.deleteUser(u.id);
-        console.log(`removed ${name}`);
-      } finally {
-        ctx.close();
-      }
-    },
+  addCommonOptions(user.command('remove <name>').description('delete a user and their sessions')).action((name: string, opts: CommonOptions, cmd: Command) =>
+    withContext(cmd, opts, (ctx) => {
+      ctx.users.deleteUser(requireUser(ctx, name).id);
+      console.log(`removed ${name}`);
+    }),
+  );
+
+  addCommonOptions(user.command('passwd <name>').description("set a user's password; ends every session and API token of the account"))
+    .option('--password <password>', 'the new password (omit to read it from stdin)')
+    .action(async (name: string, opts: CommonOptions & { password?: string }, cmd: Command) => {
+      const password = opts.password ?? (await readPassword());
+      await withContext(cmd, opts, async (ctx) => {
+        await ctx.users.setPassword(requireUser(ctx, name).id, password);
+        console.log(`password of "${name}" changed; every session and API token of the account was revoked`);
+      });
+    });
+
+  addCommonOptions(user.command('tokens <name>').description("list a user's sessions and API tokens (ids, never the tokens)")).action(
+    (name: string, opts: CommonOptions, cmd: Command) =>
+      withContext(cmd, opts, (ctx) => {
+        const items = ctx.users.listTokens(requireUser(ctx, name).id);
+        if (items.length === 0) console.log(`"${name}" has no session or API token`);
+        for (const t of items) console.log(`${t.id}  ${t.kind.padEnd(7)}  ${(t.name ?? '-').padEnd(20)}  created ${t.createdAt}  expires ${t.expiresAt ?? 'never'}`);
+      }),
+  );
+
+  addCommonOptions(user.command('revoke <name> <tokenId>').description('revoke one session or API token of a user (id from `user tokens`)')).action(
+    (name: string, tokenId: string, opts: CommonOptions, cmd: Command) =>
+      withContext(cmd, opts, (ctx) => {
+        ctx.users.revokeToken(requireUser(ctx, name).id, tokenId);
+        console.log(`revoked ${tokenId} of "${name}"`);
+      }),
   );
 }

@@ -3,6 +3,7 @@
  * server on the same data directory, and before the server's first start.
  */
 import { execFile } from 'node:child_process';
+import { connectAsync } from 'mqtt';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -69,6 +70,32 @@ describe('storetwin CLI', () => {
     });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { user: { role: string } }).user.role).toBe('manager');
+  });
+});
+
+// Issue 9, item 11: the password and the tokens of an account from the command line, beside a
+// running server whose live connections follow.
+describe('storetwin user passwd, tokens, revoke', () => {
+  it("lists a user's tokens, revokes one, and a new password ends every session and the live feed", async () => {
+    const created = await t.app.users.createUser({ username: 'cli-op', password: 'the first password', role: 'operator' });
+    const session = (await t.app.users.login('cli-op', 'the first password')).token;
+    const api = t.app.users.createApiToken(created.id, 'erp');
+    const listed = await storetwin(['user', 'tokens', 'cli-op', '--data-dir', t.dataDir]);
+    const lines = listed.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(listed.stdout).not.toContain(api);
+    const erp = lines.find((l) => l.includes('erp'))!.split(/\s+/)[0]!;
+    await storetwin(['user', 'revoke', 'cli-op', erp, '--data-dir', t.dataDir]);
+    const me = (token: string) => fetch(`${t.httpUrl}/api/me`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+    expect(await me(api)).toBe(401);
+    expect(await me(session)).toBe(200);
+
+    const feed = await connectAsync(t.mqttUrl, { clientId: 'cli-op-feed', username: 'cli-op', password: session, protocolVersion: 4, reconnectPeriod: 0 });
+    const feedClosed = new Promise<void>((resolve) => feed.once('close', () => resolve()));
+    await storetwin(['user', 'passwd', 'cli-op', '--data-dir', t.dataDir], 'the second password\n');
+    await feedClosed;
+    expect(await me(session)).toBe(401);
+    await expect(t.app.users.login('cli-op', 'the second password')).resolves.toMatchObject({ user: { username: 'cli-op' } });
   });
 });
 
