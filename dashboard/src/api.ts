@@ -1,7 +1,8 @@
 /**
  * The REST client. The bearer token lives in sessionStorage (per tab, gone with the tab); the
  * server also sets an HttpOnly session cookie, which is what <img src="/api/snapshots/…">
- * requests carry. Any 401 drops the token and sends the user back to the login page.
+ * requests carry. Any 401 drops the token and sends the user back to the login page. A password
+ * change replaces the token under a running page: listeners (the live socket) follow it.
  */
 import type { Alarm } from '../../server/alarms/types.ts';
 import type { Localized } from '../../server/sites/model.ts';
@@ -41,6 +42,31 @@ export interface ZoneArming {
   until: string | null;
 }
 export type StoredEvent = LiveEvent & { id: string | number };
+/** One entry of `GET /api/auth/tokens`: a session or API token of the caller, never the secret. */
+export interface TokenInfo {
+  /** The first 16 hex digits of the token's sha256: names it for DELETE, useless to present. */
+  id: string;
+  kind: 'session' | 'api';
+  /** null for login sessions. */
+  name: string | null;
+  createdAt: string;
+  /** null: never expires. */
+  expiresAt: string | null;
+  /** The token this request was made with. */
+  current: boolean;
+}
+/** `POST /api/auth/tokens`: the only answer that carries the secret. */
+export interface CreatedToken {
+  id: string;
+  token: string;
+  name: string;
+  expiresAt: string | null;
+}
+interface SessionAnswer {
+  token: string;
+  user: User;
+  expiresAt: string;
+}
 
 export class ApiError extends Error {
   constructor(
@@ -56,11 +82,34 @@ export type UnauthorizedHandler = () => void;
 
 export class Api {
   private onUnauthorized: UnauthorizedHandler = () => undefined;
+  private tokenListeners = new Set<() => void>();
+  /** A password change in flight: the token it returns replaces the current one. */
+  private swap: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly base = '') {}
 
   get token(): string | null {
     return sessionStorage.getItem(TOKEN_KEY);
+  }
+
+  /**
+   * The token once any password change in flight has answered. The server ends the old token
+   * (and the socket that used it) before the answer arrives; a reconnection must not present it.
+   */
+  async settledToken(): Promise<string | null> {
+    await this.swap.catch(() => undefined);
+    return this.token;
+  }
+
+  /** Called after the token was replaced (password change); returns the unsubscribe. */
+  onTokenChange(listener: () => void): () => void {
+    this.tokenListeners.add(listener);
+    return () => this.tokenListeners.delete(listener);
+  }
+
+  /** Forgets the token without asking the server (it was revoked already). */
+  clearToken(): void {
+    sessionStorage.removeItem(TOKEN_KEY);
   }
 
   setUnauthorizedHandler(handler: UnauthorizedHandler): void {
@@ -87,9 +136,33 @@ export class Api {
   }
 
   async login(username: string, password: string): Promise<User> {
-    const { token, user } = await this.request<{ token: string; user: User }>('POST', '/api/auth/login', { username, password });
+    const { token, user } = await this.request<SessionAnswer>('POST', '/api/auth/login', { username, password });
     sessionStorage.setItem(TOKEN_KEY, token);
     return user;
+  }
+
+  /** Every other session and token of the account ends; this page goes on with the new one. */
+  async changePassword(currentPassword: string, newPassword: string): Promise<User> {
+    const swap = this.request<SessionAnswer>('POST', '/api/auth/password', { currentPassword, newPassword }).then((answer) => {
+      sessionStorage.setItem(TOKEN_KEY, answer.token);
+      return answer;
+    });
+    this.swap = swap;
+    const { user } = await swap;
+    for (const l of this.tokenListeners) l();
+    return user;
+  }
+
+  async tokens(): Promise<TokenInfo[]> {
+    return (await this.request<{ items: TokenInfo[] }>('GET', '/api/auth/tokens')).items;
+  }
+
+  createToken(name: string, ttlDays?: number): Promise<CreatedToken> {
+    return this.request('POST', '/api/auth/tokens', ttlDays === undefined ? { name } : { name, ttlDays });
+  }
+
+  revokeToken(id: string): Promise<void> {
+    return this.request('DELETE', `/api/auth/tokens/${enc(id)}`);
   }
 
   async logout(): Promise<void> {

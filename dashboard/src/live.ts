@@ -8,7 +8,8 @@ import type { LiveClientEvents, LiveServerEvents } from '../../server/live/proto
 export type LiveSocket = Socket<LiveServerEvents, LiveClientEvents>;
 
 export interface LiveOptions {
-  token: string;
+  /** Asked at every (re)connection: a password change replaces the token under a running page. */
+  token(): Promise<string | null>;
   onAuthFailed(): void;
   onConnectionChange(connected: boolean): void;
 }
@@ -16,9 +17,16 @@ export interface LiveOptions {
 const AUTH_ERRORS = new Set(['STW_ERR_AUTH_REQUIRED', 'STW_ERR_TOKEN_INVALID']);
 
 export function connectLive(opts: LiveOptions): LiveSocket {
-  const socket: LiveSocket = io({ auth: { token: opts.token }, transports: ['websocket', 'polling'], reconnectionDelayMax: 5000 });
+  const auth = (cb: (data: object) => void) => void opts.token().then((token) => cb({ token: token ?? '' }));
+  const socket: LiveSocket = io({ auth, transports: ['websocket', 'polling'], reconnectionDelayMax: 5000 });
   socket.on('connect', () => opts.onConnectionChange(true));
-  socket.on('disconnect', () => opts.onConnectionChange(false));
+  socket.on('disconnect', (reason) => {
+    opts.onConnectionChange(false);
+    // The server ends a connection when its token stops working or the user's role or sites
+    // change, and socket.io does not retry after that by itself. Asking again sorts it out: a
+    // replaced token or a changed scope connects anew, a dead token gets connect_error below.
+    if (reason === 'io server disconnect') socket.connect();
+  });
   socket.on('connect_error', (err) => {
     opts.onConnectionChange(false);
     if (AUTH_ERRORS.has(err.message)) {
@@ -27,4 +35,10 @@ export function connectLive(opts: LiveOptions): LiveSocket {
     }
   });
   return socket;
+}
+
+/** Starts over with the token asked for again (after a password change ended the old one). */
+export function reconnectLive(socket: LiveSocket): void {
+  socket.disconnect();
+  socket.connect();
 }

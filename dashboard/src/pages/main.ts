@@ -1,6 +1,6 @@
 /**
- * The operator's page: header, the twin, the alarm console, the side panel on pick, replay
- * and footfall. Owns the socket and the twin; everything else is a panel given the Ctx.
+ * The operator's page: header, the twin, the alarm console, the side panel on pick, replay,
+ * footfall and the account. Owns the socket and the twin; everything else is a panel given the Ctx.
  */
 import type { Severity } from '../../../server/alarms/types.ts';
 import type { TwinBatch } from '../../../server/live/protocol.ts';
@@ -9,7 +9,8 @@ import { AlarmNotifier } from '../alarm-notify.ts';
 import type { Ctx } from '../context.ts';
 import { h, replace } from '../dom.ts';
 import type { I18n } from '../i18n.ts';
-import { connectLive, type LiveSocket } from '../live.ts';
+import { connectLive, reconnectLive, type LiveSocket } from '../live.ts';
+import { AccountPanel } from '../panels/account.ts';
 import { AlarmConsole } from '../panels/alarm-console.ts';
 import { FootfallPanel } from '../panels/footfall.ts';
 import { Header, type Mode } from '../panels/header.ts';
@@ -32,6 +33,7 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
   let alarmZones: Array<{ zone: string; severity: Severity }> = [];
   let replay: ReplayBar | null = null;
   let footfall: FootfallPanel | null = null;
+  let account: AccountPanel | null = null;
 
   const canvas = h('canvas', { class: 'twin', 'data-testid': 'twin-canvas' });
   const twinWrap = h('div', { class: 'twin-wrap' }, canvas);
@@ -59,13 +61,32 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
         void footfall.load();
       }
     },
+    openAccount: () => {
+      if (account) return;
+      const panel = new AccountPanel(ctx, {
+        user: me.user,
+        timeZone: () => store.timeZone,
+        signedOut: () => {
+          socket.disconnect();
+          toLogin();
+        },
+        close: () => {
+          panel.dispose();
+          account = null;
+        },
+      });
+      account = panel;
+      layout.append(panel.el);
+      void panel.open();
+    },
     logout: async () => {
       socket.disconnect();
       await api.logout().catch(() => undefined);
       toLogin();
     },
   }, connection);
-  replace(root, h('div', { class: 'layout' }, header.el, h('main', {}, twinWrap, toolbar, sidePanel.el, column), bottom));
+  const layout = h('div', { class: 'layout' }, header.el, h('main', {}, twinWrap, toolbar, sidePanel.el, column), bottom);
+  replace(root, layout);
 
   exposeForTests({
     twinStats: () => twin?.stats() ?? null,
@@ -163,7 +184,7 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
   }
 
   const socket: LiveSocket = connectLive({
-    token: api.token ?? '',
+    token: () => api.settledToken(),
     onAuthFailed: toLogin,
     onConnectionChange: (connected) => {
       const wasConnected = connection.connected;
@@ -173,6 +194,8 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
       if (connected && !wasConnected && store.site && !store.replaying) void reloadLiveState();
     },
   });
+  // A password change ended the token the socket connected with: connect again with the new one.
+  api.onTokenChange(() => reconnectLive(socket));
   socket.on('twin', (batch) => {
     if (store.replaying || batch.site !== store.site) return;
     store.applyBatch(batch);

@@ -1,6 +1,6 @@
 /**
  * The manager's phone page (/m): open alarms of every visible site, newest critical first,
- * one tap to acknowledge, the snapshot inline. Live over the same socket feed.
+ * one tap to acknowledge, the snapshot inline, the account. Live over the same socket feed.
  */
 import type { Alarm } from '../../../server/alarms/types.ts';
 import type { Localized } from '../../../server/sites/model.ts';
@@ -9,7 +9,8 @@ import { AlarmNotifier } from '../alarm-notify.ts';
 import { isOpen, sortAlarms } from '../alarm-order.ts';
 import { h, replace } from '../dom.ts';
 import type { I18n } from '../i18n.ts';
-import { connectLive } from '../live.ts';
+import { connectLive, reconnectLive, type LiveSocket } from '../live.ts';
+import { AccountPanel } from '../panels/account.ts';
 import { snapshotView } from '../panels/snapshot.ts';
 import { exposeForTests, markReady } from '../test-hooks.ts';
 
@@ -55,20 +56,49 @@ export async function renderManager(root: HTMLElement, api: Api, i18n: I18n, me:
     render();
   };
 
-  replace(
-    root,
-    h(
-      'div',
-      { class: 'manager' },
-      h('header', { class: 'app-header' }, h('strong', {}, i18n.t.manager), h('a', { href: '/' }, i18n.t.live), h('button', { onclick: async () => (await api.logout().catch(() => undefined), toLogin()) }, i18n.t.logout)),
-      list,
-    ),
-  );
+  let socket: LiveSocket | null = null;
+  let account: AccountPanel | null = null;
+  const openAccount = () => {
+    if (account) return;
+    const panel = new AccountPanel({ api, i18n }, {
+      user: me.user,
+      timeZone: () => sites[0]?.timezone ?? 'Asia/Shanghai',
+      signedOut: () => {
+        socket?.disconnect();
+        toLogin();
+      },
+      close: () => {
+        panel.dispose();
+        account = null;
+      },
+    });
+    account = panel;
+    page.append(panel.el);
+    void panel.open();
+  };
+  const header = h('header', { class: 'app-header' });
+  const renderHeader = () => {
+    const t = i18n.t;
+    replace(
+      header,
+      h('strong', {}, t.manager),
+      h('a', { href: '/' }, t.live),
+      h('button', { class: 'user', title: t.account, 'aria-haspopup': 'dialog', 'data-testid': 'account-open', onclick: openAccount }, h('span', { 'data-testid': 'user' }, me.user.username)),
+      h('button', { 'data-testid': 'logout', onclick: async () => (socket?.disconnect(), await api.logout().catch(() => undefined), toLogin()) }, t.logout),
+    );
+  };
+  const page = h('div', { class: 'manager' }, header, list);
+  replace(root, page);
+  renderHeader();
   if (me.permissions.includes('alarms:read')) for (const a of await api.alarms({ state: 'open', limit: 200 })) alarms.set(a.id, a);
   render();
-  const socket = connectLive({ token: api.token ?? '', onAuthFailed: toLogin, onConnectionChange: () => undefined });
-  socket.on('alarm', upsert);
+  const live = connectLive({ token: () => api.settledToken(), onAuthFailed: toLogin, onConnectionChange: () => undefined });
+  socket = live;
+  // A password change ended the token the socket connected with: connect again with the new one.
+  api.onTokenChange(() => reconnectLive(live));
+  live.on('alarm', upsert);
   i18n.onChange(render);
+  i18n.onChange(renderHeader);
   exposeForTests({ alarms: () => [...alarms.values()], state: null, twinStats: () => null });
   markReady();
 }

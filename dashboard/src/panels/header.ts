@@ -1,4 +1,4 @@
-/** The top bar: site picker, live/replay/footfall, language switch, the user and logout. */
+/** The top bar: site picker, live/replay/footfall, language switch, the user (opens Account) and logout. */
 import type { SiteSummary } from '../api.ts';
 import type { Ctx } from '../context.ts';
 import { h, replace } from '../dom.ts';
@@ -10,6 +10,7 @@ export interface HeaderActions {
   selectSite(site: string): void;
   setMode(mode: Mode): void;
   toggleFootfall(): void;
+  openAccount(): void;
   logout(): void;
 }
 
@@ -47,7 +48,7 @@ export class Header {
       h('nav', {}, modeButton('live', t.live), modeButton('replay', t.replay), store.can('footfall:read') ? h('button', { 'data-testid': 'footfall-toggle', onclick: () => this.actions.toggleFootfall() }, t.footfall) : null, h('a', { href: '/m' }, t.manager)),
       h('span', { class: `conn ${this.connection.connected ? 'on' : 'off'}`, title: this.connection.connected ? '' : t.connectionLost }),
       language,
-      h('span', { class: 'user', 'data-testid': 'user' }, `${store.me.user.username} (${store.me.user.role})`),
+      h('button', { class: 'user', 'data-testid': 'account-open', title: t.account, 'aria-haspopup': 'dialog', onclick: () => this.actions.openAccount() }, h('span', { 'data-testid': 'user' }, `${store.me.user.username} (${store.me.user.role})`)),
       h('button', { 'data-testid': 'logout', onclick: () => this.actions.logout() }, t.logout),
     );
   }
