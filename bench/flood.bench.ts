@@ -6,7 +6,9 @@
  *     450 QoS 1 messages in flight, under the default rate budgets (the subject),
  *   - the same flood with the door sensors' rate budget lifted (what the budget prevents).
  * The server, the flooder and the probes are three processes, so neither the flood's own
- * client work nor the probes' share an event loop with the server.
+ * client work nor the probes' share an event loop with the server. The flooder runs at the
+ * lowest CPU priority (nice 19), standing in for a device on its own hardware: on a small
+ * machine its own CPU would otherwise show up as server latency.
  *
  *   npx tsx bench/flood.bench.ts [--probes 20] [--interval 500] [--inflight 450] [--seconds 10] [--warmup 2] [--rounds 3] [--no-unlimited]
  *   (or BENCH_PROBES, BENCH_INTERVAL, BENCH_INFLIGHT, BENCH_SECONDS, BENCH_WARMUP, BENCH_ROUNDS)
@@ -173,8 +175,11 @@ interface Measurement {
   floodRefused: number;
   /** Flood events stored per second of the run. */
   floodStoredPerS: number;
-  /** Server CPU (user + system) over the measured window, as a share of one core. */
+  /** Server and flooder CPU (user + system) over the measured window, as a share of one core. */
   serverCpu: number;
+  flooderCpu: number;
+  /** Flood messages refused as rate limited per second of the measured window. */
+  refusedPerS: number;
 }
 
 async function refusedCount(httpUrl: string): Promise<number> {
@@ -193,7 +198,10 @@ async function runScenario(scenario: Scenario, opts: Options): Promise<Measureme
     const { secrets, mqttUrl, httpUrl } = server.info;
     for (let i = 0; i < opts.probes; i++) probes.push(await connectDevice(mqttUrl, probeId(i), secrets[probeId(i)]!));
     const runStart = performance.now();
-    if (scenario !== 'no flood') flooder = await startChild(self, ['--flood', mqttUrl, secrets[FLOODER]!, String(opts.inflight)]);
+    if (scenario !== 'no flood') {
+      flooder = await startChild(self, ['--flood', mqttUrl, secrets[FLOODER]!, String(opts.inflight)]);
+      os.setPriority(flooder.pid, 19);
+    }
 
     // Probes publish round-robin on a timer, not after each PUBACK: a slow server shows as
     // latency, not as fewer samples.
@@ -219,10 +227,14 @@ async function runScenario(scenario: Scenario, opts: Options): Promise<Measureme
 
     await sleep(opts.warmup * 1000);
     const cpuStart = cpuSeconds(server.pid);
+    const flooderCpuStart = flooder ? cpuSeconds(flooder.pid) : 0;
+    const refusedStart = await refusedCount(httpUrl);
     measuring = true;
     await sleep(opts.seconds * 1000);
     measuring = false;
     const serverCpu = (cpuSeconds(server.pid) - cpuStart) / opts.seconds;
+    const flooderCpu = flooder ? (cpuSeconds(flooder.pid) - flooderCpuStart) / opts.seconds : 0;
+    const refusedPerS = ((await refusedCount(httpUrl)) - refusedStart) / opts.seconds;
     clearInterval(timer);
     await flooder?.kill();
     const runSeconds = (performance.now() - runStart) / 1000;
@@ -256,6 +268,8 @@ async function runScenario(scenario: Scenario, opts: Options): Promise<Measureme
       floodRefused,
       floodStoredPerS: floodStored / runSeconds,
       serverCpu,
+      flooderCpu,
+      refusedPerS,
     };
   } finally {
     await flooder?.kill();
@@ -275,7 +289,11 @@ const fmt = (value: number, digits = 0): string =>
   Number.isFinite(value) ? value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a';
 
 function describeRound(scenario: Scenario, round: number, m: Measurement): string {
-  const floodPart = scenario === 'no flood' ? '' : `  flood: ${fmt(m.floodStored)} events stored (${fmt(m.floodStoredPerS)}/s), ${fmt(m.floodRefused)} messages refused`;
+  const floodPart =
+    scenario === 'no flood'
+      ? ''
+      : `  flooder cpu ${fmt(m.flooderCpu * 100)}%  flood: ${fmt(m.floodStored)} events stored (${fmt(m.floodStoredPerS)}/s), ` +
+        `${fmt(m.floodRefused)} messages refused (${fmt(m.refusedPerS)}/s)`;
   const trouble = m.unacked ? `  ${m.unacked} probe PUBACKs still outstanding at the end` : '';
   return (
     `  round ${round} ${scenario.padEnd(17)} probe PUBACK p50 ${fmt(m.p50Ms, 2)} ms  p99 ${fmt(m.p99Ms, 2)} ms  max ${fmt(m.maxMs, 1)} ms` +
@@ -310,13 +328,22 @@ async function main(opts: Options): Promise<void> {
   const med = (s: Scenario, f: (m: Measurement) => number) => median(results.get(s)!.map(f));
   const cell = (text: string): string => text.padStart(14);
   console.log(`\nmedians of ${opts.rounds} rounds`);
-  console.log(''.padEnd(20) + ['p50 ms', 'p99 ms', 'p50 ×ref', 'p99 ×ref', 'server cpu', 'flood ev/s'].map(cell).join(''));
+  console.log(''.padEnd(20) + ['p50 ms', 'p99 ms', 'p50 ×ref', 'p99 ×ref', 'server cpu', 'stored ev/s', 'refused/s'].map(cell).join(''));
   const ref50 = med('no flood', (m) => m.p50Ms);
   const ref99 = med('no flood', (m) => m.p99Ms);
   for (const s of scenarios) {
     const p50 = med(s, (m) => m.p50Ms);
     const p99 = med(s, (m) => m.p99Ms);
-    const row = [fmt(p50, 2), fmt(p99, 2), `${fmt(p50 / ref50, 2)}×`, `${fmt(p99 / ref99, 2)}×`, `${fmt(med(s, (m) => m.serverCpu) * 100)}%`, s === 'no flood' ? '-' : fmt(med(s, (m) => m.floodStoredPerS))];
+    const flooding = s !== 'no flood';
+    const row = [
+      fmt(p50, 2),
+      fmt(p99, 2),
+      `${fmt(p50 / ref50, 2)}×`,
+      `${fmt(p99 / ref99, 2)}×`,
+      `${fmt(med(s, (m) => m.serverCpu) * 100)}%`,
+      flooding ? fmt(med(s, (m) => m.floodStoredPerS)) : '-',
+      flooding ? fmt(med(s, (m) => m.refusedPerS)) : '-',
+    ];
     console.log(s.padEnd(20) + row.map(cell).join(''));
   }
   console.log(
