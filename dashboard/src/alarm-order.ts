@@ -5,6 +5,10 @@ export function sortAlarms(alarms: Iterable<Alarm>): Alarm[] {
   return [...alarms].sort((a, b) => SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || Date.parse(a.firstAt) - Date.parse(b.firstAt));
 }
 
-export function isOpen(alarm: Alarm): boolean {
-  return alarm.state !== 'cleared';
+/**
+ * Still someone's business: not closed out (acknowledged and cleared). A cleared alarm nobody
+ * acknowledged stays, so a door opened and closed at night is not gone before anyone saw it.
+ */
+export function isOpen(alarm: Pick<Alarm, 'state' | 'acknowledged'>): boolean {
+  return !(alarm.state === 'cleared' && alarm.acknowledged);
 }

@@ -68,6 +68,9 @@ function asOf(a: ReplayAlarm, t: number): Alarm {
     clearedBy: null,
     escalationLevel: 0,
     snapshot: null,
+    latched: false,
+    restoredAt: null,
+    chattering: false,
     details: {},
     history: [],
   };

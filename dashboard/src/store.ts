@@ -3,6 +3,7 @@
  * alarms. Live pushes go in here; views subscribe and re-render the part they show.
  */
 import type { Alarm } from '../../server/alarms/types.ts';
+import { isOpen } from './alarm-order.ts';
 import type { TwinBatch } from '../../server/live/protocol.ts';
 import type { SiteState } from '../../server/twin/types.ts';
 import type { Me, ZoneArming } from './api.ts';
@@ -52,18 +53,18 @@ export class Store {
     this.emit('state');
   }
 
-  /** Replaces the alarm by id (a later push carries the attached snapshot); drops it once cleared. */
+  /** Replaces the alarm by id (a later push carries the attached snapshot); drops it once closed out. */
   upsertAlarm(alarm: Alarm): { isNew: boolean } {
     const isNew = !this.alarms.has(alarm.id);
-    if (alarm.state === 'cleared') this.alarms.delete(alarm.id);
+    if (!isOpen(alarm)) this.alarms.delete(alarm.id);
     else this.alarms.set(alarm.id, { ...alarm, history: alarm.history ?? this.alarms.get(alarm.id)?.history ?? [] });
     this.emit('alarms');
-    return { isNew: isNew && alarm.state !== 'cleared' };
+    return { isNew: isNew && isOpen(alarm) };
   }
 
   /** Open alarms as shown now: live, or those open at the replayed instant. */
   openAlarms(): Alarm[] {
-    return this.replayAlarms ?? [...this.alarms.values()].filter((a) => a.state !== 'cleared');
+    return this.replayAlarms ?? [...this.alarms.values()].filter(isOpen);
   }
 
   setArming(zones: ZoneArming[]): void {

@@ -19,7 +19,8 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Database } from '../storage/sqlite/database.ts';
 import { isoToMs, msToIso } from '../storage/sqlite/time.ts';
-import { apply, raise, ruleActor, transition, type AlarmCommand } from './state-machine.ts';
+import { ChatterDetector, type ChatterPolicy } from './chatter.ts';
+import { apply, closedOut, raise, ruleActor, transition, type AlarmCommand } from './state-machine.ts';
 import type { SqliteAlarmStore } from './store.ts';
 import { SUPPRESSED_RULE, type Alarm, type AlarmAction, type AlarmActions, type AlarmQuery, type AlarmTransition, type AlarmTrigger, type Severity, type SnapshotStatus } from './types.ts';
 
@@ -38,6 +39,8 @@ export interface AlarmServiceDeps {
   metrics?: Metrics;
   /** Alarm ids; crypto.randomUUID by default. */
   newId?: () => string;
+  /** When a source counts as chattering (DEFAULT_CHATTER by default). */
+  chatter?: ChatterPolicy;
 }
 
 export { SUPPRESSED_RULE };
@@ -81,12 +84,14 @@ export class AlarmService implements AlarmActions {
   private readonly deps: AlarmServiceDeps;
   private readonly log: Logger;
   private readonly newId: () => string;
+  private readonly chatter: ChatterDetector;
   private unsubscribe: (() => void) | null = null;
 
   constructor(deps: AlarmServiceDeps) {
     this.deps = deps;
     this.log = deps.logger.child({ module: 'alarms' });
     this.newId = deps.newId ?? randomUUID;
+    this.chatter = new ChatterDetector(deps.chatter);
   }
 
   /** Listens to the rules engine's events (see attachToBus). */
@@ -157,10 +162,11 @@ export class AlarmService implements AlarmActions {
       const { store } = this.deps;
       // Read inside the IMMEDIATE transaction: nobody can write between this and the upsert,
       // so `before` is exactly the row the upsert will count the repeat on.
-      const before = store.findOpen(trigger.rule, trigger.source);
-      const { alarm: stored, created } = store.upsertOpen(candidate);
+      const before = store.findLive(trigger.rule, trigger.source);
+      const { alarm: stored, created } = store.upsertLive(candidate);
       if (created) {
         store.addHistory(stored.id, candidate.history[0] as AlarmTransition);
+        this.chatter.note(stored.id, isoToMs(at, 'at'));
         return { alarm: { ...stored, history: candidate.history }, action: 'raised' };
       }
       // The write lock was held since the read, so a conflict means `before` existed.
@@ -168,18 +174,35 @@ export class AlarmService implements AlarmActions {
       // The upsert did the repeat in SQL; the state machine says which history entry it makes.
       const next = apply(before, { action: 'repeated', at, severity: trigger.severity, message: trigger.message, details: candidate.details });
       for (const entry of next.history.slice(before.history.length)) store.addHistory(stored.id, entry);
-      return { alarm: { ...stored, history: next.history }, action: 'repeated' };
+      return this.markChatter({ alarm: { ...stored, history: next.history }, action: 'repeated' }, at);
     });
   }
 
   resolve(rule: string, source: string, at: string): Alarm | null {
     const when = normalizeIso(at, 'at');
     return this.commit(() => {
-      const open = this.deps.store.findOpen(rule, source);
-      // Rules without auto-clear are cleared by a person; their resolution changes nothing.
-      if (open === null || open.details.autoClear !== true) return null;
-      return this.write(open, { action: 'cleared', at: when, by: ruleActor(rule) });
+      const live = this.deps.store.findLive(rule, source);
+      if (live === null || live.state === 'cleared') return null;
+      // A latched alarm records the restoration (and closes out if it was acknowledged). Other
+      // rules without auto-clear are cleared by a person; their resolution changes nothing.
+      if (!live.latched && live.details.autoClear !== true) return null;
+      const change = this.write(live, live.latched ? { action: 'restored', at: when, by: ruleActor(rule) } : { action: 'cleared', at: when, by: ruleActor(rule) });
+      return this.markChatter(change, when);
     });
+  }
+
+  /**
+   * Counts a change of the alarm's condition; the first time it chatters, the alarm is marked
+   * (in the same transaction) and counted.
+   */
+  private markChatter(change: Change, at: string): Change {
+    const { alarm } = change;
+    if (closedOut(alarm) || !this.chatter.note(alarm.id, isoToMs(at, 'at')) || alarm.chattering) return change;
+    const marked = { ...alarm, chattering: true };
+    this.deps.store.update(marked);
+    this.deps.metrics?.alarmsChattering.inc({ rule: alarm.rule });
+    this.log.warn({ alarm: alarm.id, site: alarm.site, rule: alarm.rule, source: alarm.source }, 'alarm is chattering');
+    return { ...change, alarm: marked };
   }
 
   acknowledge(id: string, by: string, comment?: string): Alarm {
@@ -269,6 +292,7 @@ export class AlarmService implements AlarmActions {
     });
     const change = run.immediate();
     if (change === null) return null;
+    if (closedOut(change.alarm)) this.chatter.forget(change.alarm.id);
     this.announce(change);
     return change.alarm;
   }

@@ -7,6 +7,14 @@
  *     │                                       ▲
  *     └──clear──▶ cleared-unacknowledged ──ack┘
  *
+ * Only `cleared` (acknowledged and cleared) is closed out. Until then the alarm is its
+ * incident's one alarm: a re-trigger (`repeated`) folds into it from any other phase, and one
+ * that meets a cleared-unacknowledged alarm opens it again (the condition is back).
+ *
+ * A latched alarm's condition ending is `restored`: recorded, the alarm stays active; a person's
+ * acknowledgement then closes it out (acknowledged + cleared). A non-latched alarm's condition
+ * ending is an automatic clear, as is a latched one's once it was acknowledged.
+ *
  * `transition()` is pure: it returns the next alarm (with the transition appended to its
  * history) or a STW_ERR_ALARM_TRANSITION error value, and never touches storage. The service
  * persists what it returns; the store's upsert mirrors `repeated` in SQL (see store.ts).
@@ -22,6 +30,7 @@ export type AlarmPhase = (typeof PHASES)[number];
 /** What can happen to an existing alarm; `raised` creates one and has no "from". */
 export type AlarmCommand =
   | { action: 'repeated'; at: string; severity: Severity; message: Localized; details?: Record<string, unknown> }
+  | { action: 'restored'; at: string; by: string }
   | { action: 'acknowledged'; at: string; by: string; comment?: string }
   | { action: 'cleared'; at: string; by: string; comment?: string }
   | { action: 'commented'; at: string; by: string; comment: string }
@@ -32,8 +41,11 @@ export type CommandAction = AlarmCommand['action'];
 
 /** The phases each action is allowed from. Anything else is 409 STW_ERR_ALARM_TRANSITION. */
 export const TRANSITIONS: Readonly<Record<CommandAction, readonly AlarmPhase[]>> = {
-  // A repeat only ever meets an open alarm: a trigger after clearing raises a new one.
-  repeated: ['active', 'acknowledged'],
+  // One alarm per incident: a re-trigger folds into anything not closed out; after the close
+  // out a trigger raises a new alarm.
+  repeated: ['active', 'acknowledged', 'cleared-unacknowledged'],
+  // The condition ended; for an alarm already cleared there is nothing left to restore.
+  restored: ['active', 'acknowledged'],
   // Acknowledging after the condition cleared is how a cleared-unacknowledged alarm is closed out.
   acknowledged: ['active', 'cleared-unacknowledged'],
   // Clearing keeps the acknowledged flag, so cleared-unacknowledged stays visible as unseen.
@@ -54,6 +66,11 @@ export function ruleActor(rule: string): string {
 export function phaseOf(a: Pick<Alarm, 'state' | 'acknowledged'>): AlarmPhase {
   if (a.state === 'cleared') return a.acknowledged ? 'cleared' : 'cleared-unacknowledged';
   return a.acknowledged ? 'acknowledged' : 'active';
+}
+
+/** Closed out: acknowledged and cleared. Everything else is still someone's business. */
+export function closedOut(a: Pick<Alarm, 'state' | 'acknowledged'>): boolean {
+  return phaseOf(a) === 'cleared';
 }
 
 /** The public state (DESIGN.md) from the two stored flags. */
@@ -96,6 +113,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 /** A new alarm from a trigger: open, unacknowledged, count 1, its `raised` transition recorded. */
 export function raise(trigger: AlarmTrigger, id: string): Alarm {
   const details = { ...(trigger.details ?? {}), autoClear: trigger.autoClear };
+  const latched = trigger.latch === true;
   return {
     id,
     site: trigger.site,
@@ -116,8 +134,11 @@ export function raise(trigger: AlarmTrigger, id: string): Alarm {
     clearedBy: null,
     escalationLevel: 0,
     snapshot: null,
+    latched,
+    restoredAt: null,
+    chattering: false,
     details,
-    history: [{ at: trigger.at, by: ruleActor(trigger.rule), action: 'raised', detail: { severity: trigger.severity } }],
+    history: [{ at: trigger.at, by: ruleActor(trigger.rule), action: 'raised', detail: { severity: trigger.severity, ...(latched ? { latched } : {}) } }],
   };
 }
 
@@ -138,6 +159,7 @@ export function transition(alarm: Alarm, cmd: AlarmCommand): Alarm | StoreTwinEr
   switch (cmd.action) {
     case 'repeated': {
       const severity = maxSeverity(alarm.severity, cmd.severity);
+      const reopened = alarm.state === 'cleared';
       const next: Partial<Alarm> = {
         count: alarm.count + 1,
         // Triggers can arrive out of order (a late NB-IoT frame); lastAt never goes back.
@@ -145,18 +167,41 @@ export function transition(alarm: Alarm, cmd: AlarmCommand): Alarm | StoreTwinEr
         severity,
         message: cmd.message,
         details: mergePatch(alarm.details, cmd.details ?? {}),
+        // The condition holds again: a cleared-unacknowledged alarm opens again, a restored
+        // latched one is no longer restored.
+        state: stateOf(true, alarm.acknowledged),
+        clearedAt: null,
+        clearedBy: null,
+        restoredAt: null,
       };
       // Occurrences are counted, not logged: a flapping door would otherwise grow the history
-      // by one row per event. A rise in severity is a change someone must see, so it is recorded.
-      if (severity === alarm.severity) return { ...alarm, ...next };
-      return withEntry(alarm, next, { at: cmd.at, by: SYSTEM, action: 'repeated', detail: { severity, from: alarm.severity, count: alarm.count + 1 } });
+      // by one row per event. A change someone must see — a rise in severity, the alarm
+      // opening again, a restored condition coming back — is recorded.
+      if (severity === alarm.severity && !reopened && alarm.restoredAt === null) return { ...alarm, ...next };
+      const detail: Record<string, unknown> = { count: alarm.count + 1 };
+      if (severity !== alarm.severity) Object.assign(detail, { severity, from: alarm.severity });
+      if (reopened) detail.reopened = true;
+      if (alarm.restoredAt !== null) detail.again = true;
+      return withEntry(alarm, next, { at: cmd.at, by: SYSTEM, action: 'repeated', detail });
     }
-    case 'acknowledged':
-      return withEntry(
+    case 'restored':
+      // Latched and nobody has seen it: it stays active, marked restored (ISA-18.2 latching).
+      if (alarm.latched && !alarm.acknowledged) {
+        return withEntry(alarm, { restoredAt: cmd.at }, { at: cmd.at, by: cmd.by, action: 'restored' });
+      }
+      return withEntry(alarm, { state: 'cleared', clearedAt: cmd.at, clearedBy: cmd.by }, { at: cmd.at, by: cmd.by, action: 'cleared', detail: { restored: true } });
+    case 'acknowledged': {
+      const acked = withEntry(
         alarm,
         { acknowledged: true, acknowledgedAt: cmd.at, acknowledgedBy: cmd.by },
         entry(cmd.at, cmd.by, 'acknowledged', cmd.comment),
       );
+      // A latched alarm whose condition already ended is reset by the acknowledgement: closed out.
+      if (alarm.latched && alarm.restoredAt !== null && alarm.state !== 'cleared') {
+        return withEntry(acked, { state: 'cleared', clearedAt: cmd.at, clearedBy: cmd.by }, { at: cmd.at, by: cmd.by, action: 'cleared', detail: { restored: true } });
+      }
+      return acked;
+    }
     case 'cleared':
       return withEntry(alarm, { state: 'cleared', clearedAt: cmd.at, clearedBy: cmd.by }, entry(cmd.at, cmd.by, 'cleared', cmd.comment));
     case 'commented':

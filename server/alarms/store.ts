@@ -3,9 +3,10 @@
  * writes rows; which changes are allowed is the state machine's business (state-machine.ts),
  * and transactions are the service's (one per change, together with the outbox).
  *
- * Dedupe is by construction: the partial unique index alarms_open_rule_source allows one open
- * alarm per (rule, source), and a trigger is an upsert on it. Whatever interleaving of
- * connections or processes, a second open row cannot exist; a concurrent trigger becomes a
+ * Dedupe is by construction: the partial unique index alarms_live_rule_source allows one live
+ * alarm per (rule, source) — live from its raise until it is closed out (acknowledged and
+ * cleared), migration 4 — and a trigger is an upsert on it. Whatever interleaving of
+ * connections or processes, a second live row cannot exist; a concurrent trigger becomes a
  * repeat.
  */
 import type { Statement } from 'better-sqlite3';
@@ -13,7 +14,7 @@ import { StoreTwinError } from '../errors.ts';
 import type { Localized } from '../sites/model.ts';
 import type { Database } from '../storage/sqlite/database.ts';
 import { isoToMs, msToIso } from '../storage/sqlite/time.ts';
-import { stateOf } from './state-machine.ts';
+import { closedOut, stateOf } from './state-machine.ts';
 import { SEVERITIES, type Alarm, type AlarmAction, type AlarmQuery, type AlarmTransition, type Severity, type SnapshotStatus } from './types.ts';
 
 /** Same bound as the other stores' pages. */
@@ -40,6 +41,11 @@ interface AlarmRow {
   escalation: number;
   snapshot: string | null;
   details: string;
+  latched: number;
+  restored_at: number | null;
+  chattering: number;
+  /** 1 from the raise until the close out: the row that takes re-triggers of (rule, source). */
+  live: number;
 }
 
 interface HistoryRow {
@@ -53,7 +59,10 @@ interface HistoryRow {
 
 const COLUMNS =
   'id, site, zone, device, rule, source, severity, open, acknowledged, message, count, first_at, last_at, ' +
-  'acknowledged_at, acknowledged_by, cleared_at, cleared_by, escalation, snapshot, details';
+  'acknowledged_at, acknowledged_by, cleared_at, cleared_by, escalation, snapshot, details, latched, restored_at, chattering, live';
+
+/** "Not closed out": open, or cleared but not yet acknowledged (the console's list). */
+const PENDING = '(open = 1 OR acknowledged = 0)';
 
 /** Severity rank in SQL (0 = critical), generated from the one list so the two cannot drift. */
 function rankSql(expr: string): string {
@@ -82,6 +91,10 @@ function toRow(a: Alarm): AlarmRow {
     escalation: a.escalationLevel,
     snapshot: a.snapshot === null ? null : JSON.stringify(a.snapshot),
     details: JSON.stringify(a.details),
+    latched: a.latched ? 1 : 0,
+    restored_at: a.restoredAt === null ? null : isoToMs(a.restoredAt, 'restoredAt'),
+    chattering: a.chattering ? 1 : 0,
+    live: closedOut(a) ? 0 : 1,
   };
 }
 
@@ -106,6 +119,9 @@ function fromRow(r: AlarmRow, history: AlarmTransition[]): Alarm {
     clearedBy: r.cleared_by,
     escalationLevel: r.escalation,
     snapshot: r.snapshot === null ? null : (JSON.parse(r.snapshot) as SnapshotStatus),
+    latched: r.latched === 1,
+    restoredAt: r.restored_at === null ? null : msToIso(r.restored_at),
+    chattering: r.chattering === 1,
     details: JSON.parse(r.details) as Record<string, unknown>,
     history,
   };
@@ -139,7 +155,7 @@ export class SqliteAlarmStore {
   private readonly updateStmt: Statement<[AlarmRow]>;
   private readonly historyStmt: Statement<[{ alarm: string; at: number; by: string; action: string; comment: string | null; detail: string | null }]>;
   private readonly getStmt: Statement<[string], AlarmRow>;
-  private readonly findOpenStmt: Statement<[string, string], AlarmRow>;
+  private readonly findLiveStmt: Statement<[string, string], AlarmRow>;
   private readonly historyOfStmt: Statement<[string], HistoryRow>;
   private readonly openAllStmt: Statement<[], AlarmRow>;
   private readonly openSiteStmt: Statement<[string], AlarmRow>;
@@ -148,44 +164,53 @@ export class SqliteAlarmStore {
   constructor(db: Database) {
     this.db = db;
     // The conflict target names the partial index's WHERE, so SQLite resolves the conflict on
-    // alarms_open_rule_source. The SET mirrors the state machine's `repeated`: count + 1,
+    // alarms_live_rule_source. The SET mirrors the state machine's `repeated`: count + 1,
     // last_at never goes back, severity only goes up, the latest message, details merged by
-    // json_patch (RFC 7396, as mergePatch() in state-machine.ts).
+    // json_patch (RFC 7396, as mergePatch() in state-machine.ts), and the condition holds
+    // again: open, not cleared, not restored.
     this.upsertStmt = db.prepare<[AlarmRow], AlarmRow>(
       `INSERT INTO alarms (${COLUMNS})
        VALUES (@id, @site, @zone, @device, @rule, @source, @severity, @open, @acknowledged, @message, @count, @first_at, @last_at,
-               @acknowledged_at, @acknowledged_by, @cleared_at, @cleared_by, @escalation, @snapshot, @details)
-       ON CONFLICT (rule, source) WHERE open = 1 DO UPDATE SET
+               @acknowledged_at, @acknowledged_by, @cleared_at, @cleared_by, @escalation, @snapshot, @details,
+               @latched, @restored_at, @chattering, @live)
+       ON CONFLICT (rule, source) WHERE live = 1 DO UPDATE SET
          count = count + 1,
+         open = 1,
+         cleared_at = NULL,
+         cleared_by = NULL,
+         restored_at = NULL,
          last_at = max(last_at, excluded.last_at),
          severity = CASE WHEN ${rankSql('excluded.severity')} < ${rankSql('severity')} THEN excluded.severity ELSE severity END,
          message = excluded.message,
          details = json_patch(details, excluded.details)
        RETURNING ${COLUMNS}`,
     );
-    // Identity (id, site, rule, source, first_at) never changes after the insert.
+    // Identity (id, site, rule, source, first_at, latched) never changes after the insert.
+    // `live` only ever drops (the close out): an older alarm that migration 4 left not live
+    // must not become live again when someone comments on it.
     this.updateStmt = db.prepare<[AlarmRow]>(
       `UPDATE alarms SET severity = @severity, open = @open, acknowledged = @acknowledged, message = @message, count = @count,
          last_at = @last_at, acknowledged_at = @acknowledged_at, acknowledged_by = @acknowledged_by, cleared_at = @cleared_at,
-         cleared_by = @cleared_by, escalation = @escalation, snapshot = @snapshot, details = @details
+         cleared_by = @cleared_by, escalation = @escalation, snapshot = @snapshot, details = @details,
+         restored_at = @restored_at, chattering = @chattering, live = min(live, @live)
        WHERE id = @id`,
     );
     this.historyStmt = db.prepare(
       'INSERT INTO alarm_history (alarm, at, by, action, comment, detail) VALUES (@alarm, @at, @by, @action, @comment, @detail)',
     );
     this.getStmt = db.prepare<[string], AlarmRow>(`SELECT ${COLUMNS} FROM alarms WHERE id = ?`);
-    this.findOpenStmt = db.prepare<[string, string], AlarmRow>(`SELECT ${COLUMNS} FROM alarms WHERE rule = ? AND source = ? AND open = 1`);
+    this.findLiveStmt = db.prepare<[string, string], AlarmRow>(`SELECT ${COLUMNS} FROM alarms WHERE rule = ? AND source = ? AND live = 1`);
     this.historyOfStmt = db.prepare<[string], HistoryRow>('SELECT alarm, at, by, action, comment, detail FROM alarm_history WHERE alarm = ? ORDER BY id');
-    this.openAllStmt = db.prepare<[], AlarmRow>(`SELECT ${COLUMNS} FROM alarms WHERE open = 1 ORDER BY first_at, id`);
-    this.openSiteStmt = db.prepare<[string], AlarmRow>(`SELECT ${COLUMNS} FROM alarms WHERE site = ? AND open = 1 ORDER BY first_at, id`);
+    this.openAllStmt = db.prepare<[], AlarmRow>(`SELECT ${COLUMNS} FROM alarms WHERE ${PENDING} ORDER BY first_at, id`);
+    this.openSiteStmt = db.prepare<[string], AlarmRow>(`SELECT ${COLUMNS} FROM alarms WHERE site = ? AND ${PENDING} ORDER BY first_at, id`);
   }
 
   /**
-   * Inserts `candidate` (a freshly raised alarm) unless an open alarm for its (rule, source)
-   * exists, in which case that one counts a repeat. Returns the row as stored (without
+   * Inserts `candidate` (a freshly raised alarm) unless a live alarm (not closed out) for its
+   * (rule, source) exists, in which case that one counts a repeat. Returns the row as stored (without
    * history) and whether it was created.
    */
-  upsertOpen(candidate: Alarm): { alarm: Alarm; created: boolean } {
+  upsertLive(candidate: Alarm): { alarm: Alarm; created: boolean } {
     const row = this.upsertStmt.get(toRow(candidate));
     // RETURNING always yields the inserted or updated row; undefined would be a SQLite bug.
     if (row === undefined) throw new Error('alarm upsert returned no row');
@@ -215,13 +240,13 @@ export class SqliteAlarmStore {
     return row === undefined ? null : fromRow(row, this.historyOfStmt.all(id).map(fromHistoryRow));
   }
 
-  /** The open alarm for (rule, source), with its history. */
-  findOpen(rule: string, source: string): Alarm | null {
-    const row = this.findOpenStmt.get(rule, source);
+  /** The live alarm (not closed out) for (rule, source), with its history. */
+  findLive(rule: string, source: string): Alarm | null {
+    const row = this.findLiveStmt.get(rule, source);
     return row === undefined ? null : fromRow(row, this.historyOfStmt.all(row.id).map(fromHistoryRow));
   }
 
-  /** Open alarms, oldest first, without history. */
+  /** Alarms not closed out (open, or cleared but unacknowledged), oldest first, without history. */
   open(site?: string): Alarm[] {
     const rows = site === undefined ? this.openAllStmt.all() : this.openSiteStmt.all(site);
     return rows.map((r) => fromRow(r, NO_HISTORY));
@@ -257,7 +282,8 @@ export class SqliteAlarmStore {
         where.push('open = 0');
         break;
       case 'open':
-        where.push('open = 1');
+        // Everything not closed out: open, and cleared but not yet acknowledged (DESIGN.md).
+        where.push(PENDING);
         break;
       case undefined:
         break;

@@ -1,8 +1,13 @@
 /**
  * Alarms: an explicit state machine (after Home Assistant's alarm panel and ThingsBoard's
- * alarm model). An alarm is open until cleared; acknowledgement is orthogonal, so the four
- * combinations are: active-unacknowledged → active-acknowledged → cleared, or
- * active-unacknowledged → cleared-unacknowledged → cleared (acknowledged after clearing).
+ * alarm model, with ISA-18.2 / IEC 62682 semantics). An alarm is open until cleared;
+ * acknowledgement is orthogonal, so the four combinations are: active-unacknowledged →
+ * active-acknowledged → cleared, or active-unacknowledged → cleared-unacknowledged → cleared
+ * (acknowledged after clearing). An alarm is **closed out** only when it is both acknowledged
+ * and cleared; until then it is the one alarm of its incident, and a re-trigger of the same
+ * (rule, source) folds into it. A **latched** alarm (security: a door opened in an armed zone,
+ * tamper, intrusion) does not clear itself when its condition returns to normal: it records
+ * `restored` and stays active until a person acknowledges it.
  * The public `state` (DESIGN.md) is `active` (open, unacknowledged), `acknowledged` (open,
  * acknowledged) or `cleared`; `acknowledged` tells whether a cleared alarm was ever seen.
  */
@@ -19,7 +24,7 @@ export type AlarmState = 'active' | 'acknowledged' | 'cleared';
  */
 export const SUPPRESSED_RULE = 'maintenance-suppressed';
 
-export type AlarmAction = 'raised' | 'repeated' | 'acknowledged' | 'cleared' | 'commented' | 'escalated' | 'snapshot';
+export type AlarmAction = 'raised' | 'repeated' | 'restored' | 'acknowledged' | 'cleared' | 'commented' | 'escalated' | 'snapshot';
 
 /** Who did it: a user name, or `system` / `rule:<id>` for automatic transitions. */
 export interface AlarmTransition {
@@ -59,6 +64,12 @@ export interface Alarm {
   /** Escalation level reached (0 = first recipients only). */
   escalationLevel: number;
   snapshot: SnapshotStatus | null;
+  /** A security alarm: stays active after its condition ends, until someone acknowledges it. */
+  latched: boolean;
+  /** When the condition returned to normal while the alarm stayed active (latched); null while it holds. */
+  restoredAt: string | null;
+  /** The source changed state too often (see CHATTER in service.ts): its notifications are held back. */
+  chattering: boolean;
   details: Record<string, unknown>;
   history: AlarmTransition[];
 }
@@ -74,6 +85,8 @@ export interface AlarmTrigger {
   message: Localized;
   /** Whether the rule clears the alarm itself when the condition ends. */
   autoClear: boolean;
+  /** Whether the alarm latches: stays active after the condition ends until acknowledged. Default false. */
+  latch?: boolean;
   at: string;
   details?: Record<string, unknown>;
 }
@@ -103,7 +116,10 @@ export interface AlarmActions {
    * (maintenance); a suppressed critical trigger raises a `maintenance-suppressed` info alarm instead.
    */
   raise(trigger: AlarmTrigger): Alarm | null;
-  /** The rule's condition ended: clears the open alarm for (rule, source) if its rule auto-clears. */
+  /**
+   * The rule's condition ended: a latched alarm nobody acknowledged records `restored` and stays
+   * active; otherwise the alarm clears if its rule auto-clears.
+   */
   resolve(rule: string, source: string, at: string): Alarm | null;
   acknowledge(id: string, by: string, comment?: string): Alarm;
   clear(id: string, by: string, comment?: string): Alarm;

@@ -85,6 +85,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Alarms marked chattering (server/alarms/chatter.ts), once per alarm. */
+  readonly alarmsChattering = new Counter({
+    name: 'storetwin_alarms_chattering_total',
+    help: 'Alarms whose condition changed state too often (chattering), by rule',
+    labelNames: ['rule'] as const,
+    registers: [this.registry],
+  });
+
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'storetwin_' });
   }

@@ -221,6 +221,7 @@ export class RuleEngine {
       severity: rule.severity,
       message,
       autoClear,
+      latch: rule.latch,
       at: iso(now),
       details: { kind: rule.when.kind, ...details },
     };

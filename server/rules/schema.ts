@@ -130,6 +130,12 @@ export const ruleSchema = z.strictObject({
   /** Templates: {site} {zone} {device} {value} {threshold} {minutes} {seconds} {count} {time} {hours}. */
   message: z.strictObject({ en: z.string().min(1).max(500), 'zh-CN': z.string().min(1).max(500) }),
   autoClear: z.boolean().default(true),
+  /**
+   * A security alarm latches (ISA-18.2): when its condition ends it records `restored` and
+   * stays active until a person acknowledges it, so a door opened and closed within a second
+   * is not gone before anyone saw it.
+   */
+  latch: z.boolean().default(false),
   enabled: z.boolean().default(true),
   description: z.string().max(500).optional(),
   when: whenSchema,

@@ -260,12 +260,12 @@ describe('AlarmService', () => {
     expect(open[0]!.count).toBe(50);
 
     f.bus.emit('rule.resolved', { site: 'demo-hotel', rule: 'door-armed', source: 'door-101', at: '2026-11-23T02:30:00Z' });
-    expect(f.service.open()).toEqual([]);
-    expect(f.service.get(open[0]!.id)!.state).toBe('cleared');
+    // Cleared but nobody acknowledged it: still listed, until someone does.
+    expect(f.service.open().map((a) => [a.id, a.state, a.acknowledged])).toEqual([[open[0]!.id, 'cleared', false]]);
 
     stop();
     f.bus.emit('rule.triggered', trigger());
-    expect(f.service.open()).toEqual([]);
+    expect(f.service.get(open[0]!.id)!.count).toBe(50);
   });
 
   it('a failing trigger on the bus is logged, not thrown into the emitter', () => {
@@ -332,6 +332,9 @@ describe('AlarmService', () => {
     expect(f.service.list({ state: 'acknowledged', limit: 100 }).items.map((a) => a.id)).toEqual([x!.id]);
     expect(f.service.list({ state: 'cleared', limit: 100 }).items.map((a) => a.id)).toEqual([y!.id]);
     expect(f.service.list({ state: 'active', limit: 100 }).items).toHaveLength(23);
+    // Everything not closed out: the cleared alarm was never acknowledged, so it still counts.
+    expect(f.service.list({ state: 'open', limit: 100 }).items).toHaveLength(25);
+    f.service.acknowledge(y!.id, 'op');
     expect(f.service.list({ state: 'open', limit: 100 }).items).toHaveLength(24);
     expectCode(() => f.service.list({ limit: 10, cursor: 'not a cursor' }), 'STW_ERR_VALIDATION');
   });

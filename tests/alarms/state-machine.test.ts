@@ -47,6 +47,8 @@ function command(action: AlarmCommand['action']): AlarmCommand {
     case 'acknowledged':
     case 'cleared':
       return { action, at: T2, by: 'op' };
+    case 'restored':
+      return { action, at: T2, by: 'rule:door-armed' };
     case 'commented':
       return { action, at: T2, by: 'op', comment: 'checked' };
     case 'escalated':
@@ -74,7 +76,8 @@ describe('alarm state machine', () => {
 
   it('allows exactly the transitions in the table, and refuses the rest with STW_ERR_ALARM_TRANSITION', () => {
     const table: Record<AlarmCommand['action'], AlarmPhase[]> = {
-      repeated: ['active', 'acknowledged'],
+      repeated: ['active', 'acknowledged', 'cleared-unacknowledged'],
+      restored: ['active', 'acknowledged'],
       acknowledged: ['active', 'cleared-unacknowledged'],
       cleared: ['active', 'acknowledged'],
       commented: ['active', 'acknowledged', 'cleared-unacknowledged', 'cleared'],

@@ -25,7 +25,7 @@ function alarm(zone: string): Alarm {
   return {
     id: `alarm-${zone}`, site: SHOP, zone, device: null, rule: 'r', source: zone, severity: 'critical', state: 'active', acknowledged: false,
     message: { en: 'x', 'zh-CN': 'x' }, count: 1, firstAt: at, lastAt: at, acknowledgedAt: null, acknowledgedBy: null, clearedAt: null,
-    clearedBy: null, escalationLevel: 0, snapshot: null, details: {}, history: [],
+    clearedBy: null, escalationLevel: 0, snapshot: null, latched: false, restoredAt: null, chattering: false, details: {}, history: [],
   };
 }
 

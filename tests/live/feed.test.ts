@@ -45,6 +45,9 @@ function alarm(site: string, id: string): Alarm {
     clearedBy: null,
     escalationLevel: 0,
     snapshot: null,
+    latched: false,
+    restoredAt: null,
+    chattering: false,
     details: {},
     history: [],
   };

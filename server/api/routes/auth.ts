@@ -45,13 +45,19 @@ function cookieSecure(deps: ApiDeps, req: Request): boolean {
   return opt === 'auto' ? req.secure : opt;
 }
 
-function loginLimiter(deps: ApiDeps) {
+/**
+ * Failed password guesses allowed per client and account. Logins name the account in the body;
+ * a password change is the authenticated caller's own account (`account` below), so accounts
+ * behind one address (an office NAT, a proxy) do not share a budget.
+ */
+function loginLimiter(deps: ApiDeps, account?: (req: Request) => string) {
   return rateLimit({
     windowMs: deps.options?.loginRateLimit?.windowMs ?? 60_000,
     limit: deps.options?.loginRateLimit?.limit ?? 10,
     // Per client and username: guessing one account's password is slowed down without letting
     // one noisy client lock everybody else out of their own accounts.
     keyGenerator: (req) => {
+      if (account) return `${ipKeyGenerator(req.ip ?? 'unknown')}|${account(req)}`;
       const body: unknown = req.body;
       // Lower-cased: usernames are case-insensitive (COLLATE NOCASE), so "Admin" and "ADMIN"
       // are the same account and share one budget of guesses.
@@ -137,7 +143,7 @@ export const sessionRoutes: ApiRouteModule = {
 
     // Every session and token of the account ends (whoever knew the old password is out);
     // the caller gets a fresh session so the dashboard stays logged in.
-    app.post('/api/auth/password', loginLimiter(deps), async (req: Request, res: Response) => {
+    app.post('/api/auth/password', loginLimiter(deps, (req) => `#${authOf(req).user.id}`), async (req: Request, res: Response) => {
       const { currentPassword, newPassword } = parseInput(passwordChangeSchema, req.body, 'body');
       const { user } = authOf(req);
       await deps.users.changePassword(user.id, currentPassword, newPassword);

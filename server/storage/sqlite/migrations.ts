@@ -204,4 +204,29 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX maintenance_until ON maintenance (until_at);
   `,
+
+  // 4: one alarm per incident (ISA-18.2): an alarm takes re-triggers until it is closed out
+  // (acknowledged and cleared), not only while open; latched security alarms record when their
+  // condition was restored; chattering sources are marked.
+  `
+  ALTER TABLE alarms ADD COLUMN latched     INTEGER NOT NULL DEFAULT 0 CHECK (latched IN (0, 1));
+  ALTER TABLE alarms ADD COLUMN restored_at INTEGER;
+  ALTER TABLE alarms ADD COLUMN chattering  INTEGER NOT NULL DEFAULT 0 CHECK (chattering IN (0, 1));
+  -- live = 1: the alarm that takes the re-triggers of its (rule, source). It is 1 from the raise
+  -- until the close out. Older databases may hold several cleared-unacknowledged alarms of one
+  -- source (each flap made one): the newest becomes live, the others stay listed until someone
+  -- acknowledges them but take no re-triggers.
+  ALTER TABLE alarms ADD COLUMN live        INTEGER NOT NULL DEFAULT 0 CHECK (live IN (0, 1));
+  UPDATE alarms SET live = 1
+   WHERE (open = 1 OR acknowledged = 0)
+     AND NOT EXISTS (SELECT 1 FROM alarms AS newer
+                      WHERE newer.rule = alarms.rule AND newer.source = alarms.source
+                        AND (newer.open = 1 OR newer.acknowledged = 0)
+                        AND (newer.first_at, newer.id) > (alarms.first_at, alarms.id));
+  DROP INDEX alarms_open_rule_source;
+  CREATE UNIQUE INDEX alarms_live_rule_source ON alarms (rule, source) WHERE live = 1;
+  -- "Not closed out" lists (the console, state=open) and the escalation timers after a restart.
+  DROP INDEX alarms_open_site;
+  CREATE INDEX alarms_pending_site ON alarms (site) WHERE open = 1 OR acknowledged = 0;
+  `,
 ];
