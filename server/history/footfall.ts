@@ -9,6 +9,7 @@
  */
 import type { Site } from '../sites/model.ts';
 import type { EventStore, Registry } from '../storage/types.ts';
+import { EventLoopSlicer } from '../storage/yield.ts';
 import { countsWiring } from '../twin/reduce.ts';
 import { localDate, localDayStart, localHour } from './local-time.ts';
 import { scanEvents } from './scan.ts';
@@ -42,11 +43,14 @@ export function countersOf(site: Site, registry: Pick<Registry, 'allDevices'>): 
   return [...counters.values()].sort((a, b) => a.device.localeCompare(b.device));
 }
 
-/** Calls `add` with (ts ms, in, out) for every count of `device` in [fromMs, toMs). */
-async function eachCount(events: EventStore, device: string, fromMs: number, toMs: number, add: (t: number, c: InOut) => void): Promise<void> {
+/**
+ * Calls `add` with (ts ms, in, out) for every count of `device` in [fromMs, toMs). One slicer
+ * per request, shared by its counters' scans, keeps the whole request in short slices.
+ */
+async function eachCount(events: EventStore, device: string, fromMs: number, toMs: number, slicer: EventLoopSlicer, add: (t: number, c: InOut) => void): Promise<void> {
   if (toMs <= fromMs) return;
   const iso = (ms: number) => new Date(ms).toISOString();
-  for await (const page of scanEvents(events, { device, type: 'count', from: iso(fromMs), to: iso(toMs) })) {
+  for await (const page of scanEvents(events, { device, type: 'count', from: iso(fromMs), to: iso(toMs) }, { slicer })) {
     for (const e of page) {
       if (e.data.type === 'count') add(Date.parse(e.ts), { in: e.data.in, out: e.data.out });
     }
@@ -63,8 +67,9 @@ export async function footfallSeries(events: EventStore, counters: readonly Coun
   const n = Math.max(0, Math.ceil((toMs - fromMs) / stepMs));
   const buckets = Array.from({ length: n }, (_, i) => ({ from: new Date(fromMs + i * stepMs).toISOString(), in: 0, out: 0 }));
   const total: InOut = { in: 0, out: 0 };
+  const slicer = new EventLoopSlicer();
   for (const c of counters) {
-    await eachCount(events, c.device, fromMs, toMs, (t, v) => {
+    await eachCount(events, c.device, fromMs, toMs, slicer, (t, v) => {
       const b = buckets[Math.floor((t - fromMs) / stepMs)];
       if (!b) return;
       b.in += v.in;
@@ -132,6 +137,7 @@ export async function footfallSummary(
   const capacities = new Map(site.floors.flatMap((f) => f.zones.map((z) => [z.id, z.capacity ?? null] as const)));
   const halls = new Map<string, FootfallSummary['halls'][number]>();
   const perCounter: FootfallSummary['counters'] = [];
+  const slicer = new EventLoopSlicer();
   for (const c of counters) {
     const day = emptyDay();
     const hall = halls.get(c.counts) ?? { zone: c.counts, capacity: capacities.get(c.counts) ?? null, occupancy: occupancyOf(c.counts), counters: [], ...emptyDay() };
@@ -150,8 +156,8 @@ export async function footfallSummary(
         }
       }
     };
-    await eachCount(events, c.device, todayStart, now + 1, (t, v) => add('today', t, v));
-    await eachCount(events, c.device, weekAgoStart, weekAgoEnd, (t, v) => add('lastWeek', t, v));
+    await eachCount(events, c.device, todayStart, now + 1, slicer, (t, v) => add('today', t, v));
+    await eachCount(events, c.device, weekAgoStart, weekAgoEnd, slicer, (t, v) => add('lastWeek', t, v));
     perCounter.push({ ...c, ...day });
   }
   return {

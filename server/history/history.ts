@@ -18,6 +18,10 @@
  * Cost: one pass over the window's events in (ts, id) order through the store's keyset pages,
  * plus each counter's counts since local midnight by its device index. The answer is compact:
  * state once, then only fields that really changed, as arrays.
+ *
+ * A week of a busy site is ~150k events and seconds of synchronous work (SQLite, the fold, the
+ * JSON): it runs in slices that hand the event loop back every few ms (server/storage/yield.ts),
+ * and reads at most `maxEvents` events, else 413 STW_ERR_QUERY_TOO_LARGE (a shorter window).
  */
 import { StoreTwinError } from '../errors.ts';
 import type { Site } from '../sites/model.ts';
@@ -26,6 +30,7 @@ import { countsWiring, emptyDeviceState, emptyZoneStates, reduceEvent, type Twin
 import type { DeviceState, ZoneState } from '../twin/types.ts';
 import type { AlarmWindowReader, HistoryAlarm } from './alarms.ts';
 import { localDayStart } from './local-time.ts';
+import { EventLoopSlicer } from '../storage/yield.ts';
 import { scanEvents } from './scan.ts';
 
 export const HOUR_MS = 3_600_000;
@@ -36,6 +41,16 @@ export const DEFAULT_WINDOW_MS = 24 * HOUR_MS;
 export const MAX_WINDOW_MS = 7 * 24 * HOUR_MS;
 /** Alarms in one answer; a site with more in a week has a rule to fix first. */
 export const MAX_HISTORY_ALARMS = 5000;
+/**
+ * Events one history may read (lookback included) unless configured otherwise (config
+ * `limits.historyMaxEvents`): a week of a site reporting ~70k events a day. More is seconds of
+ * CPU and tens of MB of answer for one request; the caller asks for a shorter window instead.
+ */
+export const DEFAULT_HISTORY_MAX_EVENTS = 500_000;
+/** Events folded between two looks at the slice clock (~10 µs each with their read). */
+const CHECK_EVERY = 16;
+/** Changes serialised between two looks at the slice clock (~0.6 µs each). */
+const JSON_CHUNK = 2048;
 
 /** Device fields the replay shows, in the order they are compared. */
 export const HISTORY_DEVICE_FIELDS = ['online', 'door', 'battery', 'batteryPct', 'rsrp', 'tamper', 'lastSeen'] as const;
@@ -64,6 +79,13 @@ export interface HistoryDeps {
   events: EventStore;
   registry: Pick<Registry, 'allDevices'>;
   alarms: AlarmWindowReader;
+}
+
+export interface HistoryOptions {
+  /** Default DEFAULT_HISTORY_MAX_EVENTS. */
+  maxEvents?: number;
+  /** Shared with historyJson() so the whole request runs in one series of slices. */
+  slicer?: EventLoopSlicer;
 }
 
 /** The folding state of one site: the same shapes the live twin keeps. */
@@ -115,7 +137,19 @@ export function historyWindow(q: { from?: string; to?: string }, now: number): {
   return { fromMs, toMs };
 }
 
-export async function buildHistory(deps: HistoryDeps, site: Site, fromMs: number, toMs: number): Promise<History> {
+export async function buildHistory(deps: HistoryDeps, site: Site, fromMs: number, toMs: number, opts: HistoryOptions = {}): Promise<History> {
+  const slicer = opts.slicer ?? new EventLoopSlicer();
+  // Wait for a turn before starting, like every later slice (see server/storage/yield.ts).
+  await slicer.yield();
+  const maxEvents = opts.maxEvents ?? DEFAULT_HISTORY_MAX_EVENTS;
+  let read = 0;
+  /** Counts a page read; past the bound the request is refused rather than answered in part. */
+  const count = (n: number) => {
+    read += n;
+    if (read > maxEvents) {
+      throw new StoreTwinError('STW_ERR_QUERY_TOO_LARGE', `the window holds more than ${maxEvents} events: ask for a shorter one`, { maxEvents });
+    }
+  };
   const fold = new SiteFold(site);
   const counters: string[] = [];
   for (const d of deps.registry.allDevices()) {
@@ -132,7 +166,10 @@ export async function buildHistory(deps: HistoryDeps, site: Site, fromMs: number
   if (occupancyStart < stateStart) {
     const early: StoredEvent[] = [];
     for (const device of counters) {
-      for await (const page of scanEvents(deps.events, { device, type: 'count', from: iso(occupancyStart), to: iso(stateStart) })) early.push(...page);
+      for await (const page of scanEvents(deps.events, { device, type: 'count', from: iso(occupancyStart), to: iso(stateStart) }, { slicer })) {
+        count(page.length);
+        early.push(...page);
+      }
     }
     early.sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts) || a.id - b.id);
     for (const e of early) reduceEvent(fold, fold.deviceOf(e), e);
@@ -143,8 +180,11 @@ export async function buildHistory(deps: HistoryDeps, site: Site, fromMs: number
   let snapshot: History['state'] | null = null;
   let lastZone = new Map<string, HistoryZoneState>();
   const before: Array<HistoryDeviceState[keyof HistoryDeviceState]> = [];
-  for await (const page of scanEvents(deps.events, { site: site.id, from: iso(stateStart), to: iso(toMs + 1) })) {
+  let seen = 0;
+  for await (const page of scanEvents(deps.events, { site: site.id, from: iso(stateStart), to: iso(toMs + 1) }, { slicer })) {
+    count(page.length);
     for (const e of page) {
+      if (++seen % CHECK_EVERY === 0) await slicer.pause();
       const t = Date.parse(e.ts);
       // Occupancy starts at local midnight even when the lookback reaches back before it.
       if (e.type === 'count' && t < occupancyStart) continue;
@@ -190,6 +230,24 @@ export async function buildHistory(deps: HistoryDeps, site: Site, fromMs: number
     alarms,
     alarmsTruncated,
   };
+}
+
+/**
+ * The answer as JSON. `JSON.stringify` of a week's answer (~175k changes, 11 MB) holds the
+ * event loop ~100 ms in one piece; the changes are serialised in chunks between slices instead.
+ * Same JSON value as JSON.stringify(history), with `changes` as the last key.
+ */
+export async function historyJson(history: History, slicer: EventLoopSlicer = new EventLoopSlicer()): Promise<Buffer> {
+  const { changes, ...rest } = history;
+  const head = JSON.stringify(rest);
+  const parts = [Buffer.from(`${head.slice(0, -1)},"changes":[`, 'utf8')];
+  for (let i = 0; i < changes.length; i += JSON_CHUNK) {
+    await slicer.pause();
+    const chunk = JSON.stringify(changes.slice(i, i + JSON_CHUNK));
+    parts.push(Buffer.from(`${i > 0 ? ',' : ''}${chunk.slice(1, -1)}`, 'utf8'));
+  }
+  parts.push(Buffer.from(']}', 'utf8'));
+  return Buffer.concat(parts);
 }
 
 function snapshotOf(fold: SiteFold): History['state'] {

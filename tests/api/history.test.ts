@@ -2,6 +2,7 @@
  * GET /api/sites/{site}/history over real HTTP: permissions and site scoping, validation, the
  * default window, alarms overlapping the window, and gzip only when the client accepts it.
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { historyRoutes } from '../../server/api/routes/history.ts';
 import { SqliteAlarmStore } from '../../server/alarms/store.ts';
@@ -150,5 +151,24 @@ describe('history API', () => {
     expect(own.status).toBe(200);
     expect(own.body.alarms.map((a: { id: string }) => a.id)).toEqual(['shop']);
     expect(Object.keys(own.body.state.devices).every((id: string) => !id.startsWith('door-'))).toBe(true);
+  });
+
+  it('refuses a window holding more events than a history may read: 413 STW_ERR_QUERY_TOO_LARGE', async () => {
+    // The same database behind a server whose bound is below the hotel's 6 h of events.
+    const small = await startRoutes({
+      routes: (storage) => [historyRoutes({ alarms: new SqliteAlarmWindow(storage.db), now: () => NOW, maxEvents: 2500 })],
+      dbFile: join(h.dir, 'storetwin.db'),
+    });
+    try {
+      const token = await small.userToken('op-small', 'operator');
+      const big = await small.request('GET', url(''), { token });
+      expect(big.status).toBe(413);
+      expect(big.body.error.code).toBe('STW_ERR_QUERY_TOO_LARGE');
+      // A window within the bound is answered.
+      const hour = await small.request('GET', url(`?from=${iso(NOW - 2 * H)}&to=${iso(NOW - 1.9 * H)}`), { token });
+      expect(hour.status).toBe(200);
+    } finally {
+      await small.close();
+    }
   });
 });

@@ -3,7 +3,9 @@
  * and every change in (from, to] (server/history/history.ts). The answer for a day of a big
  * site is around a megabyte of repetitive JSON, so it is gzipped here when the client accepts
  * it (every browser does): an order of magnitude less to send, for a few ms of CPU off the
- * event loop (zlib runs on the libuv thread pool).
+ * event loop (zlib runs on the libuv thread pool). The history is built and serialised in
+ * slices that leave the event loop to ingest and other requests (server/storage/yield.ts), and
+ * reads at most `maxEvents` events (413 STW_ERR_QUERY_TOO_LARGE).
  */
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
@@ -12,8 +14,9 @@ import { z } from 'zod';
 import { assertSiteVisible } from '../../auth/roles.ts';
 import { StoreTwinError } from '../../errors.ts';
 import type { AlarmWindowReader } from '../../history/alarms.ts';
-import { buildHistory, historyWindow } from '../../history/history.ts';
+import { buildHistory, historyJson, historyWindow } from '../../history/history.ts';
 import type { Site } from '../../sites/model.ts';
+import { EventLoopSlicer } from '../../storage/yield.ts';
 import { allow, userOf } from '../auth.ts';
 import type { ApiDeps, ApiRouteModule } from '../types.ts';
 import { isoDateTimeSchema, parseInput } from '../validate.ts';
@@ -37,7 +40,11 @@ export function visibleSiteOf(deps: ApiDeps, req: Request): Site {
 
 /** Sends `body` as JSON, gzipped when the client accepts gzip and it is big enough to matter. */
 export async function sendJsonMaybeGzip(req: Request, res: Response, body: unknown): Promise<void> {
-  const json = Buffer.from(JSON.stringify(body), 'utf8');
+  await sendJsonBytesMaybeGzip(req, res, Buffer.from(JSON.stringify(body), 'utf8'));
+}
+
+/** The same for JSON already serialised. */
+export async function sendJsonBytesMaybeGzip(req: Request, res: Response, json: Buffer): Promise<void> {
   res.setHeader('Vary', 'Accept-Encoding');
   res.type('application/json');
   if (json.length >= GZIP_MIN_BYTES && req.acceptsEncodings('gzip', 'identity') === 'gzip') {
@@ -53,6 +60,8 @@ export interface HistoryRouteOptions {
   alarms: AlarmWindowReader;
   /** The server's clock (the default window ends now). */
   now?: () => number;
+  /** Events one history may read (config `limits.historyMaxEvents`); default DEFAULT_HISTORY_MAX_EVENTS. */
+  maxEvents?: number;
 }
 
 export function historyRoutes(opts: HistoryRouteOptions): ApiRouteModule {
@@ -64,8 +73,9 @@ export function historyRoutes(opts: HistoryRouteOptions): ApiRouteModule {
         const site = visibleSiteOf(deps, req);
         const q = parseInput(historyQuery, req.query, 'query');
         const { fromMs, toMs } = historyWindow(q, now());
-        const history = await buildHistory({ events: deps.events, registry: deps.registry, alarms: opts.alarms }, site, fromMs, toMs);
-        await sendJsonMaybeGzip(req, res, history);
+        const slicer = new EventLoopSlicer();
+        const history = await buildHistory({ events: deps.events, registry: deps.registry, alarms: opts.alarms }, site, fromMs, toMs, { slicer, ...(opts.maxEvents === undefined ? {} : { maxEvents: opts.maxEvents }) });
+        await sendJsonBytesMaybeGzip(req, res, await historyJson(history, slicer));
       });
     },
   };
