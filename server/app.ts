@@ -191,11 +191,11 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     options: apiOptions,
     routes: [
       alarmRoutes(alarms),
-      ruleRoutes({ rules }),
+      ruleRoutes({ rules, limits: config.limits }),
       deliveryRoutes(outbox, { nudge: () => deliveries.nudge() }),
       armingRoutes({ arming, maintenance }),
       snapshotRoutes({ store: snapshots }),
-      historyRoutes({ alarms: new SqliteAlarmWindow(db), now: () => clock.now() }),
+      historyRoutes({ alarms: new SqliteAlarmWindow(db), now: () => clock.now(), maxEvents: config.limits.historyMaxEvents }),
       footfallRoutes({ now: () => clock.now() }),
       dashboardRoutes({ distDir: path.join(REPO_ROOT, 'dashboard', 'dist') }),
     ],

@@ -108,6 +108,23 @@ export const configSchema = z
         sessionTtlHours: positiveInt.default(12),
       })
       .prefault({}),
+    /**
+     * Long reads (backtests, replay history) run in short slices beside ingest; these bound how
+     * much one request may read and how many run at once (README "Configuration").
+     */
+    limits: z
+      .object({
+        /** A backtest replays at most this many events; a month of a busy site is ~600k. */
+        backtestMaxEvents: positiveInt.default(2_000_000),
+        /** …and runs at most this long (wall time); either bound ends it with a partial answer. */
+        backtestMaxSeconds: positiveInt.default(120),
+        /** Backtests running at once on the server, and for one user (more: 429 STW_ERR_BUSY). */
+        backtestsPerServer: positiveInt.default(1),
+        backtestsPerUser: positiveInt.default(1),
+        /** Events one replay history may read (lookback included), else 413 STW_ERR_QUERY_TOO_LARGE. */
+        historyMaxEvents: positiveInt.default(500_000),
+      })
+      .prefault({}),
   })
   .strict();
 

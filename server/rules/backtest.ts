@@ -4,6 +4,13 @@
  * twin is rebuilt from the replayed events (the real Twin over a private in-memory SQLite
  * database), never the live one, and arming comes from the site schedules: nothing the
  * backtest does is seen outside it.
+ *
+ * A month of a busy site is hundreds of thousands of events and tens of seconds of work, all
+ * of it synchronous (SQLite reads, the twin, the engine). It runs in slices that hand the
+ * event loop back every few ms (server/storage/yield.ts), so ingest and the API keep answering
+ * meanwhile, and within bounds: at most `maxEvents` events and `maxMs` of wall time. A bound
+ * reached stops the replay there and the answer says so (`truncated`, `reason`, `scannedTo`):
+ * what was replayed up to `scannedTo` is still a correct backtest of that shorter range.
  */
 import { ManualClock } from '../clock.ts';
 import { EventBus } from '../events.ts';
@@ -11,6 +18,8 @@ import { createLogger, type Logger } from '../observability/logger.ts';
 import { openSqliteStorage } from '../storage/sqlite/index.ts';
 import type { EventStore, NewEvent } from '../storage/types.ts';
 import { Twin } from '../twin/twin.ts';
+import { EventLoopSlicer } from '../storage/yield.ts';
+import { scanSites } from '../history/scan.ts';
 import type { SiteLookup } from './context.ts';
 import { RuleEngine } from './engine.ts';
 import { scheduleArming } from './hours.ts';
@@ -27,7 +36,19 @@ export interface BacktestOptions {
   logger?: Logger;
   /** Stop collecting after this many firings (the replay still ends at `to`). Default 10,000. */
   maxFirings?: number;
+  /** Replay at most this many events. Default DEFAULT_BACKTEST_MAX_EVENTS. */
+  maxEvents?: number;
+  /** Stop after this much wall time (ms), yields included. Default DEFAULT_BACKTEST_MAX_MS. */
+  maxMs?: number;
+  /** Told, after each slice, how far the replay is (0..1 of the range): for Retry-After estimates. */
+  onProgress?: (fraction: number) => void;
+  /** Aborting stops the replay at the next slice (the caller no longer wants the answer). */
+  signal?: AbortSignal;
+  slicer?: EventLoopSlicer;
 }
+
+/** Why an answer is partial: see BacktestResult. */
+export type BacktestLimit = 'firings' | 'events' | 'time' | 'aborted';
 
 export interface BacktestFiring {
   at: string;
@@ -43,13 +64,29 @@ export interface BacktestResult {
   resolutions: Array<{ at: string; source: string }>;
   eventsScanned: number;
   ms: number;
+  /** True when the answer is partial; `reason` says why. */
   truncated: boolean;
+  /**
+   * null when complete. `firings`: more than maxFirings firings, the rest are not listed (the
+   * replay still went to `to`). `events` / `time` / `aborted`: the replay stopped at `scannedTo`.
+   */
+  reason: BacktestLimit | null;
+  /** The replay covers [from, scannedTo): `to` unless a bound stopped it earlier. */
+  scannedTo: string;
 }
 
-const PAGE = 1000;
+/** Defaults of the bounds (the server's come from config `limits`). */
+export const DEFAULT_BACKTEST_MAX_EVENTS = 2_000_000;
+export const DEFAULT_BACKTEST_MAX_MS = 120_000;
+/** Events replayed between two looks at the slice clock (~2 ms of replay at ~60 µs an event). */
+const CHECK_EVERY = 8;
 
 export async function backtest(rule: Rule, opts: BacktestOptions): Promise<BacktestResult> {
   const started = performance.now();
+  const slicer = opts.slicer ?? new EventLoopSlicer();
+  // Wait for a turn before the setup too: requests arriving together would otherwise each run
+  // their first slice (~10 ms of setup) in the same turn.
+  await slicer.yield();
   const fromMs = Date.parse(opts.from);
   const toMs = Date.parse(opts.to);
   const logger = opts.logger ?? createLogger({ level: 'silent' });
@@ -83,14 +120,37 @@ export async function backtest(rule: Rule, opts: BacktestOptions): Promise<Backt
   bus.on('rule.resolved', (r) => resolutions.push({ at: r.at, source: r.source }));
 
   const known = new Set<string>();
+  const maxEvents = opts.maxEvents ?? DEFAULT_BACKTEST_MAX_EVENTS;
+  const maxMs = opts.maxMs ?? DEFAULT_BACKTEST_MAX_MS;
   let scanned = 0;
+  let seen = 0;
+  let stopped: BacktestLimit | null = null;
+  let scannedTo = toMs;
+  /** Checked between slices: a bound reached or the caller gone stops the replay. */
+  const mustStop = (): BacktestLimit | null => {
+    if (opts.signal?.aborted) return 'aborted';
+    if (performance.now() - started >= maxMs) return 'time';
+    return null;
+  };
   twin.start();
   engine.start();
   try {
-    let cursor: string | undefined;
-    for (;;) {
-      const page = await opts.events.query({ site, from: opts.from, to: opts.to, limit: PAGE, order: 'asc', cursor });
-      for (const e of page.items) {
+    // A '*' rule replays every site in the catalogue, each through its (site, ts) index.
+    const sites = site === undefined ? opts.sites.list().map((s) => s.id) : [site];
+    replay: for await (const page of scanSites(opts.events, sites, { from: opts.from, to: opts.to }, { slicer })) {
+      for (const e of page) {
+        if (++seen % CHECK_EVERY === 0) {
+          if (slicer.due()) {
+            opts.onProgress?.((clock.now() - fromMs) / Math.max(1, toMs - fromMs));
+            await slicer.yield();
+          }
+          stopped = mustStop();
+        }
+        if (stopped === null && scanned >= maxEvents) stopped = 'events';
+        if (stopped !== null) {
+          scannedTo = Date.parse(e.ts);
+          break replay;
+        }
         if (!known.has(e.device)) {
           // The twin only follows registered devices; the replay registers what it meets.
           known.add(e.device);
@@ -105,15 +165,25 @@ export async function backtest(rule: Rule, opts: BacktestOptions): Promise<Backt
         bus.emit('events.stored', [event satisfies NewEvent]);
         scanned++;
       }
-      if (!page.nextCursor) break;
-      cursor = page.nextCursor;
     }
-    // Timers that fall due before the end of the range (a door left open at the end) still count.
-    if (toMs > clock.now()) clock.set(toMs);
+    // Timers that fall due before the end of the replayed range (a door left open at the
+    // end) still count; a replay stopped early ends just before the first event it left out.
+    const end = stopped === null ? toMs : scannedTo - 1;
+    if (end > clock.now()) clock.set(end);
   } finally {
     engine.stop();
     twin.stop();
     scratch.close();
   }
-  return { firings, resolutions, eventsScanned: scanned, ms: Math.round(performance.now() - started), truncated };
+  const reason = stopped ?? (truncated ? 'firings' : null);
+  logger.debug({ rule: rule.id, scanned, reason, slices: slicer.stats() }, 'backtest done');
+  return {
+    firings,
+    resolutions,
+    eventsScanned: scanned,
+    ms: Math.round(performance.now() - started),
+    truncated: reason !== null,
+    reason,
+    scannedTo: new Date(scannedTo).toISOString(),
+  };
 }

@@ -38,6 +38,9 @@ function alarm(id: string, site: string, firstAt: number, clearedAt: number | nu
     clearedBy: clearedAt === null ? null : 'system',
     escalationLevel: 0,
     snapshot: null,
+    latched: false,
+    restoredAt: null,
+    chattering: false,
     details: {},
     history: [],
   };
@@ -55,7 +58,7 @@ describe('history API', () => {
     await generateSiteEvents(h.storage, hotel, { fromMs: NOW - 6 * H, toMs: NOW, seed: 3 });
     const store = new SqliteAlarmStore(h.storage.db);
     const insert = (a: Alarm) => {
-      store.upsertOpen({ ...a, state: 'active', clearedAt: null, clearedBy: null });
+      store.upsertLive({ ...a, state: 'active', clearedAt: null, clearedBy: null });
       if (a.clearedAt !== null) store.update(a);
     };
     insert(alarm('before', HOTEL, NOW - 30 * H, NOW - 26 * H)); // cleared before the window

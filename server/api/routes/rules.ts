@@ -7,9 +7,10 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { assertSiteVisible, canSeeSite, scopeSite } from '../../auth/roles.ts';
 import { StoreTwinError } from '../../errors.ts';
-import { backtest } from '../../rules/backtest.ts';
+import { backtest, DEFAULT_BACKTEST_MAX_EVENTS, DEFAULT_BACKTEST_MAX_MS } from '../../rules/backtest.ts';
 import type { RuleStore, StoredRule } from '../../rules/store.ts';
 import { allow, userOf } from '../auth.ts';
+import { LongReadGate } from '../long-reads.ts';
 import type { ApiRouteModule } from '../types.ts';
 import { isoDateTimeSchema, parseInput, queryString } from '../validate.ts';
 
@@ -19,9 +20,27 @@ const backtestQuery = z.object({ from: isoDateTimeSchema, to: isoDateTimeSchema,
 /** A backtest replays at most this span (a month of a busy hotel stays well under a minute). */
 const MAX_BACKTEST_DAYS = 31;
 
+/**
+ * Bounds of one backtest and how many run at once: config `limits` (server/config.ts). A bound
+ * reached ends the replay with a partial answer (`truncated`, `reason`, `scannedTo`) rather
+ * than an error: what was replayed is a correct backtest of [from, scannedTo).
+ */
+export interface BacktestLimits {
+  backtestMaxEvents: number;
+  backtestMaxSeconds: number;
+  backtestsPerServer: number;
+  backtestsPerUser: number;
+}
+const DEFAULT_BACKTEST_LIMITS: BacktestLimits = {
+  backtestMaxEvents: DEFAULT_BACKTEST_MAX_EVENTS,
+  backtestMaxSeconds: DEFAULT_BACKTEST_MAX_MS / 1000,
+  backtestsPerServer: 1,
+  backtestsPerUser: 1,
+};
+
 const view = (r: StoredRule) => ({ ...r.rule, origin: r.origin, updatedAt: new Date(r.updatedAt).toISOString() });
 
-export function ruleRoutes(deps: { rules: RuleStore }): ApiRouteModule {
+export function ruleRoutes(deps: { rules: RuleStore; limits?: BacktestLimits }): ApiRouteModule {
   const visible = (req: Request): StoredRule => {
     const { id } = parseInput(idParams, req.params, 'params');
     const found = deps.rules.get(id);
@@ -82,6 +101,9 @@ export function ruleRoutes(deps: { rules: RuleStore }): ApiRouteModule {
         res.status(204).end();
       });
 
+      const limits = deps.limits ?? DEFAULT_BACKTEST_LIMITS;
+      // One gate per server (per app): one backtest at a time for it and for each user.
+      const gate = new LongReadGate({ perServer: limits.backtestsPerServer, perUser: limits.backtestsPerUser, maxMs: limits.backtestMaxSeconds * 1000 });
       app.post('/api/rules/:id/backtest', allow('rules:read'), allow('events:read'), async (req: Request, res: Response) => {
         const found = visible(req);
         const q = parseInput(backtestQuery, req.query, 'query');
@@ -98,8 +120,34 @@ export function ruleRoutes(deps: { rules: RuleStore }): ApiRouteModule {
         } else if (q.site !== undefined && q.site !== rule.site) {
           throw new StoreTwinError('STW_ERR_VALIDATION', `rule "${rule.id}" is for site "${rule.site}"`, [{ path: ['site'], message: 'mismatch' }]);
         }
-        const result = await backtest(rule, { events: api.events, sites: api.sites, from: new Date(from).toISOString(), to: new Date(to).toISOString(), logger: api.logger });
-        res.json({ rule: rule.id, from: q.from, to: q.to, ...result });
+        const admission = gate.tryEnter(String(userOf(req).id));
+        if (!admission.ok) {
+          res.setHeader('Retry-After', String(admission.retryAfterS));
+          const who = admission.limit === 'user' ? 'your previous backtest is' : 'another backtest is';
+          throw new StoreTwinError('STW_ERR_BUSY', `${who} still running: retry in ${admission.retryAfterS} s`, { retryAfterS: admission.retryAfterS });
+        }
+        // A caller that hangs up stops the replay and frees the slot for the next one.
+        const gone = new AbortController();
+        res.on('close', () => {
+          if (!res.writableFinished) gone.abort();
+        });
+        try {
+          const result = await backtest(rule, {
+            events: api.events,
+            sites: api.sites,
+            from: new Date(from).toISOString(),
+            to: new Date(to).toISOString(),
+            logger: api.logger,
+            maxEvents: limits.backtestMaxEvents,
+            maxMs: limits.backtestMaxSeconds * 1000,
+            onProgress: (fraction) => admission.ticket.progress(fraction),
+            signal: gone.signal,
+          });
+          if (result.reason === 'aborted') return;
+          res.json({ rule: rule.id, from: q.from, to: q.to, ...result });
+        } finally {
+          admission.ticket.release();
+        }
       });
     },
   };
