@@ -108,13 +108,15 @@ function simulate(env: SimEnvironment): SimulatedDevice {
       for (const at of heartbeat.due(to - elapsedMs, to)) items.push({ at, event: { type: 'heartbeat' } });
       return outbox.send(items);
     },
-    command(cmd, simNow) {
+    command(cmd, simNow, takenAt = simNow) {
       if (cmd.cmd !== 'snapshot' || typeof cmd.id !== 'string' || !COMMAND_ID.test(cmd.id)) return [];
       const at = simNow.getTime();
-      const local = localTime(at, env.timeZone);
+      // The scene (light, people) follows the simulated day; the overlay shows when it was taken.
+      const scene = localTime(at, env.timeZone);
+      const taken = localTime(takenAt.getTime(), env.timeZone);
       // People in view: about as many as pass in a few minutes, at least one right after motion.
       const people = Math.max(at >= lastMotion && at - lastMotion < 30 * SECOND_MS ? 1 : 0, poisson(random, rate(at) / 15));
-      const payload = renderSnapshot({ label: env.label, time: local.text, hour: local.hour, zoneKind: env.zoneKind, people, random });
+      const payload = renderSnapshot({ label: env.label, time: taken.text, takenAt: takenAt.toISOString(), hour: scene.hour, zoneKind: env.zoneKind, people, random });
       return [{ kind: 'raw', subtopic: `snapshot/${cmd.id}`, payload }];
     },
     act(action, simNow) {

@@ -130,8 +130,13 @@ export interface SimulatedDevice {
   boot(simNow: Date): SimOutput[];
   /** Called with the simulated time now and the simulated milliseconds since the last call. */
   advance(simNow: Date, elapsedMs: number): SimOutput[];
-  /** Answers a command from the server (e.g. a camera's snapshot). */
-  command(cmd: DeviceCommand, simNow: Date): SimOutput[];
+  /**
+   * Answers a command from the server (e.g. a camera's snapshot). The simulated clock drives
+   * what the device sees; `takenAt` is the real time of the answer (default `simNow`), which a
+   * camera burns into its picture: the same clock as the alarm the picture belongs to, however
+   * fast the simulation runs.
+   */
+  command(cmd: DeviceCommand, simNow: Date, takenAt?: Date): SimOutput[];
   /** Manual actions a technician triggers (`storetwin simulate --device X --open`). */
   act(action: SimAction, simNow: Date): SimOutput[];
 }

@@ -461,7 +461,8 @@ export class SiteSimulator {
     }
     let outputs: SimOutput[];
     try {
-      outputs = dev.sim.command(parsed.data as DeviceCommand, new Date(this.simMs));
+      // The picture is stamped with the real time, like the events (and the alarm it answers).
+      outputs = dev.sim.command(parsed.data as DeviceCommand, new Date(this.simMs), new Date());
     } catch (err) {
       this.recordError(dev, `command ${parsed.data.cmd} failed: ${errorMessage(err)}`);
       return;

@@ -15,6 +15,12 @@ export interface SnapshotScene {
   label: string;
   /** Local `YYYY-MM-DD HH:MM:SS`, burnt into the top band. */
   time: string;
+  /**
+   * When the picture was taken, ISO 8601: written into a JPEG comment (COM segment) as
+   * `taken <iso>`, the way cameras record the capture time in the file, so it can be read back
+   * without reading the overlay.
+   */
+  takenAt?: string;
   /** Local hour: cameras switch to infrared (grey, darker) at night. */
   hour: number;
   zoneKind: string;
@@ -138,5 +144,29 @@ export function renderSnapshot(scene: SnapshotScene): Buffer {
   // A recording dot, as overlays show.
   r.fillRect(SNAPSHOT_WIDTH - 20, 6, 10, 10, [230, 30, 30]);
   drawText(r, fit(night ? `${scene.label} IR` : scene.label, SNAPSHOT_WIDTH - 12), 6, SNAPSHOT_HEIGHT - band + 4, SCALE, WHITE);
-  return r.toJpeg(80);
+  const jpeg = r.toJpeg(80);
+  return scene.takenAt === undefined ? jpeg : withComment(jpeg, `taken ${scene.takenAt}`);
+}
+
+/** Inserts a COM (0xFFFE) segment right after SOI: readers that do not know it skip it. */
+export function withComment(jpeg: Buffer, text: string): Buffer {
+  const body = Buffer.from(text, 'utf8');
+  const segment = Buffer.alloc(4 + body.length);
+  segment.writeUInt16BE(0xfffe, 0);
+  segment.writeUInt16BE(body.length + 2, 2);
+  body.copy(segment, 4);
+  return Buffer.concat([jpeg.subarray(0, 2), segment, jpeg.subarray(2)]);
+}
+
+/** The text of a JPEG's first COM segment before the scan, or null. */
+export function jpegComment(jpeg: Buffer): string | null {
+  let i = 2;
+  while (i + 4 <= jpeg.length && jpeg[i] === 0xff) {
+    const marker = jpeg[i + 1] ?? 0;
+    const length = jpeg.readUInt16BE(i + 2);
+    if (marker === 0xfe) return jpeg.subarray(i + 4, i + 2 + length).toString('utf8');
+    if (marker === 0xda) break;
+    i += 2 + length;
+  }
+  return null;
 }

@@ -3,6 +3,7 @@ import { decode as decodeJpeg } from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
 import { getDeviceType } from '../../devices/index.ts';
 import type { DeviceType, SimOutput } from '../../devices/types.ts';
+import { jpegComment } from '../../devices/shared/snapshot.ts';
 import { DAY_START, localHourOf, makeEnv, runSim } from './sim-helpers.ts';
 
 const camera = getDeviceType('camera') as DeviceType;
@@ -42,6 +43,23 @@ describe('camera: snapshots', () => {
     expect(markers(payload)).not.toContain(0xc2);
     expect(payload.length).toBeGreaterThan(5_000);
     expect(payload.length).toBeLessThan(100_000);
+  });
+
+  it('stamps the picture with when it was taken, not the simulated clock (the alarm’s clock)', () => {
+    const simNow = new Date(DAY_START + 3 * 3600_000);
+    const shoot = (takenAt: Date) => {
+      const sim = camera.simulate(makeEnv({ zoneKind: 'corridor', label: 'Corridor 3F', seed: 7 }));
+      return decodeJpeg(snapshot(sim.command({ id: 'a', cmd: 'snapshot' }, simNow, takenAt)).payload, { useTArray: true });
+    };
+    const takenAt = new Date('2026-11-23T11:49:00.000Z');
+    const sim = camera.simulate(makeEnv({ zoneKind: 'corridor', seed: 7 }));
+    expect(jpegComment(snapshot(sim.command({ id: 'a', cmd: 'snapshot' }, simNow, takenAt)).payload)).toBe(`taken ${takenAt.toISOString()}`);
+    // The same scene taken at two times differs only in the time band at the top.
+    const a = shoot(takenAt);
+    const b = shoot(new Date(takenAt.getTime() + 7 * 3600_000));
+    const band = (img: { data: Uint8Array; width: number }, y0: number, y1: number) => img.data.subarray(y0 * img.width * 4, y1 * img.width * 4);
+    expect(Buffer.from(band(a, 0, 20)).equals(Buffer.from(band(b, 0, 20)))).toBe(false);
+    expect(Buffer.from(band(a, 40, 200)).equals(Buffer.from(band(b, 40, 200)))).toBe(true);
   });
 
   it('burns text into the overlay bands (bright pixels on a dark band)', () => {

@@ -7,6 +7,7 @@ import { SiteCatalog } from '../../server/sites/catalog.ts';
 import type { Site } from '../../server/sites/model.ts';
 import { SiteSimulator } from '../../simulators/site-simulator.ts';
 import { Recorder, retained, startBroker, type Received, type TestBroker } from './broker.ts';
+import { jpegComment } from '../../devices/shared/snapshot.ts';
 
 const SITES_DIR = fileURLToPath(new URL('../../sites/', import.meta.url));
 /** 12:00 in Asia/Shanghai: the demo shop is open and near its noon peak. */
@@ -105,6 +106,9 @@ describe('SiteSimulator against a real aedes broker', () => {
     // JPEG: SOI marker at the start, EOI at the end.
     expect(snap.payload.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
     expect(snap.payload.subarray(-2)).toEqual(Buffer.from([0xff, 0xd9]));
+    // Taken now (the alarm's clock), whatever the simulated time of day.
+    const taken = Date.parse((jpegComment(snap.payload) ?? '').replace(/^taken /, ''));
+    expect(Math.abs(taken - Date.now())).toBeLessThan(60_000);
 
     // A malformed command is counted, not fatal.
     await recorder.client.publishAsync(`storetwin/demo-shop/${camera.id}/cmd`, 'not json', { qos: 1 });
