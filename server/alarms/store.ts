@@ -326,4 +326,74 @@ export class SqliteAlarmStore {
       nextCursor: more && last !== undefined ? encodeAlarmCursor(last.last_at, last.id) : null,
     };
   }
+
+  private timesStmt: Statement<[{ site: string; from: number; to: number; afterAt: number; afterId: string; limit: number }], AlarmTimesRow> | null = null;
+
+  /**
+   * Response KPIs (server/kpis): one page of `site`'s alarms raised (first_at) in [fromMs, toMs),
+   * with just their lifecycle times, after the keyset `after` (exclusive), in (lastAt, id) order.
+   * That order is the index alarms_site_last (a WITHOUT ROWID index ends with the key, id), so a
+   * page seeks straight to its start: every alarm raised since `fromMs` has last_at ≥ fromMs.
+   * lastAt only grows, so an alarm repeating between two pages may be read twice (the caller
+   * keeps the last copy by id), never skipped.
+   */
+  alarmTimes(site: string, fromMs: number, toMs: number, after: { lastAt: number; id: string } | null, limit: number): AlarmTimes[] {
+    this.timesStmt ??= this.db.prepare(
+      `SELECT id, site, rule, severity, count, latched, first_at, last_at, acknowledged_at, acknowledged_by, cleared_at, cleared_by FROM alarms
+       WHERE site = @site AND (last_at, id) > (@afterAt, @afterId) AND first_at >= @from AND first_at < @to
+       ORDER BY last_at, id LIMIT @limit`,
+    );
+    // No cursor: from (fromMs, '') on, which every id sorts after.
+    const rows = this.timesStmt.all({ site, from: fromMs, to: toMs, afterAt: after?.lastAt ?? fromMs, afterId: after?.id ?? '', limit: Math.max(1, Math.trunc(limit)) });
+    return rows.map((r) => ({
+      id: r.id,
+      site: r.site,
+      rule: r.rule,
+      severity: r.severity,
+      count: r.count,
+      latched: r.latched === 1,
+      firstAt: r.first_at,
+      lastAt: r.last_at,
+      acknowledgedAt: r.acknowledged_at,
+      acknowledgedBy: r.acknowledged_by,
+      clearedAt: r.cleared_at,
+      clearedBy: r.cleared_by,
+    }));
+  }
+}
+
+interface AlarmTimesRow {
+  id: string;
+  site: string;
+  rule: string;
+  severity: Severity;
+  count: number;
+  latched: number;
+  first_at: number;
+  last_at: number;
+  acknowledged_at: number | null;
+  acknowledged_by: string | null;
+  cleared_at: number | null;
+  cleared_by: string | null;
+}
+
+/**
+ * An alarm's lifecycle times in Unix ms, for response KPIs. `acknowledgedAt` is its one
+ * acknowledgement (the flag never drops once set); `clearedAt` its final clear — a re-trigger
+ * that opens a cleared alarm again resets it — or null while it is open.
+ */
+export interface AlarmTimes {
+  id: string;
+  site: string;
+  rule: string;
+  severity: Severity;
+  /** Occurrences folded into the alarm. */
+  count: number;
+  latched: boolean;
+  firstAt: number;
+  lastAt: number;
+  acknowledgedAt: number | null;
+  acknowledgedBy: string | null;
+  clearedAt: number | null;
+  clearedBy: string | null;
 }
