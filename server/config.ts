@@ -114,6 +114,24 @@ export const configSchema = z
      */
     limits: z
       .object({
+    /** Response KPIs (README "Response KPIs"). */
+    kpis: z
+      .strictObject({
+        /**
+         * Seconds within which an alarm of each severity should be acknowledged: the share that
+         * was is the "及时率". Security alarms need someone at once; a low battery can wait a day.
+         */
+        targets: z
+          .strictObject({
+            critical: positiveInt.default(120),
+            major: positiveInt.default(600),
+            minor: positiveInt.default(3600),
+            warning: positiveInt.default(3600),
+            info: positiveInt.default(86_400),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
         /** A backtest replays at most this many events; a month of a busy site is ~600k. */
         backtestMaxEvents: positiveInt.default(2_000_000),
         /** …and runs at most this long (wall time); either bound ends it with a partial answer. */

@@ -21,6 +21,7 @@ export const ACTIONS = [
   'alarms:ack',
   'zones:arm',
   'rules:read',
+  'kpis:read',
   'rules:write',
   'integrations:manage',
   'users:manage',
@@ -52,6 +53,8 @@ export const PERMISSIONS: Readonly<Record<Action, readonly Role[]>> = {
   'users:manage': ADMIN_ONLY,
 };
 
+  // Response KPIs rate people (who acknowledged how fast): for those who run the team.
+  'kpis:read': ['admin', 'manager'],
 export function can(role: Role, action: Action): boolean {
   return PERMISSIONS[action].includes(role);
 }
