@@ -16,16 +16,16 @@ import { dashboardRoutes } from './api/routes/dashboard.ts';
 import { deliveryRoutes } from './api/routes/deliveries.ts';
 import { footfallRoutes } from './api/routes/footfall.ts';
 import { historyRoutes } from './api/routes/history.ts';
-import { ruleRoutes } from './api/routes/rules.ts';
 import { kpiRoutes } from './api/routes/kpis.ts';
+import { ruleRoutes } from './api/routes/rules.ts';
 import { snapshotRoutes } from './api/routes/snapshots.ts';
 import { ArmingService, MaintenanceService } from './arming/index.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { SqliteAlarmWindow } from './history/alarms.ts';
+import { ResponseKpis } from './kpis/service.ts';
 import { SnapshotLinker, SnapshotStore } from './linkage/index.ts';
 import { LiveFeed } from './live/index.ts';
-import { ResponseKpis } from './kpis/service.ts';
 import { EmailChannel } from './notify/channels/email.ts';
 import { WebhookChannel } from './notify/channels/webhook.ts';
 import { loadNotifyConfig } from './notify/config.ts';
@@ -199,6 +199,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       snapshotRoutes({ store: snapshots }),
       historyRoutes({ alarms: new SqliteAlarmWindow(db), now: () => clock.now(), maxEvents: config.limits.historyMaxEvents }),
       footfallRoutes({ now: () => clock.now() }),
+      kpiRoutes({ kpis: new ResponseKpis({ alarms: new SqliteAlarmStore(db), targets: config.kpis.targets, now: () => clock.now() }), now: () => clock.now() }),
       dashboardRoutes({ distDir: path.join(REPO_ROOT, 'dashboard', 'dist') }),
     ],
   });
@@ -206,7 +207,6 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
 
   const app: App = {
     config,
-      kpiRoutes({ kpis: new ResponseKpis({ alarms: new SqliteAlarmStore(db), targets: config.kpis.targets, now: () => clock.now() }), now: () => clock.now() }),
     logger,
     metrics,
     bus,

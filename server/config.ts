@@ -103,17 +103,6 @@ export const configSchema = z
       })
       .refine((n) => n.leaseMs > n.webhookTimeoutMs, { message: 'leaseMs must exceed webhookTimeoutMs', path: ['leaseMs'] })
       .prefault({}),
-    auth: z
-      .object({
-        sessionTtlHours: positiveInt.default(12),
-      })
-      .prefault({}),
-    /**
-     * Long reads (backtests, replay history) run in short slices beside ingest; these bound how
-     * much one request may read and how many run at once (README "Configuration").
-     */
-    limits: z
-      .object({
     /** Response KPIs (README "Response KPIs"). */
     kpis: z
       .strictObject({
@@ -132,6 +121,17 @@ export const configSchema = z
           .prefault({}),
       })
       .prefault({}),
+    auth: z
+      .object({
+        sessionTtlHours: positiveInt.default(12),
+      })
+      .prefault({}),
+    /**
+     * Long reads (backtests, replay history) run in short slices beside ingest; these bound how
+     * much one request may read and how many run at once (README "Configuration").
+     */
+    limits: z
+      .object({
         /** A backtest replays at most this many events; a month of a busy site is ~600k. */
         backtestMaxEvents: positiveInt.default(2_000_000),
         /** …and runs at most this long (wall time); either bound ends it with a partial answer. */

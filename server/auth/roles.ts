@@ -20,8 +20,8 @@ export const ACTIONS = [
   'alarms:read',
   'alarms:ack',
   'zones:arm',
-  'rules:read',
   'kpis:read',
+  'rules:read',
   'rules:write',
   'integrations:manage',
   'users:manage',
@@ -47,14 +47,14 @@ export const PERMISSIONS: Readonly<Record<Action, readonly Role[]>> = {
   'alarms:read': ['admin', 'manager', 'operator'],
   'alarms:ack': ['admin', 'manager', 'operator'],
   'zones:arm': ['admin', 'manager'],
+  // Response KPIs rate people (who acknowledged how fast): for those who run the team.
+  'kpis:read': ['admin', 'manager'],
   'rules:read': ['admin', 'manager', 'operator', 'technician'],
   'rules:write': ADMIN_ONLY,
   'integrations:manage': ADMIN_ONLY,
   'users:manage': ADMIN_ONLY,
 };
 
-  // Response KPIs rate people (who acknowledged how fast): for those who run the team.
-  'kpis:read': ['admin', 'manager'],
 export function can(role: Role, action: Action): boolean {
   return PERMISSIONS[action].includes(role);
 }
