@@ -32,7 +32,9 @@ async function storedCount(device: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  t = await startTestApp({ broker: { maxEventBytes: 8192, maxPacketBytes: 256 * 1024 } });
+  // The healthy device below publishes every few ms, far above a door sensor's rate budget
+  // (tests/ingest/flood.test.ts covers the budget): lift it here.
+  t = await startTestApp({ broker: { maxEventBytes: 8192, maxPacketBytes: 256 * 1024 }, ingest: { rateBudgets: { 'door-sensor': { perSecond: 1e6, burst: 1e6 } } } });
   token = await adminToken(t.app);
   for (const [id, zone] of [['door-a', '3-01'], ['door-b', '3-02'], ['door-healthy', '3-03']] as const) {
     secrets[id] = (await t.app.devices.register({ id, site: 'demo-hotel', type: 'door-sensor', zone })).secret;
