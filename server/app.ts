@@ -11,6 +11,7 @@ import { AlarmService } from './alarms/service.ts';
 import { SqliteAlarmStore } from './alarms/store.ts';
 import { createHttpApp, originPolicy } from './api/app.ts';
 import { alarmRoutes } from './api/routes/alarms.ts';
+import { auditRoutes } from './api/routes/audit.ts';
 import { armingRoutes } from './api/routes/arming.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
 import { deliveryRoutes } from './api/routes/deliveries.ts';
@@ -20,6 +21,7 @@ import { kpiRoutes } from './api/routes/kpis.ts';
 import { ruleRoutes } from './api/routes/rules.ts';
 import { snapshotRoutes } from './api/routes/snapshots.ts';
 import { ArmingService, MaintenanceService } from './arming/index.ts';
+import { SqliteAuditStore } from './audit/store.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { SqliteAlarmWindow } from './history/alarms.ts';
@@ -68,6 +70,7 @@ export interface App {
   readonly storage: ReturnType<typeof openSqliteStorage>;
   readonly devices: DeviceService;
   readonly users: UserService;
+  readonly audit: SqliteAuditStore;
   readonly twin: Twin;
   readonly ingest: Ingest;
   readonly broker: Broker;
@@ -129,6 +132,8 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
   const guard = new ConnectionGuard({ users });
   const broker = new Broker({ config: config.broker, registry, users, guard, ingest, bus, logger, metrics });
   const db = storage.db;
+  // People's actions, recorded by the API's route handlers (and the CLI's admin commands).
+  const audit = new SqliteAuditStore(db, () => clock.now());
   const arming = new ArmingService({ db, sites, bus, clock });
   const maintenance = new MaintenanceService({ db, sites, registry, clock });
   const rules = new RuleStore({ db, dirs: ruleDirs(config), logger, now: () => clock.now() });
@@ -187,12 +192,14 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     twin,
     devices,
     users,
+    audit,
     metrics,
     logger,
     ready: () => ready,
     options: apiOptions,
     routes: [
       alarmRoutes(alarms),
+      auditRoutes({ audit }),
       ruleRoutes({ rules, limits: config.limits }),
       deliveryRoutes(outbox, { nudge: () => deliveries.nudge() }),
       armingRoutes({ arming, maintenance }),
@@ -214,6 +221,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     storage,
     devices,
     users,
+    audit,
     twin,
     ingest,
     broker,

@@ -3,6 +3,7 @@
  * running services, tests pass real ones over a temporary SQLite file.
  */
 import type { Express } from 'express';
+import type { AuditStore } from '../audit/types.ts';
 import type { UserService } from '../auth/users.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -49,6 +50,11 @@ export interface ApiDeps {
   twin: TwinReader;
   devices: DeviceRegistrar;
   users: UserService;
+  /**
+   * The audit log (server/audit): route handlers record people's actions in it. The composition
+   * root always passes it; a test harness that leaves it out records nothing.
+   */
+  audit?: AuditStore;
   metrics: Metrics;
   logger: Logger;
   /** false while the server is still starting: `/healthz` then answers 503 `starting`. */

@@ -25,6 +25,7 @@ export const ACTIONS = [
   'rules:write',
   'integrations:manage',
   'users:manage',
+  'audit:read',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -53,6 +54,8 @@ export const PERMISSIONS: Readonly<Record<Action, readonly Role[]>> = {
   'rules:write': ADMIN_ONLY,
   'integrations:manage': ADMIN_ONLY,
   'users:manage': ADMIN_ONLY,
+  // Who did what, from where: admins (a site-limited admin sees its sites, server/api/routes/audit.ts).
+  'audit:read': ADMIN_ONLY,
 };
 
 export function can(role: Role, action: Action): boolean {

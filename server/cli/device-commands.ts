@@ -1,5 +1,6 @@
 /** `storetwin device add|list|show|remove|rotate-secret` — for technicians installing devices. */
 import { Option, type Command } from 'commander';
+import { CLI_ACTOR, SqliteAuditStore, deviceFields, type AuditActor, type NewAuditEntry } from '../audit/index.ts';
 import { toPublicDevice } from '../registry/devices.ts';
 import { StoreTwinError } from '../errors.ts';
 import { addCommonOptions, configFrom, type CommonOptions } from './options.ts';
@@ -29,6 +30,11 @@ async function withContext<T>(
   } finally {
     ctx.close();
   }
+}
+
+/** An admin command's audit entry, as `cli` (whoever holds the data directory). */
+function record(ctx: OfflineContext, fields: Omit<NewAuditEntry, keyof AuditActor>): void {
+  new SqliteAuditStore(ctx.storage.db).append({ ...CLI_ACTOR, ...fields });
 }
 
 /** `imei=860374051096202` → ['imei', '860374051096202'] */
@@ -77,6 +83,7 @@ export function registerDeviceCommands(program: Command): void {
           position: parsePosition(opts.position) ?? null,
           externalIds: parseExternalIds(opts.externalId),
         });
+        record(ctx, { action: 'device.registered', site: created.site, target: { kind: 'device', id: created.id }, after: deviceFields(created) });
         if (opts.json) return console.log(JSON.stringify({ device: created, secret }, null, 2));
         console.log(
           [
@@ -120,7 +127,9 @@ export function registerDeviceCommands(program: Command): void {
   addCommonOptions(device.command('remove <id>').description('delete a device (its stored events stay)')).action(
     async (id: string, opts: CommonOptions, cmd: Command) =>
       withContext(cmd, opts, (ctx) => {
+        const rec = ctx.storage.registry.getDevice(id);
         ctx.devices.remove(id);
+        if (rec) record(ctx, { action: 'device.removed', site: rec.site, target: { kind: 'device', id }, before: deviceFields(rec) });
         console.log(`removed ${id}`);
       }),
   );
@@ -128,7 +137,9 @@ export function registerDeviceCommands(program: Command): void {
   addCommonOptions(device.command('rotate-secret <id>').description('issue a new MQTT secret; the old one stops working')).action(
     async (id: string, opts: CommonOptions, cmd: Command) =>
       withContext(cmd, opts, async (ctx) => {
-        const { secret } = await ctx.devices.rotateSecret(id);
+        const { device: rotated, secret } = await ctx.devices.rotateSecret(id);
+        // That it was rotated; never the secret.
+        record(ctx, { action: 'device.secret_rotated', site: rotated.site, target: { kind: 'device', id } });
         console.log(`new secret for ${id} (shown only now): ${secret}`);
       }),
   );

@@ -5,6 +5,7 @@
  */
 import { type Command } from 'commander';
 import { createInterface } from 'node:readline/promises';
+import { CLI_ACTOR, SqliteAuditStore, userTarget, type AuditActor, type NewAuditEntry } from '../audit/index.ts';
 import { StoreTwinError } from '../errors.ts';
 import type { OfflineContext } from './offline-context.ts';
 import { ROLES, type UserRecord } from '../storage/types.ts';
@@ -26,6 +27,11 @@ function requireUser(ctx: OfflineContext, name: string): UserRecord {
   const u = ctx.storage.registry.getUserByName(name);
   if (!u) throw new StoreTwinError('STW_ERR_USER_NOT_FOUND', `no user "${name}"`);
   return u;
+}
+
+/** An admin command's audit entry, as `cli` (whoever holds the data directory). */
+function record(ctx: OfflineContext, fields: Omit<NewAuditEntry, keyof AuditActor>): void {
+  new SqliteAuditStore(ctx.storage.db).append({ ...CLI_ACTOR, ...fields });
 }
 
 /** Opens the data directory, runs `body`, closes it whatever happens. */
@@ -57,6 +63,7 @@ export function registerUserCommands(program: Command): void {
           role: opts.role as (typeof ROLES)[number],
           sites: opts.sites ? opts.sites.split(',').map((s) => s.trim()).filter(Boolean) : [],
         });
+        record(ctx, { action: 'user.created', site: null, target: userTarget(created), after: { username: created.username, role: created.role, sites: created.sites }, scope: created.sites });
         console.log(`created ${created.role} "${created.username}"`);
       } finally {
         ctx.close();
@@ -71,7 +78,9 @@ export function registerUserCommands(program: Command): void {
 
   addCommonOptions(user.command('remove <name>').description('delete a user and their sessions')).action((name: string, opts: CommonOptions, cmd: Command) =>
     withContext(cmd, opts, (ctx) => {
-      ctx.users.deleteUser(requireUser(ctx, name).id);
+      const target = requireUser(ctx, name);
+      ctx.users.deleteUser(target.id);
+      record(ctx, { action: 'user.deleted', site: null, target: userTarget(target), before: { username: target.username, role: target.role, sites: target.sites }, scope: target.sites });
       console.log(`removed ${name}`);
     }),
   );
@@ -81,7 +90,9 @@ export function registerUserCommands(program: Command): void {
     .action(async (name: string, opts: CommonOptions & { password?: string }, cmd: Command) => {
       const password = opts.password ?? (await readPassword());
       await withContext(cmd, opts, async (ctx) => {
-        await ctx.users.setPassword(requireUser(ctx, name).id, password);
+        const target = requireUser(ctx, name);
+        await ctx.users.setPassword(target.id, password);
+        record(ctx, { action: 'user.updated', site: null, target: userTarget(target), detail: { passwordReset: true }, scope: target.sites });
         console.log(`password of "${name}" changed; every session and API token of the account was revoked`);
       });
     });
@@ -98,7 +109,9 @@ export function registerUserCommands(program: Command): void {
   addCommonOptions(user.command('revoke <name> <tokenId>').description('revoke one session or API token of a user (id from `user tokens`)')).action(
     (name: string, tokenId: string, opts: CommonOptions, cmd: Command) =>
       withContext(cmd, opts, (ctx) => {
-        ctx.users.revokeToken(requireUser(ctx, name).id, tokenId);
+        const target = requireUser(ctx, name);
+        ctx.users.revokeToken(target.id, tokenId);
+        record(ctx, { action: 'token.revoked', site: null, target: { kind: 'token', id: tokenId }, detail: { owner: target.username }, scope: target.sites });
         console.log(`revoked ${tokenId} of "${name}"`);
       }),
   );

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { assertSiteVisible, canSeeSite } from '../../auth/roles.ts';
 import { StoreTwinError } from '../../errors.ts';
 import { SEVERITIES, type Alarm, type AlarmActions } from '../../alarms/types.ts';
+import { audit } from '../audit.ts';
 import { allow, userOf } from '../auth.ts';
 import type { ApiRouteModule } from '../types.ts';
 import { isoDateTimeSchema, limitSchema, parseInput, queryString } from '../validate.ts';
@@ -43,6 +44,9 @@ function summary(alarm: Alarm): Omit<Alarm, 'history'> {
   return rest;
 }
 
+/** The comment as the alarm's history keeps it (trimmed), for the audit entry's detail. */
+const commented = (text: string | undefined) => (text === undefined ? {} : { detail: { comment: text } });
+
 export function alarmRoutes(alarms: AlarmActions): ApiRouteModule {
   /** The alarm named in the path, if the caller may see its site; else 404. */
   function visibleAlarm(req: Request): Alarm {
@@ -76,6 +80,7 @@ export function alarmRoutes(alarms: AlarmActions): ApiRouteModule {
         const by = userOf(req).username;
         const next = alarms.acknowledge(alarm.id, by, body?.comment);
         deps.logger.info({ alarm: alarm.id, site: alarm.site, by }, 'alarm acknowledged');
+        audit(deps, req, { action: 'alarm.acknowledged', site: alarm.site, target: { kind: 'alarm', id: alarm.id }, before: { state: alarm.state }, after: { state: next.state }, ...commented(body?.comment) });
         res.json({ alarm: next });
       });
 
@@ -85,13 +90,16 @@ export function alarmRoutes(alarms: AlarmActions): ApiRouteModule {
         const by = userOf(req).username;
         const next = alarms.clear(alarm.id, by, body?.comment);
         deps.logger.info({ alarm: alarm.id, site: alarm.site, by }, 'alarm cleared');
+        audit(deps, req, { action: 'alarm.cleared', site: alarm.site, target: { kind: 'alarm', id: alarm.id }, before: { state: alarm.state }, after: { state: next.state }, ...commented(body?.comment) });
         res.json({ alarm: next });
       });
 
       app.post('/api/alarms/:id/comment', allow('alarms:ack'), (req: Request, res: Response) => {
         const alarm = visibleAlarm(req);
         const body = parseInput(commentBody, req.body, 'body');
-        res.json({ alarm: alarms.comment(alarm.id, userOf(req).username, body.text) });
+        const next = alarms.comment(alarm.id, userOf(req).username, body.text);
+        audit(deps, req, { action: 'alarm.commented', site: alarm.site, target: { kind: 'alarm', id: alarm.id }, ...commented(body.text) });
+        res.json({ alarm: next });
       });
     },
   };

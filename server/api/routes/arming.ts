@@ -18,10 +18,12 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { assertSiteVisible, can, canSeeSite, scopeSite } from '../../auth/roles.ts';
 import type { MaintenanceService } from '../../arming/maintenance.ts';
-import type { ArmingService } from '../../arming/service.ts';
+import type { ArmingService, ZoneArming } from '../../arming/service.ts';
+import { changes } from '../../audit/index.ts';
 import { StoreTwinError } from '../../errors.ts';
+import { audit } from '../audit.ts';
 import { allow, userOf } from '../auth.ts';
-import type { ApiRouteModule } from '../types.ts';
+import type { ApiDeps, ApiRouteModule } from '../types.ts';
 import { isoDateTimeSchema, parseInput, queryString } from '../validate.ts';
 
 export interface ArmingRoutesDeps {
@@ -61,27 +63,36 @@ const allowMaintenance: RequestHandler = (req: Request, _res: Response, next: Ne
 export function armingRoutes(deps: ArmingRoutesDeps): ApiRouteModule {
   const { arming, maintenance } = deps;
 
-  const armOrDisarm = (armed: boolean) => (req: Request, res: Response) => {
+  /** What the audit log keeps of a zone's arming. */
+  const armingOf = (z: ZoneArming) => ({ armed: z.armed, source: z.source, until: z.until });
+
+  const armOrDisarm = (api: ApiDeps, armed: boolean) => (req: Request, res: Response) => {
     const { site, zone } = parseInput(zoneParams, req.params, 'params');
     assertSiteVisible(userOf(req), site);
     // An empty POST (no body, no content type) is `{}`.
     const body = parseInput(armBody, req.body ?? {}, 'body');
     const until = body.until ? Date.parse(body.until) : null;
     const by = userOf(req).username;
+    // Throws the same not-found the change itself would.
+    const before = arming.zoneState(site, zone);
     const state = armed ? arming.arm(site, zone, by, until) : arming.disarm(site, zone, by, until);
+    audit(api, req, { action: armed ? 'zone.armed' : 'zone.disarmed', site, target: { kind: 'zone', id: zone }, ...changes(armingOf(before), armingOf(state)) });
     res.json({ site, arming: state });
   };
 
   return {
     name: 'arming',
-    register(app) {
-      app.post('/api/sites/:site/zones/:zone/arm', allow('zones:arm'), armOrDisarm(true));
-      app.post('/api/sites/:site/zones/:zone/disarm', allow('zones:arm'), armOrDisarm(false));
+    register(app, api) {
+      app.post('/api/sites/:site/zones/:zone/arm', allow('zones:arm'), armOrDisarm(api, true));
+      app.post('/api/sites/:site/zones/:zone/disarm', allow('zones:arm'), armOrDisarm(api, false));
 
       app.delete('/api/sites/:site/zones/:zone/arming', allow('zones:arm'), (req: Request, res: Response) => {
         const { site, zone } = parseInput(zoneParams, req.params, 'params');
         assertSiteVisible(userOf(req), site);
-        res.json({ site, arming: arming.resumeSchedule(site, zone, userOf(req).username) });
+        const before = arming.zoneState(site, zone);
+        const state = arming.resumeSchedule(site, zone, userOf(req).username);
+        audit(api, req, { action: 'zone.schedule_resumed', site, target: { kind: 'zone', id: zone }, ...changes(armingOf(before), armingOf(state)) });
+        res.json({ site, arming: state });
       });
 
       app.get('/api/sites/:site/arming', allow('state:read'), (req: Request, res: Response) => {
@@ -105,6 +116,12 @@ export function armingRoutes(deps: ArmingRoutesDeps): ApiRouteModule {
           by: user.username,
           mayArm: can(user.role, 'zones:arm'),
         });
+        audit(api, req, {
+          action: 'maintenance.opened',
+          site: window.site,
+          target: { kind: 'maintenance', id: String(window.id) },
+          after: { zone: window.zone, device: window.device, from: window.from, until: window.until, reason: window.reason },
+        });
         res.status(201).location(`/api/maintenance/${window.id}`).json({ maintenance: window });
       });
 
@@ -125,7 +142,9 @@ export function armingRoutes(deps: ArmingRoutesDeps): ApiRouteModule {
         if (!existing || !canSeeSite(user, existing.site)) {
           throw new StoreTwinError('STW_ERR_MAINTENANCE_NOT_FOUND', `no maintenance window ${id}`);
         }
-        res.json({ maintenance: maintenance.end(id, { mayArm: can(user.role, 'zones:arm') }) });
+        const ended = maintenance.end(id, { mayArm: can(user.role, 'zones:arm') });
+        audit(api, req, { action: 'maintenance.ended', site: ended.site, target: { kind: 'maintenance', id: String(id) }, detail: { zone: ended.zone, device: ended.device }, ...changes({ until: existing.until }, { until: ended.until }) });
+        res.json({ maintenance: ended });
       });
     },
   };

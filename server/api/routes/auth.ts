@@ -9,7 +9,9 @@ import { permissionsOf } from '../../auth/roles.ts';
 import { completeSetup } from '../../auth/setup.ts';
 import { sha256Hex } from '../../auth/secrets.ts';
 import { API_TOKEN_MAX_TTL_DAYS, PASSWORD_MAX, passwordSchema, tokenId, type LoginResult } from '../../auth/users.ts';
+import { userTarget } from '../../audit/index.ts';
 import { StoreTwinError } from '../../errors.ts';
+import { audit } from '../audit.ts';
 import { SESSION_COOKIE, authOf } from '../auth.ts';
 import type { ApiDeps, ApiRouteModule } from '../types.ts';
 import { parseInput } from '../validate.ts';
@@ -82,7 +84,21 @@ export const authRoutes: ApiRouteModule = {
   register(app, deps) {
     app.post('/api/auth/login', loginLimiter(deps), async (req: Request, res: Response) => {
       const { username, password } = parseInput(loginSchema, req.body, 'body');
-      sendSession(deps, req, res, await deps.users.login(username, password));
+      let session: LoginResult;
+      try {
+        session = await deps.users.login(username, password);
+      } catch (err) {
+        // The name tried (never the password), for whoever watches for guessing. An account of
+        // that name lends its sites, so its site-limited admins see the attempts too.
+        if (err instanceof StoreTwinError && err.code === 'STW_ERR_AUTH_INVALID') {
+          const account = deps.registry.getUserByName(username);
+          const target = account ? userTarget(account) : null;
+          audit(deps, req, { action: 'auth.login_failed', site: null, target, scope: account?.sites ?? [] }, username);
+        }
+        throw err;
+      }
+      audit(deps, req, { action: 'auth.login', site: null, target: null }, session.user);
+      sendSession(deps, req, res, session);
     });
 
     app.post('/api/auth/setup', async (req: Request, res: Response) => {
@@ -90,6 +106,7 @@ export const authRoutes: ApiRouteModule = {
       if (deps.registry.countUsers() > 0) throw new StoreTwinError('STW_ERR_SETUP_DONE');
       const { setupToken, username, password } = parseInput(setupSchema, req.body, 'body');
       const user = await completeSetup({ registry: deps.registry, users: deps.users }, setupToken, { username, password });
+      audit(deps, req, { action: 'user.created', site: null, target: userTarget(user), after: { username: user.username, role: user.role, sites: user.sites } }, 'setup');
       deps.logger.info({ user: user.username }, 'setup completed: first admin created');
       res.status(201).json({ user });
     });
@@ -113,6 +130,7 @@ export const sessionRoutes: ApiRouteModule = {
   register(app, deps) {
     app.post('/api/auth/logout', (req: Request, res: Response) => {
       deps.users.logout(authOf(req).token);
+      audit(deps, req, { action: 'auth.logout', site: null, target: { kind: 'token', id: tokenId(sha256Hex(authOf(req).token)) } });
       res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'strict', secure: cookieSecure(deps, req), path: '/' });
       res.status(204).end();
     });
@@ -125,7 +143,10 @@ export const sessionRoutes: ApiRouteModule = {
     app.post('/api/auth/tokens', (req: Request, res: Response) => {
       const { name, ttlDays } = parseInput(tokenSchema, req.body, 'body');
       const token = deps.users.createApiToken(authOf(req).user.id, name, ttlDays);
-      res.status(201).json({ id: tokenId(sha256Hex(token)), token, name, expiresAt: deps.users.tokenExpiry(token) ?? null });
+      const id = tokenId(sha256Hex(token));
+      const expiresAt = deps.users.tokenExpiry(token) ?? null;
+      audit(deps, req, { action: 'token.created', site: null, target: { kind: 'token', id, name }, detail: { expiresAt } });
+      res.status(201).json({ id, token, name, expiresAt });
     });
 
     app.get('/api/auth/tokens', (req: Request, res: Response) => {
@@ -138,6 +159,7 @@ export const sessionRoutes: ApiRouteModule = {
       const { id } = parseInput(tokenIdParams, req.params, 'params');
       deps.users.revokeToken(authOf(req).user.id, id);
       deps.logger.info({ user: authOf(req).user.username, token: id }, 'token revoked');
+      audit(deps, req, { action: 'token.revoked', site: null, target: { kind: 'token', id } });
       res.status(204).end();
     });
 
@@ -148,6 +170,7 @@ export const sessionRoutes: ApiRouteModule = {
       const { user } = authOf(req);
       await deps.users.changePassword(user.id, currentPassword, newPassword);
       deps.logger.info({ user: user.username }, 'password changed: every session and token revoked');
+      audit(deps, req, { action: 'auth.password_changed', site: null, target: userTarget(user) });
       sendSession(deps, req, res, await deps.users.login(user.username, newPassword));
     });
   },

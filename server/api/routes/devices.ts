@@ -5,9 +5,11 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { assertSiteVisible, canSeeSite, scopeSite } from '../../auth/roles.ts';
+import { changes, deviceFields } from '../../audit/index.ts';
 import { StoreTwinError } from '../../errors.ts';
 import { deviceInputSchema, deviceUpdateSchema, toPublicDevice } from '../../registry/devices.ts';
 import type { DeviceRecord } from '../../storage/types.ts';
+import { audit } from '../audit.ts';
 import { allow, userOf } from '../auth.ts';
 import type { ApiDeps, ApiRouteModule } from '../types.ts';
 import { limitSchema, parseInput, queryString } from '../validate.ts';
@@ -52,6 +54,7 @@ export const deviceRoutes: ApiRouteModule = {
       if (existing && !canSeeSite(userOf(req), existing.site)) throw new StoreTwinError('STW_ERR_DEVICE_ID_UNAVAILABLE', `"${input.id}" cannot be used: choose another id`);
       const { device, secret } = await deps.devices.register(input);
       deps.logger.info({ device: device.id, site: device.site, by: userOf(req).username }, 'device registered');
+      audit(deps, req, { action: 'device.registered', site: device.site, target: { kind: 'device', id: device.id }, after: deviceFields(device) });
       res.status(201).location(`/api/devices/${encodeURIComponent(device.id)}`).json({ device, secret });
     });
 
@@ -63,13 +66,16 @@ export const deviceRoutes: ApiRouteModule = {
       const rec = visibleDevice(deps, req);
       // Strict: unknown or immutable fields (id, site, type) are refused, not ignored.
       const patch = parseInput(deviceUpdateSchema, req.body, 'body');
-      res.json({ device: deps.devices.update(rec.id, patch) });
+      const device = deps.devices.update(rec.id, patch);
+      audit(deps, req, { action: 'device.updated', site: device.site, target: { kind: 'device', id: device.id }, ...changes(deviceFields(rec), deviceFields(device)) });
+      res.json({ device });
     });
 
     app.delete('/api/devices/:device', allow('devices:write'), (req: Request, res: Response) => {
       const rec = visibleDevice(deps, req);
       deps.devices.remove(rec.id);
       deps.logger.info({ device: rec.id, site: rec.site, by: userOf(req).username }, 'device removed');
+      audit(deps, req, { action: 'device.removed', site: rec.site, target: { kind: 'device', id: rec.id }, before: deviceFields(rec) });
       res.status(204).end();
     });
 
@@ -77,6 +83,8 @@ export const deviceRoutes: ApiRouteModule = {
       const rec = visibleDevice(deps, req);
       const { device, secret } = await deps.devices.rotateSecret(rec.id);
       deps.logger.info({ device: rec.id, by: userOf(req).username }, 'device secret rotated');
+      // That it was rotated; never the secret.
+      audit(deps, req, { action: 'device.secret_rotated', site: device.site, target: { kind: 'device', id: device.id } });
       res.json({ device, secret });
     });
   },

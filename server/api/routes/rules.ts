@@ -6,9 +6,11 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { assertSiteVisible, canSeeSite, scopeSite } from '../../auth/roles.ts';
+import { changes } from '../../audit/index.ts';
 import { StoreTwinError } from '../../errors.ts';
 import { backtest, DEFAULT_BACKTEST_MAX_EVENTS, DEFAULT_BACKTEST_MAX_MS } from '../../rules/backtest.ts';
 import type { RuleStore, StoredRule } from '../../rules/store.ts';
+import { audit } from '../audit.ts';
 import { allow, userOf } from '../auth.ts';
 import { LongReadGate } from '../long-reads.ts';
 import type { ApiRouteModule } from '../types.ts';
@@ -37,6 +39,9 @@ const DEFAULT_BACKTEST_LIMITS: BacktestLimits = {
   backtestsPerServer: 1,
   backtestsPerUser: 1,
 };
+
+/** The site an audit entry about the rule belongs to: null for a rule of every site ('*'). */
+const siteOf = (r: StoredRule): string | null => (r.rule.site === '*' ? null : r.rule.site);
 
 const view = (r: StoredRule) => ({ ...r.rule, origin: r.origin, updatedAt: new Date(r.updatedAt).toISOString() });
 
@@ -83,6 +88,7 @@ export function ruleRoutes(deps: { rules: RuleStore; limits?: BacktestLimits }):
         checkSite(req, req.body);
         const created = deps.rules.create(req.body);
         api.logger.info({ rule: created.rule.id, by: userOf(req).username }, 'rule created');
+        audit(api, req, { action: 'rule.created', site: siteOf(created), target: { kind: 'rule', id: created.rule.id }, after: { ...created.rule } });
         res.status(201).location(`/api/rules/${encodeURIComponent(created.rule.id)}`).json({ rule: view(created) });
       });
 
@@ -91,6 +97,10 @@ export function ruleRoutes(deps: { rules: RuleStore; limits?: BacktestLimits }):
         checkSite(req, req.body);
         const updated = deps.rules.update(existing.rule.id, req.body);
         api.logger.info({ rule: updated.rule.id, by: userOf(req).username }, 'rule updated');
+        // A rule moved from one site to another concerns both: site-less, scoped to the two.
+        const [was, is] = [siteOf(existing), siteOf(updated)];
+        const where = was === is ? { site: is } : { site: null, scope: was === null || is === null ? [] : [was, is] };
+        audit(api, req, { action: 'rule.updated', ...where, target: { kind: 'rule', id: updated.rule.id }, ...changes({ ...existing.rule }, { ...updated.rule }) });
         res.json({ rule: view(updated) });
       });
 
@@ -98,6 +108,7 @@ export function ruleRoutes(deps: { rules: RuleStore; limits?: BacktestLimits }):
         const existing = writable(req);
         deps.rules.remove(existing.rule.id);
         api.logger.info({ rule: existing.rule.id, by: userOf(req).username }, 'rule removed');
+        audit(api, req, { action: 'rule.deleted', site: siteOf(existing), target: { kind: 'rule', id: existing.rule.id }, before: { ...existing.rule } });
         res.status(204).end();
       });
 

@@ -15,7 +15,9 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { assertCanGrantSites, canManageAccount } from '../../auth/roles.ts';
 import { newUserSchema, userUpdateSchema, type PublicUser } from '../../auth/users.ts';
+import { changes, userTarget, widestScope } from '../../audit/index.ts';
 import { StoreTwinError } from '../../errors.ts';
+import { audit } from '../audit.ts';
 import { allow, userOf } from '../auth.ts';
 import type { ApiDeps, ApiRouteModule } from '../types.ts';
 import { parseInput } from '../validate.ts';
@@ -51,6 +53,7 @@ export const userRoutes: ApiRouteModule = {
       assertSitesExist(deps, input.sites);
       const user = await deps.users.createUser(input);
       deps.logger.info({ user: user.username, role: user.role, sites: user.sites, by: userOf(req).username }, 'user created');
+      audit(deps, req, { action: 'user.created', site: null, target: userTarget(user), after: { username: user.username, role: user.role, sites: user.sites }, scope: user.sites });
       res.status(201).location(`/api/users/${user.id}`).json({ user });
     });
 
@@ -64,6 +67,9 @@ export const userRoutes: ApiRouteModule = {
       const user = await deps.users.updateUser(target.id, input);
       const changed = Object.keys(input).join(', ');
       deps.logger.info({ user: user.username, changed, by: userOf(req).username }, 'user changed');
+      // Role and sites before → after; of the password only that it was reset.
+      const edit = changes({ role: target.role, sites: target.sites }, { role: user.role, sites: user.sites });
+      audit(deps, req, { action: 'user.updated', site: null, target: userTarget(user), ...edit, ...(input.password === undefined ? {} : { detail: { passwordReset: true } }), scope: widestScope(target.sites, user.sites) });
       res.json({ user });
     });
 
@@ -71,6 +77,7 @@ export const userRoutes: ApiRouteModule = {
       const target = manageable(deps, req);
       deps.users.deleteUser(target.id);
       deps.logger.info({ user: target.username, by: userOf(req).username }, 'user deleted');
+      audit(deps, req, { action: 'user.deleted', site: null, target: userTarget(target), before: { username: target.username, role: target.role, sites: target.sites }, scope: target.sites });
       res.status(204).end();
     });
 
@@ -83,6 +90,7 @@ export const userRoutes: ApiRouteModule = {
       const { token } = parseInput(tokenParams, req.params, 'params');
       deps.users.revokeToken(target.id, token);
       deps.logger.info({ user: target.username, token, by: userOf(req).username }, 'token revoked');
+      audit(deps, req, { action: 'token.revoked', site: null, target: { kind: 'token', id: token }, detail: { owner: target.username }, scope: target.sites });
       res.status(204).end();
     });
   },

@@ -229,4 +229,38 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX alarms_open_site;
   CREATE INDEX alarms_pending_site ON alarms (site) WHERE open = 1 OR acknowledged = 0;
   `,
+
+  // 5: the audit log (server/audit): people's actions, append-only. No foreign key to users:
+  // an entry outlives the account that made it.
+  `
+  CREATE TABLE audit (
+    id            INTEGER PRIMARY KEY,
+    at            INTEGER NOT NULL,   -- Unix ms
+    actor         TEXT    NOT NULL,   -- username, 'cli', 'setup', or the name a failed login tried
+    actor_id      INTEGER,            -- the account; NULL for cli, setup and failed logins
+    role          TEXT,
+    ip            TEXT,
+    action        TEXT    NOT NULL,   -- dotted, from AUDIT_ACTIONS
+    site          TEXT,
+    scope         TEXT,               -- site-less entries: JSON sites they concern ('[]' = every site)
+    target_kind   TEXT,
+    target_id     TEXT,
+    target_name   TEXT,
+    before        TEXT,               -- JSON: the changed fields as they were
+    after         TEXT,               -- JSON: as they became
+    detail        TEXT,               -- JSON
+    CHECK ((target_kind IS NULL) = (target_id IS NULL))
+  );
+  -- Pages are newest first by (at, id); a rowid table's index entries end with the id.
+  CREATE INDEX audit_at ON audit (at);
+  CREATE INDEX audit_site_at ON audit (site, at) WHERE site IS NOT NULL;
+  CREATE INDEX audit_actor_at ON audit (actor COLLATE NOCASE, at);
+  -- Append-only, whoever writes: history that can be edited is no record.
+  CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+  CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+  -- INSERT OR REPLACE deletes the old row without firing DELETE triggers (unless
+  -- recursive_triggers is on): refuse an insert that would take an existing id.
+  CREATE TRIGGER audit_no_replace BEFORE INSERT ON audit WHEN EXISTS (SELECT 1 FROM audit WHERE id = NEW.id)
+  BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
+  `,
 ];
