@@ -147,11 +147,25 @@ function refuse(url: string, why: string): StoreTwinError {
   return new StoreTwinError('STW_ERR_WEBHOOK_URL_FORBIDDEN', `webhook ${redactUrl(url)}: ${why}`);
 }
 
-/** URLs of chat bots carry their access token in the query: never log it. */
+/**
+ * A path segment that may be a credential: 8+ characters with a digit, or 20+ of any kind.
+ * Slack (`/services/T…/B…/<secret>`) and Feishu (`/bot/v2/hook/<uuid>`) put the bot's secret
+ * in the path, where `services`, `hook` and `v2` stay readable.
+ */
+const SECRET_SEGMENT = /^(?=.*\d).{8,}$|^.{20,}$/;
+
+/**
+ * URLs of chat bots carry their access token in the query (WeCom, DingTalk), the path (Slack,
+ * Feishu) or the user info: never log or show it. Keeps scheme, host and the harmless path.
+ */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}${u.search ? '?…' : ''}`;
+    const path = u.pathname
+      .split('/')
+      .map((seg) => (SECRET_SEGMENT.test(seg.replace(/%[0-9a-f]{2}/gi, '_')) ? '…' : seg))
+      .join('/');
+    return `${u.protocol}//${u.host}${path}${u.search ? '?…' : ''}`;
   } catch {
     return '(invalid URL)';
   }
