@@ -15,6 +15,7 @@ import { auditRoutes } from './api/routes/audit.ts';
 import { armingRoutes } from './api/routes/arming.ts';
 import { dashboardRoutes } from './api/routes/dashboard.ts';
 import { deliveryRoutes } from './api/routes/deliveries.ts';
+import { notifyRoutes } from './api/routes/notify.ts';
 import { footfallRoutes } from './api/routes/footfall.ts';
 import { historyRoutes } from './api/routes/history.ts';
 import { kpiRoutes } from './api/routes/kpis.ts';
@@ -30,10 +31,11 @@ import { SnapshotLinker, SnapshotStore } from './linkage/index.ts';
 import { LiveFeed } from './live/index.ts';
 import { EmailChannel } from './notify/channels/email.ts';
 import { WebhookChannel } from './notify/channels/webhook.ts';
-import { loadNotifyConfig } from './notify/config.ts';
+import { NotifyConfigFile } from './notify/config-file.ts';
 import { Escalator } from './notify/escalation.ts';
 import { SqliteOutbox } from './notify/outbox-store.ts';
 import { RoutePlanner } from './notify/planner.ts';
+import { RouteTester } from './notify/test-send.ts';
 import { DeliveryWorker } from './notify/worker.ts';
 import { RuleEngine } from './rules/engine.ts';
 import { RuleStore } from './rules/store.ts';
@@ -138,11 +140,15 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
   const maintenance = new MaintenanceService({ db, sites, registry, clock });
   const rules = new RuleStore({ db, dirs: ruleDirs(config), logger, now: () => clock.now() });
   const ruleEngine = new RuleEngine({ bus, clock, twin, arming, sites, rules, db, logger });
-  const notifyConfig = await loadNotifyConfig(config.dataDir);
+  // notify.yaml, watched: a valid edit reaches the planner, channels and escalator (onChange below).
+  const notifyFile = await NotifyConfigFile.load({ dataDir: config.dataDir, logger });
+  const notifyConfig = notifyFile.current;
   const outbox = new SqliteOutbox(db, () => clock.now());
   const planner = new RoutePlanner({
     config: notifyConfig,
     timezoneOf: (site) => sites.get(site)?.timezone,
+    publicUrl: config.publicUrl,
+    sites,
     notifiedRoutes: (alarm) => outbox.routesFor(alarm),
   });
   const alarms = new AlarmService({
@@ -157,11 +163,13 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     logger,
     publish: (topic, payload) => void broker.publish(topic, payload).catch((err) => logger.warn({ err, topic }, 'alarm event not published')),
   });
+  const webhookChannel = new WebhookChannel({ config: notifyConfig, timeoutMs: config.notify.webhookTimeoutMs });
+  const emailChannel = new EmailChannel({ config: notifyConfig });
   const deliveries = new DeliveryWorker({
     outbox,
     channels: {
-      webhook: new WebhookChannel({ config: notifyConfig, timeoutMs: config.notify.webhookTimeoutMs }),
-      email: new EmailChannel({ config: notifyConfig }),
+      webhook: webhookChannel,
+      email: emailChannel,
     },
     leaseMs: config.notify.leaseMs,
     clock,
@@ -170,6 +178,21 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     logger,
   });
   const escalator = new Escalator({ alarms, config: notifyConfig, bus, clock, logger });
+  notifyFile.onChange((next) => {
+    planner.setConfig(next);
+    webhookChannel.setConfig(next);
+    emailChannel.setConfig(next);
+    escalator.setConfig(next);
+  });
+  const routeTester = new RouteTester({
+    config: () => notifyFile.current,
+    webhook: webhookChannel,
+    email: emailChannel,
+    timezone: (site) => planner.timezone(site),
+    siteName: (site) => sites.get(site)?.name,
+    publicUrl: config.publicUrl,
+    now: () => clock.now(),
+  });
   const snapshots = new SnapshotStore({ db, dataDir: config.dataDir, clock, onError: (err) => logger.warn({ err }, 'snapshot retention sweep failed') });
   const linker = new SnapshotLinker({
     bus,
@@ -202,6 +225,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       auditRoutes({ audit }),
       ruleRoutes({ rules, limits: config.limits }),
       deliveryRoutes(outbox, { nudge: () => deliveries.nudge() }),
+      notifyRoutes({ file: notifyFile, tester: routeTester }),
       armingRoutes({ arming, maintenance }),
       snapshotRoutes({ store: snapshots }),
       historyRoutes({ alarms: new SqliteAlarmWindow(db), now: () => clock.now(), maxEvents: config.limits.historyMaxEvents }),
@@ -248,6 +272,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       ruleEngine.start();
       deliveries.start();
       escalator.start();
+      notifyFile.start({ publicUrl: config.publicUrl });
       snapshots.start();
       linker.start();
       await broker.start();
@@ -286,6 +311,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       await ingest.stop();
       linker.stop();
       snapshots.stop();
+      notifyFile.stop();
       escalator.stop();
       await deliveries.stop();
       ruleEngine.stop();

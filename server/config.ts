@@ -26,6 +26,17 @@ export const configSchema = z
     /** Use an external broker instead of the embedded one (not in this release: refused at start). */
     mqttUrl: z.string().url().optional(),
     influxUrl: z.string().url().optional(),
+    /**
+     * Where people reach this server (https://twin.example.com, a path prefix allowed): links in
+     * notifications (the alarm on the dashboard, its picture) are made absolute with it. Unset:
+     * links are relative, and the start-up log says so. No query, fragment or user name: it is
+     * copied into every message.
+     */
+    publicUrl: z
+      .url({ protocol: /^https?$/, error: 'must be an absolute http:// or https:// URL' })
+      .refine((u) => !/[?#]/.test(u) && !/^https?:\/\/[^/]*@/i.test(u), 'must have no query (?), fragment (#) or user name')
+      .transform((u) => u.replace(/\/+$/, ''))
+      .optional(),
     /** Start the demo sites' simulators in-process. */
     demo: z.boolean().default(true),
     /** Simulated seconds per real second for the demo simulators. */
@@ -156,6 +167,7 @@ const ENV_KEYS: Record<string, keyof ConfigInput> = {
   STORETWIN_DATA_DIR: 'dataDir',
   STORETWIN_MQTT_URL: 'mqttUrl',
   STORETWIN_INFLUX_URL: 'influxUrl',
+  STORETWIN_PUBLIC_URL: 'publicUrl',
   STORETWIN_LOG_LEVEL: 'logLevel',
   STORETWIN_DEMO_SPEED: 'demoSpeed',
 };

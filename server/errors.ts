@@ -90,6 +90,8 @@ export const ERRORS = {
   STW_ERR_WEBHOOK_URL_FORBIDDEN: { status: 400, message: 'webhook URL points to a forbidden address (loopback, link-local, private, multicast) or is not http(s)' },
   STW_ERR_DELIVERY_NOT_FOUND: { status: 404, message: 'no such delivery' },
   STW_ERR_DELIVERY_NOT_RETRYABLE: { status: 409, message: 'delivery was already delivered' },
+  STW_ERR_NOTIFY_ROUTE_NOT_FOUND: { status: 404, message: 'no such notification route' },
+  STW_ERR_NOTIFY_TEST_FAILED: { status: 502, message: 'the test message was not delivered: the receiver refused it or did not answer' },
 
   // Dashboard
   STW_ERR_DASHBOARD_NOT_BUILT: { status: 503, message: 'the dashboard is not built: run `npm run build`' },

@@ -25,8 +25,24 @@ export class Escalator {
   private readonly timers = new Map<string, { level: number; cancel: () => void }>();
   private running = false;
   private readonly onChanged = ({ alarm }: { alarm: Alarm }) => this.track(alarm);
+  private config: NotifyConfig;
 
-  constructor(private readonly opts: EscalatorOptions) {}
+  constructor(private readonly opts: EscalatorOptions) {
+    this.config = opts.config;
+  }
+
+  /**
+   * Escalates by `config`'s policies from now on (notify.yaml was reloaded): every open alarm's
+   * next level is scheduled again, so a changed `afterMinutes` or a removed level takes effect
+   * for alarms already waiting too.
+   */
+  setConfig(config: NotifyConfig): void {
+    this.config = config;
+    if (!this.running) return;
+    for (const t of this.timers.values()) t.cancel();
+    this.timers.clear();
+    for (const alarm of this.opts.alarms.open()) this.track(alarm);
+  }
 
   start(): void {
     if (this.running) return;
@@ -51,7 +67,7 @@ export class Escalator {
   track(alarm: Alarm): void {
     if (!this.running) return;
     const next = alarm.escalationLevel + 1;
-    const level = this.opts.config.escalation(alarm.site)[next - 1];
+    const level = this.config.escalation(alarm.site)[next - 1];
     const existing = this.timers.get(alarm.id);
     if (alarm.state !== 'active' || !level) {
       existing?.cancel();

@@ -13,11 +13,15 @@
  *
  * "Already told" is read from the outbox (routes with a delivery for the alarm) so a clear
  * reaches the person who got the alarm even when their on-call window has ended since.
+ *
+ * The routes are those of the notify config in force: setConfig() swaps it when notify.yaml
+ * is reloaded (server/notify/config-file.ts), and the next plan uses the new routes.
  */
 import type { Alarm, AlarmAction } from '../alarms/types.ts';
+import type { Localized } from '../sites/model.ts';
 import type { NotifyConfig, Route } from './config.ts';
 import { inWindows } from './hours.ts';
-import { renderPayload } from './render.ts';
+import { renderPayload, type PlaceNames } from './render.ts';
 import type { DeliveryPlanner, NewDelivery } from './types.ts';
 
 export const DEFAULT_TIMEZONE = 'Asia/Shanghai';
@@ -28,8 +32,33 @@ export interface RoutePlannerOptions {
   timezoneOf?: (site: string) => string | undefined;
   /** Routes already notified for an alarm (SqliteOutbox#routesFor). */
   notifiedRoutes?: (alarm: string) => readonly string[];
-  /** Base URL for relative snapshot links in messages. */
+  /** Config `publicUrl`: the base of the links in messages (the picture, the alarm); absent = relative links. */
   publicUrl?: string;
+  /** Display names of sites, floors, zones and devices (SiteCatalog); without it messages show ids. */
+  sites?: SiteNames;
+}
+
+/** What the planner reads of the site catalogue to name places. SiteCatalog satisfies it. */
+export interface SiteNames {
+  get(site: string): { name: Localized } | undefined;
+  zone(site: string, zone: string): { zone: { name: Localized }; floor: { name: Localized } } | undefined;
+  placement(site: string, device: string): { label?: string } | undefined;
+}
+
+/** Where the alarm is, by display name; whatever the catalogue does not know stays out (the id is shown). */
+export function placeNames(sites: SiteNames | undefined, alarm: Pick<Alarm, 'site' | 'zone' | 'device'>): PlaceNames {
+  if (!sites) return {};
+  const place: PlaceNames = {};
+  const site = sites.get(alarm.site);
+  if (site) place.site = site.name;
+  const zone = alarm.zone === null ? undefined : sites.zone(alarm.site, alarm.zone);
+  if (zone) {
+    place.floor = zone.floor.name;
+    place.zone = zone.zone.name;
+  }
+  const label = alarm.device === null ? undefined : sites.placement(alarm.site, alarm.device)?.label;
+  if (label) place.device = label;
+  return place;
 }
 
 export function idempotencyKey(alarm: string, action: AlarmAction, level: number, route: string): string {
@@ -37,10 +66,20 @@ export function idempotencyKey(alarm: string, action: AlarmAction, level: number
 }
 
 export class RoutePlanner implements DeliveryPlanner {
-  constructor(private readonly opts: RoutePlannerOptions) {}
+  private config: NotifyConfig;
 
-  private timezone(site: string): string {
-    return this.opts.config.timezone(site) ?? this.opts.timezoneOf?.(site) ?? DEFAULT_TIMEZONE;
+  constructor(private readonly opts: RoutePlannerOptions) {
+    this.config = opts.config;
+  }
+
+  /** Plans with `config` from now on (notify.yaml was reloaded). */
+  setConfig(config: NotifyConfig): void {
+    this.config = config;
+  }
+
+  /** The time zone messages and on-call hours of `site` use: the notify config's, else the site model's. */
+  timezone(site: string): string {
+    return this.config.timezone(site) ?? this.opts.timezoneOf?.(site) ?? DEFAULT_TIMEZONE;
   }
 
   private matches(route: Route, alarm: Alarm, now: number): boolean {
@@ -49,7 +88,7 @@ export class RoutePlanner implements DeliveryPlanner {
 
   /** Routes for a notification of `action` at `level`. */
   routesFor(alarm: Alarm, action: AlarmAction, level: number, now: number): Route[] {
-    const { config } = this.opts;
+    const { config } = this;
     switch (action) {
       case 'raised': {
         const escalationOnly = new Set(config.escalation(alarm.site).flatMap((l) => l.routes));
@@ -70,7 +109,7 @@ export class RoutePlanner implements DeliveryPlanner {
   }
 
   private alreadyTold(alarm: Alarm): Route[] {
-    const { config } = this.opts;
+    const { config } = this;
     if (this.opts.notifiedRoutes) {
       return this.opts.notifiedRoutes(alarm.id).map((id) => config.route(alarm.site, id)).filter((r): r is Route => r !== undefined);
     }
@@ -83,13 +122,14 @@ export class RoutePlanner implements DeliveryPlanner {
 
   plan(alarm: Alarm, action: AlarmAction, opts: { level: number; now: number }): NewDelivery[] {
     const timezone = this.timezone(alarm.site);
+    const place = placeNames(this.opts.sites, alarm);
     return this.routesFor(alarm, action, opts.level, opts.now).map((route) => ({
       idempotencyKey: idempotencyKey(alarm.id, action, opts.level, route.id),
       alarm: alarm.id,
       site: alarm.site,
       channel: route.channel,
       route: route.id,
-      payload: renderPayload(route, { alarm, action, level: opts.level, language: route.language, timezone, publicUrl: this.opts.publicUrl }),
+      payload: renderPayload(route, { alarm, action, level: opts.level, language: route.language, timezone, publicUrl: this.opts.publicUrl, place }),
       nextAttemptAt: opts.now,
     }));
   }

@@ -46,8 +46,9 @@ function build() {
   const logger = createLogger({ level: 'silent' });
   const alarms = new AlarmService({ db: db.storage.db, store: new SqliteAlarmStore(db.storage.db), outbox, planner, bus, clock, logger });
   const escalator = new Escalator({ alarms, config, bus, clock });
-  const worker = new DeliveryWorker({ outbox, clock, bus, channels: { webhook: new WebhookChannel({ config }) } });
-  return { clock, bus, config, outbox, alarms, escalator, worker };
+  const channel = new WebhookChannel({ config });
+  const worker = new DeliveryWorker({ outbox, clock, bus, channels: { webhook: channel } });
+  return { clock, bus, config, outbox, alarms, escalator, worker, planner, channel };
 }
 
 function trigger(clock: ManualClock, severity: AlarmTrigger['severity'] = 'major'): AlarmTrigger {
@@ -121,6 +122,46 @@ describe('escalation', () => {
     alarms.clear(alarm.id, 'li.na');
     expect(escalator.pending().size).toBe(0);
     escalator.stop();
+  });
+
+  it('a reloaded policy applies to alarms already waiting: new timing, new routes, removed levels', async () => {
+    const { clock, alarms, escalator, worker, planner, channel } = build();
+    escalator.start();
+    const alarm = alarms.raise(trigger(clock))!;
+    expect(escalator.pending().get(alarm.id)).toBe(1);
+    await worker.runOnce();
+    receiver.requests.length = 0;
+
+    // notify.yaml now escalates after 2 minutes to a new route; planner and channel follow too.
+    const next = parseNotifyConfig({
+      allowPrivateNetworks: ['127.0.0.1'],
+      sites: {
+        'demo-hotel': {
+          routes: [
+            { id: 'desk', channel: 'webhook', url: `${receiver.base}/desk` },
+            { id: 'duty', channel: 'webhook', url: `${receiver.base}/duty` },
+          ],
+          escalation: { levels: [{ afterMinutes: 2, routes: ['duty'] }] },
+        },
+      },
+    });
+    planner.setConfig(next);
+    channel.setConfig(next);
+    escalator.setConfig(next);
+    clock.advance(2 * 60_000);
+    expect(alarms.get(alarm.id)!.escalationLevel).toBe(1);
+    await worker.runOnce();
+    expect(paths(receiver)).toEqual(['/duty escalated']);
+    // No level 2 any more.
+    expect(escalator.pending().has(alarm.id)).toBe(false);
+
+    // A policy with no escalation cancels what waits.
+    const other = alarms.raise({ ...trigger(clock), source: 'door-1204', zone: 'room-1204' })!;
+    expect(escalator.pending().get(other.id)).toBe(1);
+    escalator.setConfig(parseNotifyConfig({ sites: {} }));
+    expect(escalator.pending().size).toBe(0);
+    escalator.stop();
+    await worker.stop();
   });
 
   it('a committed alarm reaches the webhook through the nudge, without advancing the clock', async () => {

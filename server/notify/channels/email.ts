@@ -24,12 +24,23 @@ function isEmailPayload(p: unknown): p is EmailPayload {
 
 export class EmailChannel implements Channel {
   readonly kind = 'email' as const;
+  private config: NotifyConfig;
   private transport: Transporter | null = null;
 
-  constructor(private readonly opts: { config: NotifyConfig; timeoutMs?: number }) {}
+  constructor(private readonly opts: { config: NotifyConfig; timeoutMs?: number }) {
+    this.config = opts.config;
+  }
+
+  /** Sends with `config`'s smtp section from now on (notify.yaml was reloaded). */
+  setConfig(config: NotifyConfig): void {
+    const changed = JSON.stringify(config.smtp) !== JSON.stringify(this.config.smtp);
+    this.config = config;
+    // A mail being sent keeps its transport; the next one opens a new one with the new server.
+    if (changed) this.close();
+  }
 
   private transporter(): Transporter | null {
-    const smtp = this.opts.config.smtp;
+    const smtp = this.config.smtp;
     if (!smtp) return null;
     const timeout = this.opts.timeoutMs ?? 30_000;
     this.transport ??= nodemailer.createTransport({
@@ -45,10 +56,15 @@ export class EmailChannel implements Channel {
   }
 
   async send(delivery: DeliveryRecord): Promise<SendResult> {
+    return (await this.attempt(delivery)).result;
+  }
+
+  /** One mail now, and the SMTP reply code (null when no reply came); send() and the routes API's test send use it. */
+  async attempt(delivery: Pick<DeliveryRecord, 'payload' | 'idempotencyKey'>): Promise<{ result: SendResult; status: number | null }> {
     const transport = this.transporter();
-    const smtp = this.opts.config.smtp;
-    if (!transport || !smtp) return { outcome: 'dead', error: 'no smtp section in the notify config' };
-    if (!isEmailPayload(delivery.payload)) return { outcome: 'dead', error: 'payload is not an email' };
+    const smtp = this.config.smtp;
+    if (!transport || !smtp) return { result: { outcome: 'dead', error: 'no smtp section in the notify config' }, status: null };
+    if (!isEmailPayload(delivery.payload)) return { result: { outcome: 'dead', error: 'payload is not an email' }, status: null };
     const p = delivery.payload;
     try {
       const info = await transport.sendMail({
@@ -60,12 +76,14 @@ export class EmailChannel implements Channel {
         messageId: `<${delivery.idempotencyKey.replace(/[^A-Za-z0-9._-]/g, '.')}@storetwin>`,
         headers: { 'X-StoreTwin-Idempotency-Key': delivery.idempotencyKey },
       });
-      if ((info.accepted ?? []).length === 0) return { outcome: 'dead', error: `every recipient was rejected: ${(info.rejected ?? []).join(', ')}` };
-      return { outcome: 'delivered' };
+      const status = replyCode(info.response);
+      if ((info.accepted ?? []).length === 0) return { result: { outcome: 'dead', error: `every recipient was rejected: ${(info.rejected ?? []).join(', ')}` }, status };
+      return { result: { outcome: 'delivered' }, status };
     } catch (err) {
       const e = err as Error & { responseCode?: number };
       const error = `SMTP: ${e.message}`.slice(0, 500);
-      return typeof e.responseCode === 'number' && e.responseCode >= 500 ? { outcome: 'dead', error } : { outcome: 'retry', error };
+      const status = typeof e.responseCode === 'number' ? e.responseCode : null;
+      return { result: status !== null && status >= 500 ? { outcome: 'dead', error } : { outcome: 'retry', error }, status };
     }
   }
 
@@ -73,4 +91,10 @@ export class EmailChannel implements Channel {
     this.transport?.close();
     this.transport = null;
   }
+}
+
+/** "250 2.0.0 Ok: queued" → 250. */
+function replyCode(response: unknown): number | null {
+  const m = typeof response === 'string' ? /^(\d{3})\b/.exec(response) : null;
+  return m ? Number(m[1]) : null;
 }

@@ -115,41 +115,58 @@ export interface WebhookChannelOptions {
 
 export class WebhookChannel implements Channel {
   readonly kind = 'webhook' as const;
-  private readonly allow: AllowList;
+  private config: NotifyConfig;
+  private allow: AllowList;
   private readonly timeoutMs: number;
   private readonly now: () => number;
 
   constructor(private readonly opts: WebhookChannelOptions) {
+    this.config = opts.config;
     this.allow = new AllowList(opts.config.allowPrivateNetworks);
     this.timeoutMs = opts.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
     this.now = opts.now ?? Date.now;
   }
 
+  /** Sends with `config`'s routes and allow list from now on (notify.yaml was reloaded). */
+  setConfig(config: NotifyConfig): void {
+    this.config = config;
+    this.allow = new AllowList(config.allowPrivateNetworks);
+  }
+
   async send(delivery: DeliveryRecord): Promise<SendResult> {
-    const route = this.opts.config.route(delivery.site, delivery.route);
+    const route = this.config.route(delivery.site, delivery.route);
     if (!route || route.channel !== 'webhook') return { outcome: 'dead', error: `route "${delivery.route}" is no longer a webhook route of site ${delivery.site}` };
+    return (await this.attempt(route, delivery)).result;
+  }
+
+  /**
+   * One POST to the route now, with its signature and the SSRF guard, and what came back: the
+   * outcome and the receiver's HTTP status (null when none came). send() uses it for the outbox;
+   * the routes API's test send uses it directly, outside the outbox and its retries.
+   */
+  async attempt(route: WebhookRoute, delivery: Pick<DeliveryRecord, 'payload' | 'idempotencyKey'>): Promise<{ result: SendResult; status: number | null }> {
     const req = prepareWebhook(route, delivery, this.now());
     let target;
     try {
       target = await checkWebhookUrl(req.url, this.allow, this.opts.resolve);
     } catch (err) {
-      if (isStoreTwinError(err)) return { outcome: 'dead', error: `${err.code}: ${err.message}` };
-      return { outcome: 'retry', error: (err as Error).message };
+      if (isStoreTwinError(err)) return { result: { outcome: 'dead', error: `${err.code}: ${err.message}` }, status: null };
+      return { result: { outcome: 'retry', error: (err as Error).message }, status: null };
     }
     let res: { status: number; headers: http.IncomingHttpHeaders; text: string };
     try {
       res = await this.post(target.url, req, pinnedLookup(target));
     } catch (err) {
-      return { outcome: 'retry', error: `POST ${redactUrl(req.url)}: ${(err as Error).message}` };
+      return { result: { outcome: 'retry', error: `POST ${redactUrl(req.url)}: ${(err as Error).message}` }, status: null };
     }
     const { status } = res;
-    if (status >= 200 && status < 300) return platformError(route.preset, res.text) ?? { outcome: 'delivered' };
+    if (status >= 200 && status < 300) return { result: platformError(route.preset, res.text) ?? { outcome: 'delivered' }, status };
     const error = `POST ${redactUrl(req.url)}: HTTP ${status}${status >= 300 && status < 400 ? ' (redirects are not followed)' : ''}`;
     if (status === 408 || status === 429 || status >= 500 || status < 400) {
       const after = retryAfterMs(res.headers['retry-after'], this.now());
-      return after === undefined ? { outcome: 'retry', error } : { outcome: 'retry', error, retryAfterMs: after };
+      return { result: after === undefined ? { outcome: 'retry', error } : { outcome: 'retry', error, retryAfterMs: after }, status };
     }
-    return { outcome: 'dead', error };
+    return { result: { outcome: 'dead', error }, status };
   }
 
   /** node:http rather than fetch: its `lookup` option pins the connection to the checked address. */

@@ -1,0 +1,75 @@
+/**
+ * The notification routes over HTTP: which routes are in force (notify.yaml as last loaded) and
+ * a test message through one of them. Both need integrations:manage (admins). An admin limited
+ * to some sites sees only the routes declared under those sites — not the '*' routes, which
+ * reach every site's alarms — and anything else is 404, as if it did not exist. Targets are
+ * shown without their secrets (query strings, user info, secret-looking path segments).
+ */
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { canSeeSite } from '../../auth/roles.ts';
+import type { PublicUser } from '../../auth/users.ts';
+import { StoreTwinError } from '../../errors.ts';
+import { routeSummaries, type NotifyConfigFile, type RouteSummary } from '../../notify/config-file.ts';
+import type { RouteTester } from '../../notify/test-send.ts';
+import { allow, userOf } from '../auth.ts';
+import type { ApiRouteModule } from '../types.ts';
+import { parseInput } from '../validate.ts';
+
+const idParams = z.object({ id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be a route id') });
+const testBody = z.strictObject({ site: z.string().regex(/^(\*|[a-z0-9][a-z0-9-]{0,62})$/, "must be a site id or '*'").optional() });
+
+export interface NotifyRoutesDeps {
+  file: Pick<NotifyConfigFile, 'current' | 'loadedAt' | 'rejected' | 'file'>;
+  tester: Pick<RouteTester, 'send'>;
+}
+
+function visible(user: PublicUser, route: RouteSummary): boolean {
+  if (user.sites.length === 0) return true;
+  return route.site !== '*' && canSeeSite(user, route.site);
+}
+
+export function notifyRoutes(deps: NotifyRoutesDeps): ApiRouteModule {
+  return {
+    name: 'notify',
+    register(app) {
+      app.get('/api/notify/routes', allow('integrations:manage'), (req: Request, res: Response) => {
+        const user = userOf(req);
+        const rejected = deps.file.rejected;
+        res.json({
+          items: routeSummaries(deps.file.current).filter((r) => visible(user, r)),
+          loadedAt: new Date(deps.file.loadedAt).toISOString(),
+          file: deps.file.file,
+          // The problems quote the file, other sites' routes included: only for an admin of every site.
+          rejected: rejected && { at: new Date(rejected.at).toISOString(), ...(user.sites.length === 0 ? { message: rejected.message } : {}) },
+        });
+      });
+
+      app.post('/api/notify/routes/:id/test', allow('integrations:manage'), async (req: Request, res: Response) => {
+        const { id } = parseInput(idParams, req.params, 'params');
+        const body = parseInput(testBody, req.body ?? {}, 'body');
+        const user = userOf(req);
+        const candidates = routeSummaries(deps.file.current).filter((r) => r.id === id && (body.site === undefined || r.site === body.site) && visible(user, r));
+        if (candidates.length === 0) throw new StoreTwinError('STW_ERR_NOTIFY_ROUTE_NOT_FOUND', `no notification route "${id}"${body.site ? ` for site ${body.site}` : ''}`);
+        if (candidates.length > 1) {
+          // Route ids are unique per site only.
+          throw new StoreTwinError('STW_ERR_VALIDATION', `route "${id}" exists for several sites: name one in the body`, [
+            { path: ['site'], message: `one of: ${candidates.map((r) => r.site).join(', ')}` },
+          ]);
+        }
+        const route = candidates[0]!;
+        const result = await deps.tester.send(route.site, route.id, user.username);
+        // Removed by a reload between the lookup and the send.
+        if (!result) throw new StoreTwinError('STW_ERR_NOTIFY_ROUTE_NOT_FOUND', `no notification route "${id}"`);
+        if (!result.delivered) {
+          throw new StoreTwinError('STW_ERR_NOTIFY_TEST_FAILED', `the test message through ${route.site}/${route.id} was not delivered: ${result.error ?? 'no answer'}`, {
+            delivered: false,
+            status: result.status,
+            error: result.error ?? null,
+          });
+        }
+        res.json({ delivered: true, status: result.status, route: { id: route.id, site: route.site, channel: route.channel, preset: route.preset, target: route.target } });
+      });
+    },
+  };
+}
