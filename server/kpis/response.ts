@@ -86,15 +86,17 @@ export interface KpiResult {
 }
 
 /** Nearest-rank percentile of ascending `sorted` (p in (0, 100]); null when empty. */
-export function nearestRank(sorted: readonly number[], p: number): number | null {
+export function nearestRank(sorted: ArrayLike<number>, p: number): number | null {
   if (sorted.length === 0) return null;
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(Math.max(rank, 1), sorted.length) - 1] ?? null;
 }
 
 function percentiles(values: number[]): Percentiles {
-  values.sort((a, b) => a - b);
-  return { median: nearestRank(values, 50), p90: nearestRank(values, 90) };
+  // A typed array sorts numerically without a comparator call per pair: several times faster
+  // over the 100k values one request may hold.
+  const sorted = Float64Array.from(values).sort();
+  return { median: nearestRank(sorted, 50), p90: nearestRank(sorted, 90) };
 }
 
 /** ms → seconds to the millisecond, never negative. */
@@ -167,20 +169,35 @@ function compareGroups(by: KpiGrouping): (a: KpiGroup, b: KpiGroup) => number {
   };
 }
 
+/** The figures built up one alarm at a time (the service adds them in slices of the event loop). */
+export class KpiAccumulator {
+  private readonly total = new Tally();
+  private readonly groups = new Map<string | null, Tally>();
+
+  constructor(private readonly opts: Omit<KpiInput, 'alarms'>) {}
+
+  add(a: KpiAlarm): void {
+    const { by, targets, asOf } = this.opts;
+    this.total.add(a, targets, asOf);
+    const key = keyOf(a, by);
+    let tally = this.groups.get(key);
+    if (tally === undefined) this.groups.set(key, (tally = new Tally()));
+    tally.add(a, targets, asOf);
+  }
+
+  result(): KpiResult {
+    const out: KpiGroup[] = [];
+    for (const [key, tally] of this.groups) {
+      const label = key === null ? undefined : this.opts.labels?.(key);
+      out.push({ key, ...(label === undefined ? {} : { label }), ...tally.figures() });
+    }
+    return { groups: out.sort(compareGroups(this.opts.by)), total: this.total.figures() };
+  }
+}
+
 export function responseKpis(input: KpiInput): KpiResult {
-  const total = new Tally();
-  const groups = new Map<string | null, Tally>();
-  for (const a of input.alarms) {
-    total.add(a, input.targets, input.asOf);
-    const key = keyOf(a, input.by);
-    let tally = groups.get(key);
-    if (tally === undefined) groups.set(key, (tally = new Tally()));
-    tally.add(a, input.targets, input.asOf);
-  }
-  const out: KpiGroup[] = [];
-  for (const [key, tally] of groups) {
-    const label = key === null ? undefined : input.labels?.(key);
-    out.push({ key, ...(label === undefined ? {} : { label }), ...tally.figures() });
-  }
-  return { groups: out.sort(compareGroups(input.by)), total: total.figures() };
+  const { alarms, ...opts } = input;
+  const acc = new KpiAccumulator(opts);
+  for (const a of alarms) acc.add(a);
+  return acc.result();
 }
