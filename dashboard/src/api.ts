@@ -5,6 +5,7 @@
  * change replaces the token under a running page: listeners (the live socket) follow it.
  */
 import type { Alarm } from '../../server/alarms/types.ts';
+import type { AuditPage } from '../../server/audit/types.ts';
 import type { Localized } from '../../server/sites/model.ts';
 import type { SiteState } from '../../server/twin/types.ts';
 import type { LiveEvent } from '../../server/live/protocol.ts';
@@ -227,6 +228,11 @@ export class Api {
 
   footfall(query: { site: string; zone?: string; from: string; to: string; step?: string | number }): Promise<unknown> {
     return this.request('GET', `/api/footfall${qs(query)}`);
+  }
+
+  /** `GET /api/audit`: newest first; pass `nextCursor` back for the next page. */
+  audit(query: { site?: string; user?: string; action?: string; from?: string; to?: string; limit?: number; cursor?: string }): Promise<AuditPage> {
+    return this.request('GET', `/api/audit${qs(query)}`);
   }
 
   footfallSummary(site: string): Promise<FootfallSummaryResponse> {
