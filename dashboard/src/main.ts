@@ -4,9 +4,9 @@
  */
 import './style.css';
 import { Api } from './api.ts';
+import { loginReturn, loginTarget } from './deep-link.ts';
 import { h, replace } from './dom.ts';
 import { I18n } from './i18n.ts';
-import { renderAudit } from './pages/audit.ts';
 import { renderLogin } from './pages/login.ts';
 import { renderMain } from './pages/main.ts';
 import { renderManager } from './pages/manager.ts';
@@ -16,7 +16,8 @@ const api = new Api();
 const i18n = new I18n();
 
 function toLogin(): void {
-  if (location.pathname !== '/login') location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
+  // The query too: a notification's link (/?alarm=…) opens that alarm after login.
+  if (location.pathname !== '/login') location.assign(loginTarget());
 }
 
 async function start(): Promise<void> {
@@ -24,13 +25,13 @@ async function start(): Promise<void> {
   const path = location.pathname.replace(/\/+$/, '') || '/';
   if (path === '/login' || !api.token) {
     if (path !== '/login') return toLogin();
-    renderLogin(root, api, i18n, new URLSearchParams(location.search).get('next') ?? '/');
-    i18n.onChange(() => renderLogin(root, api, i18n, '/'));
+    const next = loginReturn(new URLSearchParams(location.search).get('next'));
+    renderLogin(root, api, i18n, next);
+    i18n.onChange(() => renderLogin(root, api, i18n, next));
     return;
   }
   const me = await api.me();
   if (path === '/m') await renderManager(root, api, i18n, me, toLogin);
-  else if (path === '/audit') await renderAudit(root, api, i18n, me, toLogin);
   else await renderMain(root, api, i18n, me, path === '/replay' ? 'replay' : 'live', toLogin);
 }
 

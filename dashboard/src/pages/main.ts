@@ -7,6 +7,7 @@ import type { TwinBatch } from '../../../server/live/protocol.ts';
 import type { Api, Me } from '../api.ts';
 import { AlarmNotifier } from '../alarm-notify.ts';
 import type { Ctx } from '../context.ts';
+import { alarmFromLink } from '../deep-link.ts';
 import { h, replace } from '../dom.ts';
 import type { I18n } from '../i18n.ts';
 import { connectLive, reconnectLive, type LiveSocket } from '../live.ts';
@@ -210,9 +211,12 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
     if (store.site) void selectSite(store.site);
   });
 
+  // A notification's link (/?alarm=…): that alarm's site, then its detail.
+  const linked = await alarmFromLink(api);
   const remembered = localStorage.getItem(SITE_KEY);
-  const first = sites.find((s) => s.id === remembered) ?? sites[0];
+  const first = sites.find((s) => s.id === linked?.site) ?? sites.find((s) => s.id === remembered) ?? sites[0];
   if (first) await selectSite(first.id);
   else markReady();
   if (initialMode === 'replay') await setMode('replay');
+  if (linked) console_.open(linked);
 }
