@@ -123,9 +123,10 @@ export class SqliteAuditStore implements AuditStore {
         where.push('action = @action');
         params.action = q.action;
       } else if (AUDIT_GROUPS.includes(q.action)) {
-        where.push('substr(action, 1, @prefixLength) = @prefix');
-        params.prefix = `${q.action}.`;
-        params.prefixLength = q.action.length + 1;
+        // 'alarm.' <= action < 'alarm/' ('/' follows '.'): a range the action index serves.
+        where.push('action >= @groupFrom AND action < @groupTo');
+        params.groupFrom = `${q.action}.`;
+        params.groupTo = `${q.action}/`;
       } else {
         throw new StoreTwinError('STW_ERR_VALIDATION', `unknown audit action "${q.action.slice(0, 64)}"`, [{ path: ['action'], message: 'an action or a group' }]);
       }

@@ -255,6 +255,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_at ON audit (at);
   CREATE INDEX audit_site_at ON audit (site, at) WHERE site IS NOT NULL;
   CREATE INDEX audit_actor_at ON audit (actor COLLATE NOCASE, at);
+  -- ?action= (one, or a group as a range): without it a rare action scans the whole log.
+  CREATE INDEX audit_action_at ON audit (action, at);
   -- Append-only, whoever writes: history that can be edited is no record.
   CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
   CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
