@@ -7,6 +7,7 @@ import { Api } from './api.ts';
 import { loginReturn, loginTarget } from './deep-link.ts';
 import { h, replace } from './dom.ts';
 import { I18n } from './i18n.ts';
+import { renderAudit } from './pages/audit.ts';
 import { renderLogin } from './pages/login.ts';
 import { renderMain } from './pages/main.ts';
 import { renderManager } from './pages/manager.ts';
@@ -32,6 +33,7 @@ async function start(): Promise<void> {
   }
   const me = await api.me();
   if (path === '/m') await renderManager(root, api, i18n, me, toLogin);
+  else if (path === '/audit') await renderAudit(root, api, i18n, me, toLogin);
   else await renderMain(root, api, i18n, me, path === '/replay' ? 'replay' : 'live', toLogin);
 }
 
