@@ -4,7 +4,7 @@
  * requests carry. Any 401 drops the token and sends the user back to the login page. A password
  * change replaces the token under a running page: listeners (the live socket) follow it.
  */
-import type { Alarm } from '../../server/alarms/types.ts';
+import type { Alarm, Severity } from '../../server/alarms/types.ts';
 import type { AuditPage } from '../../server/audit/types.ts';
 import type { Localized } from '../../server/sites/model.ts';
 import type { SiteState } from '../../server/twin/types.ts';
@@ -63,6 +63,43 @@ export interface CreatedToken {
   name: string;
   expiresAt: string | null;
 }
+/** `GET /api/kpis/response` (server/kpis/response.ts): seconds, shares 0..1, null where nothing to measure. */
+export type KpiGrouping = 'site' | 'user' | 'severity' | 'rule';
+export interface KpiFigures {
+  alarms: number;
+  occurrences: number;
+  acknowledged: number;
+  unacknowledged: number;
+  ackWithinTarget: number;
+  pending: number;
+  ackWithinTargetShare: number | null;
+  timeToAck: { median: number | null; p90: number | null };
+  cleared: number;
+  uncleared: number;
+  timeToClear: { median: number | null; p90: number | null };
+}
+export interface KpiGroup extends KpiFigures {
+  /** Site id, user name (null: nobody acknowledged), severity or rule id. */
+  key: string | null;
+  label?: Localized;
+}
+export interface KpiResponse {
+  site: string | null;
+  from: string;
+  to: string;
+  asOf: string;
+  by: KpiGrouping;
+  targets: Record<Severity, number>;
+  groups: KpiGroup[];
+  total: KpiFigures;
+}
+export interface KpiQuery {
+  site?: string;
+  from: string;
+  /** Default: now, by the server's clock. */
+  to?: string;
+  by: KpiGrouping;
+}
 interface SessionAnswer {
   token: string;
   user: User;
@@ -118,22 +155,33 @@ export class Api {
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.send(method, path, body);
+    if (res.status === 204) return undefined as T;
+    return (await res.json().catch(() => ({}))) as T;
+  }
+
+  /** A file the server sends (a CSV export) and the name it gave it. */
+  async download(path: string): Promise<{ blob: Blob; filename: string | null }> {
+    const res = await this.send('GET', path);
+    const filename = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? null;
+    return { blob: await res.blob(), filename };
+  }
+
+  /** The fetch with the token; a refusal becomes an ApiError (a 401 also signs out). */
+  private async send(method: string, path: string, body?: unknown): Promise<Response> {
     const headers: Record<string, string> = {};
     const token = this.token;
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await fetch(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
-    if (res.status === 204) return undefined as T;
+    if (res.ok) return res;
     const data = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
-    if (!res.ok) {
-      const code = data.error?.code ?? `HTTP_${res.status}`;
-      if (res.status === 401 && !path.startsWith('/api/auth/login')) {
-        sessionStorage.removeItem(TOKEN_KEY);
-        this.onUnauthorized();
-      }
-      throw new ApiError(res.status, code, data.error?.message ?? res.statusText);
+    const code = data.error?.code ?? `HTTP_${res.status}`;
+    if (res.status === 401 && !path.startsWith('/api/auth/login')) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      this.onUnauthorized();
     }
-    return data as T;
+    throw new ApiError(res.status, code, data.error?.message ?? res.statusText);
   }
 
   async login(username: string, password: string): Promise<User> {
@@ -237,6 +285,15 @@ export class Api {
 
   footfallSummary(site: string): Promise<FootfallSummaryResponse> {
     return this.request('GET', `/api/sites/${enc(site)}/footfall/summary`);
+  }
+
+  kpis(query: KpiQuery): Promise<KpiResponse> {
+    return this.request('GET', `/api/kpis/response${qs({ ...query })}`);
+  }
+
+  /** The same figures as a CSV, headers in `lang`. */
+  kpisCsv(query: KpiQuery & { lang: string }): Promise<{ blob: Blob; filename: string | null }> {
+    return this.download(`/api/kpis/response.csv${qs({ ...query })}`);
   }
 }
 

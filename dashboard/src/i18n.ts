@@ -168,6 +168,38 @@ const en = {
   copied: 'Copied',
   copyByHand: 'Selected: press Ctrl+C to copy',
   done: 'Done',
+  // Response KPIs (pages/kpis.ts).
+  kpis: 'Response KPIs',
+  kpiNav: 'KPIs',
+  kpiAllSites: 'All sites',
+  kpiPeriod: 'Period',
+  kpiPeriods: { today: 'Today', '7d': '7 days', '30d': '30 days' },
+  kpiGroupBy: 'Group by',
+  kpiBy: { site: 'Site', user: 'Person', severity: 'Severity', rule: 'Rule' },
+  kpiAlarms: 'Alarms',
+  kpiInTime: 'Acknowledged in time',
+  kpiToAck: 'Time to acknowledge',
+  kpiToClear: 'Time to clear',
+  kpiMedian: (d: string) => `median ${d}`,
+  kpiP90: (d: string) => `90% within ${d}`,
+  kpiUnacked: 'Not acknowledged',
+  kpiPending: (n: number) => `${n} still within target`,
+  kpiOf: (n: number, of: number) => `${n} of ${of}`,
+  kpiNobody: 'Nobody yet',
+  kpiTotal: 'All',
+  kpiTargets: 'Targets: acknowledged within',
+  kpiRange: (from: string, to: string, tz: string) => `${from} – ${to} (${tz})`,
+  kpiDownload: 'Download CSV',
+  kpiEmpty: 'No alarms in this period',
+  kpiForbidden: 'Your role may not see response KPIs.',
+  kpiHelp: 'Each alarm counts once, however often it repeated. Times run from the raise; open alarms have no time to clear yet.',
+  duration: (seconds: number) => {
+    const s = Math.round(seconds);
+    if (s < 60) return `${s} s`;
+    if (s < 3600) return s % 60 === 0 ? `${s / 60} min` : `${Math.floor(s / 60)} min ${s % 60} s`;
+    const [big, small, bigUnit, smallUnit] = s < 86_400 ? [Math.floor(s / 3600), Math.floor((s % 3600) / 60), 'h', 'min'] : [Math.floor(s / 86_400), Math.floor((s % 86_400) / 3600), 'd', 'h'];
+    return small === 0 ? `${big} ${bigUnit}` : `${big} ${bigUnit} ${small} ${smallUnit}`;
+  },
   severity: { critical: 'critical', major: 'major', minor: 'minor', warning: 'warning', info: 'info' },
   alarmState: { active: 'active', acknowledged: 'acknowledged', cleared: 'cleared' },
   speakAlarm: (zone: string, message: string) => `Critical alarm. ${zone}. ${message}`,
@@ -335,6 +367,37 @@ const zh: Strings = {
   copied: '已复制',
   copyByHand: '已选中，请按 Ctrl+C 复制',
   done: '完成',
+  kpis: '告警响应指标',
+  kpiNav: '响应指标',
+  kpiAllSites: '全部门店',
+  kpiPeriod: '时段',
+  kpiPeriods: { today: '今天', '7d': '近 7 天', '30d': '近 30 天' },
+  kpiGroupBy: '分组',
+  kpiBy: { site: '门店', user: '人员', severity: '级别', rule: '规则' },
+  kpiAlarms: '告警数',
+  kpiInTime: '及时率',
+  kpiToAck: '确认用时',
+  kpiToClear: '清除用时',
+  kpiMedian: (d: string) => `中位数 ${d}`,
+  kpiP90: (d: string) => `90% 在 ${d} 内`,
+  kpiUnacked: '未确认',
+  kpiPending: (n: number) => `${n} 条尚在时限内`,
+  kpiOf: (n: number, of: number) => `${n}/${of}`,
+  kpiNobody: '尚无人确认',
+  kpiTotal: '合计',
+  kpiTargets: '确认时限：',
+  kpiRange: (from: string, to: string, tz: string) => `${from} 至 ${to}（${tz}）`,
+  kpiDownload: '下载 CSV',
+  kpiEmpty: '此期间没有告警',
+  kpiForbidden: '您的角色无权查看响应指标。',
+  kpiHelp: '每条告警只计一次，无论重复多少次。用时从告警触发算起；未清除的告警暂无清除用时。',
+  duration: (seconds: number) => {
+    const s = Math.round(seconds);
+    if (s < 60) return `${s}秒`;
+    if (s < 3600) return s % 60 === 0 ? `${s / 60}分钟` : `${Math.floor(s / 60)}分${s % 60}秒`;
+    const [big, small, bigUnit, smallUnit] = s < 86_400 ? [Math.floor(s / 3600), Math.floor((s % 3600) / 60), '小时', '分'] : [Math.floor(s / 86_400), Math.floor((s % 86_400) / 3600), '天', '小时'];
+    return small === 0 ? `${big}${bigUnit}` : `${big}${bigUnit}${small}${smallUnit}`;
+  },
   severity: { critical: '紧急', major: '重要', minor: '次要', warning: '警告', info: '提示' },
   alarmState: { active: '未确认', acknowledged: '已确认', cleared: '已清除' },
   speakAlarm: (zone: string, message: string) => `紧急告警。${zone}。${message}`,

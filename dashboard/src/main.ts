@@ -1,6 +1,6 @@
 /**
- * Entry: one page, routed by path. /login, /m (manager's phone page), /replay, and / (the
- * operator's twin). Without a valid session every route lands on /login.
+ * Entry: one page, routed by path. /login, /m (manager's phone page), /replay, /kpis (response
+ * KPIs), and / (the operator's twin). Without a valid session every route lands on /login.
  */
 import './style.css';
 import { Api } from './api.ts';
@@ -8,6 +8,7 @@ import { loginReturn, loginTarget } from './deep-link.ts';
 import { h, replace } from './dom.ts';
 import { I18n } from './i18n.ts';
 import { renderAudit } from './pages/audit.ts';
+import { renderKpis } from './pages/kpis.ts';
 import { renderLogin } from './pages/login.ts';
 import { renderMain } from './pages/main.ts';
 import { renderManager } from './pages/manager.ts';
@@ -33,6 +34,7 @@ async function start(): Promise<void> {
   }
   const me = await api.me();
   if (path === '/m') await renderManager(root, api, i18n, me, toLogin);
+  else if (path === '/kpis') await renderKpis(root, api, i18n, me, toLogin);
   else if (path === '/audit') await renderAudit(root, api, i18n, me, toLogin);
   else await renderMain(root, api, i18n, me, path === '/replay' ? 'replay' : 'live', toLogin);
 }

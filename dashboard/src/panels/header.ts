@@ -45,7 +45,7 @@ export class Header {
       this.el,
       h('strong', { class: 'brand' }, t.appTitle),
       sitePicker,
-      h('nav', {}, modeButton('live', t.live), modeButton('replay', t.replay), store.can('footfall:read') ? h('button', { 'data-testid': 'footfall-toggle', onclick: () => this.actions.toggleFootfall() }, t.footfall) : null, h('a', { href: '/m' }, t.manager), store.can('audit:read') ? h('a', { href: '/audit', 'data-testid': 'audit-link' }, t.audit.nav) : null),
+      h('nav', {}, modeButton('live', t.live), modeButton('replay', t.replay), store.can('footfall:read') ? h('button', { 'data-testid': 'footfall-toggle', onclick: () => this.actions.toggleFootfall() }, t.footfall) : null, h('a', { href: '/m' }, t.manager), store.can('kpis:read') ? h('a', { href: '/kpis', 'data-testid': 'kpis-link' }, t.kpiNav) : null, store.can('audit:read') ? h('a', { href: '/audit', 'data-testid': 'audit-link' }, t.audit.nav) : null),
       h('span', { class: `conn ${this.connection.connected ? 'on' : 'off'}`, title: this.connection.connected ? '' : t.connectionLost }),
       language,
       h('button', { class: 'user', 'data-testid': 'account-open', title: t.account, 'aria-haspopup': 'dialog', onclick: () => this.actions.openAccount() }, h('span', { 'data-testid': 'user' }, `${store.me.user.username} (${store.me.user.role})`)),
