@@ -39,6 +39,7 @@ import { RouteTester } from './notify/test-send.ts';
 import { DeliveryWorker } from './notify/worker.ts';
 import { RuleEngine } from './rules/engine.ts';
 import { RuleStore } from './rules/store.ts';
+import { ReadWorker } from './reads/worker.ts';
 import { ConnectionGuard } from './auth/connection-guard.ts';
 import { UserService } from './auth/users.ts';
 import { ensureSetupToken } from './auth/setup.ts';
@@ -119,6 +120,8 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
   const sites = await SiteCatalog.load(siteDirs(config));
   const storage = openSqliteStorage(path.join(config.dataDir, 'storetwin.db'));
   const registry = storage.registry;
+  // Backtests and replay histories run in a thread of their own, off the event loop ingest needs.
+  const reads = new ReadWorker({ dbFile: storage.db.name, logLevel: config.logLevel, logger: logger.child({ module: 'reads' }) });
   const devices = new DeviceService({ registry, sites, bus });
   const users = new UserService({ registry, sessionTtlMs: config.auth.sessionTtlHours * 3600_000 });
   const ingest = new Ingest({
@@ -223,12 +226,12 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     routes: [
       alarmRoutes(alarms),
       auditRoutes({ audit }),
-      ruleRoutes({ rules, limits: config.limits }),
+      ruleRoutes({ rules, limits: config.limits, reads }),
       deliveryRoutes(outbox, { nudge: () => deliveries.nudge() }),
       notifyRoutes({ file: notifyFile, tester: routeTester }),
       armingRoutes({ arming, maintenance }),
       snapshotRoutes({ store: snapshots }),
-      historyRoutes({ alarms: new SqliteAlarmWindow(db), now: () => clock.now(), maxEvents: config.limits.historyMaxEvents }),
+      historyRoutes({ alarms: new SqliteAlarmWindow(db), now: () => clock.now(), maxEvents: config.limits.historyMaxEvents, reads }),
       footfallRoutes({ now: () => clock.now() }),
       kpiRoutes({ kpis: new ResponseKpis({ alarms: new SqliteAlarmStore(db), targets: config.kpis.targets, now: () => clock.now() }), now: () => clock.now() }),
       dashboardRoutes({ distDir: path.join(REPO_ROOT, 'dashboard', 'dist') }),
@@ -318,6 +321,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       alarms.stop();
       rules.stop();
       twin.stop();
+      await reads.stop();
       await storage.events.stop();
       storage.close();
     },

@@ -21,7 +21,8 @@
  *
  * A week of a busy site is ~150k events and seconds of synchronous work (SQLite, the fold, the
  * JSON): it runs in slices that hand the event loop back every few ms (server/storage/yield.ts),
- * and reads at most `maxEvents` events, else 413 STW_ERR_QUERY_TOO_LARGE (a shorter window).
+ * writes the changes as JSON as it goes (buildHistoryJson), and reads at most `maxEvents`
+ * events, else 413 STW_ERR_QUERY_TOO_LARGE (a shorter window).
  */
 import { StoreTwinError } from '../errors.ts';
 import type { Site } from '../sites/model.ts';
@@ -47,10 +48,10 @@ export const MAX_HISTORY_ALARMS = 5000;
  * CPU and tens of MB of answer for one request; the caller asks for a shorter window instead.
  */
 export const DEFAULT_HISTORY_MAX_EVENTS = 500_000;
-/** Events folded between two looks at the slice clock (~10 µs each with their read). */
+/** Events folded between two looks at the slice clock (~15 µs each with their read). */
 const CHECK_EVERY = 16;
-/** Changes serialised between two looks at the slice clock (~0.6 µs each). */
-const JSON_CHUNK = 2048;
+/** Changes per off-heap JSON chunk (~32 KB). */
+const JSON_CHUNK = 512;
 
 /** Device fields the replay shows, in the order they are compared. */
 export const HISTORY_DEVICE_FIELDS = ['online', 'door', 'battery', 'batteryPct', 'rsrp', 'tamper', 'lastSeen'] as const;
@@ -84,8 +85,9 @@ export interface HistoryDeps {
 export interface HistoryOptions {
   /** Default DEFAULT_HISTORY_MAX_EVENTS. */
   maxEvents?: number;
-  /** Shared with historyJson() so the whole request runs in one series of slices. */
   slicer?: EventLoopSlicer;
+  /** Aborting stops the fold at its next slice (the promise rejects). */
+  signal?: AbortSignal;
 }
 
 /** The folding state of one site: the same shapes the live twin keeps. */
@@ -137,7 +139,61 @@ export function historyWindow(q: { from?: string; to?: string }, now: number): {
   return { fromMs, toMs };
 }
 
+/** Where the fold's changes go: an array (buildHistory) or JSON text (buildHistoryJson). */
+type ChangeSink = (t: number, kind: 'd' | 'z', id: string, field: string, value: HistoryChange[4]) => void;
+
 export async function buildHistory(deps: HistoryDeps, site: Site, fromMs: number, toMs: number, opts: HistoryOptions = {}): Promise<History> {
+  const changes: HistoryChange[] = [];
+  const rest = await foldHistory(deps, site, fromMs, toMs, opts, (t, kind, id, field, value) => changes.push([t, kind, id, field, value]));
+  return { ...rest, changes };
+}
+
+/**
+ * The answer as JSON bytes, for the route: the same value as JSON.stringify(buildHistory(…)),
+ * with `changes` as the last key. A week of a busy site is ~175k changes and 11 MB of JSON. Held
+ * as arrays they would survive young-generation collections by the hundred thousand, and four
+ * such histories at once made scavenges of 40–190 ms (GC pauses no slicing can split); here each
+ * change is written as JSON text at once and kept only in off-heap buffers.
+ */
+export async function buildHistoryJson(deps: HistoryDeps, site: Site, fromMs: number, toMs: number, opts: HistoryOptions = {}): Promise<Buffer> {
+  const writer = new JsonChangeWriter();
+  const rest = await foldHistory(deps, site, fromMs, toMs, opts, writer.add);
+  const head = JSON.stringify(rest);
+  return Buffer.concat([Buffer.from(`${head.slice(0, -1)},"changes":[`, 'utf8'), ...writer.finish(), Buffer.from(']}', 'utf8')]);
+}
+
+/** Changes as JSON array elements, in chunks of JSON_CHUNK, each a Buffer (off the V8 heap). */
+class JsonChangeWriter {
+  private parts: string[] = [];
+  private readonly chunks: Buffer[] = [];
+  /** Ids repeat (a few hundred devices and zones): quote each once. */
+  private readonly quoted = new Map<string, string>();
+
+  readonly add: ChangeSink = (t, kind, id, field, value) => {
+    let q = this.quoted.get(id);
+    if (q === undefined) {
+      q = JSON.stringify(id);
+      this.quoted.set(id, q);
+    }
+    // `field` is one of HISTORY_*_FIELDS: plain identifiers, nothing to escape.
+    const comma = this.parts.length > 0 || this.chunks.length > 0 ? ',' : '';
+    this.parts.push(`${comma}[${t},"${kind}",${q},"${field}",${value === undefined ? 'null' : JSON.stringify(value)}]`);
+    if (this.parts.length >= JSON_CHUNK) this.flush();
+  };
+
+  finish(): Buffer[] {
+    this.flush();
+    return this.chunks;
+  }
+
+  private flush(): void {
+    if (this.parts.length === 0) return;
+    this.chunks.push(Buffer.from(this.parts.join(''), 'utf8'));
+    this.parts = [];
+  }
+}
+
+async function foldHistory(deps: HistoryDeps, site: Site, fromMs: number, toMs: number, opts: HistoryOptions, change: ChangeSink): Promise<Omit<History, 'changes'>> {
   const slicer = opts.slicer ?? new EventLoopSlicer();
   // Wait for a turn before starting, like every later slice (see server/storage/yield.ts).
   await slicer.yield();
@@ -176,7 +232,6 @@ export async function buildHistory(deps: HistoryDeps, site: Site, fromMs: number
   }
 
   // 2. The lookback and the window in one ordered pass; `to` is inclusive, the store's is exclusive.
-  const changes: HistoryChange[] = [];
   let snapshot: History['state'] | null = null;
   let lastZone = new Map<string, HistoryZoneState>();
   const before: Array<HistoryDeviceState[keyof HistoryDeviceState]> = [];
@@ -184,7 +239,10 @@ export async function buildHistory(deps: HistoryDeps, site: Site, fromMs: number
   for await (const page of scanEvents(deps.events, { site: site.id, from: iso(stateStart), to: iso(toMs + 1) }, { slicer })) {
     count(page.length);
     for (const e of page) {
-      if (++seen % CHECK_EVERY === 0) await slicer.pause();
+      if (++seen % CHECK_EVERY === 0) {
+        await slicer.pause();
+        opts.signal?.throwIfAborted();
+      }
       const t = Date.parse(e.ts);
       // Occupancy starts at local midnight even when the lookback reaches back before it.
       if (e.type === 'count' && t < occupancyStart) continue;
@@ -202,13 +260,13 @@ export async function buildHistory(deps: HistoryDeps, site: Site, fromMs: number
       for (let i = 0; i < HISTORY_DEVICE_FIELDS.length; i++) {
         const field = HISTORY_DEVICE_FIELDS[i] as keyof HistoryDeviceState;
         const value = device[field];
-        if (value !== before[i]) changes.push([t, 'd', device.id, field, value]);
+        if (value !== before[i]) change(t, 'd', device.id, field, value);
       }
       for (const { zone } of zones) {
         const last = lastZone.get(zone.id) ?? { door: null, occupancy: null };
         for (const field of HISTORY_ZONE_FIELDS) {
           if (zone[field] === last[field]) continue;
-          changes.push([t, 'z', zone.id, field, zone[field]]);
+          change(t, 'z', zone.id, field, zone[field]);
           (last as Record<string, unknown>)[field] = zone[field];
         }
         lastZone.set(zone.id, last);
@@ -226,28 +284,9 @@ export async function buildHistory(deps: HistoryDeps, site: Site, fromMs: number
     to: iso(toMs),
     lookback: { state: iso(stateStart), occupancy: iso(occupancyStart) },
     state: snapshot,
-    changes,
     alarms,
     alarmsTruncated,
   };
-}
-
-/**
- * The answer as JSON. `JSON.stringify` of a week's answer (~175k changes, 11 MB) holds the
- * event loop ~100 ms in one piece; the changes are serialised in chunks between slices instead.
- * Same JSON value as JSON.stringify(history), with `changes` as the last key.
- */
-export async function historyJson(history: History, slicer: EventLoopSlicer = new EventLoopSlicer()): Promise<Buffer> {
-  const { changes, ...rest } = history;
-  const head = JSON.stringify(rest);
-  const parts = [Buffer.from(`${head.slice(0, -1)},"changes":[`, 'utf8')];
-  for (let i = 0; i < changes.length; i += JSON_CHUNK) {
-    await slicer.pause();
-    const chunk = JSON.stringify(changes.slice(i, i + JSON_CHUNK));
-    parts.push(Buffer.from(`${i > 0 ? ',' : ''}${chunk.slice(1, -1)}`, 'utf8'));
-  }
-  parts.push(Buffer.from(']}', 'utf8'));
-  return Buffer.concat(parts);
 }
 
 function snapshotOf(fold: SiteFold): History['state'] {

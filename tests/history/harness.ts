@@ -55,6 +55,10 @@ export async function startRoutes(opts: HarnessOptions): Promise<RoutesHarness> 
     routes: opts.routes(storage),
   };
   const server: Server = createHttpApp(deps).listen(0, '127.0.0.1');
+  // The client (fetch) and this server share the test's event loop. When a test's assertions
+  // hold it past the 5 s default, both keep-alive timers fire at once as the next request goes
+  // out on the idle socket the server is closing: ECONNRESET. Idle sockets outlive any test.
+  server.keepAliveTimeout = 120_000;
   await once(server, 'listening');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

@@ -1,8 +1,9 @@
 /**
  * Long reads beside live traffic (issue 9), on the real app: real SQLite, real HTTP, a real
  * MQTT device. ~200k events are written straight into the app's event store, then a backtest
- * of a '*' rule over all of them runs over HTTP, and WHILE it runs (a second backtest is still
- * refused with 429) /healthz answers and a device's QoS 1 publish is acknowledged and stored.
+ * of a '*' rule over all of them runs over HTTP (in the server's long-read thread), and WHILE
+ * it runs (a second backtest is still refused with 429) /healthz answers and a device's QoS 1
+ * publish is acknowledged and stored.
  * The proof is an order, not a time: the event acknowledged during the backtest is one of the
  * events the backtest itself replayed, so it was committed before the backtest's scan ended.
  * How long /healthz and PUBACK take under such load is measured by `npm run bench:stall`.
@@ -11,6 +12,8 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, eventually, startTestApp, type TestApp } from '../helpers/app.ts';
 import { connectDevice } from '../helpers/mqtt.ts';
+import { SqliteAlarmWindow } from '../../server/history/alarms.ts';
+import { buildHistory } from '../../server/history/history.ts';
 import { writeBusyEvents } from '../history/busy-month.ts';
 
 const DAY = 86_400_000;
@@ -115,13 +118,13 @@ describe('a long backtest beside ingest and the API', () => {
   }, 120_000);
 });
 
-describe('backtest bounds over HTTP', () => {
+describe('bounds over HTTP, and reads in the long-read thread', () => {
   let t: TestApp;
   let admin: string;
   const now = Date.now();
 
   beforeAll(async () => {
-    t = await startTestApp({ limits: { backtestMaxEvents: 500 } });
+    t = await startTestApp({ limits: { backtestMaxEvents: 500, historyMaxEvents: 5000 } });
     admin = await adminToken(t.app);
     const hotel = t.app.sites.get('demo-hotel');
     if (!hotel) throw new Error('no demo hotel');
@@ -139,5 +142,33 @@ describe('backtest bounds over HTTP', () => {
     expect(scannedTo).toBeGreaterThan(from);
     expect(scannedTo).toBeLessThan(now);
     expect(Array.isArray(res.body.firings)).toBe(true);
+  });
+
+  it('answers histories in place (a day or less) and from the thread (longer) alike, and 413 past the bound', async () => {
+    const get = async (fromMs: number, toMs: number) => {
+      const res = await fetch(`${t.httpUrl}/api/sites/demo-hotel/history?from=${iso(fromMs)}&to=${iso(toMs)}`, { headers: { authorization: `Bearer ${admin}` } });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { code: string } } };
+    };
+    const hotel = t.app.sites.get('demo-hotel');
+    if (!hotel) throw new Error('no demo hotel');
+    const deps = { events: t.app.storage.events, registry: t.app.storage.registry, alarms: new SqliteAlarmWindow(t.app.storage.db) };
+    for (const [fromMs, toMs] of [
+      [now - 6 * 3600_000, now - 5 * 3600_000], // an hour: built in place
+      [now - 3 * DAY, now - DAY + 20 * 60_000], // two days, the first 20 min of the data in them: the thread
+    ] as const) {
+      const answer = await get(fromMs, toMs);
+      expect(answer.status).toBe(200);
+      expect(answer.body).toEqual(JSON.parse(JSON.stringify(await buildHistory(deps, hotel, fromMs, toMs))));
+      expect((answer.body.changes as unknown[]).length).toBeGreaterThan(100);
+    }
+    // ~18.5k events: over the bound of 5,000, in the thread and in place.
+    for (const [fromMs, toMs] of [
+      [now - 2 * DAY, now],
+      [now - DAY, now],
+    ] as const) {
+      const big = await get(fromMs, toMs);
+      expect(big.status).toBe(413);
+      expect(big.body.error?.code).toBe('STW_ERR_QUERY_TOO_LARGE');
+    }
   });
 });

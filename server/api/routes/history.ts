@@ -3,9 +3,10 @@
  * and every change in (from, to] (server/history/history.ts). The answer for a day of a big
  * site is around a megabyte of repetitive JSON, so it is gzipped here when the client accepts
  * it (every browser does): an order of magnitude less to send, for a few ms of CPU off the
- * event loop (zlib runs on the libuv thread pool). The history is built and serialised in
- * slices that leave the event loop to ingest and other requests (server/storage/yield.ts), and
- * reads at most `maxEvents` events (413 STW_ERR_QUERY_TOO_LARGE).
+ * event loop (zlib runs on the libuv thread pool). The history is built off the event loop, in
+ * the server's long-read thread (server/reads/worker.ts) or else in slices that leave the loop
+ * to ingest and other requests (server/storage/yield.ts), and reads at most `maxEvents` events
+ * (413 STW_ERR_QUERY_TOO_LARGE).
  */
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
@@ -14,9 +15,9 @@ import { z } from 'zod';
 import { assertSiteVisible } from '../../auth/roles.ts';
 import { StoreTwinError } from '../../errors.ts';
 import type { AlarmWindowReader } from '../../history/alarms.ts';
-import { buildHistory, historyJson, historyWindow } from '../../history/history.ts';
+import { buildHistoryJson, DEFAULT_HISTORY_MAX_EVENTS, DEFAULT_WINDOW_MS, historyWindow } from '../../history/history.ts';
+import type { ReadWorker } from '../../reads/worker.ts';
 import type { Site } from '../../sites/model.ts';
-import { EventLoopSlicer } from '../../storage/yield.ts';
 import { allow, userOf } from '../auth.ts';
 import type { ApiDeps, ApiRouteModule } from '../types.ts';
 import { isoDateTimeSchema, parseInput } from '../validate.ts';
@@ -62,6 +63,12 @@ export interface HistoryRouteOptions {
   now?: () => number;
   /** Events one history may read (config `limits.historyMaxEvents`); default DEFAULT_HISTORY_MAX_EVENTS. */
   maxEvents?: number;
+  /**
+   * Builds histories longer than a day in the long-read thread (server/reads/worker.ts). A day
+   * or less (the dashboard's replay, ~15k events of the demo hotel) is built here in slices: a
+   * few hundred ms, where starting the thread after an idle spell would add 1–3 s.
+   */
+  reads?: ReadWorker;
 }
 
 export function historyRoutes(opts: HistoryRouteOptions): ApiRouteModule {
@@ -73,9 +80,24 @@ export function historyRoutes(opts: HistoryRouteOptions): ApiRouteModule {
         const site = visibleSiteOf(deps, req);
         const q = parseInput(historyQuery, req.query, 'query');
         const { fromMs, toMs } = historyWindow(q, now());
-        const slicer = new EventLoopSlicer();
-        const history = await buildHistory({ events: deps.events, registry: deps.registry, alarms: opts.alarms }, site, fromMs, toMs, { slicer, ...(opts.maxEvents === undefined ? {} : { maxEvents: opts.maxEvents }) });
-        await sendJsonBytesMaybeGzip(req, res, await historyJson(history, slicer));
+        const maxEvents = opts.maxEvents ?? DEFAULT_HISTORY_MAX_EVENTS;
+        // A caller that hangs up stops the read.
+        const gone = new AbortController();
+        res.on('close', () => {
+          if (!res.writableFinished) gone.abort();
+        });
+        const sources = { events: deps.events, registry: deps.registry, alarms: opts.alarms };
+        let json: Buffer;
+        try {
+          json =
+            opts.reads && toMs - fromMs > DEFAULT_WINDOW_MS
+              ? await opts.reads.history({ site, fromMs, toMs, maxEvents }, { signal: gone.signal })
+              : await buildHistoryJson(sources, site, fromMs, toMs, { maxEvents, signal: gone.signal });
+        } catch (err) {
+          if (gone.signal.aborted) return;
+          throw err;
+        }
+        await sendJsonBytesMaybeGzip(req, res, json);
       });
     },
   };

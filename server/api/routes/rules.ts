@@ -10,6 +10,7 @@ import { changes } from '../../audit/index.ts';
 import { StoreTwinError } from '../../errors.ts';
 import { backtest, DEFAULT_BACKTEST_MAX_EVENTS, DEFAULT_BACKTEST_MAX_MS } from '../../rules/backtest.ts';
 import type { RuleStore, StoredRule } from '../../rules/store.ts';
+import type { ReadWorker } from '../../reads/worker.ts';
 import { audit } from '../audit.ts';
 import { allow, userOf } from '../auth.ts';
 import { LongReadGate } from '../long-reads.ts';
@@ -45,7 +46,7 @@ const siteOf = (r: StoredRule): string | null => (r.rule.site === '*' ? null : r
 
 const view = (r: StoredRule) => ({ ...r.rule, origin: r.origin, updatedAt: new Date(r.updatedAt).toISOString() });
 
-export function ruleRoutes(deps: { rules: RuleStore; limits?: BacktestLimits }): ApiRouteModule {
+export function ruleRoutes(deps: { rules: RuleStore; limits?: BacktestLimits; reads?: ReadWorker }): ApiRouteModule {
   const visible = (req: Request): StoredRule => {
     const { id } = parseInput(idParams, req.params, 'params');
     const found = deps.rules.get(id);
@@ -143,17 +144,12 @@ export function ruleRoutes(deps: { rules: RuleStore; limits?: BacktestLimits }):
           if (!res.writableFinished) gone.abort();
         });
         try {
-          const result = await backtest(rule, {
-            events: api.events,
-            sites: api.sites,
-            from: new Date(from).toISOString(),
-            to: new Date(to).toISOString(),
-            logger: api.logger,
-            maxEvents: limits.backtestMaxEvents,
-            maxMs: limits.backtestMaxSeconds * 1000,
-            onProgress: (fraction) => admission.ticket.progress(fraction),
-            signal: gone.signal,
-          });
+          const job = { from: new Date(from).toISOString(), to: new Date(to).toISOString(), maxEvents: limits.backtestMaxEvents, maxMs: limits.backtestMaxSeconds * 1000 };
+          const call = { onProgress: (fraction: number) => admission.ticket.progress(fraction), signal: gone.signal };
+          // In the long-read thread when the server has one (server/reads/worker.ts), else here in slices.
+          const result = deps.reads
+            ? await deps.reads.backtest({ ...job, rule, sites: api.sites.list() }, call)
+            : await backtest(rule, { ...job, ...call, events: api.events, sites: api.sites, logger: api.logger });
           if (result.reason === 'aborted') return;
           res.json({ rule: rule.id, from: q.from, to: q.to, ...result });
         } finally {

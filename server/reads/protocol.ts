@@ -1,0 +1,52 @@
+/**
+ * Messages between the server and its long-read worker thread (server/reads/worker.ts and
+ * thread.ts). Everything crosses by structured clone, except a history's JSON, whose bytes are
+ * transferred.
+ */
+import type { ErrorCode } from '../errors.ts';
+import type { BacktestResult } from '../rules/backtest.ts';
+import type { Rule } from '../rules/schema.ts';
+import type { Site } from '../sites/model.ts';
+
+export interface BacktestJob {
+  kind: 'backtest';
+  rule: Rule;
+  /** Every site the rule may see (the catalogue can change while the server runs). */
+  sites: Site[];
+  from: string;
+  to: string;
+  maxEvents: number;
+  maxMs: number;
+}
+
+export interface HistoryJob {
+  kind: 'history';
+  site: Site;
+  fromMs: number;
+  toMs: number;
+  maxEvents: number;
+}
+
+export type ReadJob = BacktestJob | HistoryJob;
+
+export type ToThread = { id: number; job: ReadJob } | { id: number; cancel: true } | { stop: true };
+
+export interface ThreadError {
+  code: ErrorCode;
+  message: string;
+  detail?: unknown;
+}
+
+export type FromThread =
+  | { id: number; progress: number }
+  | { id: number; backtest: BacktestResult }
+  | { id: number; history: Uint8Array }
+  | { id: number; error: ThreadError };
+
+export interface ThreadData {
+  /** The thread's TypeScript entry (loaded by boot.mjs). */
+  entry: string;
+  /** The SQLite database file, opened read-only in the thread. */
+  dbFile: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}

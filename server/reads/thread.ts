@@ -1,0 +1,83 @@
+/**
+ * The long-read worker thread: backtests and replay histories on a read-only connection of
+ * its own to the server's SQLite file, so their CPU (and their garbage collection) is off the
+ * event loop that acknowledges device events. Jobs run concurrently here in slices
+ * (server/storage/yield.ts), which keeps this thread's own loop free to take new jobs and
+ * cancellations.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { isStoreTwinError } from '../errors.ts';
+import { SqliteAlarmWindow } from '../history/alarms.ts';
+import { buildHistoryJson } from '../history/history.ts';
+import { createLogger } from '../observability/logger.ts';
+import { backtest } from '../rules/backtest.ts';
+import { openDatabase } from '../storage/sqlite/database.ts';
+import { SqliteEventStore } from '../storage/sqlite/event-store.ts';
+import { SqliteRegistry } from '../storage/sqlite/registry.ts';
+import type { FromThread, ReadJob, ThreadData, ToThread } from './protocol.ts';
+
+if (!parentPort) throw new Error('server/reads/thread.ts runs in a worker thread');
+const port = parentPort;
+const data = workerData as ThreadData;
+const logger = createLogger({ level: data.logLevel, name: 'storetwin-reads' });
+const db = openDatabase(data.dbFile, { readonly: true });
+const events = new SqliteEventStore(db);
+const registry = new SqliteRegistry(db);
+const alarms = new SqliteAlarmWindow(db);
+const running = new Map<number, AbortController>();
+let stopping = false;
+const post = (m: FromThread, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+async function run(id: number, job: ReadJob, signal: AbortSignal): Promise<void> {
+  if (job.kind === 'backtest') {
+    const byId = new Map(job.sites.map((s) => [s.id, s]));
+    const result = await backtest(job.rule, {
+      events,
+      sites: { list: () => job.sites, get: (site) => byId.get(site) },
+      from: job.from,
+      to: job.to,
+      maxEvents: job.maxEvents,
+      maxMs: job.maxMs,
+      logger,
+      signal,
+      onProgress: (progress) => post({ id, progress }),
+    });
+    post({ id, backtest: result });
+    return;
+  }
+  const json = await buildHistoryJson({ events, registry, alarms }, job.site, job.fromMs, job.toMs, { maxEvents: job.maxEvents, signal });
+  // A buffer of its own (not a slice of Node's shared pool) moves to the server without a copy.
+  const own = json.byteOffset === 0 && json.buffer.byteLength === json.byteLength;
+  post({ id, history: json }, own ? [json.buffer as ArrayBuffer] : []);
+}
+
+/** Closes the connection and lets the thread end, once no job is left (they stop at their next slice). */
+function closeWhenIdle(): void {
+  if (!stopping || running.size > 0) return;
+  db.close();
+  port.close();
+}
+
+port.on('message', (m: ToThread) => {
+  if ('stop' in m) {
+    stopping = true;
+    for (const abort of running.values()) abort.abort();
+    closeWhenIdle();
+    return;
+  }
+  if ('cancel' in m) {
+    running.get(m.id)?.abort();
+    return;
+  }
+  const abort = new AbortController();
+  running.set(m.id, abort);
+  run(m.id, m.job, abort.signal)
+    .catch((err: unknown) => {
+      if (!isStoreTwinError(err) && !abort.signal.aborted) logger.error({ err, job: m.job.kind }, 'long read failed');
+      post({ id: m.id, error: isStoreTwinError(err) ? err.toJSON() : { code: 'STW_ERR_INTERNAL', message: 'internal error' } });
+    })
+    .finally(() => {
+      running.delete(m.id);
+      closeWhenIdle();
+    });
+});
