@@ -147,6 +147,10 @@ export function buildEventQuery(q: EventQuery): { sql: string; params: QueryPara
     // Unlike OFFSET, rows inserted meanwhile cannot shift a page: no row is skipped or
     // repeated, and the cost does not grow with the page number.
     where.push(order === 'asc' ? '(ts, id) > (@cursorTs, @cursorId)' : '(ts, id) < (@cursorTs, @cursorId)');
+    // The same bound on ts alone, which the planner can seek the (…, ts) indexes with: the row
+    // value comparison is not an index range, so without it every page scanned from `from`
+    // again (a month of a busy hotel: 1 ms for the first page, 120 ms for the last).
+    where.push(order === 'asc' ? 'ts >= @cursorTs' : 'ts <= @cursorTs');
     params.cursorTs = cursor.ts;
     params.cursorId = cursor.id;
   }
