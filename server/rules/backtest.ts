@@ -12,6 +12,8 @@
  * reached stops the replay there and the answer says so (`truncated`, `reason`, `scannedTo`):
  * what was replayed up to `scannedTo` is still a correct backtest of that shorter range.
  */
+import { apply, closedOut, raise, ruleActor } from '../alarms/state-machine.ts';
+import type { Alarm } from '../alarms/types.ts';
 import { ManualClock } from '../clock.ts';
 import { EventBus } from '../events.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
@@ -59,8 +61,30 @@ export interface BacktestFiring {
   severity: string;
 }
 
+/**
+ * An alarm as the live alarm service would have kept it over the range with nobody acting on
+ * it: the triggers and resolutions folded by the same state machine (one alarm per incident
+ * until closed out; latched alarms record `restored`). Without acknowledgements nothing closes
+ * out, so each source has at most one alarm, and `count` is how many triggers it folded.
+ */
+export interface BacktestAlarm {
+  source: string;
+  zone: string | null;
+  device: string | null;
+  severity: string;
+  firstAt: string;
+  lastAt: string;
+  count: number;
+  latched: boolean;
+  /** At the end of the range: `active` (the condition held or, latched, was restored unseen) or `cleared`. */
+  state: string;
+  restoredAt: string | null;
+}
+
 export interface BacktestResult {
   firings: BacktestFiring[];
+  /** What the live engine would have raised: one per incident (see BacktestAlarm), oldest first. */
+  alarms: BacktestAlarm[];
   resolutions: Array<{ at: string; source: string }>;
   eventsScanned: number;
   ms: number;
@@ -118,6 +142,21 @@ export async function backtest(rule: Rule, opts: BacktestOptions): Promise<Backt
     firings.push({ at: t.at, source: t.source, zone: t.zone, device: t.device, message: t.message, severity: t.severity });
   });
   bus.on('rule.resolved', (r) => resolutions.push({ at: r.at, source: r.source }));
+  // The live service's folding, by the same state machine (server/alarms/state-machine.ts).
+  const incidents = new Map<string, Alarm>();
+  bus.on('rule.triggered', (t) => {
+    const live = incidents.get(t.source);
+    incidents.set(
+      t.source,
+      live && !closedOut(live) ? apply(live, { action: 'repeated', at: t.at, severity: t.severity, message: t.message }) : raise(t, `backtest-${incidents.size + 1}`),
+    );
+  });
+  bus.on('rule.resolved', (r) => {
+    const live = incidents.get(r.source);
+    if (!live || live.state === 'cleared') return;
+    if (live.latched) incidents.set(r.source, apply(live, { action: 'restored', at: r.at, by: ruleActor(r.rule) }));
+    else if (live.details.autoClear === true) incidents.set(r.source, apply(live, { action: 'cleared', at: r.at, by: ruleActor(r.rule) }));
+  });
 
   const known = new Set<string>();
   const maxEvents = opts.maxEvents ?? DEFAULT_BACKTEST_MAX_EVENTS;
@@ -177,8 +216,12 @@ export async function backtest(rule: Rule, opts: BacktestOptions): Promise<Backt
   }
   const reason = stopped ?? (truncated ? 'firings' : null);
   logger.debug({ rule: rule.id, scanned, reason, slices: slicer.stats() }, 'backtest done');
+  const alarms = [...incidents.values()]
+    .sort((a, b) => Date.parse(a.firstAt) - Date.parse(b.firstAt))
+    .map((a) => ({ source: a.source, zone: a.zone, device: a.device, severity: a.severity, firstAt: a.firstAt, lastAt: a.lastAt, count: a.count, latched: a.latched, state: a.state, restoredAt: a.restoredAt }));
   return {
     firings,
+    alarms,
     resolutions,
     eventsScanned: scanned,
     ms: Math.round(performance.now() - started),

@@ -74,6 +74,11 @@ describe('backtest', () => {
     );
     expect(result.firings[0]).toMatchObject({ zone: '3-07', device: null, message: { en: 'Room 307 open 5 min' } });
     expect(result.resolutions).toHaveLength(4);
+    // What the live engine would have shown: nobody acknowledged, so the four door openings
+    // fold into one alarm for the room, cleared by the last closing but still listed.
+    expect(result.alarms).toEqual([
+      expect.objectContaining({ source: 'demo-hotel/3-07', count: 4, latched: false, state: 'cleared', firstAt: result.firings[0]!.at, lastAt: result.firings[3]!.at }),
+    ]);
   });
 
   it('answers complete replays as such, and replays a rule for every site through each site', async () => {
