@@ -19,6 +19,7 @@ export const ACTIONS = [
   'devices:write',
   'alarms:read',
   'alarms:ack',
+  'alarms:device-health',
   'zones:arm',
   'kpis:read',
   'rules:read',
@@ -36,7 +37,10 @@ const ADMIN_ONLY: readonly Role[] = ['admin'];
  * - technician: installs and debugs devices, so devices read/write plus the views that show a
  *   message arriving (sites, state, events) and rules:read to see why a rule fired or not;
  * - manager: watches and reacts — every read, acknowledges alarms, arms and disarms zones;
- * - operator: watches and acknowledges alarms, never arms or changes anything.
+ * - operator: watches and acknowledges alarms, never arms or changes anything;
+ * - alarms:device-health: sees, acknowledges, clears and comments on the alarms whose category
+ *   is device-health (tamper, battery, silence) — the technician's work — and no other alarm
+ *   (server/alarms/category.ts).
  */
 export const PERMISSIONS: Readonly<Record<Action, readonly Role[]>> = {
   'sites:read': ['admin', 'manager', 'operator', 'technician'],
@@ -47,6 +51,7 @@ export const PERMISSIONS: Readonly<Record<Action, readonly Role[]>> = {
   'devices:write': ['admin', 'technician'],
   'alarms:read': ['admin', 'manager', 'operator'],
   'alarms:ack': ['admin', 'manager', 'operator'],
+  'alarms:device-health': ['admin', 'technician'],
   'zones:arm': ['admin', 'manager'],
   // Response KPIs rate people (who acknowledged how fast): for those who run the team.
   'kpis:read': ['admin', 'manager'],

@@ -6,7 +6,8 @@
  * (server/auth/connection-guard.ts), puts
  * the socket in one room per site the user may see (users with no site list see every site),
  * and pushes to site rooms only:
- * - `alarm` on every `alarm.changed` (to users with alarms:read);
+ * - `alarm` on every `alarm.changed` (to users with alarms:read; device-health alarms also to
+ *   users with alarms:device-health, through a room of their own per site);
  * - `twin`: twin.device / twin.zone changes batched per site and flushed at most every 250 ms,
  *   so a burst of 1,000 door events costs a client a few frames, not 1,000 messages;
  * - `event`: stored device events, at most `eventsPerSecond` per site (excess dropped).
@@ -16,6 +17,7 @@ import { Server, type Socket } from 'socket.io';
 import { credentialsFromHeaders } from '../api/auth.ts';
 import { fromOwnOrigin, type OriginPolicy } from '../api/origin.ts';
 import type { ConnectionGuard } from '../auth/connection-guard.ts';
+import { categoryOf } from '../alarms/category.ts';
 import { can } from '../auth/roles.ts';
 import type { AuthenticatedToken } from '../auth/users.ts';
 import { systemClock, type Clock } from '../clock.ts';
@@ -42,6 +44,13 @@ export interface LiveFeedDeps {
   eventsPerSecond?: number;
   path?: string;
 }
+
+/**
+ * Device-health alarms of a site, for users who may see those and no others (technicians):
+ * `alarm` goes to the site's alarms room and, for a device-health alarm, to this one as well
+ * (socket.io sends a socket in both rooms one copy).
+ */
+export const deviceHealthRoom = (site: string): string => `alarms:device-health:${site}`;
 
 type LiveServer = Server<LiveClientEvents, LiveServerEvents, Record<string, never>, LiveSocketData>;
 type LiveSocket = Socket<LiveClientEvents, LiveServerEvents, Record<string, never>, LiveSocketData>;
@@ -117,7 +126,8 @@ export class LiveFeed {
     io.on('connection', (socket) => this.join(socket));
 
     this.on('alarm.changed', ({ alarm }) => {
-      io.to(rooms.alarms(alarm.site)).emit('alarm', alarm);
+      const to = categoryOf(alarm) === 'device-health' ? [rooms.alarms(alarm.site), deviceHealthRoom(alarm.site)] : rooms.alarms(alarm.site);
+      io.to(to).emit('alarm', alarm);
     });
     this.on('twin.device', ({ state }) => {
       this.twinBuffer(state.site).devices[state.id] = state;
@@ -166,6 +176,7 @@ export class LiveFeed {
     const sites = user.sites.length === 0 ? this.deps.sites.list().map((s) => s.id) : user.sites;
     const names = sites.map(rooms.site);
     if (can(user.role, 'alarms:read')) names.push(...sites.map(rooms.alarms));
+    else if (can(user.role, 'alarms:device-health')) names.push(...sites.map(deviceHealthRoom));
     void socket.join(names);
     this.deps.logger?.debug({ user: user.username, sites }, 'live client connected');
   }

@@ -223,7 +223,8 @@ export class RuleEngine {
       autoClear,
       latch: rule.latch,
       at: iso(now),
-      details: { kind: rule.when.kind, ...details },
+      // The category travels with the alarm: the API and the live feed decide by it who sees it.
+      details: { kind: rule.when.kind, category: rule.category, ...details },
     };
     const k = key(rule.id, source);
     if (autoClear && !this.fired.has(k)) {

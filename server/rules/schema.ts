@@ -4,6 +4,7 @@
  * an intrusion rule into one that fires on every door opening.
  */
 import { z } from 'zod';
+import { ALARM_CATEGORIES, DEFAULT_ALARM_CATEGORY } from '../alarms/category.ts';
 import { SEVERITIES, SUPPRESSED_RULE } from '../alarms/types.ts';
 import { DEVICE_TYPE_IDS, ID_PATTERN, ZONE_KINDS } from '../sites/model.ts';
 
@@ -126,7 +127,14 @@ export const ruleSchema = z.strictObject({
   zones: z.array(z.string().regex(ID_PATTERN)).min(1).optional(),
   zoneKinds: z.array(z.enum(ZONE_KINDS)).min(1).optional(),
   deviceTypes: z.array(z.enum(DEVICE_TYPE_IDS)).min(1).optional(),
+  /** What people read instead of the id (the console's history: "raised by rule “Door opened in armed zone”"). */
+  name: z.strictObject({ en: z.string().min(1).max(100), 'zh-CN': z.string().min(1).max(100) }).optional(),
   severity: z.enum(SEVERITIES),
+  /**
+   * Who the alarm is for (server/alarms/category.ts): `security`, `device-health` (seen and
+   * acknowledged by technicians too) or `operations`. Copied into each alarm's details.
+   */
+  category: z.enum(ALARM_CATEGORIES).default(DEFAULT_ALARM_CATEGORY),
   /** Templates: {site} {zone} {device} {value} {threshold} {minutes} {seconds} {count} {time} {hours}. */
   message: z.strictObject({ en: z.string().min(1).max(500), 'zh-CN': z.string().min(1).max(500) }),
   autoClear: z.boolean().default(true),

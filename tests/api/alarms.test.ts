@@ -63,6 +63,7 @@ describe('alarms API', () => {
     tokens.operator = await userToken('op', 'operator');
     tokens.manager = await userToken('boss', 'manager');
     tokens.technician = await userToken('tech', 'technician');
+    tokens.hotelTech = await userToken('hotel-tech', 'technician', [HOTEL]);
     tokens.shopOnly = await userToken('shopkeeper', 'operator', [SHOP]);
 
     hotelAlarm = f.service.raise(trigger({ site: HOTEL, source: 'door-101', severity: 'critical', at: '2026-11-23T02:14:07Z' }))!;
@@ -140,11 +141,19 @@ describe('alarms API', () => {
     expect(unknown.body.error.code).toBe('STW_ERR_ALARM_NOT_FOUND');
   });
 
-  it('technicians can neither read nor acknowledge alarms', async () => {
-    expect((await request('GET', '/api/alarms', { token: tokens.technician })).status).toBe(403);
-    const ack = await request('POST', `/api/alarms/${hotelAlarm.id}/ack`, { token: tokens.technician });
-    expect(ack.status).toBe(403);
-    expect(ack.body.error.code).toBe('STW_ERR_FORBIDDEN');
+  it('technicians see no alarm outside device health: left out of lists, 404 like an unknown one', async () => {
+    const list = await request('GET', '/api/alarms', { token: tokens.technician });
+    expect(list.status).toBe(200);
+    expect(list.body).toEqual({ items: [], nextCursor: null });
+    for (const [method, path] of [
+      ['GET', `/api/alarms/${hotelAlarm.id}`],
+      ['POST', `/api/alarms/${hotelAlarm.id}/ack`],
+      ['POST', `/api/alarms/${hotelAlarm.id}/clear`],
+    ] as const) {
+      const res = await request(method, path, { token: tokens.technician });
+      expect(res.status, path).toBe(404);
+      expect(res.body.error.code).toBe('STW_ERR_ALARM_NOT_FOUND');
+    }
     expect(f.service.get(hotelAlarm.id)!.acknowledged).toBe(false);
   });
 
@@ -192,5 +201,49 @@ describe('alarms API', () => {
       expect(res.body.error.code).toBe('STW_ERR_VALIDATION');
     }
     expect(f.service.get(shopAlarm.id)!.history).toHaveLength(1);
+  });
+  it('technicians see, acknowledge, comment and clear device-health alarms of their sites, and only those', async () => {
+    const health = (site: string, source: string, at: string) =>
+      f.service.raise(trigger({ site, source, device: source, rule: 'low-battery', severity: 'minor', at, details: { category: 'device-health' } }))!;
+    const hotelBattery = health(HOTEL, 'door-201', '2026-11-23T03:00:00Z');
+    const shopBattery = health(SHOP, 'door-cash', '2026-11-23T03:01:00Z');
+    // Newer security alarms the technician's pages must skip.
+    const security = ['door-301', 'door-302', 'door-303'].map((source, i) =>
+      f.service.raise(trigger({ source, device: source, rule: 'door-opened-armed', severity: 'critical', at: `2026-11-23T03:1${i}:00Z`, details: { category: 'security' } }))!,
+    );
+
+    const ids = async (token: string, q = '') => ((await request('GET', `/api/alarms${q}`, { token })).body.items as Alarm[]).map((a) => a.id);
+    expect(await ids(tokens.technician!, '?state=open')).toEqual([shopBattery.id, hotelBattery.id]);
+    expect(await ids(tokens.operator!, '?state=open')).toEqual([...security.map((a) => a.id).reverse(), shopBattery.id, hotelBattery.id, shopAlarm.id]);
+    // Pages of one: the cursor goes on after the last alarm returned, skipping what is not theirs.
+    const first = await request('GET', '/api/alarms?state=open&limit=1', { token: tokens.technician });
+    expect(first.body.items.map((a: Alarm) => a.id)).toEqual([shopBattery.id]);
+    const second = await request('GET', `/api/alarms?state=open&limit=1&cursor=${first.body.nextCursor}`, { token: tokens.technician });
+    expect(second.body.items.map((a: Alarm) => a.id)).toEqual([hotelBattery.id]);
+    if (second.body.nextCursor !== null) expect(await ids(tokens.technician!, `?state=open&limit=1&cursor=${second.body.nextCursor}`)).toEqual([]);
+
+    // Another site's technician: the shop's battery does not exist for them.
+    expect(await ids(tokens.hotelTech!, '?state=open')).toEqual([hotelBattery.id]);
+    for (const [method, path] of [
+      ['GET', `/api/alarms/${shopBattery.id}`],
+      ['POST', `/api/alarms/${shopBattery.id}/ack`],
+    ] as const) {
+      const res = await request(method, path, { token: tokens.hotelTech });
+      expect(res.status, path).toBe(404);
+      expect(res.body.error.code).toBe('STW_ERR_ALARM_NOT_FOUND');
+    }
+    for (const path of ['ack', 'clear', 'comment']) {
+      const res = await request('POST', `/api/alarms/${security[0]!.id}/${path}`, { token: tokens.hotelTech, body: path === 'comment' ? { text: 'mine?' } : {} });
+      expect(res.status, path).toBe(404);
+    }
+    expect(f.service.get(security[0]!.id)!.history).toHaveLength(1);
+
+    const ack = await request('POST', `/api/alarms/${hotelBattery.id}/ack`, { token: tokens.hotelTech, body: { comment: 'battery ordered' } });
+    expect(ack.status).toBe(200);
+    expect(ack.body.alarm).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'hotel-tech' });
+    expect((await request('POST', `/api/alarms/${hotelBattery.id}/comment`, { token: tokens.hotelTech, body: { text: 'replaced' } })).status).toBe(200);
+    const clear = await request('POST', `/api/alarms/${hotelBattery.id}/clear`, { token: tokens.hotelTech });
+    expect(clear.body.alarm).toMatchObject({ state: 'cleared', clearedBy: 'hotel-tech' });
+    expect((await request('GET', `/api/alarms/${hotelBattery.id}`, { token: tokens.hotelTech })).body.alarm.history.map((h: { action: string }) => h.action)).toEqual(['raised', 'acknowledged', 'commented', 'cleared']);
   });
 });

@@ -183,8 +183,33 @@ describe('live feed (socket.io)', () => {
     expect(seen.shop).toEqual(['a-shop', 'a-marker-shop']);
     expect(seen.hotel).toEqual(['a-hotel', 'a-marker']);
     expect(seen.admin).toEqual(['a-shop', 'a-hotel', 'a-marker', 'a-marker-shop']);
-    // Technicians lack alarms:read.
+    // Technicians lack alarms:read, and these alarms are not device-health ones.
     expect(seen.tech).toEqual([]);
+  });
+
+  it('sends technicians the device-health alarms of their sites, and nothing else', async () => {
+    const tech = client({ token: tokens.tech });
+    const shop = client({ token: tokens['shop-op'] });
+    const admin = client({ token: tokens.boss });
+    await Promise.all([tech, shop, admin].map(connected));
+    const seen: Record<string, string[]> = { tech: [], shop: [], admin: [] };
+    tech.on('alarm', (a) => seen.tech!.push(a.id));
+    shop.on('alarm', (a) => seen.shop!.push(a.id));
+    admin.on('alarm', (a) => seen.admin!.push(a.id));
+    const of = (site: string, id: string, category: string): Alarm => ({ ...alarm(site, id), details: { category } });
+
+    bus.emit('alarm.changed', { alarm: of(SHOP, 'shop-door', 'security'), action: 'raised' });
+    bus.emit('alarm.changed', { alarm: of(SHOP, 'shop-crowd', 'operations'), action: 'raised' });
+    bus.emit('alarm.changed', { alarm: of(HOTEL, 'hotel-battery', 'device-health'), action: 'raised' });
+    bus.emit('alarm.changed', { alarm: of(SHOP, 'shop-battery', 'device-health'), action: 'raised' });
+    // The last one: once everyone has it, anything sent before it has arrived too.
+    bus.emit('alarm.changed', { alarm: of(SHOP, 'shop-tamper', 'device-health'), action: 'raised' });
+    await waitFor(() => [seen.tech, seen.shop, seen.admin].every((ids) => ids!.includes('shop-tamper')));
+
+    expect(seen.tech).toEqual(['shop-battery', 'shop-tamper']);
+    expect(seen.shop).toEqual(['shop-door', 'shop-crowd', 'shop-battery', 'shop-tamper']);
+    // Once each, though an admin may also read device-health alarms.
+    expect(seen.admin).toEqual(['shop-door', 'shop-crowd', 'hotel-battery', 'shop-battery', 'shop-tamper']);
   });
 
   it('batches twin changes per site and throttles events', async () => {

@@ -1,15 +1,21 @@
 /**
  * Alarms over REST: list with filters and keyset paging, one alarm with its history, and the
  * people's transitions (ack, clear, comment). Alarms of sites outside the caller's scope answer
- * 404 like unknown ones, so a restricted account cannot probe other stores' alarm ids.
+ * 404 like unknown ones, so a restricted account cannot probe other stores' alarm ids. The same
+ * holds for alarms of a category the caller may not see: a holder of `alarms:device-health`
+ * without `alarms:read` (a technician) sees and handles device-health alarms only
+ * (server/alarms/category.ts).
  */
-import type { Request, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
-import { assertSiteVisible, canSeeSite } from '../../auth/roles.ts';
+import { mayActOnAlarm, mayReadAlarm, mayReadAnyAlarm, type HasAction } from '../../alarms/category.ts';
+import { encodeAlarmCursor } from '../../alarms/store.ts';
+import { assertSiteVisible, can, canSeeSite } from '../../auth/roles.ts';
+import type { PublicUser } from '../../auth/users.ts';
 import { StoreTwinError } from '../../errors.ts';
 import { SEVERITIES, type Alarm, type AlarmActions } from '../../alarms/types.ts';
 import { audit } from '../audit.ts';
-import { allow, userOf } from '../auth.ts';
+import { userOf } from '../auth.ts';
 import type { ApiRouteModule } from '../types.ts';
 import { isoDateTimeSchema, limitSchema, parseInput, queryString } from '../validate.ts';
 
@@ -38,6 +44,28 @@ const commentText = z.string().trim().min(1).max(2000);
 const transitionBody = z.object({ comment: commentText.optional() }).strict().optional();
 const commentBody = z.object({ text: commentText }).strict();
 
+/**
+ * Rows one list request reads at most while skipping alarms of other categories for a caller
+ * who sees only some (a technician): a page may then hold fewer than `limit` items, with a
+ * nextCursor to go on from.
+ */
+const MAX_FILTERED_SCAN = 5000;
+
+const permissionsOf = (user: PublicUser): HasAction => (action) => can(user.role, action);
+
+/** 403 unless the caller may read some alarms: `alarms:read`, or `alarms:device-health` for those. */
+function readsAlarms(req: Request, _res: Response, next: NextFunction): void {
+  if (!mayReadAnyAlarm(permissionsOf(userOf(req)))) throw new StoreTwinError('STW_ERR_FORBIDDEN', `role "${userOf(req).role}" may not alarms:read`);
+  next();
+}
+
+/** 403 unless the caller may act on some alarms: `alarms:ack`, or `alarms:device-health` for those. */
+function actsOnAlarms(req: Request, _res: Response, next: NextFunction): void {
+  const has = permissionsOf(userOf(req));
+  if (!has('alarms:ack') && !has('alarms:device-health')) throw new StoreTwinError('STW_ERR_FORBIDDEN', `role "${userOf(req).role}" may not alarms:ack`);
+  next();
+}
+
 /** List items leave the history out: it only grows, and `GET /api/alarms/{id}` has it. */
 function summary(alarm: Alarm): Omit<Alarm, 'history'> {
   const { history: _history, ...rest } = alarm;
@@ -48,33 +76,62 @@ function summary(alarm: Alarm): Omit<Alarm, 'history'> {
 const commented = (text: string | undefined) => (text === undefined ? {} : { detail: { comment: text } });
 
 export function alarmRoutes(alarms: AlarmActions): ApiRouteModule {
-  /** The alarm named in the path, if the caller may see its site; else 404. */
+  /** The alarm named in the path, if the caller may see its site and its category; else 404. */
   function visibleAlarm(req: Request): Alarm {
     const { id } = parseInput(alarmParams, req.params, 'params');
     const alarm = alarms.get(id);
-    if (!alarm || !canSeeSite(userOf(req), alarm.site)) throw new StoreTwinError('STW_ERR_ALARM_NOT_FOUND', `no alarm "${id}"`);
+    const user = userOf(req);
+    if (!alarm || !canSeeSite(user, alarm.site) || !mayReadAlarm(permissionsOf(user), alarm)) throw new StoreTwinError('STW_ERR_ALARM_NOT_FOUND', `no alarm "${id}"`);
+    // ack, clear and comment (the POSTs) need the right to handle it, not only to see it.
+    if (req.method === 'POST' && !mayActOnAlarm(permissionsOf(user), alarm)) throw new StoreTwinError('STW_ERR_FORBIDDEN', `role "${user.role}" may not alarms:ack`);
     return alarm;
+  }
+
+  /**
+   * A page of the alarms a category-limited caller may see: store pages read and filtered until
+   * `limit` are found, the store runs out, or MAX_FILTERED_SCAN rows were read. The cursor
+   * points after the last alarm returned (or the last row read), in the store's own encoding.
+   */
+  function filteredPage(q: Parameters<AlarmActions['list']>[0], has: HasAction): { items: Alarm[]; nextCursor: string | null } {
+    const items: Alarm[] = [];
+    let cursor = q.cursor;
+    for (let scanned = 0; scanned < MAX_FILTERED_SCAN; ) {
+      const page = alarms.list({ ...q, cursor, limit: 500 });
+      for (const [i, alarm] of page.items.entries()) {
+        if (!mayReadAlarm(has, alarm)) continue;
+        items.push(alarm);
+        if (items.length === q.limit) {
+          const more = i < page.items.length - 1 || page.nextCursor !== null;
+          return { items, nextCursor: more ? encodeAlarmCursor(Date.parse(alarm.lastAt), alarm.id) : null };
+        }
+      }
+      if (page.nextCursor === null) return { items, nextCursor: null };
+      cursor = page.nextCursor;
+      scanned += page.items.length;
+    }
+    return { items, nextCursor: cursor ?? null };
   }
 
   return {
     name: 'alarms',
     register(app, deps) {
-      app.get('/api/alarms', allow('alarms:read'), (req: Request, res: Response) => {
+      app.get('/api/alarms', readsAlarms, (req: Request, res: Response) => {
         const q = parseInput(listQuery, req.query, 'query');
         const user = userOf(req);
         if (q.site !== undefined) assertSiteVisible(user, q.site);
         // A user limited to several sites sees all of them at once: the store filters on the
         // scope itself, so nothing outside it can leak.
         const sites = user.sites.length > 0 ? user.sites : undefined;
-        const page = alarms.list({ ...q, sites });
+        const has = permissionsOf(user);
+        const page = has('alarms:read') ? alarms.list({ ...q, sites }) : filteredPage({ ...q, sites }, has);
         res.json({ items: page.items.map(summary), nextCursor: page.nextCursor });
       });
 
-      app.get('/api/alarms/:id', allow('alarms:read'), (req: Request, res: Response) => {
+      app.get('/api/alarms/:id', readsAlarms, (req: Request, res: Response) => {
         res.json({ alarm: visibleAlarm(req) });
       });
 
-      app.post('/api/alarms/:id/ack', allow('alarms:ack'), (req: Request, res: Response) => {
+      app.post('/api/alarms/:id/ack', actsOnAlarms, (req: Request, res: Response) => {
         const alarm = visibleAlarm(req);
         const body = parseInput(transitionBody, req.body, 'body');
         const by = userOf(req).username;
@@ -84,7 +141,7 @@ export function alarmRoutes(alarms: AlarmActions): ApiRouteModule {
         res.json({ alarm: next });
       });
 
-      app.post('/api/alarms/:id/clear', allow('alarms:ack'), (req: Request, res: Response) => {
+      app.post('/api/alarms/:id/clear', actsOnAlarms, (req: Request, res: Response) => {
         const alarm = visibleAlarm(req);
         const body = parseInput(transitionBody, req.body, 'body');
         const by = userOf(req).username;
@@ -94,7 +151,7 @@ export function alarmRoutes(alarms: AlarmActions): ApiRouteModule {
         res.json({ alarm: next });
       });
 
-      app.post('/api/alarms/:id/comment', allow('alarms:ack'), (req: Request, res: Response) => {
+      app.post('/api/alarms/:id/comment', actsOnAlarms, (req: Request, res: Response) => {
         const alarm = visibleAlarm(req);
         const body = parseInput(commentBody, req.body, 'body');
         const next = alarms.comment(alarm.id, userOf(req).username, body.text);
