@@ -2,10 +2,12 @@
  * The operator's page: header, the twin, the alarm console, the side panel on pick, replay,
  * footfall and the account. Owns the socket and the twin; everything else is a panel given the Ctx.
  */
+import { mayReadAnyAlarm } from '../../../server/alarms/category.ts';
 import type { Severity } from '../../../server/alarms/types.ts';
 import type { TwinBatch } from '../../../server/live/protocol.ts';
 import type { Api, Me } from '../api.ts';
 import { AlarmNotifier } from '../alarm-notify.ts';
+import { RuleNames } from '../alarm-text.ts';
 import type { Ctx } from '../context.ts';
 import { alarmFromLink } from '../deep-link.ts';
 import { h, replace } from '../dom.ts';
@@ -13,8 +15,9 @@ import type { I18n } from '../i18n.ts';
 import { connectLive, reconnectLive, type LiveSocket } from '../live.ts';
 import { AccountPanel } from '../panels/account.ts';
 import { AlarmConsole } from '../panels/alarm-console.ts';
+import type { AlarmCtx } from '../panels/alarm-detail.ts';
 import { FootfallPanel } from '../panels/footfall.ts';
-import { Header, type Mode } from '../panels/header.ts';
+import { canReplay, Header, type Mode } from '../panels/header.ts';
 import { ReplayBar } from '../panels/replay-bar.ts';
 import { SidePanel } from '../panels/side-panel.ts';
 import { Store } from '../store.ts';
@@ -28,6 +31,8 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
   const sites = await api.sites();
   const store = new Store(me);
   const ctx: Ctx = { api, i18n, store };
+  const names = new RuleNames();
+  const alarmCtx: AlarmCtx = { ...ctx, names, place: (a) => store.zoneName(a.zone, (v) => i18n.pick(v)), timeZone: () => store.timeZone };
   const notifier = new AlarmNotifier();
   const connection = { connected: false };
   let twin: TwinView | null = null;
@@ -45,7 +50,7 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
     alarmZones = zones;
     twin?.setAlarms(zones);
   };
-  const console_ = new AlarmConsole(ctx, { setAlarms: (zones) => setTwinAlarms([...zones]), flyTo: (zone) => twin?.flyTo(zone) }, notifier);
+  const console_ = new AlarmConsole(alarmCtx, { setAlarms: (zones) => setTwinAlarms([...zones]), flyTo: (zone) => twin?.flyTo(zone) }, notifier);
   const column = h('div', { class: 'column' }, console_.el);
   const bottom = h('div', { class: 'bottom' });
 
@@ -97,6 +102,8 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
     alarmZones: () => alarmZones,
     alarms: () => [...store.alarms.values()],
     notified: () => notifier.notified,
+    tones: () => notifier.tones,
+    ringing: () => notifier.ringing,
     mode: () => header.mode,
     replayWindow: () => (replay ? { from: replay.windowStart, to: replay.windowEnd, at: replay.instant } : null),
     pick: (zone: string) => sidePanel.show({ kind: 'zone', id: zone }),
@@ -115,8 +122,10 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
     const [model, state, alarms, arming] = await Promise.all([
       api.site(site),
       api.state(site),
-      store.can('alarms:read') ? api.alarms({ site, state: 'open', limit: 500 }) : Promise.resolve([]),
+      // The server answers each role the alarms it may see (a technician: device-health ones).
+      mayReadAnyAlarm((action) => store.can(action)) ? api.alarms({ site, state: 'open', limit: 500 }) : Promise.resolve([]),
       api.arming(site).catch(() => []),
+      names.load(api, [site]),
     ]);
     twin?.dispose();
     twin = null;
@@ -217,6 +226,7 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
   const first = sites.find((s) => s.id === linked?.site) ?? sites.find((s) => s.id === remembered) ?? sites[0];
   if (first) await selectSite(first.id);
   else markReady();
-  if (initialMode === 'replay') await setMode('replay');
+  if (initialMode === 'replay' && canReplay(store)) await setMode('replay');
+  else if (initialMode === 'replay') history.replaceState(null, '', '/');
   if (linked) console_.open(linked);
 }

@@ -1,10 +1,20 @@
-/** The top bar: site picker, live/replay/footfall, language switch, the user (opens Account) and logout. */
+/**
+ * The top bar: site picker, live/replay/footfall, language switch, the user (opens Account) and
+ * logout. It offers only what the user's permissions allow: replay with the reads it shows,
+ * footfall with footfall:read, the phone page with some alarms to read.
+ */
+import { mayReadAnyAlarm } from '../../../server/alarms/category.ts';
 import type { SiteSummary } from '../api.ts';
 import type { Ctx } from '../context.ts';
 import { h, replace } from '../dom.ts';
 import type { Language } from '../i18n.ts';
 
 export type Mode = 'live' | 'replay';
+
+/** Replay reads the history (state:read), which lists every alarm of the window (alarms:read). */
+export function canReplay(store: { can(action: string): boolean }): boolean {
+  return store.can('state:read') && store.can('alarms:read');
+}
 
 export interface HeaderActions {
   selectSite(site: string): void;
@@ -45,7 +55,19 @@ export class Header {
       this.el,
       h('strong', { class: 'brand' }, t.appTitle),
       sitePicker,
-      h('nav', {}, modeButton('live', t.live), modeButton('replay', t.replay), store.can('footfall:read') ? h('button', { 'data-testid': 'footfall-toggle', onclick: () => this.actions.toggleFootfall() }, t.footfall) : null, h('a', { href: '/m' }, t.manager), store.can('kpis:read') ? h('a', { href: '/kpis', 'data-testid': 'kpis-link' }, t.kpiNav) : null, store.can('audit:read') ? h('a', { href: '/audit', 'data-testid': 'audit-link' }, t.audit.nav) : null),
+      h(
+        'nav',
+        {},
+        // Live alone is no choice: the mode buttons come with replay.
+        canReplay(store) ? modeButton('live', t.live) : null,
+        canReplay(store) ? modeButton('replay', t.replay) : null,
+        store.can('footfall:read') ? h('button', { 'data-testid': 'footfall-toggle', onclick: () => this.actions.toggleFootfall() }, t.footfall) : null,
+        mayReadAnyAlarm((action) => store.can(action)) ? h('a', { href: '/m', 'data-testid': 'phone-page' }, t.manager) : null,
+        // Response KPIs rate people: only for the roles that may read them (kpis:read).
+        store.can('kpis:read') ? h('a', { href: '/kpis', 'data-testid': 'kpis-link' }, t.kpiNav) : null,
+        // Who did what: admins only (audit:read).
+        store.can('audit:read') ? h('a', { href: '/audit', 'data-testid': 'audit-link' }, t.audit.nav) : null,
+      ),
       h('span', { class: `conn ${this.connection.connected ? 'on' : 'off'}`, title: this.connection.connected ? '' : t.connectionLost }),
       language,
       h('button', { class: 'user', 'data-testid': 'account-open', title: t.account, 'aria-haspopup': 'dialog', onclick: () => this.actions.openAccount() }, h('span', { 'data-testid': 'user' }, `${store.me.user.username} (${store.me.user.role})`)),
