@@ -6,6 +6,7 @@
  * a week are few.
  */
 import type { Statement } from 'better-sqlite3';
+import { DEFAULT_ALARM_CATEGORY } from '../alarms/category.ts';
 import type { Severity } from '../alarms/types.ts';
 import type { Localized } from '../sites/model.ts';
 import type { Database } from '../storage/sqlite/database.ts';
@@ -24,8 +25,11 @@ export interface HistoryAlarm {
 }
 
 export interface AlarmWindowReader {
-  /** Alarms of `site` whose lifetime [firstAt, clearedAt ?? ∞) meets [fromMs, toMs], oldest first, at most `limit`. */
-  overlapping(site: string, fromMs: number, toMs: number, limit: number): HistoryAlarm[];
+  /**
+   * Alarms of `site` whose lifetime [firstAt, clearedAt ?? ∞) meets [fromMs, toMs], oldest
+   * first, at most `limit`; only those of `categories` when given (server/alarms/category.ts).
+   */
+  overlapping(site: string, fromMs: number, toMs: number, limit: number, categories?: readonly string[]): HistoryAlarm[];
 }
 
 interface Row {
@@ -41,18 +45,19 @@ interface Row {
 }
 
 export class SqliteAlarmWindow implements AlarmWindowReader {
-  private readonly stmt: Statement<[{ site: string; from: number; to: number; limit: number }], Row>;
+  private readonly stmt: Statement<[{ site: string; from: number; to: number; limit: number; categories: string | null }], Row>;
 
   constructor(db: Database) {
     this.stmt = db.prepare(
       `SELECT id, severity, zone, device, rule, message, first_at, acknowledged_at, cleared_at FROM alarms
        WHERE site = @site AND first_at <= @to AND (cleared_at IS NULL OR cleared_at >= @from)
+         AND (@categories IS NULL OR coalesce(json_extract(details, '$.category'), '${DEFAULT_ALARM_CATEGORY}') IN (SELECT value FROM json_each(@categories)))
        ORDER BY first_at, id LIMIT @limit`,
     );
   }
 
-  overlapping(site: string, fromMs: number, toMs: number, limit: number): HistoryAlarm[] {
-    return this.stmt.all({ site, from: fromMs, to: toMs, limit }).map((r) => ({
+  overlapping(site: string, fromMs: number, toMs: number, limit: number, categories?: readonly string[]): HistoryAlarm[] {
+    return this.stmt.all({ site, from: fromMs, to: toMs, limit, categories: categories === undefined ? null : JSON.stringify(categories) }).map((r) => ({
       id: r.id,
       severity: r.severity,
       zone: r.zone,

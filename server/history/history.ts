@@ -88,6 +88,11 @@ export interface HistoryOptions {
   slicer?: EventLoopSlicer;
   /** Aborting stops the fold at its next slice (the promise rejects). */
   signal?: AbortSignal;
+  /**
+   * The alarm categories the caller may see (server/alarms/category.ts); undefined = all. A
+   * technician's replay shows device-health alarms only, like their console.
+   */
+  alarmCategories?: readonly string[];
 }
 
 /** The folding state of one site: the same shapes the live twin keeps. */
@@ -275,7 +280,7 @@ async function foldHistory(deps: HistoryDeps, site: Site, fromMs: number, toMs: 
   }
   snapshot ??= snapshotOf(fold);
 
-  const alarms = deps.alarms.overlapping(site.id, fromMs, toMs, MAX_HISTORY_ALARMS + 1);
+  const alarms = deps.alarms.overlapping(site.id, fromMs, toMs, MAX_HISTORY_ALARMS + 1, opts.alarmCategories);
   const alarmsTruncated = alarms.length > MAX_HISTORY_ALARMS;
   if (alarmsTruncated) alarms.length = MAX_HISTORY_ALARMS;
   return {

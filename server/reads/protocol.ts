@@ -25,6 +25,8 @@ export interface HistoryJob {
   fromMs: number;
   toMs: number;
   maxEvents: number;
+  /** See HistoryOptions.alarmCategories. */
+  alarmCategories?: readonly string[];
 }
 
 export type ReadJob = BacktestJob | HistoryJob;

@@ -45,7 +45,7 @@ async function run(id: number, job: ReadJob, signal: AbortSignal): Promise<void>
     post({ id, backtest: result });
     return;
   }
-  const json = await buildHistoryJson({ events, registry, alarms }, job.site, job.fromMs, job.toMs, { maxEvents: job.maxEvents, signal });
+  const json = await buildHistoryJson({ events, registry, alarms }, job.site, job.fromMs, job.toMs, { maxEvents: job.maxEvents, signal, alarmCategories: job.alarmCategories });
   // A buffer of its own (not a slice of Node's shared pool) moves to the server without a copy.
   const own = json.byteOffset === 0 && json.buffer.byteLength === json.byteLength;
   post({ id, history: json }, own ? [json.buffer as ArrayBuffer] : []);

@@ -79,7 +79,7 @@ describe('history API', () => {
   });
 
   it('defaults to the last 24 h and answers state, changes and overlapping alarms', async () => {
-    const res = await h.request('GET', url(''), { token: tokens.technician });
+    const res = await h.request('GET', url(''), { token: tokens.operator });
     expect(res.status).toBe(200);
     const body = res.body as History;
     expect(body.site).toBe(HOTEL);
@@ -173,5 +173,13 @@ describe('history API', () => {
     } finally {
       await small.close();
     }
+  });
+
+  it('shows a technician only the device-health alarms their console shows (issue 7)', async () => {
+    const store = new SqliteAlarmStore(h.storage.db);
+    store.upsertLive({ ...alarm('battery', HOTEL, NOW - 3 * H, null), rule: 'low-battery', severity: 'minor', details: { category: 'device-health' } });
+    const ids = async (token: string, q = '') => ((await h.request('GET', url(q), { token })).body as History).alarms.map((a) => a.id);
+    expect(await ids(tokens.technician!)).toEqual(['battery']);
+    expect(await ids(tokens.operator!)).toEqual(['spanning', 'inside', 'battery', 'open']);
   });
 });

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { assertSiteVisible } from '../../auth/roles.ts';
+import { assertSiteVisible, can, type Action } from '../../auth/roles.ts';
 import { StoreTwinError } from '../../errors.ts';
 import type { AlarmWindowReader } from '../../history/alarms.ts';
 import { buildHistoryJson, DEFAULT_HISTORY_MAX_EVENTS, DEFAULT_WINDOW_MS, historyWindow } from '../../history/history.ts';
@@ -87,12 +87,16 @@ export function historyRoutes(opts: HistoryRouteOptions): ApiRouteModule {
           if (!res.writableFinished) gone.abort();
         });
         const sources = { events: deps.events, registry: deps.registry, alarms: opts.alarms };
+        // The replay shows the alarms the caller's console would: all of them to the desk, the
+        // device-health ones to a technician, none to a role that reads no alarms.
+        const has = (action: Action) => can(userOf(req).role, action);
+        const alarmCategories = has('alarms:read') ? undefined : has('alarms:device-health') ? ['device-health'] : [];
         let json: Buffer;
         try {
           json =
             opts.reads && toMs - fromMs > DEFAULT_WINDOW_MS
-              ? await opts.reads.history({ site, fromMs, toMs, maxEvents }, { signal: gone.signal })
-              : await buildHistoryJson(sources, site, fromMs, toMs, { maxEvents, signal: gone.signal });
+              ? await opts.reads.history({ site, fromMs, toMs, maxEvents, alarmCategories }, { signal: gone.signal })
+              : await buildHistoryJson(sources, site, fromMs, toMs, { maxEvents, signal: gone.signal, alarmCategories });
         } catch (err) {
           if (gone.signal.aborted) return;
           throw err;
