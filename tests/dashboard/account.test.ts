@@ -10,7 +10,7 @@ import type { MqttClient } from 'mqtt';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { ensureDashboardBuilt, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.ts';
+import { ensureDashboardBuilt, launchBrowser, logInThroughPage, screenshot, type TestBrowser } from '../helpers/browser.ts';
 import { connectDevice } from '../helpers/mqtt.ts';
 
 // Page functions run in the browser; this tsconfig has no DOM lib, so name what they touch.
@@ -53,15 +53,7 @@ async function login(password: string): Promise<number> {
 }
 const pageToken = (p: Page) => p.evaluate(() => sessionStorage.getItem('storetwin.token'));
 
-async function logInThroughPage(p: Page, path: string, password: string): Promise<void> {
-  await p.goto(`${t.httpUrl}${path}`);
-  await p.waitForURL(/\/login/);
-  await p.fill('input[name="username"]', USER);
-  await p.fill('input[name="password"]', password);
-  await p.click('button[type="submit"]');
-  await p.waitForURL((url) => url.pathname === path);
-  await p.waitForFunction(() => window.__storetwinReady === true, undefined, { timeout: 20_000 });
-}
+const logIn = (p: Page, path: string, password: string) => logInThroughPage(p, t.httpUrl, path, { username: USER, password });
 
 async function submitPassword(current: string, next: string, again = next): Promise<void> {
   await page.fill('[data-testid="account-current"]', current);
@@ -105,7 +97,7 @@ afterAll(async () => {
 
 describe('Account panel on the desktop page', { timeout: 120_000 }, () => {
   it('opens from the user name in the header and lists this session', async () => {
-    await logInThroughPage(page, '/', OLD_PASSWORD);
+    await logIn(page, '/', OLD_PASSWORD);
     await page.click('[data-testid="account-open"]');
     await page.locator(PANEL).waitFor();
     const row = page.locator('[data-testid="token-list"] li', { has: page.locator('[data-testid="token-current"]') });
@@ -222,7 +214,7 @@ describe('Account panel on the phone page', { timeout: 120_000 }, () => {
   it('opens from /m at 390×844 and fits the width, in English and Chinese', async () => {
     phone = await browser.newPage();
     await phone.setViewportSize({ width: 390, height: 844 });
-    await logInThroughPage(phone, '/m', NEW_PASSWORD);
+    await logIn(phone, '/m', NEW_PASSWORD);
     await phone.click('[data-testid="account-open"]');
     await phone.locator(PANEL).waitFor();
     // Both sessions are listed; this one is marked.

@@ -13,7 +13,7 @@ import type { Alarm } from '../../server/alarms/types.ts';
 import type { AuditEntry } from '../../server/audit/types.ts';
 import { localDate } from '../../server/history/local-time.ts';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
-import { ensureDashboardBuilt, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.ts';
+import { ensureDashboardBuilt, launchBrowser, logInThroughPage, screenshot, type TestBrowser } from '../helpers/browser.ts';
 import { connectDevice } from '../helpers/mqtt.ts';
 
 // Page functions run in the browser; this tsconfig has no DOM lib, so name what they touch.
@@ -49,15 +49,7 @@ async function login(username: string): Promise<string> {
   return res.body.token as string;
 }
 
-async function logInThroughPage(p: Page, path: string, username: string): Promise<void> {
-  await p.goto(`${t.httpUrl}${path}`);
-  await p.waitForURL(/\/login/);
-  await p.fill('input[name="username"]', username);
-  await p.fill('input[name="password"]', PASSWORD);
-  await p.click('button[type="submit"]');
-  await p.waitForURL((url) => url.pathname === path);
-  await p.waitForFunction(() => window.__storetwinReady === true, undefined, { timeout: 20_000 });
-}
+const logIn = (p: Page, path: string, username: string) => logInThroughPage(p, t.httpUrl, path, { username, password: PASSWORD });
 
 const rows = (p: Page) => p.locator(`${TABLE} tbody tr`);
 const shownEntries = (p: Page) => p.evaluate(() => window.__storetwin.auditEntries());
@@ -123,7 +115,7 @@ describe('the audit log page', { timeout: 120_000 }, () => {
   it('is not offered to an operator, and says so if opened anyway', async () => {
     const operator = await browser.newPage();
     await operator.setViewportSize({ width: 1440, height: 900 });
-    await logInThroughPage(operator, '/', 'olga');
+    await logIn(operator, '/', 'olga');
     await operator.locator('[data-testid="account-open"]').waitFor();
     expect(await operator.locator('[data-testid="audit-link"]').count()).toBe(0);
     await operator.goto(`${t.httpUrl}/audit`);
@@ -134,7 +126,7 @@ describe('the audit log page', { timeout: 120_000 }, () => {
   });
 
   it('opens from the admin header and shows the newest 50 entries in the site time zone', async () => {
-    await logInThroughPage(page, '/', 'root');
+    await logIn(page, '/', 'root');
     await page.click('[data-testid="audit-link"]');
     await page.waitForURL((url) => url.pathname === '/audit');
     await page.waitForFunction(() => window.__storetwinReady === true, undefined, { timeout: 20_000 });
@@ -241,7 +233,7 @@ describe('the audit log page on a phone', { timeout: 120_000 }, () => {
     const phone = await browser.newPage();
     await phone.setViewportSize({ width: 390, height: 844 });
     // From the twin page's header, which wraps on a phone.
-    await logInThroughPage(phone, '/', 'root');
+    await logIn(phone, '/', 'root');
     await fits(phone, 390);
     await screenshot(phone, 'audit-link-phone-en', '.app-header');
     await phone.click('[data-testid="audit-link"]');

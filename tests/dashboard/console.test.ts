@@ -21,7 +21,7 @@ import type { Alarm } from '../../server/alarms/types.ts';
 import type { LiveClientEvents, LiveServerEvents } from '../../server/live/protocol.ts';
 import { SiteSimulator } from '../../simulators/site-simulator.ts';
 import { eventually, startTestApp, type TestApp } from '../helpers/app.ts';
-import { ensureDashboardBuilt, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.ts';
+import { ensureDashboardBuilt, launchBrowser, logInThroughPage, screenshot, type TestBrowser } from '../helpers/browser.ts';
 import { connectDevice } from '../helpers/mqtt.ts';
 
 // Page functions run in the browser; this tsconfig has no DOM lib, so name what they touch.
@@ -83,13 +83,7 @@ const SLOW_MS = 90_000;
 
 async function logIn(p: Page, path: string, username: string): Promise<void> {
   p.setDefaultTimeout(SLOW_MS);
-  await p.goto(`${t.httpUrl}${path}`);
-  await p.waitForURL(/\/login/);
-  await p.fill('input[name="username"]', username);
-  await p.fill('input[name="password"]', PASSWORD);
-  await p.click('button[type="submit"]');
-  await p.waitForURL((url) => url.pathname === path);
-  await p.waitForFunction(() => window.__storetwinReady === true, undefined, { timeout: SLOW_MS });
+  await logInThroughPage(p, t.httpUrl, path, { username, password: PASSWORD }, SLOW_MS);
 }
 
 const tones = (p: Page) => p.evaluate(() => window.__storetwin.tones());

@@ -9,14 +9,10 @@ import { readFile } from 'node:fs/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alarm } from '../../server/alarms/types.ts';
-import { ensureDashboardBuilt, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.ts';
+import { ensureDashboardBuilt, launchBrowser, logInThroughPage, screenshot, type TestBrowser } from '../helpers/browser.ts';
 import { PASSWORD, startKpiApp, type KpiApp } from '../kpis/app.ts';
 
 // Page functions run in the browser; this tsconfig has no DOM lib, so name what they touch.
-interface KpiHooks {
-  kpis(): { groups: Array<{ key: string | null; timeToAck: { median: number | null } }> } | null;
-}
-declare const window: { __storetwinReady?: boolean; __storetwin: KpiHooks };
 declare const localStorage: { setItem(k: string, v: string): void };
 declare const document: { documentElement: { scrollWidth: number } };
 
@@ -34,15 +30,7 @@ async function ack(alarm: Alarm, token: string): Promise<Alarm> {
   return ((await res.json()) as { alarm: Alarm }).alarm;
 }
 
-async function logIn(p: Page, username: string, path: string): Promise<void> {
-  await p.goto(`${k.httpUrl}${path}`);
-  await p.waitForURL(/\/login/);
-  await p.fill('input[name="username"]', username);
-  await p.fill('input[name="password"]', PASSWORD);
-  await p.click('button[type="submit"]');
-  await p.waitForURL((url) => url.pathname === path);
-  await p.waitForFunction(() => window.__storetwinReady === true, undefined, { timeout: 20_000 });
-}
+const logIn = (p: Page, username: string, path: string) => logInThroughPage(p, k.httpUrl, path, { username, password: PASSWORD });
 
 /** Waits for the figures of these choices to be on screen. */
 async function shown(attrs: Record<string, string>): Promise<void> {

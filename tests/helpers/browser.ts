@@ -99,3 +99,17 @@ export function redPixels(img: { data: Uint8Array }): number {
   }
   return n;
 }
+
+/**
+ * Logs in through the login page, as a person does: opens `path`, is sent to /login, signs in,
+ * and waits until the app is back on `path` and ready (its `__storetwinReady` flag).
+ */
+export async function logInThroughPage(page: Page, base: string, path: string, credentials: { username: string; password: string }, timeoutMs = 20_000): Promise<void> {
+  await page.goto(`${base}${path}`);
+  await page.waitForURL(/\/login/);
+  await page.fill('input[name="username"]', credentials.username);
+  await page.fill('input[name="password"]', credentials.password);
+  await page.click('button[type="submit"]');
+  await page.waitForURL((url) => url.pathname === path);
+  await page.waitForFunction(() => (globalThis as unknown as { __storetwinReady?: boolean }).__storetwinReady === true, undefined, { timeout: timeoutMs });
+}
