@@ -6,6 +6,8 @@
  */
 import type { Alarm, Severity } from '../../server/alarms/types.ts';
 import type { AuditPage } from '../../server/audit/types.ts';
+import type { TokenInfo as ServerTokenInfo } from '../../server/auth/users.ts';
+import type { KpiFigures, KpiGroup, KpiGrouping } from '../../server/kpis/response.ts';
 import type { Localized } from '../../server/sites/model.ts';
 import type { SiteState } from '../../server/twin/types.ts';
 import type { LiveEvent } from '../../server/live/protocol.ts';
@@ -43,17 +45,8 @@ export interface ZoneArming {
   until: string | null;
 }
 export type StoredEvent = LiveEvent & { id: string | number };
-/** One entry of `GET /api/auth/tokens`: a session or API token of the caller, never the secret. */
-export interface TokenInfo {
-  /** The first 16 hex digits of the token's sha256: names it for DELETE, useless to present. */
-  id: string;
-  kind: 'session' | 'api';
-  /** null for login sessions. */
-  name: string | null;
-  createdAt: string;
-  /** null: never expires. */
-  expiresAt: string | null;
-  /** The token this request was made with. */
+/** One entry of `GET /api/auth/tokens` (server/auth/users.ts TokenInfo), marked if it is the token this request used. */
+export interface TokenInfo extends ServerTokenInfo {
   current: boolean;
 }
 /** `POST /api/auth/tokens`: the only answer that carries the secret. */
@@ -63,26 +56,8 @@ export interface CreatedToken {
   name: string;
   expiresAt: string | null;
 }
-/** `GET /api/kpis/response` (server/kpis/response.ts): seconds, shares 0..1, null where nothing to measure. */
-export type KpiGrouping = 'site' | 'user' | 'severity' | 'rule';
-export interface KpiFigures {
-  alarms: number;
-  occurrences: number;
-  acknowledged: number;
-  unacknowledged: number;
-  ackWithinTarget: number;
-  pending: number;
-  ackWithinTargetShare: number | null;
-  timeToAck: { median: number | null; p90: number | null };
-  cleared: number;
-  uncleared: number;
-  timeToClear: { median: number | null; p90: number | null };
-}
-export interface KpiGroup extends KpiFigures {
-  /** Site id, user name (null: nobody acknowledged), severity or rule id. */
-  key: string | null;
-  label?: Localized;
-}
+/** `GET /api/kpis/response`: the figures as server/kpis/response.ts computes them (seconds, shares 0..1, null where nothing to measure). */
+export type { KpiFigures, KpiGroup, KpiGrouping } from '../../server/kpis/response.ts';
 export interface KpiResponse {
   site: string | null;
   from: string;
