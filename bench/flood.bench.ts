@@ -30,6 +30,7 @@ import { openSqliteStorage } from '../server/storage/sqlite/index.ts';
 import { cpuSeconds, startChild, type Child } from './lib/child.ts';
 import { BENCH_SITE, benchZone, uplinkTopic } from './lib/devices.ts';
 import { quantile } from './lib/load.ts';
+import { positiveOption } from './lib/options.ts';
 
 const FLOODER = 'flood-door';
 const probeId = (i: number): string => `probe-door-${String(i).padStart(3, '0')}`;
@@ -138,14 +139,7 @@ function readOptions(): Options {
       'no-unlimited': { type: 'boolean' },
     },
   });
-  const pick = (name: 'probes' | 'interval' | 'inflight' | 'seconds' | 'warmup' | 'rounds', fallback: number, integer: boolean): number => {
-    const raw = values[name] ?? process.env[`BENCH_${name.toUpperCase()}`];
-    const value = raw === undefined || raw === '' ? fallback : Number(raw);
-    if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-      throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(raw)}`);
-    }
-    return value;
-  };
+  const pick = (name: 'probes' | 'interval' | 'inflight' | 'seconds' | 'warmup' | 'rounds', fallback: number, integer: boolean): number => positiveOption(values, name, fallback, integer);
   return {
     probes: pick('probes', 20, true),
     // 2 events/s per probe: brisk for a door sensor, inside its 5/s budget.

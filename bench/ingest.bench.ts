@@ -22,6 +22,7 @@ import { openSqliteStorage } from '../server/storage/sqlite/index.ts';
 import { cpuSeconds, rssBytes, startChild, type Child } from './lib/child.ts';
 import { benchDeviceId } from './lib/devices.ts';
 import { runLoad, type LoadDevice, type LoadResult } from './lib/load.ts';
+import { positiveOption } from './lib/options.ts';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures');
 const REFERENCE_FIXTURE = path.join(FIXTURES, 'aedes-broker.ts');
@@ -45,14 +46,7 @@ function readOptions(): Options {
       rounds: { type: 'string' },
     },
   });
-  const pick = (name: keyof Options, fallback: number, integer: boolean): number => {
-    const raw = values[name] ?? process.env[`BENCH_${name.toUpperCase()}`];
-    const value = raw === undefined || raw === '' ? fallback : Number(raw);
-    if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-      throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(raw)}`);
-    }
-    return value;
-  };
+  const pick = (name: keyof Options, fallback: number, integer: boolean): number => positiveOption(values, name, fallback, integer);
   return {
     clients: pick('clients', 50, true),
     inflight: pick('inflight', 16, true),
