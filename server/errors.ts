@@ -93,6 +93,20 @@ export const ERRORS = {
   STW_ERR_NOTIFY_ROUTE_NOT_FOUND: { status: 404, message: 'no such notification route' },
   STW_ERR_NOTIFY_TEST_FAILED: { status: 502, message: 'the test message was not delivered: the receiver refused it or did not answer' },
 
+  // Integrations (pushes from platforms and vendor devices, connectors to them)
+  STW_ERR_ADAPTER_UNKNOWN: { status: 404, message: 'no such integration adapter' },
+  STW_ERR_INTEGRATION_NOT_FOUND: { status: 404, message: 'no such integration' },
+  STW_ERR_INTEGRATION_TOKEN_INVALID: { status: 401, message: 'integration token is missing, wrong or rotated' },
+  STW_ERR_INTEGRATION_DISABLED: { status: 403, message: 'integration is disabled' },
+  STW_ERR_INTEGRATION_RATE_LIMITED: { status: 429, message: 'integration exceeded its push rate budget' },
+  STW_ERR_INTEGRATION_SETTINGS_INVALID: { status: 400, message: 'integration settings are invalid for its adapter' },
+  STW_ERR_PUSH_TOO_LARGE: { status: 413, message: 'pushed body exceeds the size cap' },
+  STW_ERR_PUSH_MALFORMED: { status: 400, message: 'pushed body cannot be parsed (JSON, XML or multipart)' },
+  STW_ERR_PUSH_SCHEMA: { status: 400, message: "pushed body is not the platform's message format" },
+  STW_ERR_PUSH_SIGNATURE: { status: 401, message: "platform signature does not verify against the integration's token" },
+  STW_ERR_PUSH_DEVICE_UNKNOWN: { status: 200, message: 'no registered device has the external id the message names (answered 200 so the platform does not retry; listed for admins)' },
+  STW_ERR_UPSTREAM_FAILED: { status: 502, message: 'the device system did not answer or answered something unusable' },
+
   // Dashboard
   STW_ERR_DASHBOARD_NOT_BUILT: { status: 503, message: 'the dashboard is not built: run `npm run build`' },
 } as const satisfies Record<string, { status: number; message: string }>;
