@@ -78,6 +78,11 @@ export type ParseResult =
   | {
       ok: true;
       messages: AdapterMessage[];
+      /**
+       * Set when the push is valid but carries nothing StoreTwin uses (a CTWing command
+       * response, a Hikvision heartbeat alert): answered 200, counted as `ignored` with this reason.
+       */
+      ignored?: string;
       /** The answer the platform expects when not a plain 200 JSON (OneNET handshake: the echo). */
       reply?: { status: number; contentType: string; body: string };
     }
