@@ -152,6 +152,12 @@ export interface Adapter<C = unknown> {
    * with that body, so every adapter is tested the same way.
    */
   parse(req: PushRequest, ctx: ParseContext<C>): ParseResult;
+  /**
+   * The inverse of `parse`: what the platform would send for this message. Simulators use it
+   * (`storetwin simulate --via ADAPTER`), and the contract suite checks parse(render(m)) ≈ m.
+   * Stateful formats (Axis' running totals) keep their running state in `ctx.state`.
+   */
+  render(message: AdapterMessage, ctx: ParseContext<C>): PushRequest;
   /** Connector adapters: the loop that fetches or subscribes, started per enabled integration. */
   connect?(ctx: ConnectorContext<C>): Connector;
   /**

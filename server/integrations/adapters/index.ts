@@ -1,0 +1,13 @@
+/**
+ * The adapter catalogue. Adding an integration is adding its module and one line here; the
+ * push endpoint, the integrations API, simulators (`--via`) and the contract suite find it by id.
+ */
+import type { Adapter } from './types.ts';
+
+export const adapters: readonly Adapter<never>[] = [];
+
+const byId = new Map(adapters.map((a) => [a.id, a]));
+
+export function getAdapter(id: string): Adapter<unknown> | undefined {
+  return byId.get(id) as Adapter<unknown> | undefined;
+}
