@@ -4,10 +4,10 @@
  */
 import type { Adapter } from './types.ts';
 
-export const adapters: readonly Adapter<never>[] = [];
+export const adapters: readonly Adapter<unknown>[] = [];
 
 const byId = new Map(adapters.map((a) => [a.id, a]));
 
 export function getAdapter(id: string): Adapter<unknown> | undefined {
-  return byId.get(id) as Adapter<unknown> | undefined;
+  return byId.get(id);
 }
