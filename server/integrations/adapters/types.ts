@@ -151,7 +151,7 @@ export interface Adapter<C = unknown> {
    * (Axis: one live-sum.json answer; Frigate: one MQTT message) through `parse` too, as a POST
    * with that body, so every adapter is tested the same way.
    */
-  parse(req: PushRequest, ctx: ParseContext<C>): ParseResult;
+  parse(req: PushRequest, ctx: ParseContext<C>): ParseResult | Promise<ParseResult>;
   /**
    * The inverse of `parse`: what the platform would send for this message. Simulators use it
    * (`storetwin simulate --via ADAPTER`), and the contract suite checks parse(render(m)) ≈ m.
