@@ -14,7 +14,8 @@ import type { ErrorCode } from '../errors.ts';
 import type { EventBus } from '../events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { DeviceRecord, EventStore, NewEvent, RecordedEvent } from '../storage/types.ts';
+import type { DeviceEvent } from '../../devices/types.ts';
+import type { DeviceRecord, EventStore, NewEvent, RecordedEvent, StatusEvent } from '../storage/types.ts';
 import { SeqDeduper } from './dedupe.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { RateBudgets, resolveRateBudgets } from './rate-budget.ts';
@@ -33,6 +34,13 @@ const MAX_PAST_MS = 30 * 24 * 3600 * 1000;
 const MAX_FUTURE_MS = 5 * 60 * 1000;
 
 const JPEG_MAGIC = 0xffd8;
+
+/** What became of one message: events stored, duplicates dropped, or the refusal. */
+export interface IngestOutcome {
+  stored: number;
+  duplicates: number;
+  refused?: { code: ErrorCode; message: string };
+}
 
 export class Ingest {
   private readonly committer: GroupCommitter<NewEvent>;
@@ -78,7 +86,7 @@ export class Ingest {
   }
 
   /** An `up` message: an event as JSON or the device's binary frame. */
-  async acceptUplink(device: DeviceRecord, payload: Buffer): Promise<void> {
+  async acceptUplink(device: DeviceRecord, payload: Buffer): Promise<IngestOutcome> {
     if (payload.length > this.deps.config.maxEventBytes) {
       return this.reject(device, 'STW_ERR_PAYLOAD_TOO_LARGE', `${payload.length} bytes exceeds ${this.deps.config.maxEventBytes}`);
     }
@@ -91,24 +99,60 @@ export class Ingest {
     // its codec refused costs one, so a device spraying garbage is not decoded without end.
     this.rateBudgets.charge(device.id, type.id, result.ok ? result.events.length : 1);
     if (!result.ok) return this.reject(device, result.code, result.message);
+    return this.store(device, result.events);
+  }
 
+  /**
+   * Canonical events an integration adapter mapped from a platform's message (a CTWing
+   * serviceData, a Hikvision count, a Frigate detection). Checked against the device type's
+   * schema like a JSON uplink — an adapter's mapping is not trusted to be right — and budgeted
+   * like one. `at` stamps events without their own `ts`.
+   */
+  async acceptEvents(device: DeviceRecord, events: readonly DeviceEvent[], at?: string): Promise<IngestOutcome> {
+    const type = getDeviceType(device.type);
+    if (!type) return this.reject(device, 'STW_ERR_DEVICE_TYPE_UNKNOWN', `device type "${device.type}" is not in the catalogue`);
+    if (!this.rateBudgets.admits(device.id, type.id)) return this.rateLimited(device, type.id);
+    this.rateBudgets.charge(device.id, type.id, Math.max(1, events.length));
+    const valid: DeviceEvent[] = [];
+    for (const event of events) {
+      if (!type.events.includes(event.type)) {
+        return this.reject(device, 'STW_ERR_EVENT_UNSUPPORTED', `a ${type.id} does not produce "${event.type}" events`);
+      }
+      const parsed = type.schema.safeParse(event);
+      if (!parsed.success) return this.reject(device, 'STW_ERR_PAYLOAD_SCHEMA', `${event.type}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      valid.push(parsed.data.ts === undefined && at !== undefined ? { ...parsed.data, ts: at } : parsed.data);
+    }
+    return this.store(device, valid);
+  }
+
+  /** A platform said the device came online or went offline (CTWing, OneNET). */
+  async acceptPlatformStatus(device: DeviceRecord, online: boolean): Promise<IngestOutcome> {
+    const stored = await this.recordStatus(device, online, 'platform');
+    return { stored: stored ? 1 : 0, duplicates: 0 };
+  }
+
+  private async store(device: DeviceRecord, events: readonly DeviceEvent[]): Promise<IngestOutcome> {
     const receivedMs = this.now();
     const fresh: NewEvent[] = [];
-    for (const event of result.events) {
+    let duplicates = 0;
+    for (const event of events) {
       if (event.seq !== undefined && this.deduper.isDuplicate(device.id, event.seq, receivedMs)) {
         this.deps.metrics.duplicates.inc();
+        duplicates++;
         continue;
       }
       fresh.push(this.toRecord(device, event, receivedMs));
     }
     await this.commit(device, fresh);
+    return { stored: fresh.length, duplicates };
   }
 
   /** A message on the status topic (retained, and the device's last will). */
   async acceptStatusPayload(device: DeviceRecord, payload: Buffer): Promise<void> {
     const text = payload.toString('utf8').trim().toLowerCase();
     if (text !== 'online' && text !== 'offline') {
-      return this.reject(device, 'STW_ERR_STATUS_INVALID', `status "${text.slice(0, 32)}"`);
+      this.reject(device, 'STW_ERR_STATUS_INVALID', `status "${text.slice(0, 32)}"`);
+      return;
     }
     await this.recordStatus(device, text === 'online', 'device');
   }
@@ -125,7 +169,8 @@ export class Ingest {
   /** A camera's JPEG answering command `commandId`. Stored and attached by later stages. */
   async acceptSnapshot(device: DeviceRecord, commandId: string, jpeg: Buffer): Promise<void> {
     if (jpeg.length < 4 || jpeg.readUInt16BE(0) !== JPEG_MAGIC) {
-      return this.reject(device, 'STW_ERR_PAYLOAD_SCHEMA', 'snapshot is not a JPEG (no FFD8 marker)');
+      this.reject(device, 'STW_ERR_PAYLOAD_SCHEMA', 'snapshot is not a JPEG (no FFD8 marker)');
+      return;
     }
     this.deps.bus.emit('snapshot.received', {
       site: device.site,
@@ -136,10 +181,11 @@ export class Ingest {
     });
   }
 
-  private async recordStatus(device: DeviceRecord, online: boolean, source: 'device' | 'broker'): Promise<void> {
-    if (this.online.get(device.id) === online) return;
+  private async recordStatus(device: DeviceRecord, online: boolean, source: StatusEvent['source']): Promise<boolean> {
+    if (this.online.get(device.id) === online) return false;
     this.online.set(device.id, online);
     await this.commit(device, [this.toRecord(device, { type: 'status', online, source }, this.now())]);
+    return true;
   }
 
   private async commit(device: DeviceRecord, events: NewEvent[]): Promise<void> {
@@ -178,10 +224,10 @@ export class Ingest {
   }
 
   /** Over budget: acknowledged (returning normally lets the broker PUBACK) and dropped. */
-  private rateLimited(device: DeviceRecord, typeId: string): void {
+  private rateLimited(device: DeviceRecord, typeId: string): IngestOutcome {
     const budget = this.rateBudgets.budgetOf(typeId);
     const limit = budget ? ` (${budget.perSecond} events/s, burst ${budget.burst})` : '';
-    this.reject(device, 'STW_ERR_DEVICE_RATE_LIMITED', `message dropped: over the ${typeId} event rate budget${limit}`);
+    return this.reject(device, 'STW_ERR_DEVICE_RATE_LIMITED', `message dropped: over the ${typeId} event rate budget${limit}`);
   }
 
   /** Log budgets of past minutes are spent; dropped with the full rate buckets. */
@@ -190,7 +236,7 @@ export class Ingest {
     for (const [id, budget] of this.logBudget) if (budget.minute !== minute) this.logBudget.delete(id);
   }
 
-  private reject(device: DeviceRecord, code: ErrorCode, message: string): void {
+  private reject(device: DeviceRecord, code: ErrorCode, message: string): IngestOutcome {
     const at = new Date(this.now()).toISOString();
     this.deps.metrics.refuse(code, 'ingest');
     this.deps.bus.emit('ingest.rejected', { site: device.site, device: device.id, code, message, at });
@@ -201,5 +247,6 @@ export class Ingest {
     if ((this.logBudget.get(device.id)?.count ?? 0) <= 5) {
       this.log.warn({ code, device: device.id, site: device.site }, message);
     }
+    return { stored: 0, duplicates: 0, refused: { code, message } };
   }
 }

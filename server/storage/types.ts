@@ -13,8 +13,11 @@ import type { DeviceEvent } from '../../devices/types.ts';
 export interface StatusEvent {
   type: 'status';
   online: boolean;
-  /** `device` = the device said so (status topic / last will); `broker` = (dis)connection seen. */
-  source: 'device' | 'broker';
+  /**
+   * `device` = the device said so (status topic / last will); `broker` = (dis)connection seen;
+   * `platform` = the carrier platform it reports through said so (CTWing, OneNET).
+   */
+  source: 'device' | 'broker' | 'platform';
 }
 
 export type RecordedEvent = DeviceEvent | StatusEvent;

@@ -265,4 +265,46 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER audit_no_replace BEFORE INSERT ON audit WHEN EXISTS (SELECT 1 FROM audit WHERE id = NEW.id)
   BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END;
   `,
+
+  // 6: integrations (server/integrations): platforms and device systems StoreTwin hears devices
+  // through; devices they named that nobody registered yet; retransmission keys of the last hour.
+  `
+  CREATE TABLE integrations (
+    id              TEXT    PRIMARY KEY,
+    adapter         TEXT    NOT NULL,
+    site            TEXT    NOT NULL,
+    name            TEXT    NOT NULL,
+    settings        TEXT    NOT NULL,   -- JSON, validated by the adapter's settings schema
+    token_hash      TEXT    NOT NULL UNIQUE,
+    enabled         INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+    created_at      INTEGER NOT NULL,   -- Unix ms
+    updated_at      INTEGER NOT NULL,
+    last_message_at INTEGER,
+    accepted        INTEGER NOT NULL DEFAULT 0,
+    duplicates      INTEGER NOT NULL DEFAULT 0,
+    unknown         INTEGER NOT NULL DEFAULT 0,
+    refused         INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT                -- JSON {code, message, at}
+  ) WITHOUT ROWID;
+  CREATE INDEX integrations_site ON integrations (site);
+
+  CREATE TABLE integration_unknown_devices (
+    integration TEXT    NOT NULL REFERENCES integrations (id) ON DELETE CASCADE,
+    ids_key     TEXT    NOT NULL,       -- the ids as 'key=value' pairs, sorted: one row per device
+    ids         TEXT    NOT NULL,       -- JSON {imei?, ctwing?, ...}
+    describe    TEXT,                   -- JSON: what the platform says the device is
+    first_seen  INTEGER NOT NULL,
+    last_seen   INTEGER NOT NULL,
+    messages    INTEGER NOT NULL,
+    PRIMARY KEY (integration, ids_key)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE integration_seen (
+    device TEXT    NOT NULL,
+    key    TEXT    NOT NULL,
+    at     INTEGER NOT NULL,
+    PRIMARY KEY (device, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX integration_seen_at ON integration_seen (at);
+  `,
 ];
