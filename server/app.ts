@@ -18,6 +18,7 @@ import { deliveryRoutes } from './api/routes/deliveries.ts';
 import { notifyRoutes } from './api/routes/notify.ts';
 import { footfallRoutes } from './api/routes/footfall.ts';
 import { historyRoutes } from './api/routes/history.ts';
+import { ingestRoutes, integrationRoutes } from './api/routes/integrations.ts';
 import { kpiRoutes } from './api/routes/kpis.ts';
 import { ruleRoutes } from './api/routes/rules.ts';
 import { snapshotRoutes } from './api/routes/snapshots.ts';
@@ -49,6 +50,8 @@ import { REPO_ROOT } from './config.ts';
 import { StoreTwinError } from './errors.ts';
 import { EventBus } from './events.ts';
 import { Ingest } from './ingest/ingest.ts';
+import { IntegrationService } from './integrations/service.ts';
+import { SqliteIntegrationStore } from './integrations/store.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { DeviceService } from './registry/devices.ts';
@@ -77,6 +80,7 @@ export interface App {
   readonly twin: Twin;
   readonly ingest: Ingest;
   readonly broker: Broker;
+  readonly integrations: IntegrationService;
   readonly clock: Clock;
   readonly arming: ArmingService;
   readonly maintenance: MaintenanceService;
@@ -197,14 +201,29 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     now: () => clock.now(),
   });
   const snapshots = new SnapshotStore({ db, dataDir: config.dataDir, clock, onError: (err) => logger.warn({ err }, 'snapshot retention sweep failed') });
+  // Devices heard through a platform or device system (server/integrations): their pushes,
+  // connectors, and snapshots for cameras that are not on our broker.
+  const integrations = new IntegrationService({
+    store: new SqliteIntegrationStore(db, () => clock.now()),
+    registry,
+    ingest,
+    sites,
+    alarmOf: (id) => alarms.get(id),
+    bus,
+    metrics,
+    logger,
+    clock,
+    config: config.integrations,
+  });
   const linker = new SnapshotLinker({
     bus,
     alarms,
     sites,
     registry,
-    sendCommand: (site, device, command) => broker.sendCommand(site, device, command),
+    // A camera heard through an integration (Frigate, Hikvision) answers through it.
+    sendCommand: (site, device, command) => (integrations.hears(device) ? integrations.command(site, device, command) : broker.sendCommand(site, device, command)),
     store: snapshots,
-    isOnline: (device) => broker.isConnected(device),
+    isOnline: (device) => broker.isConnected(device) || integrations.hears(device),
     clock,
     logger,
   });
@@ -224,6 +243,8 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     ready: () => ready,
     options: apiOptions,
     routes: [
+      ingestRoutes({ integrations, maxPushBytes: config.integrations.maxPushBytes }),
+      integrationRoutes({ integrations, maxPushBytes: config.integrations.maxPushBytes, publicUrl: config.publicUrl }),
       alarmRoutes(alarms),
       auditRoutes({ audit }),
       ruleRoutes({ rules, limits: config.limits, reads }),
@@ -252,6 +273,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     twin,
     ingest,
     broker,
+    integrations,
     clock,
     arming,
     maintenance,
@@ -278,6 +300,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       notifyFile.start({ publicUrl: config.publicUrl });
       snapshots.start();
       linker.start();
+      integrations.start();
       await broker.start();
       const mqtt = await broker.listenTcp(config.mqttPort, config.host);
       broker.attachWebSocket(httpServer, '/mqtt');
@@ -311,6 +334,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
         httpServer.closeAllConnections();
       });
       await broker.stop();
+      await integrations.stop();
       await ingest.stop();
       linker.stop();
       snapshots.stop();

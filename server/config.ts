@@ -154,6 +154,20 @@ export const configSchema = z
         historyMaxEvents: positiveInt.default(500_000),
       })
       .prefault({}),
+    /** Pushes from platforms and vendor devices, connectors (README "Integrations"). */
+    integrations: z
+      .object({
+        /** Largest push body, bytes: a Hikvision alert with its picture is 100–500 kB. */
+        maxPushBytes: positiveInt.default(2 * 1024 * 1024),
+        /** Pushes one integration may send per second, and at once after a quiet spell. */
+        pushRate: z.object({ perSecond: z.number().positive(), burst: positiveInt }).strict().default({ perSecond: 200, burst: 1000 }),
+        /** How long a platform's retransmission key (CTWing upPacketSN…) is remembered, seconds. */
+        dedupeWindowS: positiveInt.default(3600),
+        /** A picture that came with a message serves as an alarm's snapshot for this long, seconds. */
+        pictureMaxAgeS: positiveInt.default(60),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

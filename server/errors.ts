@@ -104,7 +104,8 @@ export const ERRORS = {
   STW_ERR_PUSH_MALFORMED: { status: 400, message: 'pushed body cannot be parsed (JSON, XML or multipart)' },
   STW_ERR_PUSH_SCHEMA: { status: 400, message: "pushed body is not the platform's message format" },
   STW_ERR_PUSH_SIGNATURE: { status: 401, message: "platform signature does not verify against the integration's token" },
-  STW_ERR_PUSH_DEVICE_UNKNOWN: { status: 200, message: 'no registered device has the external id the message names (answered 200 so the platform does not retry; listed for admins)' },
+  STW_ERR_DEVICE_DISABLED: { status: 403, message: 'device is disabled: what integrations report for it is dropped' },
+  STW_ERR_PUSH_DEVICE_UNKNOWN: { status: 404, message: 'no registered device has the external id the message names (answered 200 so the platform does not retry; listed for admins)' },
   STW_ERR_UPSTREAM_FAILED: { status: 502, message: 'the device system did not answer or answered something unusable' },
 
   // Dashboard

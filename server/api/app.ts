@@ -11,13 +11,15 @@ import type { IncomingMessage } from 'node:http';
 import helmet from 'helmet';
 import { authenticate } from './auth.ts';
 import { apiNotFound, errorHandler } from './errors.ts';
+import { openApiRoutes } from './openapi/index.ts';
 import { originCheck, type OriginPolicy } from './origin.ts';
 import { authRoutes, sessionRoutes } from './routes/auth.ts';
+import { deviceTypeRoutes } from './routes/device-types.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { eventRoutes } from './routes/events.ts';
 import { siteRoutes } from './routes/sites.ts';
 import { userRoutes } from './routes/users.ts';
-import type { ApiDeps, ApiRouteModule } from './types.ts';
+import type { ApiDeps, ApiRouteModule, RouteDoc } from './types.ts';
 
 export type { ApiDeps } from './types.ts';
 
@@ -48,7 +50,29 @@ const CSP_DIRECTIVES = {
   'upgrade-insecure-requests': null,
 };
 
-export const BUILTIN_ROUTES: readonly ApiRouteModule[] = [authRoutes, sessionRoutes, siteRoutes, deviceRoutes, eventRoutes, userRoutes];
+export const BUILTIN_ROUTES: readonly ApiRouteModule[] = [authRoutes, sessionRoutes, siteRoutes, deviceRoutes, deviceTypeRoutes, eventRoutes, userRoutes];
+
+/** The routes createHttpApp registers itself, for the API description (server/api/openapi). */
+const OPS_DOCS: readonly RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/healthz',
+    auth: 'public',
+    summary: 'Liveness and readiness',
+    responses: {
+      200: { description: 'Serving', example: { status: 'ok' } },
+      503: { description: 'Still starting', example: { status: 'starting' } },
+    },
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    auth: 'public',
+    summary: 'Prometheus metrics',
+    description: 'Counters only, never identities or secrets; restrict it at the network or a reverse proxy if that matters where you deploy.',
+    responses: { 200: { description: 'Prometheus text exposition format', type: 'text/plain' } },
+  },
+];
 
 /**
  * Counts each request by its route pattern (`/api/devices/:device`), never the raw URL, so
@@ -96,7 +120,10 @@ export function createHttpApp(deps: ApiDeps): Express {
     res.send(await deps.metrics.registry.metrics());
   });
 
-  app.use('/api', express.json({ limit: BODY_LIMIT }));
+  // Pushes to /api/ingest/{adapter} keep their raw bytes (server/api/routes/integrations.ts):
+  // adapters read JSON, XML and multipart themselves, under their own size cap.
+  const json = express.json({ limit: BODY_LIMIT });
+  app.use('/api', (req, res, next) => (req.path.startsWith('/ingest/') ? next() : json(req, res, next)));
   app.use('/api', originCheck(originPolicy(deps.options)));
   app.use('/api', (_req, res, next) => {
     // API answers are per user and often secret-bearing (device secrets, tokens): never cache.
@@ -104,7 +131,9 @@ export function createHttpApp(deps: ApiDeps): Express {
     next();
   });
 
-  const modules = [...BUILTIN_ROUTES, ...(deps.routes ?? [])];
+  const mounted = [...BUILTIN_ROUTES, ...(deps.routes ?? [])];
+  // GET /api/openapi.json and /api/docs describe every module mounted here.
+  const modules = [...mounted, openApiRoutes([...mounted, { name: 'operations', docs: OPS_DOCS, register() {} }])];
   const apiDeps: ApiDeps = { ...deps, logger };
   for (const m of modules.filter((r) => r.public)) m.register(app, apiDeps);
   app.use('/api', authenticate(deps.users));

@@ -34,13 +34,17 @@ export const AUDIT_ACTIONS = [
   'user.created',
   'user.updated',
   'user.deleted',
+  'integration.created',
+  'integration.updated',
+  'integration.token_rotated',
+  'integration.removed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** The groups (`auth`, `alarm`…): `?action=alarm` asks for every alarm action. */
 export const AUDIT_GROUPS = [...new Set(AUDIT_ACTIONS.map((a) => a.slice(0, a.indexOf('.'))))] as readonly string[];
 
-export const AUDIT_TARGET_KINDS = ['user', 'token', 'alarm', 'zone', 'maintenance', 'rule', 'device'] as const;
+export const AUDIT_TARGET_KINDS = ['user', 'token', 'alarm', 'zone', 'maintenance', 'rule', 'device', 'integration'] as const;
 export type AuditTargetKind = (typeof AUDIT_TARGET_KINDS)[number];
 
 /** What the action was done to. `name` is a readable label where the id is not (a user's name). */

@@ -86,7 +86,7 @@ export class Ingest {
   }
 
   /** An `up` message: an event as JSON or the device's binary frame. */
-  async acceptUplink(device: DeviceRecord, payload: Buffer): Promise<IngestOutcome> {
+  async acceptUplink(device: DeviceRecord, payload: Buffer, at?: string): Promise<IngestOutcome> {
     if (payload.length > this.deps.config.maxEventBytes) {
       return this.reject(device, 'STW_ERR_PAYLOAD_TOO_LARGE', `${payload.length} bytes exceeds ${this.deps.config.maxEventBytes}`);
     }
@@ -99,7 +99,7 @@ export class Ingest {
     // its codec refused costs one, so a device spraying garbage is not decoded without end.
     this.rateBudgets.charge(device.id, type.id, result.ok ? result.events.length : 1);
     if (!result.ok) return this.reject(device, result.code, result.message);
-    return this.store(device, result.events);
+    return this.store(device, result.events, at);
   }
 
   /**
@@ -120,9 +120,9 @@ export class Ingest {
       }
       const parsed = type.schema.safeParse(event);
       if (!parsed.success) return this.reject(device, 'STW_ERR_PAYLOAD_SCHEMA', `${event.type}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-      valid.push(parsed.data.ts === undefined && at !== undefined ? { ...parsed.data, ts: at } : parsed.data);
+      valid.push(parsed.data);
     }
-    return this.store(device, valid);
+    return this.store(device, valid, at);
   }
 
   /** A platform said the device came online or went offline (CTWing, OneNET). */
@@ -131,7 +131,8 @@ export class Ingest {
     return { stored: stored ? 1 : 0, duplicates: 0 };
   }
 
-  private async store(device: DeviceRecord, events: readonly DeviceEvent[]): Promise<IngestOutcome> {
+  /** `at`: when a platform says it happened, for events that carry no `ts` of their own. */
+  private async store(device: DeviceRecord, events: readonly DeviceEvent[], at?: string): Promise<IngestOutcome> {
     const receivedMs = this.now();
     const fresh: NewEvent[] = [];
     let duplicates = 0;
@@ -141,7 +142,7 @@ export class Ingest {
         duplicates++;
         continue;
       }
-      fresh.push(this.toRecord(device, event, receivedMs));
+      fresh.push(this.toRecord(device, event.ts === undefined && at !== undefined ? { ...event, ts: at } : event, receivedMs));
     }
     await this.commit(device, fresh);
     return { stored: fresh.length, duplicates };

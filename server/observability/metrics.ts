@@ -15,6 +15,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Messages from integrations by adapter and outcome (accepted, duplicate, unknown-device, refused, ignored). */
+  readonly integrationMessages = new Counter({
+    name: 'storetwin_integration_messages_total',
+    help: 'Messages pushed by platforms or fetched by connectors, by adapter and outcome',
+    labelNames: ['adapter', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly mqttConnections = new Gauge({
     name: 'storetwin_mqtt_connections',
     help: 'Open MQTT connections (TCP and WebSocket)',
@@ -97,7 +105,7 @@ export class Metrics {
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'storetwin_' });
   }
 
-  refuse(code: string, layer: 'mqtt' | 'ingest' | 'http'): void {
+  refuse(code: string, layer: 'mqtt' | 'ingest' | 'http' | 'integration'): void {
     this.refusals.inc({ code, layer });
   }
 }

@@ -10,6 +10,7 @@ import type { EventBus } from '../events.ts';
 import { MACHINE_SECRET_COST, hashSecret, newSecret } from '../auth/secrets.ts';
 import { ID_PATTERN } from '../sites/model.ts';
 import type { DeviceRecord, Registry } from '../storage/types.ts';
+import { normalizeExternalId } from './external-ids.ts';
 import { EXTERNAL_ID_PLATFORMS, type DeviceInput, type DeviceRegistrar, type DeviceUpdate, type PublicDevice } from './types.ts';
 
 /** What the registrar needs to know of the site model. SiteCatalog satisfies it. */
@@ -19,7 +20,10 @@ export interface SiteDirectory {
 }
 
 // partialRecord: a device has ids on some platforms, not all (z.record with an enum key requires every key).
-const externalIdsSchema = z.partialRecord(z.enum(EXTERNAL_ID_PLATFORMS), z.string().min(1).max(128));
+const externalIdsSchema = z
+  .partialRecord(z.enum(EXTERNAL_ID_PLATFORMS), z.string().min(1).max(128))
+  // One spelling per id (a MAC in any form, an IMEI's digits), so platforms' messages match.
+  .transform((ids) => Object.fromEntries(Object.entries(ids).map(([k, v]) => [k, normalizeExternalId(k, v)])));
 
 export const deviceInputSchema = z.object({
   id: z.string().regex(ID_PATTERN, 'must be lowercase letters, digits and dashes ([a-z0-9-]+)'),

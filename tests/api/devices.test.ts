@@ -44,7 +44,8 @@ describe('devices API', () => {
       expect(text).not.toContain('secretHash');
       expect(text).not.toContain('scrypt$');
     }
-    expect(one.body.device.externalIds).toEqual(externalIds);
+    // Stored in one spelling per platform: a MAC address lower-case (what Hikvision pushes is matched the same way).
+    expect(one.body.device.externalIds).toEqual({ ...externalIds, hikvision: 'aa:bb:cc:00:00:01' });
   });
 
   it('refuses registration to roles without devices:write', async () => {

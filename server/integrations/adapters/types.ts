@@ -120,6 +120,11 @@ export interface ConnectorContext<C> {
   settings: C;
   /** Hands messages to the core (matched, decoded, stored like pushed ones). */
   deliver(messages: AdapterMessage[]): Promise<void>;
+  /**
+   * The adapter's own `parse`, with the integration's state kept by the core between calls
+   * (Axis' running totals): feed what was fetched or received through it, then `deliver`.
+   */
+  parse(req: PushRequest): Promise<ParseResult>;
   /** Records a coded refusal against the integration (bad answer from the device, timeout…). */
   refuse(code: ErrorCode, message: string): void;
   now(): number;

@@ -1,0 +1,187 @@
+/**
+ * Integrations in the API: the push endpoint platforms call (`/api/ingest/{adapter}`, public:
+ * it authenticates by the integration's token, not a user's), and the admin routes that create,
+ * list, change, re-key and remove integrations, plus the devices they named that nobody has
+ * registered yet (for whoever registers devices).
+ */
+import express, { type Express, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { canSeeSite, scopeSite } from '../../auth/roles.ts';
+import { StoreTwinError } from '../../errors.ts';
+import { adapters } from '../../integrations/adapters/index.ts';
+import type { PushRequest } from '../../integrations/adapters/types.ts';
+import type { IntegrationService, PublicIntegration } from '../../integrations/service.ts';
+import { audit } from '../audit.ts';
+import { allow, userOf } from '../auth.ts';
+import type { ApiDeps, ApiRouteModule } from '../types.ts';
+import { parseInput, queryString } from '../validate.ts';
+
+export interface IntegrationRouteDeps {
+  integrations: IntegrationService;
+  /** Largest push body, bytes (config integrations.maxPushBytes). */
+  maxPushBytes: number;
+  /** Absolute base for the push URL shown once at creation (config publicUrl), else the request's host. */
+  publicUrl?: string | null;
+}
+
+export const integrationInputSchema = z
+  .object({
+    adapter: z.string().min(1).max(40),
+    site: z.string().min(1).max(100),
+    name: z.string().trim().min(1).max(80).optional(),
+    settings: z.record(z.string(), z.unknown()).optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict();
+
+export const integrationUpdateSchema = z
+  .object({
+    name: z.string().trim().min(1).max(80),
+    enabled: z.boolean(),
+    settings: z.record(z.string(), z.unknown()),
+  })
+  .partial()
+  .strict();
+
+export const integrationListQuery = z.object({ site: queryString.optional() }).strict();
+const integrationParams = z.object({ id: z.string().min(1).max(100) });
+const adapterParams = z.object({ adapter: z.string().min(1).max(100) });
+
+/** The integration's token: `?token=` (platforms often cannot set headers) or a bearer header. */
+function pushToken(req: Request): string | undefined {
+  const q = req.query.token;
+  if (typeof q === 'string' && q !== '') return q;
+  const header = req.get('authorization');
+  const m = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
+  return m?.[1];
+}
+
+function pushRequest(req: Request): PushRequest {
+  const query: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.query)) {
+    if (k === 'token') continue;
+    const first = Array.isArray(v) ? v[0] : v;
+    if (typeof first === 'string') query[k] = first;
+  }
+  return {
+    method: req.method === 'GET' ? 'GET' : 'POST',
+    body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+    contentType: (req.get('content-type') ?? '').toLowerCase(),
+    query,
+  };
+}
+
+function pushUrl(deps: IntegrationRouteDeps, req: Request, integration: PublicIntegration, token: string): string | null {
+  if (integration.pushPath === null) return null;
+  const base = deps.publicUrl?.replace(/\/+$/, '') ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+  return `${base}${integration.pushPath}?token=${encodeURIComponent(token)}`;
+}
+
+/** The push endpoint: mounted before the API's JSON parser and authentication (server/api/app.ts). */
+export function ingestRoutes(deps: IntegrationRouteDeps): ApiRouteModule {
+  return {
+    name: 'ingest',
+    public: true,
+    register(app: Express) {
+      // The raw bytes whatever the type: adapters read JSON, XML and multipart themselves, and
+      // OneNET's signature is over the body's exact text. One byte over the cap is a 413.
+      const raw = express.raw({ type: () => true, limit: deps.maxPushBytes });
+      const handle = async (req: Request, res: Response) => {
+        const { adapter } = parseInput(adapterParams, req.params, 'params');
+        const answer = await deps.integrations.push(adapter, pushToken(req), pushRequest(req));
+        if (answer.retryAfterS !== undefined) res.setHeader('Retry-After', String(answer.retryAfterS));
+        res.status(answer.status).type(answer.contentType).send(answer.body);
+      };
+      app.post('/api/ingest/:adapter', raw, handle);
+      // OneNET verifies the URL with a GET before it pushes.
+      app.get('/api/ingest/:adapter', handle);
+    },
+  };
+}
+
+export function integrationRoutes(deps: IntegrationRouteDeps): ApiRouteModule {
+  const { integrations } = deps;
+  const visible = (req: Request, id: string): PublicIntegration => {
+    const rec = integrations.get(id);
+    if (!rec || !canSeeSite(userOf(req), rec.site)) throw new StoreTwinError('STW_ERR_INTEGRATION_NOT_FOUND', `no integration "${id}"`);
+    return integrations.toPublic(rec);
+  };
+  const target = (i: PublicIntegration) => ({ kind: 'integration' as const, id: i.id, name: i.name });
+  return {
+    name: 'integrations',
+    register(app: Express, api: ApiDeps) {
+      app.get('/api/integrations/adapters', allow('devices:read'), (_req: Request, res: Response) => {
+        res.json({
+          items: adapters.map((a) => ({
+            id: a.id,
+            label: a.label,
+            delivery: a.delivery,
+            externalIdKeys: a.externalIdKeys,
+            secretSettings: a.secretSettings ?? [],
+            settingsSchema: z.toJSONSchema(a.settingsSchema, { io: 'input', unrepresentable: 'any' }),
+          })),
+        });
+      });
+
+      // Before /:id. Whoever registers devices sees what integrations heard from unregistered ones.
+      app.get('/api/integrations/unknown-devices', allow('devices:write'), (req: Request, res: Response) => {
+        const q = parseInput(integrationListQuery, req.query, 'query');
+        const site = scopeSite(userOf(req), q.site);
+        const user = userOf(req);
+        const items = integrations.unknownDevices().filter((u) => canSeeSite(user, u.site) && (site === undefined || u.site === site));
+        res.json({ items });
+      });
+
+      app.get('/api/integrations', allow('integrations:manage'), (req: Request, res: Response) => {
+        const q = parseInput(integrationListQuery, req.query, 'query');
+        const site = scopeSite(userOf(req), q.site);
+        const user = userOf(req);
+        res.json({ items: integrations.list().filter((i) => canSeeSite(user, i.site) && (site === undefined || i.site === site)) });
+      });
+
+      app.post('/api/integrations', allow('integrations:manage'), (req: Request, res: Response) => {
+        const input = parseInput(integrationInputSchema, req.body, 'body');
+        if (!canSeeSite(userOf(req), input.site)) throw new StoreTwinError('STW_ERR_SITE_NOT_FOUND', `no site "${input.site}"`);
+        const { integration, token } = integrations.create(input);
+        audit(api, req, { action: 'integration.created', site: integration.site, target: target(integration), after: { adapter: integration.adapter, name: integration.name, settings: integration.settings, enabled: integration.enabled } });
+        res.status(201).location(`/api/integrations/${integration.id}`).json({ integration, token, pushUrl: pushUrl(deps, req, integration, token) });
+      });
+
+      app.get('/api/integrations/:id', allow('integrations:manage'), (req: Request, res: Response) => {
+        const { id } = parseInput(integrationParams, req.params, 'params');
+        res.json({ integration: visible(req, id) });
+      });
+
+      app.patch('/api/integrations/:id', allow('integrations:manage'), (req: Request, res: Response) => {
+        const { id } = parseInput(integrationParams, req.params, 'params');
+        const before = visible(req, id);
+        const patch = parseInput(integrationUpdateSchema, req.body, 'body');
+        const integration = integrations.update(id, patch);
+        audit(api, req, {
+          action: 'integration.updated',
+          site: integration.site,
+          target: target(integration),
+          before: { name: before.name, enabled: before.enabled, settings: before.settings },
+          after: { name: integration.name, enabled: integration.enabled, settings: integration.settings },
+        });
+        res.json({ integration });
+      });
+
+      app.post('/api/integrations/:id/token', allow('integrations:manage'), (req: Request, res: Response) => {
+        const { id } = parseInput(integrationParams, req.params, 'params');
+        visible(req, id);
+        const { integration, token } = integrations.rotateToken(id);
+        audit(api, req, { action: 'integration.token_rotated', site: integration.site, target: target(integration) });
+        res.json({ integration, token, pushUrl: pushUrl(deps, req, integration, token) });
+      });
+
+      app.delete('/api/integrations/:id', allow('integrations:manage'), (req: Request, res: Response) => {
+        const { id } = parseInput(integrationParams, req.params, 'params');
+        const before = visible(req, id);
+        integrations.remove(id);
+        audit(api, req, { action: 'integration.removed', site: before.site, target: target(before) });
+        res.status(204).end();
+      });
+    },
+  };
+}

@@ -1,0 +1,509 @@
+/**
+ * Integrations: how StoreTwin hears devices that do not speak MQTT to its broker. The same
+ * path for every adapter (adapters/*.ts only translate formats):
+ *
+ *   push or connector ─▶ authenticate (token) ─▶ rate budget ─▶ adapter.parse ─▶ per message:
+ *   match the device by externalIds (same site only) ─▶ drop retransmissions (dedupeKey)
+ *   ─▶ ingest (frames through the device type's codec, canonical events checked against its
+ *   schema, platform status) ─▶ counters, /metrics
+ *
+ * A message naming no registered device is answered 200 like any other (a platform retries
+ * what it did not get a 200 for, then cools the subscription down) and listed for admins as an
+ * unknown device with its ids, ready to register. Cameras heard through an integration answer
+ * the linker's snapshot command from a picture that came with a recent message or through the
+ * adapter's `snapshot` (Frigate).
+ */
+import type { Clock } from '../clock.ts';
+import { ERRORS, StoreTwinError, type ErrorCode } from '../errors.ts';
+import type { EventBus } from '../events.ts';
+import type { IngestOutcome } from '../ingest/ingest.ts';
+import { SeqDeduper } from '../ingest/dedupe.ts';
+import { TokenBucket } from '../ingest/rate-budget.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { newSecret, sha256Hex } from '../auth/secrets.ts';
+import type { DeviceRecord } from '../storage/types.ts';
+import type { DeviceEvent } from '../../devices/types.ts';
+import { adapters, getAdapter } from './adapters/index.ts';
+import type { Adapter, AdapterMessage, AdapterState, Connector, ExternalIdKey, PushRequest } from './adapters/types.ts';
+import { normalizeExternalId } from '../registry/external-ids.ts';
+import type { IntegrationCounts, IntegrationRecord, SqliteIntegrationStore, UnknownDevice } from './store.ts';
+import { randomBytes } from 'node:crypto';
+
+export interface IntegrationSettingsConfig {
+  /** Largest push body accepted, bytes (a Hikvision alert with its picture is ~100–500 kB). */
+  maxPushBytes: number;
+  /** Pushes per second one integration may send, and its burst. */
+  pushRate: { perSecond: number; burst: number };
+  /** How long a retransmission key is remembered, seconds. */
+  dedupeWindowS: number;
+  /** How recent a picture that came with a message must be to serve as a snapshot, seconds. */
+  pictureMaxAgeS: number;
+}
+
+export interface IntegrationServiceDeps {
+  store: SqliteIntegrationStore;
+  registry: { findDeviceByExternalId(platform: string, id: string): DeviceRecord | null; getDevice(id: string): DeviceRecord | null };
+  ingest: {
+    acceptUplink(device: DeviceRecord, payload: Buffer, at?: string): Promise<IngestOutcome>;
+    acceptEvents(device: DeviceRecord, events: readonly DeviceEvent[], at?: string): Promise<IngestOutcome>;
+    acceptPlatformStatus(device: DeviceRecord, online: boolean): Promise<IngestOutcome>;
+  };
+  sites: { get(id: string): unknown };
+  /** The alarm a snapshot is for (its title goes to Frigate's event). */
+  alarmOf?: (id: string) => { id: string; rule: string; severity: string; message: { en: string } } | null;
+  bus: EventBus;
+  metrics: Metrics;
+  logger: Logger;
+  clock: Clock;
+  config: IntegrationSettingsConfig;
+}
+
+/** An integration as the API shows it: no token hash, secret settings masked. */
+export interface PublicIntegration {
+  id: string;
+  adapter: string;
+  site: string;
+  name: string;
+  delivery: 'push' | 'connector';
+  /** Where the platform pushes to (push adapters), without the token. */
+  pushPath: string | null;
+  settings: Record<string, unknown>;
+  enabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+  lastMessageAt: string | null;
+  counts: IntegrationCounts;
+  lastError: IntegrationRecord['lastError'];
+}
+
+export interface PushAnswer {
+  status: number;
+  contentType: string;
+  body: string;
+  retryAfterS?: number;
+}
+
+/** One push's outcome, as answered to the platform and added to the integration's counters. */
+interface Tally extends IntegrationCounts {
+  ignored: number;
+  problems: { code: ErrorCode; message: string }[];
+}
+
+const MASK = '••••••';
+const TOKEN_PREFIX = 'stw_int_';
+
+function emptyTally(): Tally {
+  return { accepted: 0, duplicates: 0, unknown: 0, refused: 0, ignored: 0, problems: [] };
+}
+
+export class IntegrationService {
+  private readonly log: Logger;
+  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly states = new Map<string, AdapterState>();
+  private readonly connectors = new Map<string, Connector>();
+  private readonly deduper: SeqDeduper<string>;
+  private readonly pictures = new Map<string, { jpeg: Buffer; at: number }>();
+  private started = false;
+
+  constructor(private readonly deps: IntegrationServiceDeps) {
+    this.log = deps.logger.child({ module: 'integrations' });
+    this.deduper = new SeqDeduper<string>(deps.config.dedupeWindowS * 1000);
+  }
+
+  /** Rebuilds the retransmission window and starts the connectors of enabled integrations. */
+  start(): void {
+    this.started = true;
+    const now = this.deps.clock.now();
+    for (const k of this.deps.store.recentKeys(now - this.deps.config.dedupeWindowS * 1000)) this.deduper.remember(k.device, k.key, k.at);
+    for (const rec of this.deps.store.list()) this.syncConnector(rec);
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    const running = [...this.connectors.values()];
+    this.connectors.clear();
+    await Promise.allSettled(running.map((c) => c.stop()));
+  }
+
+  // ---- management (API) --------------------------------------------------------------------
+
+  list(): PublicIntegration[] {
+    return this.deps.store.list().map((r) => this.toPublic(r));
+  }
+
+  get(id: string): IntegrationRecord | null {
+    return this.deps.store.get(id);
+  }
+
+  create(input: { adapter: string; site: string; name?: string; settings?: unknown; enabled?: boolean }): { integration: PublicIntegration; token: string } {
+    const adapter = this.adapterOf(input.adapter);
+    if (this.deps.sites.get(input.site) === undefined) throw new StoreTwinError('STW_ERR_SITE_NOT_FOUND', `no site "${input.site}"`);
+    const settings = this.validSettings(adapter, input.settings ?? {});
+    const token = TOKEN_PREFIX + newSecret();
+    const rec = this.deps.store.insert({
+      id: `int-${randomBytes(6).toString('hex')}`,
+      adapter: adapter.id,
+      site: input.site,
+      name: input.name ?? `${adapter.label.en} (${input.site})`,
+      settings,
+      tokenHash: sha256Hex(token),
+      enabled: input.enabled ?? true,
+    });
+    this.syncConnector(rec);
+    return { integration: this.toPublic(rec), token };
+  }
+
+  /**
+   * Changes name, enabled, settings. Settings are merged into the stored ones key by key, so a
+   * secret (a password, OneNET's token) need not be sent again to change something else; the
+   * masked placeholder the API shows counts as "unchanged".
+   */
+  update(id: string, patch: { name?: string; enabled?: boolean; settings?: Record<string, unknown> }): PublicIntegration {
+    const rec = this.mustGet(id);
+    const adapter = this.adapterOf(rec.adapter);
+    let settings = rec.settings;
+    if (patch.settings !== undefined) {
+      const merged: Record<string, unknown> = { ...(rec.settings as Record<string, unknown>) };
+      for (const [k, v] of Object.entries(patch.settings)) if (v !== MASK) merged[k] = v;
+      settings = this.validSettings(adapter, merged);
+    }
+    const next = this.deps.store.update(id, { name: patch.name ?? rec.name, enabled: patch.enabled ?? rec.enabled, settings })!;
+    this.states.delete(id);
+    this.restartConnector(next);
+    return this.toPublic(next);
+  }
+
+  rotateToken(id: string): { integration: PublicIntegration; token: string } {
+    this.mustGet(id);
+    const token = TOKEN_PREFIX + newSecret();
+    this.deps.store.setTokenHash(id, sha256Hex(token));
+    return { integration: this.toPublic(this.mustGet(id)), token };
+  }
+
+  remove(id: string): void {
+    this.mustGet(id);
+    const running = this.connectors.get(id);
+    this.connectors.delete(id);
+    void running?.stop();
+    this.states.delete(id);
+    this.buckets.delete(id);
+    this.deps.store.remove(id);
+  }
+
+  /** Devices integrations named that nobody has registered (yet): registered ones drop out. */
+  unknownDevices(): (UnknownDevice & { adapter: string; site: string })[] {
+    const byId = new Map(this.deps.store.list().map((r) => [r.id, r]));
+    const out: (UnknownDevice & { adapter: string; site: string })[] = [];
+    for (const u of this.deps.store.listUnknown()) {
+      const integ = byId.get(u.integration);
+      if (!integ) continue;
+      if (this.findDevice(integ, u.ids) !== null) {
+        this.deps.store.forgetUnknown(u.integration, u.ids);
+        continue;
+      }
+      out.push({ ...u, adapter: integ.adapter, site: integ.site });
+    }
+    return out;
+  }
+
+  toPublic(rec: IntegrationRecord): PublicIntegration {
+    const adapter = getAdapter(rec.adapter);
+    const settings: Record<string, unknown> = { ...(rec.settings as Record<string, unknown>) };
+    for (const key of adapter?.secretSettings ?? []) if (settings[key] !== undefined) settings[key] = MASK;
+    return {
+      id: rec.id,
+      adapter: rec.adapter,
+      site: rec.site,
+      name: rec.name,
+      delivery: adapter?.delivery ?? 'push',
+      pushPath: adapter?.delivery === 'connector' ? null : `/api/ingest/${rec.adapter}`,
+      settings,
+      enabled: rec.enabled,
+      createdAt: rec.createdAt,
+      updatedAt: rec.updatedAt,
+      lastMessageAt: rec.lastMessageAt,
+      counts: rec.counts,
+      lastError: rec.lastError,
+    };
+  }
+
+  // ---- the push endpoint ----------------------------------------------------------------------
+
+  /**
+   * One push (or a GET URL verification) to `/api/ingest/{adapter}`. Refusals of the whole push
+   * answer the code's status with the usual error JSON; per-message outcomes (unknown device,
+   * a frame the codec refused, a duplicate) answer 200 with the tally, so a platform does not
+   * retry what can never succeed.
+   */
+  async push(adapterId: string, token: string | undefined, req: PushRequest): Promise<PushAnswer> {
+    const adapter = getAdapter(adapterId);
+    if (!adapter || adapter.delivery !== 'push') return this.refusal(adapterId, null, 'STW_ERR_ADAPTER_UNKNOWN', `no push adapter "${adapterId.slice(0, 40)}"`);
+    const rec = token ? this.deps.store.byTokenHash(sha256Hex(token)) : null;
+    // A token of another adapter's integration is as wrong as a made-up one.
+    if (!rec || rec.adapter !== adapter.id) return this.refusal(adapter.id, null, 'STW_ERR_INTEGRATION_TOKEN_INVALID', token ? 'no integration of this adapter has that token' : 'no token: add ?token=TOKEN to the push URL or send Authorization: Bearer TOKEN');
+    if (!rec.enabled) return this.refusal(adapter.id, rec, 'STW_ERR_INTEGRATION_DISABLED', `integration ${rec.id} is disabled`);
+    const bucket = this.bucketOf(rec.id);
+    const now = this.deps.clock.now();
+    if (!bucket.admits(now)) {
+      const answer = this.refusal(adapter.id, rec, 'STW_ERR_INTEGRATION_RATE_LIMITED', `over ${this.deps.config.pushRate.perSecond} pushes/s (burst ${this.deps.config.pushRate.burst})`);
+      return { ...answer, retryAfterS: Math.max(1, Math.ceil(1 / this.deps.config.pushRate.perSecond)) };
+    }
+    bucket.charge(1, now);
+    if (req.body.length > this.deps.config.maxPushBytes) return this.refusal(adapter.id, rec, 'STW_ERR_PUSH_TOO_LARGE', `${req.body.length} bytes exceeds ${this.deps.config.maxPushBytes}`);
+
+    const parsed = await this.safeParse(adapter, rec, req);
+    if (!parsed.ok) return this.refusal(adapter.id, rec, parsed.code, parsed.message);
+    const tally = await this.deliver(rec, adapter, parsed.messages);
+    if (parsed.ignored !== undefined) {
+      tally.ignored++;
+      this.deps.metrics.integrationMessages.inc({ adapter: adapter.id, outcome: 'ignored' });
+    }
+    if (parsed.reply) return { status: parsed.reply.status, contentType: parsed.reply.contentType, body: parsed.reply.body };
+    const { accepted, duplicates, unknown, refused, ignored, problems } = tally;
+    return {
+      status: 200,
+      contentType: 'application/json',
+      body: JSON.stringify({ accepted, duplicates, unknown, ignored, refused, problems: problems.slice(0, 10), ...(parsed.ignored ? { note: parsed.ignored } : {}) }),
+    };
+  }
+
+  // ---- cameras heard through an integration --------------------------------------------------
+
+  /** Whether a device is heard through an enabled integration of its site (not our broker). */
+  hears(deviceId: string): boolean {
+    const device = this.deps.registry.getDevice(deviceId);
+    return device !== null && this.integrationHearing(device) !== null;
+  }
+
+  /**
+   * A command for a device heard through an integration. Only `snapshot` is understood: the
+   * answer is a picture that came with a message in the last `pictureMaxAgeS`, or one the
+   * adapter fetches (Frigate), announced as `snapshot.received` like a camera's MQTT answer.
+   */
+  async command(site: string, deviceId: string, command: Record<string, unknown>): Promise<void> {
+    const device = this.deps.registry.getDevice(deviceId);
+    const found = device === null ? null : this.integrationHearing(device);
+    if (device === null || found === null || device.site !== site) throw new StoreTwinError('STW_ERR_DEVICE_NOT_FOUND', `no integration hears "${deviceId}"`);
+    if (command.cmd !== 'snapshot' || typeof command.id !== 'string') throw new StoreTwinError('STW_ERR_VALIDATION', `integrations take only snapshot commands (got "${String(command.cmd)}")`);
+    const now = this.deps.clock.now();
+    const recent = this.pictures.get(device.id);
+    let jpeg: Buffer | null = recent !== undefined && now - recent.at <= this.deps.config.pictureMaxAgeS * 1000 ? recent.jpeg : null;
+    if (jpeg === null && found.adapter.snapshot) {
+      const alarm = typeof command.alarm === 'string' ? this.deps.alarmOf?.(command.alarm) : null;
+      jpeg = await found.adapter.snapshot(
+        {
+          device: { id: device.id, site: device.site, zone: device.zone, externalIds: device.externalIds },
+          ...(alarm ? { alarm: { id: alarm.id, ruleId: alarm.rule, severity: alarm.severity, title: alarm.message.en } } : {}),
+        },
+        { settings: found.rec.settings, now },
+      );
+    }
+    if (jpeg === null) throw new StoreTwinError('STW_ERR_UPSTREAM_FAILED', `${found.adapter.id} has no picture for "${device.id}"`);
+    this.deps.bus.emit('snapshot.received', { site: device.site, device: device.id, commandId: command.id, jpeg, at: new Date(this.deps.clock.now()).toISOString() });
+  }
+
+  // ---- the shared path --------------------------------------------------------------------------
+
+  /** Messages from a push or a connector → matched, deduplicated, ingested; counted. */
+  private async deliver(rec: IntegrationRecord, adapter: Adapter<unknown>, messages: readonly AdapterMessage[]): Promise<Tally> {
+    const tally = emptyTally();
+    for (const m of messages) await this.deliverOne(rec, adapter, m, tally);
+    if (messages.length > 0 || tally.ignored > 0) this.deps.store.count(rec.id, tally);
+    return tally;
+  }
+
+  private async deliverOne(rec: IntegrationRecord, adapter: Adapter<unknown>, m: AdapterMessage, tally: Tally): Promise<void> {
+    const count = (outcome: string) => this.deps.metrics.integrationMessages.inc({ adapter: adapter.id, outcome });
+    const device = this.findDevice(rec, m.ids) ?? this.fallback(rec, m.fallbackDevice);
+    if (device === null) {
+      const ids = this.normalizedIds(m.ids);
+      this.deps.store.recordUnknown(rec.id, ids, m.describe);
+      this.deps.metrics.refuse('STW_ERR_PUSH_DEVICE_UNKNOWN', 'integration');
+      tally.unknown++;
+      count('unknown-device');
+      return;
+    }
+    if (!device.enabled) {
+      this.problem(tally, adapter, 'STW_ERR_DEVICE_DISABLED', `${device.id} is disabled`);
+      return;
+    }
+    const now = this.deps.clock.now();
+    if (m.dedupeKey !== undefined && this.deduper.isDuplicate(device.id, m.dedupeKey, now)) {
+      this.deps.metrics.duplicates.inc();
+      tally.duplicates++;
+      count('duplicate');
+      return;
+    }
+    if (m.picture !== undefined && m.picture.length > 3 && m.picture.readUInt16BE(0) === 0xffd8) this.pictures.set(device.id, { jpeg: m.picture, at: now });
+    let outcome: IngestOutcome;
+    try {
+      outcome =
+        m.body.kind === 'frame'
+          ? await this.deps.ingest.acceptUplink(device, m.body.payload, m.at)
+          : m.body.kind === 'events'
+            ? await this.deps.ingest.acceptEvents(device, m.body.events, m.at)
+            : await this.deps.ingest.acceptPlatformStatus(device, m.body.online);
+    } catch (err) {
+      if (m.dedupeKey !== undefined) this.deduper.forget(device.id, m.dedupeKey);
+      throw err;
+    }
+    if (outcome.refused) {
+      // Not stored: a corrected retransmission must get through.
+      if (m.dedupeKey !== undefined) this.deduper.forget(device.id, m.dedupeKey);
+      tally.refused++;
+      tally.problems.push({ code: outcome.refused.code, message: `${device.id}: ${outcome.refused.message}` });
+      count('refused');
+      return;
+    }
+    if (m.dedupeKey !== undefined) this.deps.store.rememberKey(device.id, m.dedupeKey, now);
+    tally.accepted++;
+    tally.duplicates += outcome.duplicates;
+    count('accepted');
+  }
+
+  private problem(tally: Tally, adapter: Adapter<unknown>, code: ErrorCode, message: string): void {
+    this.deps.metrics.refuse(code, 'integration');
+    this.deps.metrics.integrationMessages.inc({ adapter: adapter.id, outcome: 'refused' });
+    tally.refused++;
+    tally.problems.push({ code, message });
+  }
+
+  /** The device one of the message's ids names, in the adapter's order — in the integration's site only. */
+  private findDevice(rec: IntegrationRecord, ids: Readonly<Partial<Record<ExternalIdKey, string>>>): DeviceRecord | null {
+    const adapter = getAdapter(rec.adapter);
+    const keys = adapter?.externalIdKeys ?? (Object.keys(ids) as ExternalIdKey[]);
+    for (const key of keys) {
+      const raw = ids[key];
+      if (raw === undefined || raw === '') continue;
+      const device = this.deps.registry.findDeviceByExternalId(key, normalizeExternalId(key, raw));
+      // Another site's device is as unknown as no device: one site's integration never feeds another's twin.
+      if (device !== null && device.site === rec.site) return device;
+    }
+    return null;
+  }
+
+  private fallback(rec: IntegrationRecord, id: string | undefined): DeviceRecord | null {
+    if (id === undefined) return null;
+    const device = this.deps.registry.getDevice(id);
+    return device !== null && device.site === rec.site ? device : null;
+  }
+
+  private normalizedIds(ids: Readonly<Partial<Record<ExternalIdKey, string>>>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(ids)) if (typeof v === 'string' && v !== '') out[k] = normalizeExternalId(k as ExternalIdKey, v);
+    return out;
+  }
+
+  private integrationHearing(device: DeviceRecord): { rec: IntegrationRecord; adapter: Adapter<unknown> } | null {
+    for (const rec of this.deps.store.list()) {
+      if (!rec.enabled || rec.site !== device.site) continue;
+      const adapter = getAdapter(rec.adapter);
+      if (adapter && adapter.externalIdKeys.some((k) => k !== 'imei' && device.externalIds[k] !== undefined)) return { rec, adapter };
+    }
+    return null;
+  }
+
+  private async safeParse(adapter: Adapter<unknown>, rec: IntegrationRecord, req: PushRequest) {
+    const state = this.stateOf(rec.id);
+    try {
+      return await adapter.parse(req, { settings: rec.settings, state, now: this.deps.clock.now() });
+    } catch (err) {
+      // The contract says parse never throws; if one does, the push is refused, not the server.
+      this.log.error({ err, adapter: adapter.id }, 'adapter threw while parsing');
+      return { ok: false as const, code: 'STW_ERR_PUSH_MALFORMED' as const, message: 'the adapter could not read this push' };
+    }
+  }
+
+  private refusal(adapter: string, rec: IntegrationRecord | null, code: ErrorCode, message: string): PushAnswer {
+    this.deps.metrics.refuse(code, 'integration');
+    this.deps.metrics.integrationMessages.inc({ adapter: getAdapter(adapter) ? adapter : '(unknown)', outcome: 'refused' });
+    if (rec) this.deps.store.recordError(rec.id, code, message);
+    this.log.warn({ code, adapter: adapter.slice(0, 40), integration: rec?.id }, message);
+    return { status: ERRORS[code].status, contentType: 'application/json', body: JSON.stringify({ error: { code, message } }) };
+  }
+
+  // ---- connectors -----------------------------------------------------------------------------
+
+  private syncConnector(rec: IntegrationRecord): void {
+    if (!this.started || this.connectors.has(rec.id) || !rec.enabled) return;
+    const adapter = getAdapter(rec.adapter);
+    if (!adapter?.connect) return;
+    const log = this.log.child({ integration: rec.id, adapter: adapter.id });
+    const connector = adapter.connect({
+      integrationId: rec.id,
+      site: rec.site,
+      settings: rec.settings,
+      deliver: async (messages) => {
+        const current = this.deps.store.get(rec.id);
+        if (!current?.enabled) return;
+        await this.deliver(current, adapter, messages);
+      },
+      parse: async (req) => this.safeParse(adapter, rec, req),
+      refuse: (code, message) => {
+        this.deps.metrics.refuse(code, 'integration');
+        this.deps.metrics.integrationMessages.inc({ adapter: adapter.id, outcome: 'refused' });
+        this.deps.store.recordError(rec.id, code, message);
+        log.warn({ code }, message);
+      },
+      now: () => this.deps.clock.now(),
+      logger: log,
+    });
+    this.connectors.set(rec.id, connector);
+    connector.start();
+  }
+
+  private restartConnector(rec: IntegrationRecord): void {
+    const running = this.connectors.get(rec.id);
+    this.connectors.delete(rec.id);
+    if (running) {
+      void running.stop().then(() => this.syncConnector(this.deps.store.get(rec.id) ?? rec));
+      return;
+    }
+    this.syncConnector(rec);
+  }
+
+  // ---- small helpers ---------------------------------------------------------------------------
+
+  private adapterOf(id: string): Adapter<unknown> {
+    const adapter = getAdapter(id);
+    if (!adapter) throw new StoreTwinError('STW_ERR_ADAPTER_UNKNOWN', `no adapter "${id}"; adapters: ${adapters.map((a) => a.id).join(', ')}`);
+    return adapter;
+  }
+
+  private validSettings(adapter: Adapter<unknown>, settings: unknown): unknown {
+    const parsed = adapter.settingsSchema.safeParse(settings);
+    if (!parsed.success) {
+      throw new StoreTwinError(
+        'STW_ERR_INTEGRATION_SETTINGS_INVALID',
+        `invalid ${adapter.id} settings: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(settings)'}: ${i.message}`).join('; ')}`,
+        parsed.error.issues,
+      );
+    }
+    return parsed.data;
+  }
+
+  private mustGet(id: string): IntegrationRecord {
+    const rec = this.deps.store.get(id);
+    if (!rec) throw new StoreTwinError('STW_ERR_INTEGRATION_NOT_FOUND', `no integration "${id}"`);
+    return rec;
+  }
+
+  private bucketOf(id: string): TokenBucket {
+    let bucket = this.buckets.get(id);
+    if (!bucket) {
+      bucket = new TokenBucket(this.deps.config.pushRate, this.deps.clock.now());
+      this.buckets.set(id, bucket);
+    }
+    return bucket;
+  }
+
+  private stateOf(id: string): AdapterState {
+    let state = this.states.get(id);
+    if (!state) {
+      state = {};
+      this.states.set(id, state);
+    }
+    return state;
+  }
+}
