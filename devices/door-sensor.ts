@@ -17,7 +17,7 @@ import {
 import { batteryField, batteryPercent, BatteryModel } from './shared/battery.ts';
 import { doorEventSchema, doorStateSchema } from './shared/door.ts';
 import { doorOpenRate, DoorUsage } from './shared/door-usage.ts';
-import { heartbeatSchema, Periodic } from './shared/heartbeat.ts';
+import { batteryPctField, heartbeatSchema, Periodic } from './shared/heartbeat.ts';
 import { decodeJson, describeIssues, encodeJson, eventFields, refuse, type JsonCodec } from './shared/json.ts';
 import { Outbox, type Timed } from './shared/outbox.ts';
 import { randomDigits, randomInt, uniform } from './shared/random.ts';
@@ -55,7 +55,7 @@ const registerEventSchema = z.object({
 
 const schema = z.discriminatedUnion('type', [
   doorEventSchema,
-  heartbeatSchema({ battery: batteryField, door: doorStateSchema.optional(), ...signalFields }),
+  heartbeatSchema({ battery: batteryField, batteryPct: batteryPctField, door: doorStateSchema.optional(), ...signalFields }),
   tamperEventSchema,
   registerEventSchema,
 ]);

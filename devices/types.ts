@@ -21,6 +21,11 @@ export interface HeartbeatEvent {
   type: 'heartbeat';
   /** Volts. */
   battery?: number;
+  /**
+   * Charge in percent (0..100) when the device or its platform reports a percentage rather
+   * than volts (a CTWing profile's `Battery_Level`). The twin uses it when the volts are unknown.
+   */
+  batteryPct?: number;
   /** Reference signal received power, dBm (NB-IoT: about -140..-44). */
   rsrp?: number;
   /** Signal to noise ratio, dB. */

@@ -5,6 +5,12 @@
 import { z } from 'zod';
 import { eventFields } from './json.ts';
 
+/**
+ * Charge in percent as a device or its carrier platform reports it (a CTWing profile's
+ * `Battery_Level`), for heartbeats that carry a percentage instead of volts.
+ */
+export const batteryPctField = z.number().min(0).max(100).optional();
+
 /** `{"type":"heartbeat", ...fields, seq?, ts?}`. */
 export function heartbeatSchema<S extends z.ZodRawShape>(fields: S) {
   return z.object({ type: z.literal('heartbeat'), ...fields, ...eventFields });

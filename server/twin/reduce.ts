@@ -141,6 +141,11 @@ export function reduceEvent(world: TwinWorld, state: DeviceState, e: ReducibleEv
       break;
     case 'heartbeat':
       if (data.battery !== undefined) setBattery(data.battery);
+      else if (data.batteryPct !== undefined) {
+        // A platform that reports a percentage (CTWing Battery_Level) and no volts.
+        state.batteryPct = Math.round(data.batteryPct);
+        device.push('batteryPct');
+      }
       if (data.rsrp !== undefined) {
         state.rsrp = data.rsrp;
         device.push('rsrp');
