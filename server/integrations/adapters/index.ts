@@ -3,8 +3,13 @@
  * push endpoint, the integrations API, simulators (`--via`) and the contract suite find it by id.
  */
 import type { Adapter } from './types.ts';
+import { ctwing } from './ctwing.ts';
+import { onenet } from './onenet.ts';
 
-export const adapters: readonly Adapter<unknown>[] = [];
+export const adapters: readonly Adapter<unknown>[] = [
+  ctwing,
+  onenet,
+];
 
 const byId = new Map(adapters.map((a) => [a.id, a]));
 
