@@ -62,6 +62,18 @@ export function localDayStart(ms: number, tz: string): number {
   return guess;
 }
 
+/**
+ * The instant at which the wall clock in `tz` reads `p` (devices that stamp local time without
+ * a zone, e.g. an Axis counter's `YYYYMMDDhhmmss`). Like localDayStart, the offset is re-read at
+ * the first guess, so a wall time on a DST-change day lands right; a wall time the clocks skipped
+ * maps to the instant one offset away, an ambiguous one to one of its two instants.
+ */
+export function instantOfLocal(p: LocalParts, tz: string): number {
+  const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  const guess = wall - offsetAt(wall, tz);
+  return wall - offsetAt(guess, tz);
+}
+
 /** `YYYY-MM-DD` of the local day holding `ms`. */
 export function localDate(ms: number, tz: string): string {
   const p = localParts(ms, tz);
