@@ -5,10 +5,12 @@
 import type { Adapter } from './types.ts';
 import { ctwing } from './ctwing.ts';
 import { onenet } from './onenet.ts';
+import { hikvision } from './hikvision.ts';
 
 export const adapters: readonly Adapter<unknown>[] = [
   ctwing,
   onenet,
+  hikvision,
 ];
 
 const byId = new Map(adapters.map((a) => [a.id, a]));
