@@ -135,6 +135,7 @@ function simulate(env: SimEnvironment): SimulatedDevice {
 export const camera: DeviceType = {
   id: ID,
   label: { en: 'Camera', 'zh-CN': '摄像头' },
+  idPrefix: 'cam',
   capabilities: ['motion', 'snapshot', 'heartbeat'],
   events: EVENTS,
   schema,

@@ -262,6 +262,7 @@ function simulate(env: SimEnvironment): SimulatedDevice {
 export const doorSensor: DeviceType = {
   id: ID,
   label: { en: 'NB-IoT door sensor', 'zh-CN': 'NB-IoT 门磁' },
+  idPrefix: 'door',
   capabilities: ['door', 'battery', 'signal', 'tamper', 'heartbeat'],
   events: EVENTS,
   schema,

@@ -74,6 +74,7 @@ function simulate(env: SimEnvironment): SimulatedDevice {
 export const footfallCounter: DeviceType = {
   id: ID,
   label: { en: 'Footfall counter', 'zh-CN': '客流计数器' },
+  idPrefix: 'counter',
   capabilities: ['count', 'heartbeat'],
   events: EVENTS,
   schema,

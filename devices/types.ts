@@ -89,8 +89,47 @@ export interface CountEvent {
 export type DeviceEvent = DoorEvent | HeartbeatEvent | TamperEvent | RegisterEvent | MotionEvent | CountEvent;
 export type DeviceEventType = DeviceEvent['type'];
 
-/** What a device type offers to the twin, the rules and the dashboard. */
-export type Capability = 'door' | 'battery' | 'signal' | 'tamper' | 'heartbeat' | 'motion' | 'snapshot' | 'count';
+/**
+ * What a device type can do. The server and the dashboard ask these (devices/index.ts
+ * `deviceTypeHas`), never a type's id, so a new model (another vendor's counter or camera) is
+ * handled like the built-in ones by declaring what it can do:
+ * - `door`: senses a door's contact. Sends `door` events (open/closed); a placement names the
+ *   `door` it watches. The twin keeps its zone's door state; door-open rules fire on it.
+ * - `battery`: runs on a battery and reports its voltage (`battery` in volts); the type's
+ *   `batteryPercent` turns volts into charge (the twin's `batteryPct`, the low-battery rule).
+ * - `signal`: reports its radio link (`rsrp`, `snr`) in heartbeats.
+ * - `tamper`: reports its enclosure opened or the device moved (`tamper` events).
+ * - `heartbeat`: sends a `heartbeat` at least every `heartbeatIntervalS` when nothing else
+ *   happens; silence past that is the device-silent alarm.
+ * - `motion`: detects motion in the zones it watches. Sends `motion` events; a placement names
+ *   the zones in view (`watches`) and its view cone (`fov`); a motion counts for its own zone
+ *   and each watched zone (the rules' correlations, e.g. door opened + person seen).
+ * - `snapshot`: takes a picture on command. Answers `{"id","cmd":"snapshot"}` on its `cmd`
+ *   topic with a JPEG on `snapshot/{id}`; an alarm in a zone it sits in or watches asks it.
+ * - `count`: counts footfall at an entrance. Sends `count` events (people in and out over a
+ *   period); a placement may name the hall it `counts` into (else its own zone), whose
+ *   occupancy is the running sum of in − out; its counts make the footfall series.
+ */
+export const CAPABILITIES = ['door', 'battery', 'signal', 'tamper', 'heartbeat', 'motion', 'snapshot', 'count'] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+/** Site-file fields a placement may carry beyond id, type, zone, position and label. */
+export type PlacementField = 'door' | 'watches' | 'fov' | 'counts';
+
+/**
+ * Which placement fields each capability gives a type: what a device can do decides what a
+ * site file may say about it (a `counts` on a door sensor is a copy-paste slip, refused).
+ */
+export const PLACEMENT_FIELDS: Readonly<Record<Capability, readonly PlacementField[]>> = {
+  door: ['door'],
+  battery: [],
+  signal: [],
+  tamper: [],
+  heartbeat: [],
+  motion: ['watches', 'fov'],
+  snapshot: ['watches', 'fov'],
+  count: ['counts'],
+};
 
 export type PayloadFormat = 'json' | 'binary';
 
@@ -184,6 +223,12 @@ export interface DeviceExample {
 export interface DeviceType {
   id: string;
   label: { en: string; 'zh-CN': string };
+  /**
+   * Short lowercase prefix of the ids the CLI makes up (`storetwin device add` without `--id`
+   * names a device `{idPrefix}-{zone}`, e.g. `door-2-14`); unique in the catalogue.
+   */
+  idPrefix: string;
+  /** What the type can do (see Capability); everything outside devices/ asks these. */
   capabilities: readonly Capability[];
   /** Events this type produces. */
   events: readonly DeviceEventType[];

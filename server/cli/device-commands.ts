@@ -1,5 +1,6 @@
 /** `storetwin device add|list|show|remove|rotate-secret` — for technicians installing devices. */
 import { Option, type Command } from 'commander';
+import { DEVICE_TYPE_IDS, getDeviceType } from '../../devices/index.ts';
 import { CLI_ACTOR, SqliteAuditStore, deviceFields, type AuditActor, type NewAuditEntry } from '../audit/index.ts';
 import { toPublicDevice } from '../registry/devices.ts';
 import { StoreTwinError } from '../errors.ts';
@@ -58,12 +59,20 @@ function parsePosition(text: string | undefined): [number, number, number] | und
   return parts as [number, number, number];
 }
 
+/**
+ * The id `device add` gives a device when none is named: the type's short prefix and the zone
+ * (`door-2-14`). An unknown type keeps its own name; registration then refuses it with its code.
+ */
+export function defaultDeviceId(type: string, zone: string): string {
+  return `${getDeviceType(type)?.idPrefix ?? type}-${zone}`;
+}
+
 export function registerDeviceCommands(program: Command): void {
   const device = program.command('device').description('register and manage devices');
 
   addCommonOptions(device.command('add').description('register a device and print its MQTT secret (shown only this once)'))
     .requiredOption('--site <site>', 'site id, e.g. demo-hotel')
-    .requiredOption('--type <type>', 'door-sensor | camera | footfall-counter')
+    .requiredOption('--type <type>', DEVICE_TYPE_IDS.join(' | '))
     .requiredOption('--zone <zone>', 'zone the device watches, e.g. 2-14')
     .option('--id <id>', 'device id [default: <type-prefix>-<zone>]')
     .option('--label <text>', 'a human name')
@@ -73,9 +82,8 @@ export function registerDeviceCommands(program: Command): void {
     // create: devices can be provisioned before the server's first start.
     .action(async (opts: AddOptions, cmd: Command) =>
       withContext(cmd, opts, async (ctx) => {
-        const prefix = { 'door-sensor': 'door', camera: 'cam', 'footfall-counter': 'counter' }[opts.type] ?? opts.type;
         const { device: created, secret } = await ctx.devices.register({
-          id: opts.id ?? `${prefix}-${opts.zone}`,
+          id: opts.id ?? defaultDeviceId(opts.type, opts.zone),
           site: opts.site,
           type: opts.type,
           zone: opts.zone,

@@ -1,5 +1,6 @@
 /**
- * Footfall from the counters' stored `count` events. A counter counts into a hall: its
+ * Footfall from the counters' stored `count` events (a counter: a device whose type can
+ * `count`, devices/types.ts). A counter counts into a hall: its
  * placement's `counts` (the site file) or else its own zone, the same wiring the twin uses for
  * occupancy. A count event covers the `period` seconds before its `ts` and is attributed to
  * the bucket holding its `ts`.
@@ -7,6 +8,7 @@
  * Every read goes through one counter's events (`device` + `type = 'count'`), which the
  * (device, ts) index serves directly, whatever else the site records.
  */
+import { deviceTypeHas } from '../../devices/index.ts';
 import type { Site } from '../sites/model.ts';
 import type { EventStore, Registry } from '../storage/types.ts';
 import { EventLoopSlicer } from '../storage/yield.ts';
@@ -14,7 +16,6 @@ import { countsWiring } from '../twin/reduce.ts';
 import { localDate, localDayStart, localHour } from './local-time.ts';
 import { scanEvents } from './scan.ts';
 
-export const COUNTER_TYPE = 'footfall-counter';
 const DAY_MS = 86_400_000;
 
 export interface Counter {
@@ -35,10 +36,10 @@ export function countersOf(site: Site, registry: Pick<Registry, 'allDevices'>): 
   const wiring = countsWiring(site);
   const counters = new Map<string, Counter>();
   for (const d of registry.allDevices()) {
-    if (d.site === site.id && d.type === COUNTER_TYPE) counters.set(d.id, { device: d.id, zone: d.zone, counts: wiring.get(d.id) ?? d.zone });
+    if (d.site === site.id && deviceTypeHas(d.type, 'count')) counters.set(d.id, { device: d.id, zone: d.zone, counts: wiring.get(d.id) ?? d.zone });
   }
   for (const p of site.devices) {
-    if (p.type === COUNTER_TYPE && !counters.has(p.id)) counters.set(p.id, { device: p.id, zone: p.zone, counts: p.counts ?? p.zone });
+    if (deviceTypeHas(p.type, 'count') && !counters.has(p.id)) counters.set(p.id, { device: p.id, zone: p.zone, counts: p.counts ?? p.zone });
   }
   return [...counters.values()].sort((a, b) => a.device.localeCompare(b.device));
 }

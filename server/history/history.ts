@@ -24,6 +24,7 @@
  * writes the changes as JSON as it goes (buildHistoryJson), and reads at most `maxEvents`
  * events, else 413 STW_ERR_QUERY_TOO_LARGE (a shorter window).
  */
+import { deviceTypeHas } from '../../devices/index.ts';
 import { StoreTwinError } from '../errors.ts';
 import type { Site } from '../sites/model.ts';
 import type { EventStore, Registry, StoredEvent } from '../storage/types.ts';
@@ -216,7 +217,7 @@ async function foldHistory(deps: HistoryDeps, site: Site, fromMs: number, toMs: 
   for (const d of deps.registry.allDevices()) {
     if (d.site !== site.id) continue;
     fold.add(d);
-    if (d.type === 'footfall-counter') counters.push(d.id);
+    if (deviceTypeHas(d.type, 'count')) counters.push(d.id);
   }
 
   const stateStart = fromMs - STATE_LOOKBACK_MS;

@@ -12,6 +12,7 @@
  * timeout) is still attached.
  */
 import { randomBytes } from 'node:crypto';
+import { deviceTypeHas } from '../../devices/index.ts';
 import type { Alarm, AlarmActions, Severity, SnapshotStatus } from '../alarms/types.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { EventBus, ServerEvents } from '../events.ts';
@@ -92,13 +93,16 @@ export class SnapshotLinker {
     return this.pending.size;
   }
 
-  /** The cameras watching a zone: placements whose `watches` name it, plus cameras registered in it. */
+  /**
+   * The cameras watching a zone: devices whose type takes snapshots (capability `snapshot`),
+   * placed with `watches` naming the zone or registered in it.
+   */
   camerasFor(site: string, zone: string): string[] {
     const ids = new Set<string>();
     const placements: readonly Placement[] = this.deps.sites.get(site)?.devices ?? [];
-    for (const p of placements) if (p.type === 'camera' && p.watches.includes(zone)) ids.add(p.id);
+    for (const p of placements) if (deviceTypeHas(p.type, 'snapshot') && p.watches.includes(zone)) ids.add(p.id);
     for (const d of this.deps.registry.allDevices()) {
-      if (d.type === 'camera' && d.site === site && d.zone === zone) ids.add(d.id);
+      if (deviceTypeHas(d.type, 'snapshot') && d.site === site && d.zone === zone) ids.add(d.id);
     }
     return [...ids];
   }

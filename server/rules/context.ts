@@ -1,7 +1,9 @@
 /**
  * What the engine knows of the site model, indexed once: zones (kind, monitored, capacity,
- * names), device placements, and which cameras watch which zone. Plus message rendering.
+ * names), device placements, and which zones each motion detector (a camera) covers. Plus
+ * message rendering.
  */
+import { deviceTypeHas } from '../../devices/index.ts';
 import type { Localized, Placement, Site, Zone } from '../sites/model.ts';
 import type { Condition, Op } from './schema.ts';
 
@@ -14,8 +16,11 @@ export interface SiteInfo {
   site: Site;
   zones: Map<string, Zone>;
   placements: Map<string, Placement>;
-  /** camera id → zones it covers: its own zone and the ones it watches. */
-  cameraZones: Map<string, string[]>;
+  /**
+   * Device id → zones its motion counts for: its own zone and the ones it watches. Every
+   * placed device whose type detects motion (capability `motion`), cameras of any make.
+   */
+  motionZones: Map<string, string[]>;
 }
 
 export function indexSites(sites: SiteLookup): Map<string, SiteInfo> {
@@ -24,9 +29,9 @@ export function indexSites(sites: SiteLookup): Map<string, SiteInfo> {
     const zones = new Map<string, Zone>();
     for (const f of site.floors) for (const z of f.zones) zones.set(z.id, z);
     const placements = new Map(site.devices.map((d) => [d.id, d] as const));
-    const cameraZones = new Map<string, string[]>();
-    for (const d of site.devices) if (d.type === 'camera') cameraZones.set(d.id, [...new Set([d.zone, ...d.watches])]);
-    out.set(site.id, { site, zones, placements, cameraZones });
+    const motionZones = new Map<string, string[]>();
+    for (const d of site.devices) if (deviceTypeHas(d.type, 'motion')) motionZones.set(d.id, [...new Set([d.zone, ...d.watches])]);
+    out.set(site.id, { site, zones, placements, motionZones });
   }
   return out;
 }

@@ -6,7 +6,7 @@
  * and every fired (rule, source) live in `rule_timers`, so a restart neither forgets a door
  * that was already open nor loses the "came back" that clears an alarm.
  */
-import { getDeviceType } from '../../devices/index.ts';
+import { deviceTypeHas, getDeviceType } from '../../devices/index.ts';
 import type { ArmingReader } from '../arming/types.ts';
 import type { AlarmTrigger } from '../alarms/types.ts';
 import type { Clock } from '../clock.ts';
@@ -399,8 +399,8 @@ export class RuleEngine {
   }
 
   private eventZones(e: NewEvent): string[] {
-    if (e.deviceType !== 'camera') return [e.zone];
-    return this.sitesIndex.get(e.site)?.cameraZones.get(e.device) ?? [e.zone];
+    if (!deviceTypeHas(e.deviceType, 'motion')) return [e.zone];
+    return this.sitesIndex.get(e.site)?.motionZones.get(e.device) ?? [e.zone];
   }
 
   private onCorrelation(rule: Of<'correlation'>, e: NewEvent, zone: Zone | undefined): void {

@@ -9,6 +9,7 @@
  * Numbers need no `.finite()`: zod 4 refuses Infinity and NaN by default.
  */
 import { z } from 'zod';
+import { DEVICE_TYPE_IDS } from '../../devices/index.ts';
 
 export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const idSchema = z.string().regex(ID_PATTERN, 'must be lowercase letters, digits and dashes ([a-z0-9-]+)');
@@ -87,7 +88,8 @@ export const floorSchema = z.strictObject({
 });
 export type Floor = z.infer<typeof floorSchema>;
 
-export const DEVICE_TYPE_IDS = ['door-sensor', 'camera', 'footfall-counter'] as const;
+/** The device catalogue's ids (devices/index.ts), re-exported for the schemas that name types. */
+export { DEVICE_TYPE_IDS };
 
 export const placementSchema = z.strictObject({
   id: idSchema,
@@ -95,9 +97,15 @@ export const placementSchema = z.strictObject({
   zone: idSchema,
   /** Metres: x, y in the floor plane, z above the floor. Defaults to the zone's centroid. */
   position: z.tuple([z.number(), z.number(), z.number()]).optional(),
-  /** Door sensors: the door they watch. */
+  /**
+   * The fields below belong to what a type can do (devices/types.ts PLACEMENT_FIELDS;
+   * validate.ts refuses them on other types). Types that sense a door (`door`): the door.
+   */
   door: idSchema.optional(),
-  /** Cameras: zones in view (snapshots are taken for alarms there) and the view cone. */
+  /**
+   * Types that detect motion or take snapshots (cameras): zones in view (their motion counts
+   * there, snapshots are taken for alarms there) and the view cone.
+   */
   watches: z.array(idSchema).default([]),
   fov: z
     .object({
@@ -109,7 +117,7 @@ export const placementSchema = z.strictObject({
       range: z.number().positive(),
     })
     .optional(),
-  /** Footfall counters: the hall whose occupancy their in/out counts feed. */
+  /** Types that count footfall (`count`): the hall whose occupancy their in/out counts feed. */
   counts: idSchema.optional(),
   label: z.string().max(80).optional(),
 });

@@ -8,6 +8,8 @@
  * is itself broken are not reported twice.
  */
 import type { z } from 'zod';
+import { placementFieldsOf } from '../../devices/index.ts';
+import { PLACEMENT_FIELDS, type Capability, type PlacementField } from '../../devices/types.ts';
 import {
   distance,
   distancePointToSegment,
@@ -317,11 +319,18 @@ function checkDoor(
   }
 }
 
-const TYPE_ONLY_FIELDS: ReadonlyArray<{ field: 'door' | 'fov' | 'counts'; type: Placement['type'] }> = [
-  { field: 'door', type: 'door-sensor' },
-  { field: 'fov', type: 'camera' },
-  { field: 'counts', type: 'footfall-counter' },
-];
+/** Whether the placement uses a field that only some types take (an empty `watches` is the default). */
+function usesField(device: Placement, field: PlacementField): boolean {
+  return field === 'watches' ? device.watches.length > 0 : device[field] !== undefined;
+}
+
+/** The capabilities that give a placement `field`, for the message: `"motion" or "snapshot"`. */
+function capabilitiesGiving(field: PlacementField): string {
+  const caps = (Object.keys(PLACEMENT_FIELDS) as Capability[]).filter((c) => PLACEMENT_FIELDS[c].includes(field));
+  return caps.map((c) => `"${c}"`).join(' or ');
+}
+
+const PLACEMENT_ONLY_FIELDS: readonly PlacementField[] = ['door', 'watches', 'fov', 'counts'];
 
 function checkPlacement(
   device: Placement,
@@ -333,14 +342,16 @@ function checkPlacement(
   const missingZone = (w: string, at: string): void => {
     if (refs.zonesComplete) problems.push({ path: at, message: `zone "${w}" does not exist` });
   };
-  // A field meant for another type is a sign of a copy-paste slip, and would be ignored silently.
-  for (const { field, type } of TYPE_ONLY_FIELDS) {
-    if (device[field] !== undefined && device.type !== type) {
-      problems.push({ path: `${path}.${field}`, message: `only a ${type} has "${field}", this is a ${device.type}` });
+  // A field meant for another kind of device is a sign of a copy-paste slip, and would be
+  // ignored silently. What a type takes follows from what it can do (devices/types.ts).
+  const takes = placementFieldsOf(device.type);
+  for (const field of PLACEMENT_ONLY_FIELDS) {
+    if (usesField(device, field) && !takes.includes(field)) {
+      problems.push({
+        path: `${path}.${field}`,
+        message: `only a device type that can ${capabilitiesGiving(field)} has "${field}"; a ${device.type} cannot`,
+      });
     }
-  }
-  if (device.watches.length > 0 && device.type !== 'camera') {
-    problems.push({ path: `${path}.watches`, message: `only a camera has "watches", this is a ${device.type}` });
   }
 
   const zone = zones.get(device.zone);

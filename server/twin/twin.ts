@@ -3,6 +3,7 @@
  * events (so it never shows what was not durably recorded). It emits typed change events for
  * later stages and persists device state every few seconds so a restart resumes it.
  */
+import { deviceTypeHas } from '../../devices/index.ts';
 import type { EventBus, ServerEvents } from '../events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { PublicDevice } from '../registry/types.ts';
@@ -113,7 +114,7 @@ export class Twin implements TwinReader {
     const state: DeviceState = saved ? { ...base, ...(saved as Partial<DeviceState>), id: device.id, site: device.site, zone: device.zone, type: device.type } : base;
     this.devices.set(device.id, state);
     this.index(state);
-    if (device.type === 'footfall-counter' && !this.countsInto.has(device.id)) this.countsInto.set(device.id, device.zone);
+    if (deviceTypeHas(device.type, 'count') && !this.countsInto.has(device.id)) this.countsInto.set(device.id, device.zone);
     this.changedDevice(state, Object.keys(state) as Array<keyof DeviceState>);
   }
 

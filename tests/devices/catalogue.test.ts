@@ -6,18 +6,31 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { DEVICE_TYPE_IDS, deviceTypes, getDeviceType } from '../../devices/index.ts';
+import { catalogueOf, DEVICE_TYPE_IDS, deviceTypeHas, deviceTypes, getDeviceType, placementFieldsOf } from '../../devices/index.ts';
 import { MAX_EVENTS_PER_MESSAGE } from '../../devices/shared/json.ts';
-import type { DecodeResult, DeviceEvent, DeviceType, PayloadFormat, SimAction, SimOutput } from '../../devices/types.ts';
+import {
+  CAPABILITIES,
+  type Capability,
+  type DecodeResult,
+  type DeviceEvent,
+  type DeviceEventType,
+  type DeviceType,
+  type PayloadFormat,
+  type SimAction,
+  type SimOutput,
+} from '../../devices/types.ts';
 import { ERRORS } from '../../server/errors.ts';
 import { TokenBucket } from '../../server/ingest/rate-budget.ts';
-import { DEVICE_TYPE_IDS as SITE_DEVICE_TYPE_IDS } from '../../server/sites/model.ts';
+import { DEVICE_TYPE_IDS as SITE_DEVICE_TYPE_IDS, placementSchema } from '../../server/sites/model.ts';
 import { DAY_MS, DAY_START, makeEnv, runSim, seededRandom } from './sim-helpers.ts';
 
 const DEVICES_DIR = fileURLToPath(new URL('../../devices/', import.meta.url));
 const ZONE_KINDS = ['room', 'corridor', 'lobby', 'hall', 'entrance', 'office', 'cash-room', 'storage'];
 const ACTIONS: SimAction[] = ['open', 'close', 'tamper', 'heartbeat', 'motion'];
 const FRAME_CODES = new Set(['STW_ERR_FRAME_CHECKSUM', 'STW_ERR_FRAME_LENGTH', 'STW_ERR_FRAME_UNKNOWN_COMMAND', 'STW_ERR_FRAME_MALFORMED']);
+
+/** The event a capability makes a type send (the others show in fields or answers, below). */
+const EVENT_OF: Partial<Record<Capability, DeviceEventType>> = { door: 'door', tamper: 'tamper', heartbeat: 'heartbeat', motion: 'motion', count: 'count' };
 
 function examples(type: DeviceType): NonNullable<DeviceType['examples']> {
   return type.examples ?? [];
@@ -70,11 +83,27 @@ describe('device catalogue', () => {
     expect(files).toEqual(deviceTypes.map((t) => t.id).sort());
   });
 
-  it('lists the ids the site model accepts', () => {
-    expect([...DEVICE_TYPE_IDS].sort()).toEqual([...SITE_DEVICE_TYPE_IDS].sort());
-    expect(deviceTypes.map((t) => t.id).sort()).toEqual([...DEVICE_TYPE_IDS].sort());
-    for (const id of DEVICE_TYPE_IDS) expect(getDeviceType(id)?.id).toBe(id);
+  it('is the one list of type ids: the site model takes its ids from it', () => {
+    expect(SITE_DEVICE_TYPE_IDS).toBe(DEVICE_TYPE_IDS);
+    expect([...DEVICE_TYPE_IDS]).toEqual(deviceTypes.map((t) => t.id));
+    for (const id of DEVICE_TYPE_IDS) {
+      expect(getDeviceType(id)?.id).toBe(id);
+      expect(placementSchema.safeParse({ id: 'd-1', type: id, zone: 'z' }).success, id).toBe(true);
+    }
     expect(getDeviceType('toaster')).toBeUndefined();
+    expect(deviceTypeHas('toaster', 'door')).toBe(false);
+    expect(placementFieldsOf('toaster')).toEqual([]);
+    expect(placementSchema.safeParse({ id: 'd-1', type: 'toaster', zone: 'z' }).success).toBe(false);
+  });
+
+  it('refuses a type listed twice, two types sharing an id prefix, a malformed id, or no types at all', () => {
+    const [first] = deviceTypes;
+    if (!first) throw new Error('empty catalogue');
+    expect(() => catalogueOf([...deviceTypes, first])).toThrow(/listed twice/);
+    expect(() => catalogueOf([...deviceTypes, { ...first, id: 'another-model' }])).toThrow(/share the idPrefix/);
+    expect(() => catalogueOf([...deviceTypes, { ...first, id: 'Another Model', idPrefix: 'am' }])).toThrow(/must match/);
+    expect(() => catalogueOf([])).toThrow(/empty/);
+    expect(new Set(deviceTypes.map((t) => t.idPrefix)).size).toBe(deviceTypes.length);
   });
 
   for (const type of deviceTypes) {
@@ -89,6 +118,71 @@ describe('device catalogue', () => {
         expect(type.heartbeatIntervalS).toBeGreaterThan(0);
         expect(new Set(type.events).size).toBe(type.events.length);
         if (type.capabilities.includes('battery')) expect(type.batteryPercent).toBeTypeOf('function');
+        expect(new Set(type.capabilities).size).toBe(type.capabilities.length);
+        for (const c of type.capabilities) expect(CAPABILITIES).toContain(c);
+      });
+
+      describe('does what its capabilities say, and nothing the server would take for one it lacks', () => {
+        const has = (c: Capability) => type.capabilities.includes(c);
+
+        it('sends the event of each capability it has, and no event of one it lacks', () => {
+          for (const [capability, event] of Object.entries(EVENT_OF) as Array<[Capability, DeviceEventType]>) {
+            expect(type.events.includes(event), `${capability} ⇔ ${event} events`).toBe(has(capability));
+          }
+        });
+
+        it('reports battery volts and radio signal exactly when it says so', () => {
+          const fields = new Set(examples(type).flatMap((e) => Object.keys(e.event)));
+          expect(fields.has('battery'), 'battery volts in its events').toBe(has('battery'));
+          expect(type.batteryPercent !== undefined, 'batteryPercent').toBe(has('battery'));
+          expect(fields.has('rsrp') && fields.has('snr'), 'rsrp and snr in its events').toBe(has('signal'));
+        });
+
+        it('in simulation: a door opens, tamper trips, motion and heartbeats are sent on demand', () => {
+          const sent = (action: SimAction, seed: number): DeviceEvent[] => {
+            const sim = type.simulate(makeEnv({ seed }));
+            const now = new Date(DAY_START + 3600_000);
+            sim.boot(new Date(DAY_START));
+            return [...sim.act(action, now), ...(action === 'open' ? sim.act('close', now) : [])].flatMap((o) => (o.kind === 'event' ? [o.event] : []));
+          };
+          // Several devices: a simulated sensor may speak a binary format that has no tamper message.
+          const seeds = [1, 2, 3, 4, 5, 6, 7, 8];
+          const across = (action: SimAction) => seeds.flatMap((seed) => sent(action, seed));
+          expect(across('open').some((e) => e.type === 'door'), 'door').toBe(has('door'));
+          expect(across('tamper').some((e) => e.type === 'tamper' && e.active), 'tamper').toBe(has('tamper'));
+          expect(across('motion').some((e) => e.type === 'motion'), 'motion').toBe(has('motion'));
+          expect(across('heartbeat').some((e) => e.type === 'heartbeat'), 'heartbeat').toBe(has('heartbeat'));
+        });
+
+        it('counts people through an entrance over a day exactly when it counts footfall', () => {
+          const counts = runSim(type, makeEnv({ zoneKind: 'entrance', seed: 2 }), 60_000).flatMap(({ output }) =>
+            output.kind === 'event' && output.event.type === 'count' ? [output.event] : [],
+          );
+          if (!has('count')) return expect(counts).toEqual([]);
+          expect(counts.reduce((n, c) => n + c.in, 0)).toBeGreaterThan(0);
+          expect(counts.reduce((n, c) => n + c.out, 0)).toBeGreaterThan(0);
+        });
+
+        it('answers a snapshot command with a JPEG on snapshot/{id} exactly when it takes snapshots', () => {
+          const sim = type.simulate(makeEnv({ seed: 3, zoneKind: 'cash-room' }));
+          sim.boot(new Date(DAY_START));
+          const answer = sim.command({ id: 'alarm-42', cmd: 'snapshot' }, new Date(DAY_START + 2 * 3600_000));
+          if (!has('snapshot')) return expect(answer).toEqual([]);
+          expect(answer).toHaveLength(1);
+          const [out] = answer;
+          if (out?.kind !== 'raw') throw new Error(`a snapshot is raw bytes, got ${JSON.stringify(out)}`);
+          expect(out.subtopic).toBe('snapshot/alarm-42');
+          // JPEG start and end of image markers.
+          expect([...out.payload.subarray(0, 2)]).toEqual([0xff, 0xd8]);
+          expect([...out.payload.subarray(-2)]).toEqual([0xff, 0xd9]);
+        });
+
+        it('takes in a site file the placement fields of its capabilities, and only those', () => {
+          const fields = placementFieldsOf(type.id);
+          expect(fields.includes('door'), 'door').toBe(has('door'));
+          expect(fields.includes('counts'), 'counts').toBe(has('count'));
+          expect(fields.includes('watches') && fields.includes('fov'), 'watches, fov').toBe(has('motion') || has('snapshot'));
+        });
       });
 
       it('declares a rate budget that holds a full batch and that its busiest simulated day stays far inside', () => {
