@@ -6,11 +6,15 @@ import type { Adapter } from './types.ts';
 import { ctwing } from './ctwing.ts';
 import { onenet } from './onenet.ts';
 import { hikvision } from './hikvision.ts';
+import { axis } from './axis.ts';
+import { frigate } from './frigate.ts';
 
 export const adapters: readonly Adapter<unknown>[] = [
   ctwing,
   onenet,
   hikvision,
+  axis,
+  frigate,
 ];
 
 const byId = new Map(adapters.map((a) => [a.id, a]));
