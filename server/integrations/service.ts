@@ -27,7 +27,7 @@ import type { DeviceEvent } from '../../devices/types.ts';
 import { adapters, getAdapter } from './adapters/index.ts';
 import type { Adapter, AdapterMessage, AdapterState, Connector, ExternalIdKey, PushRequest } from './adapters/types.ts';
 import { normalizeExternalId } from '../registry/external-ids.ts';
-import type { IntegrationCounts, IntegrationRecord, SqliteIntegrationStore, UnknownDevice } from './store.ts';
+import type { IntegrationCounts, IntegrationRecord, PendingWrites, SqliteIntegrationStore, UnknownDevice } from './store.ts';
 import { randomBytes } from 'node:crypto';
 
 export interface IntegrationSettingsConfig {
@@ -91,6 +91,7 @@ interface Tally extends IntegrationCounts {
 }
 
 const MASK = '••••••';
+const FLUSH_EVERY_MS = 1000;
 const TOKEN_PREFIX = 'stw_int_';
 
 function emptyTally(): Tally {
@@ -104,6 +105,9 @@ export class IntegrationService {
   private readonly connectors = new Map<string, Connector>();
   private readonly deduper: SeqDeduper<string>;
   private readonly pictures = new Map<string, { jpeg: Buffer; at: number }>();
+  /** Counters, retransmission keys and unknown devices, written once a second (flush). */
+  private pending: PendingWrites = { counts: new Map(), keys: [], unknown: [] };
+  private flushTimer: NodeJS.Timeout | null = null;
   private started = false;
 
   constructor(private readonly deps: IntegrationServiceDeps) {
@@ -117,6 +121,8 @@ export class IntegrationService {
     const now = this.deps.clock.now();
     for (const k of this.deps.store.recentKeys(now - this.deps.config.dedupeWindowS * 1000)) this.deduper.remember(k.device, k.key, k.at);
     for (const rec of this.deps.store.list()) this.syncConnector(rec);
+    this.flushTimer = setInterval(() => this.flush(), FLUSH_EVERY_MS);
+    this.flushTimer.unref();
   }
 
   async stop(): Promise<void> {
@@ -124,15 +130,35 @@ export class IntegrationService {
     const running = [...this.connectors.values()];
     this.connectors.clear();
     await Promise.allSettled(running.map((c) => c.stop()));
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = null;
+    this.flush();
+  }
+
+  /**
+   * Writes the deferred counters, keys and unknown devices. A crash loses at most the last
+   * second of them: counters a little low, and a retransmission of a message stored in that
+   * second stored again — at least once, never lost.
+   */
+  flush(): void {
+    const batch = this.pending;
+    this.pending = { counts: new Map(), keys: [], unknown: [] };
+    try {
+      this.deps.store.applyBatch(batch);
+    } catch (err) {
+      this.log.error({ err }, 'integration counters could not be written');
+    }
   }
 
   // ---- management (API) --------------------------------------------------------------------
 
   list(): PublicIntegration[] {
+    this.flush();
     return this.deps.store.list().map((r) => this.toPublic(r));
   }
 
   get(id: string): IntegrationRecord | null {
+    this.flush();
     return this.deps.store.get(id);
   }
 
@@ -193,6 +219,7 @@ export class IntegrationService {
 
   /** Devices integrations named that nobody has registered (yet): registered ones drop out. */
   unknownDevices(): (UnknownDevice & { adapter: string; site: string })[] {
+    this.flush();
     const byId = new Map(this.deps.store.list().map((r) => [r.id, r]));
     const out: (UnknownDevice & { adapter: string; site: string })[] = [];
     for (const u of this.deps.store.listUnknown()) {
@@ -309,7 +336,15 @@ export class IntegrationService {
   private async deliver(rec: IntegrationRecord, adapter: Adapter<unknown>, messages: readonly AdapterMessage[]): Promise<Tally> {
     const tally = emptyTally();
     for (const m of messages) await this.deliverOne(rec, adapter, m, tally);
-    if (messages.length > 0 || tally.ignored > 0) this.deps.store.count(rec.id, tally);
+    if (messages.length > 0 || tally.ignored > 0) {
+      const sum = this.pending.counts.get(rec.id) ?? { accepted: 0, duplicates: 0, unknown: 0, refused: 0, at: 0 };
+      sum.accepted += tally.accepted;
+      sum.duplicates += tally.duplicates;
+      sum.unknown += tally.unknown;
+      sum.refused += tally.refused;
+      sum.at = this.deps.clock.now();
+      this.pending.counts.set(rec.id, sum);
+    }
     return tally;
   }
 
@@ -318,7 +353,7 @@ export class IntegrationService {
     const device = this.findDevice(rec, m.ids) ?? this.fallback(rec, m.fallbackDevice);
     if (device === null) {
       const ids = this.normalizedIds(m.ids);
-      this.deps.store.recordUnknown(rec.id, ids, m.describe);
+      this.pending.unknown.push({ integration: rec.id, ids, describe: m.describe, at: this.deps.clock.now() });
       this.deps.metrics.refuse('STW_ERR_PUSH_DEVICE_UNKNOWN', 'integration');
       tally.unknown++;
       count('unknown-device');
@@ -356,7 +391,7 @@ export class IntegrationService {
       count('refused');
       return;
     }
-    if (m.dedupeKey !== undefined) this.deps.store.rememberKey(device.id, m.dedupeKey, now);
+    if (m.dedupeKey !== undefined) this.pending.keys.push({ device: device.id, key: m.dedupeKey, at: now });
     tally.accepted++;
     tally.duplicates += outcome.duplicates;
     count('accepted');

@@ -37,6 +37,13 @@ export interface UnknownDevice {
   messages: number;
 }
 
+/** Writes the push path defers to one transaction a second (IntegrationService.flush). */
+export interface PendingWrites {
+  counts: Map<string, IntegrationCounts & { at: number }>;
+  keys: { device: string; key: string; at: number }[];
+  unknown: { integration: string; ids: Record<string, string>; describe: Readonly<Record<string, string>> | undefined; at: number }[];
+}
+
 interface IntegrationRow {
   id: string;
   adapter: string;
@@ -112,10 +119,14 @@ export class SqliteIntegrationStore {
     pruneSeen: Statement<[number]>;
   };
 
+  private readonly batch: (work: () => void) => void;
+
   constructor(
     db: Database,
     private readonly now: () => number = Date.now,
   ) {
+    const tx = db.transaction((work: () => void) => work());
+    this.batch = (work) => tx(work);
     this.stmt = {
       insert: db.prepare(
         `INSERT INTO integrations (id, adapter, site, name, settings, token_hash, enabled, created_at, updated_at, last_message_at, accepted, duplicates, unknown, refused, last_error)
@@ -193,6 +204,21 @@ export class SqliteIntegrationStore {
 
   remove(id: string): boolean {
     return this.stmt.remove.run(id).changes > 0;
+  }
+
+  /**
+   * Writes what the push path gathered since the last flush in one transaction: with
+   * synchronous=FULL each statement on its own would be an fsync per push.
+   */
+  applyBatch(batch: PendingWrites): void {
+    if (batch.counts.size === 0 && batch.keys.length === 0 && batch.unknown.length === 0) return;
+    this.batch(() => {
+      for (const [id, counts] of batch.counts) this.stmt.count.run({ id, at: counts.at, accepted: counts.accepted, duplicates: counts.duplicates, unknown: counts.unknown, refused: counts.refused });
+      for (const k of batch.keys) this.stmt.insertSeen.run(k);
+      for (const u of batch.unknown) {
+        this.stmt.upsertUnknown.run({ integration: u.integration, ids_key: idsKey(u.ids), ids: JSON.stringify(u.ids), describe: u.describe === undefined ? null : JSON.stringify(u.describe), at: u.at });
+      }
+    });
   }
 
   /** Adds one push's (or one connector delivery's) outcome to the integration's counters. */

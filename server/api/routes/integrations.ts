@@ -56,6 +56,13 @@ function pushToken(req: Request): string | undefined {
   return m?.[1];
 }
 
+/** The media type lower-cased, parameters as sent: a multipart boundary is case-sensitive. */
+function contentTypeOf(req: Request): string {
+  const header = req.get('content-type') ?? '';
+  const semi = header.indexOf(';');
+  return semi < 0 ? header.trim().toLowerCase() : header.slice(0, semi).trim().toLowerCase() + header.slice(semi);
+}
+
 function pushRequest(req: Request): PushRequest {
   const query: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.query)) {
@@ -66,7 +73,7 @@ function pushRequest(req: Request): PushRequest {
   return {
     method: req.method === 'GET' ? 'GET' : 'POST',
     body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
-    contentType: (req.get('content-type') ?? '').toLowerCase(),
+    contentType: contentTypeOf(req),
     query,
   };
 }

@@ -22,7 +22,10 @@ export interface PushRequest {
   method: 'GET' | 'POST';
   /** The raw body (empty for GET). Already capped in size by the caller. */
   body: Buffer;
-  /** `Content-Type` header, lower-cased, parameters included (`multipart/form-data; boundary=…`). */
+  /**
+   * `Content-Type` header: the media type lower-cased, its parameters as sent (a multipart
+   * boundary is case-sensitive): `multipart/form-data; boundary=MIME_boundary`.
+   */
   contentType: string;
   /** Query-string parameters, first value of each, URL-decoded; `token` removed. */
   query: Readonly<Record<string, string>>;
