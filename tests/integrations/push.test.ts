@@ -12,6 +12,10 @@ const fixture = (name: string) => readFile(path.join(FIXTURES, name));
 const HOTEL = 'demo-hotel';
 const SHOP = 'demo-shop';
 
+// Tests read answers into whatever shape they assert on.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
 let t: TestApp;
 let admin: string;
 
@@ -22,14 +26,14 @@ async function api(token: string, method: string, url: string, body?: unknown) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
+  return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
 }
 
 async function push(adapter: string, token: string | null, body: Buffer | string, contentType = 'application/json', query = '') {
   const q = [token === null ? '' : `token=${encodeURIComponent(token)}`, query].filter(Boolean).join('&');
   const res = await fetch(`${t.httpUrl}/api/ingest/${adapter}${q ? `?${q}` : ''}`, { method: 'POST', headers: { 'content-type': contentType }, body });
   const text = await res.text();
-  return { status: res.status, text, body: text.startsWith('{') ? (JSON.parse(text) as Record<string, any>) : {} };
+  return { status: res.status, text, body: text.startsWith('{') ? (JSON.parse(text) as Json) : {} };
 }
 
 async function createIntegration(adapter: string, site: string, settings: Record<string, unknown> = {}) {
@@ -81,7 +85,7 @@ describe('CTWing push', () => {
   it('decodes transparent APPdata with the device type codec: an AA55 alarm frame opens the door; a bad checksum is refused with its code and changes nothing', async () => {
     const { token } = await createIntegration('ctwing', HOTEL);
     await register('door-ct-2', HOTEL, 'door-sensor', '2-02', { ctwing: 'ct-frame-2' });
-    const published = JSON.parse((await fixture('ctwing-datareport-passthrough.json')).toString()) as Record<string, any>;
+    const published = JSON.parse((await fixture('ctwing-datareport-passthrough.json')).toString()) as Json;
     const frame = (hex: string, sn: number) => JSON.stringify({ ...published, deviceId: 'ct-frame-2', upPacketSN: sn, timestamp: Date.now(), payload: { APPdata: Buffer.from(hex, 'hex').toString('base64') } });
 
     const bad = await push('ctwing', token, frame('AA5501030A010000000000280C000044', 1));
@@ -117,7 +121,7 @@ describe('CTWing push', () => {
   it("never feeds another site's device, even with its external id", async () => {
     const { token } = await createIntegration('ctwing', SHOP);
     await register('door-ct-hotel', HOTEL, 'door-sensor', '2-04', { ctwing: 'cross-site-1' });
-    const published = JSON.parse((await fixture('ctwing-datareport-decoded.json')).toString()) as Record<string, any>;
+    const published = JSON.parse((await fixture('ctwing-datareport-decoded.json')).toString()) as Json;
     const res = await push('ctwing', token, JSON.stringify({ ...published, deviceId: 'cross-site-1', IMEI: '' }));
     expect(res.body).toMatchObject({ accepted: 0, unknown: 1 });
     expect(await storedEvents('door-ct-hotel')).toEqual([]);
