@@ -221,25 +221,10 @@ export class SqliteIntegrationStore {
     });
   }
 
-  /** Adds one push's (or one connector delivery's) outcome to the integration's counters. */
-  count(id: string, counts: IntegrationCounts): void {
-    this.stmt.count.run({ id, at: this.now(), ...counts });
-  }
-
   /** Records a refusal of the whole push (or of a connector's fetch) as the integration's last error. */
   recordError(id: string, code: string, message: string): void {
     const at = this.now();
     this.stmt.error.run({ id, at, error: JSON.stringify({ code, message: message.slice(0, 300), at: iso(at) }) });
-  }
-
-  recordUnknown(integration: string, ids: Readonly<Record<string, string>>, describe: Readonly<Record<string, string>> | undefined): void {
-    this.stmt.upsertUnknown.run({
-      integration,
-      ids_key: idsKey(ids),
-      ids: JSON.stringify(ids),
-      describe: describe === undefined ? null : JSON.stringify(describe),
-      at: this.now(),
-    });
   }
 
   listUnknown(): UnknownDevice[] {
@@ -261,9 +246,5 @@ export class SqliteIntegrationStore {
   recentKeys(sinceMs: number): { device: string; key: string; at: number }[] {
     this.stmt.pruneSeen.run(sinceMs);
     return this.stmt.recentSeen.all(sinceMs);
-  }
-
-  rememberKey(device: string, key: string, at: number): void {
-    this.stmt.insertSeen.run({ device, key, at });
   }
 }
