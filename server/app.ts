@@ -5,6 +5,7 @@
  * port 0 and read the chosen ports back from `addresses`.
  */
 import http from 'node:http';
+import type { Express } from 'express';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { AlarmService } from './alarms/service.ts';
@@ -91,6 +92,8 @@ export interface App {
   readonly deliveries: DeliveryWorker;
   readonly snapshots: SnapshotStore;
   readonly live: LiveFeed;
+  /** The HTTP API's Express app (tests walk its router: tests/api/openapi.test.ts). */
+  readonly httpApp: Express;
   /** Set by listen(). */
   addresses: Addresses | null;
   /** A one-time token for creating the first admin, when no user exists yet. */
@@ -284,6 +287,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     deliveries,
     snapshots,
     live,
+    httpApp,
     addresses: null,
     setupToken: null,
 
