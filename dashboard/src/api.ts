@@ -5,6 +5,7 @@
  * change replaces the token under a running page: listeners (the live socket) follow it.
  */
 import type { Alarm, Severity } from '../../server/alarms/types.ts';
+import type { DeviceTypeInfo, DeviceTypesAnswer } from '../../server/api/routes/device-types.ts';
 import type { AuditPage } from '../../server/audit/types.ts';
 import type { TokenInfo as ServerTokenInfo } from '../../server/auth/users.ts';
 import type { KpiFigures, KpiGroup, KpiGrouping } from '../../server/kpis/response.ts';
@@ -58,6 +59,8 @@ export interface CreatedToken {
 }
 /** `GET /api/kpis/response`: the figures as server/kpis/response.ts computes them (seconds, shares 0..1, null where nothing to measure). */
 export type { KpiFigures, KpiGroup, KpiGrouping } from '../../server/kpis/response.ts';
+/** `GET /api/device-types`: one device type of the catalogue, as the server route defines it. */
+export type { DeviceTypeInfo } from '../../server/api/routes/device-types.ts';
 export interface KpiResponse {
   site: string | null;
   from: string;
@@ -211,6 +214,11 @@ export class Api {
 
   state(site: string): Promise<SiteState> {
     return this.request('GET', `/api/sites/${enc(site)}/state`);
+  }
+
+  /** The device catalogue: what each type can do (how the twin draws a device follows from it). */
+  async deviceTypes(): Promise<DeviceTypeInfo[]> {
+    return (await this.request<DeviceTypesAnswer>('GET', '/api/device-types')).items;
   }
 
   async arming(site: string): Promise<ZoneArming[]> {

@@ -6,7 +6,9 @@
  * `window.__twinPerf = { ready, stats() }`.
  */
 import type { SiteState } from '../../server/twin/types.ts';
+import type { DeviceTypesAnswer } from '../../server/api/routes/device-types.ts';
 import { createTwinView, type SiteModel, type TwinStats, type TwinView } from './twin/index.ts';
+import type { DeviceCatalogue } from './twin/layout.ts';
 import { randomChanges, rng, syntheticSite, syntheticState } from './twin/synthetic.ts';
 
 interface TwinPerf {
@@ -35,15 +37,28 @@ async function fetchJson<T>(url: string): Promise<T> {
   return (await res.json()) as T;
 }
 
-async function load(): Promise<{ site: SiteModel; state: SiteState | null }> {
+/**
+ * The generated site names its devices after the built-in types; what those can do, as
+ * `GET /api/device-types` says (a page without a server has no catalogue to ask).
+ */
+const SYNTHETIC_TYPES: DeviceCatalogue = [
+  { id: 'door-sensor', capabilities: ['door', 'battery', 'signal', 'tamper', 'heartbeat'] },
+  { id: 'camera', capabilities: ['motion', 'snapshot', 'heartbeat'] },
+  { id: 'footfall-counter', capabilities: ['count', 'heartbeat'] },
+];
+
+async function load(): Promise<{ site: SiteModel; state: SiteState | null; deviceTypes: DeviceCatalogue }> {
   const id = params.get('site');
   if (id) {
-    const site = await fetchJson<SiteModel>(`/api/sites/${encodeURIComponent(id)}`);
+    const [site, { items: deviceTypes }] = await Promise.all([
+      fetchJson<SiteModel>(`/api/sites/${encodeURIComponent(id)}`),
+      fetchJson<DeviceTypesAnswer>('/api/device-types'),
+    ]);
     const state = await fetchJson<SiteState>(`/api/sites/${encodeURIComponent(id)}/state`).catch(() => null);
-    return { site, state };
+    return { site, state, deviceTypes };
   }
   const site = syntheticSite({ rooms: Number(params.get('rooms') ?? 1000), floors: Number(params.get('floors') ?? 10) });
-  return { site, state: null };
+  return { site, state: null, deviceTypes: SYNTHETIC_TYPES };
 }
 
 async function main(): Promise<void> {
@@ -54,8 +69,8 @@ async function main(): Promise<void> {
   const modeBtn = document.getElementById('mode') as HTMLButtonElement;
   const lang = params.get('lang') === 'zh-CN' ? 'zh-CN' : params.get('lang') === 'en' ? 'en' : undefined;
 
-  const { site, state: fetched } = await load();
-  const view = createTwinView(canvas, site, { language: lang, antialias: params.get('aa') !== '0' });
+  const { site, state: fetched, deviceTypes } = await load();
+  const view = createTwinView(canvas, site, { deviceTypes, language: lang, antialias: params.get('aa') !== '0' });
   perf.view = view;
   const state = fetched ?? syntheticState(site);
   view.setState(state);

@@ -6,13 +6,10 @@
  * real SQLite file) must treat them by what they can do: every server path that used to test
  * the ids `footfall-counter` and `camera` now asks `count`, `motion` and `snapshot`.
  *
- * The demo shop's south entrance counter becomes an ACME counter, and its cash-room camera an
- * ACME camera hanging in the back corridor that watches the cash room (so its motion counts for
- * the cash room only through `watches`).
+ * The site is the demo shop with the ACME counter and camera in it (tests/devices/acme-shop.ts).
  */
-import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { load } from 'js-yaml';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type * as Catalogue from '../../devices/index.ts';
@@ -22,13 +19,13 @@ import { defaultDeviceId } from '../../server/cli/device-commands.ts';
 import { REPO_ROOT } from '../../server/config.ts';
 import { localDayStart } from '../../server/history/local-time.ts';
 import type { Alarm } from '../../server/alarms/types.ts';
-import type { SiteInput } from '../../server/sites/model.ts';
 import { validateSite } from '../../server/sites/validate.ts';
 import { SiteSimulator } from '../../simulators/site-simulator.ts';
 import { SiteLayout } from '../../dashboard/src/twin/layout.ts';
 import type { SiteModel } from '../../dashboard/src/twin/types.ts';
 import { adminToken, eventually, startTestApp, tempDir, type TestApp } from '../helpers/app.ts';
 import { connectDevice } from '../helpers/mqtt.ts';
+import { ACME_CAMERA as CAMERA, ACME_COUNTER as COUNTER, acmeShop } from './acme-shop.ts';
 
 // The catalogue with the two extra types, as if devices/index.ts listed them.
 vi.mock('../../devices/index.ts', async (importOriginal) => {
@@ -38,21 +35,7 @@ vi.mock('../../devices/index.ts', async (importOriginal) => {
 });
 
 const SHOP = 'demo-shop';
-const COUNTER = 'shop-counter-south';
-const CAMERA = 'acme-cam-cash';
 const DOOR = 'shop-door-cash';
-
-type Placement = NonNullable<SiteInput['devices']>[number];
-
-/** The shipped demo shop with the ACME counter and camera in it. */
-async function acmeShop(): Promise<SiteInput> {
-  const shop = load(await readFile(path.join(REPO_ROOT, 'sites', 'demo-shop.yaml'), 'utf8')) as SiteInput;
-  const devices = (shop.devices ?? []).filter((d) => d.id !== 'shop-cam-cash');
-  const counter = devices.find((d) => d.id === COUNTER)!;
-  counter.type = 'acme-people-counter';
-  const camera: Placement = { id: CAMERA, type: 'acme-nvr-camera', zone: 'back-corridor', watches: ['cash-room'], fov: { heading: 0, angle: 90, range: 6 }, label: 'Cash room (ACME)' };
-  return { ...shop, devices: [...devices, camera] };
-}
 
 describe('a device type registered in devices/index.ts is all a new model needs', () => {
   let t: TestApp;

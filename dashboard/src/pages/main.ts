@@ -119,20 +119,21 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
   async function selectSite(site: string): Promise<void> {
     localStorage.setItem(SITE_KEY, site);
     if (replay) await setMode('live');
-    const [model, state, alarms, arming] = await Promise.all([
+    const [model, state, alarms, arming, , deviceTypes] = await Promise.all([
       api.site(site),
       api.state(site),
       // The server answers each role the alarms it may see (a technician: device-health ones).
       mayReadAnyAlarm((action) => store.can(action)) ? api.alarms({ site, state: 'open', limit: 500 }) : Promise.resolve([]),
       api.arming(site).catch(() => []),
       names.load(api, [site]),
+      api.deviceTypes(),
     ]);
     twin?.dispose();
     twin = null;
     sidePanel.hide();
     console_.closeDetail();
     store.load(model, state, [], arming);
-    twin = await loadTwinView(canvas, model, i18n.language);
+    twin = await loadTwinView(canvas, model, deviceTypes, i18n.language);
     twin.onPick((pick) => sidePanel.show(pick));
     twin.setState(state);
     for (const a of alarms) store.upsertAlarm(a);

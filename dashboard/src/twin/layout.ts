@@ -4,6 +4,7 @@
  * positions. Coordinates are the model's metres with z up; the view rotates the whole twin
  * into three.js' y-up world once, at its root.
  */
+import type { DeviceTypeInfo } from '../../../server/api/routes/device-types.ts';
 import type { Zone } from '../../../server/sites/model.ts';
 import type { SiteModel } from './types.ts';
 
@@ -45,6 +46,21 @@ export interface DoorInfo {
 }
 
 export type DeviceKind = 'sensor' | 'camera' | 'counter';
+
+/** What the layout needs of the catalogue (`GET /api/device-types`): each type's capabilities. */
+export type DeviceCatalogue = ReadonlyArray<Pick<DeviceTypeInfo, 'id' | 'capabilities'>>;
+
+/**
+ * How a device is drawn, from what its type can do, never its id: a device with a view (it
+ * takes pictures or detects motion in the zones it watches) is a camera with a view cone, even
+ * a people-counting camera; one that only counts footfall is a counter; anything else, door
+ * contacts and types this page does not know, a sensor.
+ */
+export function deviceKind(capabilities: readonly string[]): DeviceKind {
+  if (capabilities.includes('snapshot') || capabilities.includes('motion')) return 'camera';
+  if (capabilities.includes('count')) return 'counter';
+  return 'sensor';
+}
 
 export interface DeviceInfo {
   id: string;
@@ -104,7 +120,8 @@ export class SiteLayout {
   /** Devices of each zone, for "the zone is offline when all its devices are". */
   readonly zoneDevices: number[][] = [];
 
-  constructor(site: SiteModel, lang: Lang) {
+  constructor(site: SiteModel, lang: Lang, catalogue: DeviceCatalogue) {
+    const capabilities = new Map(catalogue.map((t) => [t.id, t.capabilities] as const));
     const floors = [...site.floors].sort((a, b) => a.level - b.level);
     const below = floors.filter((f) => f.level < 0).reduce((s, f) => s + f.height, 0);
     let base = -below;
@@ -167,7 +184,7 @@ export class SiteLayout {
       .sort((a, b) => this.zones[a.zi]!.floor - this.zones[b.zi]!.floor);
     for (const { d, zi } of devs) {
       const zone = this.zones[zi]!;
-      const kind: DeviceKind = d.type === 'camera' ? 'camera' : d.type === 'footfall-counter' ? 'counter' : 'sensor';
+      const kind = deviceKind(capabilities.get(d.type) ?? []);
       const index = this.devices.length;
       this.devices.push({
         id: d.id,

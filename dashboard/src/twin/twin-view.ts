@@ -35,12 +35,14 @@ import type { DeviceState, SiteState, ZoneState } from '../../../server/twin/typ
 import { DeviceLayer, FLAG_LOW_BATTERY, FLAG_WEAK_SIGNAL } from './devices.ts';
 import { DoorLayer } from './doors.ts';
 import { LabelLayer } from './labels.ts';
-import { SiteLayout, type Lang } from './layout.ts';
+import { SiteLayout, type DeviceCatalogue, type Lang } from './layout.ts';
 import { KIND_COLORS, SEVERITY_COLORS, STATE_COLORS, mixHex, occupancyColor } from './palette.ts';
 import type { Pick, SiteModel, TwinStats, TwinView } from './types.ts';
 import { ZoneLayer } from './zones.ts';
 
 export interface TwinViewOptions {
+  /** The device catalogue (`GET /api/device-types`): how each device is drawn follows from what its type can do. */
+  deviceTypes: DeviceCatalogue;
   language?: Lang;
   /** MSAA; default true. Software WebGL (SwiftShader) renders several times faster without. */
   antialias?: boolean;
@@ -71,8 +73,8 @@ function defaultLanguage(): Lang {
   return typeof navigator !== 'undefined' && navigator.language.toLowerCase().startsWith('zh') ? 'zh-CN' : 'en';
 }
 
-export function createTwinView(canvas: HTMLCanvasElement, site: SiteModel, opts: TwinViewOptions = {}): TwinView {
-  return new ThreeTwinView(canvas, site, opts.language ?? defaultLanguage(), opts.antialias ?? true);
+export function createTwinView(canvas: HTMLCanvasElement, site: SiteModel, opts: TwinViewOptions): TwinView {
+  return new ThreeTwinView(canvas, site, opts.deviceTypes, opts.language ?? defaultLanguage(), opts.antialias ?? true);
 }
 
 class ThreeTwinView implements TwinView {
@@ -122,6 +124,7 @@ class ThreeTwinView implements TwinView {
   constructor(
     private readonly canvas: HTMLCanvasElement,
     site: SiteModel,
+    deviceTypes: DeviceCatalogue,
     language: Lang,
     antialias: boolean,
   ) {
@@ -130,7 +133,7 @@ class ThreeTwinView implements TwinView {
     this.renderer.setClearColor(0xf1f5f9, 1);
     this.renderer.info.autoReset = true;
 
-    this.layout = new SiteLayout(site, language);
+    this.layout = new SiteLayout(site, language, deviceTypes);
     this.root.rotation.x = -Math.PI / 2;
     this.scene.add(this.root);
     this.scene.add(new HemisphereLight(0xffffff, 0x94a3b8, 1.6));
