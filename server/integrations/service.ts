@@ -295,6 +295,16 @@ export class IntegrationService {
     };
   }
 
+  /** A push whose body could not be read: over `maxPushBytes`, or the connection failed mid-body. */
+  refuseBody(adapterId: string, token: string | undefined, err: unknown): PushAnswer {
+    const rec = token ? this.deps.store.byTokenHash(sha256Hex(token)) : null;
+    const owned = rec !== null && rec.adapter === adapterId ? rec : null;
+    const tooLarge = typeof err === 'object' && err !== null && (err as { type?: unknown }).type === 'entity.too.large';
+    return tooLarge
+      ? this.refusal(adapterId, owned, 'STW_ERR_PUSH_TOO_LARGE', `body exceeds ${this.deps.config.maxPushBytes} bytes`)
+      : this.refusal(adapterId, owned, 'STW_ERR_PUSH_MALFORMED', 'the body could not be read');
+  }
+
   // ---- cameras heard through an integration --------------------------------------------------
 
   /** Whether a device is heard through an enabled integration of its site (not our broker). */

@@ -136,7 +136,9 @@ describe('CTWing push', () => {
     expect((await push('onenet', token, body)).body.error.code).toBe('STW_ERR_INTEGRATION_TOKEN_INVALID');
     expect((await push('nosuch', token, body)).body.error.code).toBe('STW_ERR_ADAPTER_UNKNOWN');
     expect((await push('ctwing', token, '{"messageType":')).body.error.code).toBe('STW_ERR_PUSH_MALFORMED');
-    expect((await push('ctwing', token, Buffer.alloc(3 * 1024 * 1024, 0x20))).status).toBe(413);
+    const huge = await push('ctwing', token, Buffer.alloc(3 * 1024 * 1024, 0x20));
+    expect(huge.status).toBe(413);
+    expect(huge.body.error.code).toBe('STW_ERR_PUSH_TOO_LARGE');
 
     // Bearer works as well as ?token=.
     const bearer = await fetch(`${t.httpUrl}/api/ingest/ctwing`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });

@@ -93,13 +93,23 @@ export function ingestRoutes(deps: IntegrationRouteDeps): ApiRouteModule {
       // The raw bytes whatever the type: adapters read JSON, XML and multipart themselves, and
       // OneNET's signature is over the body's exact text. One byte over the cap is a 413.
       const raw = express.raw({ type: () => true, limit: deps.maxPushBytes });
+      const readBody = (req: Request, res: Response) =>
+        new Promise<unknown>((resolve) => {
+          void raw(req, res, (err?: unknown) => resolve(err));
+        });
       const handle = async (req: Request, res: Response) => {
         const { adapter } = parseInput(adapterParams, req.params, 'params');
-        const answer = await deps.integrations.push(adapter, pushToken(req), pushRequest(req));
+        const bodyError = req.method === 'POST' ? await readBody(req, res) : undefined;
+        const answer =
+          bodyError === undefined
+            ? await deps.integrations.push(adapter, pushToken(req), pushRequest(req))
+            : deps.integrations.refuseBody(adapter, pushToken(req), bodyError);
         if (answer.retryAfterS !== undefined) res.setHeader('Retry-After', String(answer.retryAfterS));
+        // A body left unread (refused over the cap) must not be taken for the next request.
+        if (bodyError !== undefined) res.setHeader('Connection', 'close');
         res.status(answer.status).type(answer.contentType).send(answer.body);
       };
-      app.post('/api/ingest/:adapter', raw, handle);
+      app.post('/api/ingest/:adapter', handle);
       // OneNET verifies the URL with a GET before it pushes.
       app.get('/api/ingest/:adapter', handle);
     },
