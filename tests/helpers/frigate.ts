@@ -145,6 +145,8 @@ export interface SeenCall {
   method: string;
   path: string;
   body: unknown;
+  /** For a created event: the event_id answered. */
+  eventId?: string;
 }
 
 export interface FrigateApi {
@@ -196,7 +198,8 @@ export async function startFrigateApi(opts: FrigateApiOptions): Promise<FrigateA
       } catch {
         // keep the text
       }
-      calls.push({ method: req.method ?? '', path: `${url.pathname}${url.search}`, body });
+      const call: SeenCall = { method: req.method ?? '', path: `${url.pathname}${url.search}`, body };
+      calls.push(call);
       const parts = url.pathname.split('/').map((p) => decodeURIComponent(p));
       // POST /api/events/{camera}/{label}/create
       if (req.method === 'POST' && parts.length === 6 && parts[1] === 'api' && parts[2] === 'events' && parts[5] === 'create') {
@@ -204,6 +207,7 @@ export async function startFrigateApi(opts: FrigateApiOptions): Promise<FrigateA
         if (!opts.cameras.includes(camera)) return json(res, 404, { success: false, message: `${camera} is not a valid camera.` });
         const now = Date.now() / 1000;
         const id = `${now.toFixed(6)}-${randomBytes(3).toString('hex')}`;
+        call.eventId = id;
         if (!opts.noEventSnapshots) events.set(id, { camera, jpeg: jpegFor(`${camera} ${parts[4]}`, seed++), getsUntilReady: opts.snapshotDelayGets ?? 0 });
         return json(res, 200, { success: true, message: 'Successfully created event.', event_id: id });
       }

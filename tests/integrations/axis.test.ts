@@ -11,6 +11,7 @@ import { axis, type AxisSettings } from '../../server/integrations/adapters/axis
 import { basicAuthorization, canAnswer, digestAuthorization, parseChallenges, pickChallenge } from '../../server/integrations/adapters/digest-auth.ts';
 import type { AdapterMessage, AdapterState, ConnectorContext, ParseResult, PushRequest } from '../../server/integrations/adapters/types.ts';
 import type { ErrorCode } from '../../server/errors.ts';
+import { adminToken, eventually, startTestApp, type TestApp } from '../helpers/app.ts';
 import { startAxisCounter, type AxisCounter } from '../helpers/axis-counter.ts';
 
 const FIXTURE = readFileSync(new URL('../fixtures/platforms/axis-people-counter-live-sum.json', import.meta.url));
@@ -510,4 +511,64 @@ describe('axis: connector', () => {
     await h.until(() => h.delivered.length >= 1, 'a delivery after restart');
     await connector.stop();
   });
+});
+
+// ---- through the real app ------------------------------------------------------------------------
+
+describe('axis: through the real app', () => {
+  const SHOP = 'demo-shop';
+  let t: TestApp;
+  let admin: string;
+  let c: AxisCounter;
+
+  const api = async (method: string, url: string, body?: unknown): Promise<{ status: number; body: Record<string, any> }> => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const res = await fetch(`${t.httpUrl}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${admin}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : {} };
+  };
+  const occupancy = async (zone: string): Promise<number> => ((await api('GET', `/api/sites/${SHOP}/state`)).body.zones[zone]?.occupancy as number | null) ?? 0;
+  const stored = async (device: string): Promise<{ type: string; data: Record<string, unknown> }[]> => (await api('GET', `/api/events?device=${device}&limit=50`)).body.items;
+  /** The counter's clock: UTC wall time, as the integration is set (timeZone UTC). */
+  const stamp = (ms: number): string => new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    admin = await adminToken(t.app);
+    c = await startAxisCounter({ username: 'root', password: 'counter-secret-9' });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await c?.close();
+  });
+
+  it('polls a registered counter: its first answer a heartbeat, the next ones counts that move the hall occupancy; disabled, it stops', async () => {
+    // The demo shop's south entrance counter (placed counting into the sales hall), registered as
+    // the Axis counter with that serial, in another spelling: externalIds are normalised to upper-case hex.
+    expect((await api('POST', '/api/devices', { id: 'shop-counter-south', site: SHOP, type: 'footfall-counter', zone: 'entrance-south', externalIds: { axis: '00:40:8c:ac:51:2b' } })).status).toBe(201);
+    const before = await occupancy('sales-hall');
+    c.set({ timestamp: stamp(Date.now() - 60_000), in: 40, out: 12 });
+    const created = await api('POST', '/api/integrations', { adapter: 'axis', site: SHOP, settings: { url: c.liveSumUrl, username: 'root', password: 'counter-secret-9', intervalS: 5 } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.integration.id as string;
+
+    await eventually(async () => (await stored('shop-counter-south')).some((e) => e.type === 'heartbeat'), 10_000);
+    // The day's totals so far are the baseline, not a burst of 40 people.
+    expect(await occupancy('sales-hall')).toBe(before);
+
+    c.set({ timestamp: stamp(Date.now()), in: 47, out: 14 });
+    // The next poll is the interval (5 s) later.
+    await eventually(async () => (await occupancy('sales-hall')) === before + 5, 15_000, 200);
+    const counts = (await stored('shop-counter-south')).filter((e) => e.type === 'count');
+    expect(counts.map((e) => ({ in: e.data['in'], out: e.data['out'] }))).toEqual([{ in: 7, out: 2 }]);
+    expect(JSON.stringify((await api('GET', `/api/integrations/${id}`)).body)).not.toContain('counter-secret-9');
+
+    expect((await api('PATCH', `/api/integrations/${id}`, { enabled: false })).status).toBe(200);
+    const polls = c.requests.length;
+    await new Promise((r) => setTimeout(r, 6_000)); // more than one interval
+    expect(c.requests.length).toBe(polls);
+  }, 40_000);
 });

@@ -11,7 +11,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorCode } from '../../server/errors.ts';
 import { frigate, type FrigateSettings } from '../../server/integrations/adapters/frigate.ts';
 import type { AdapterMessage, ConnectorContext, ParseResult, PushRequest, SnapshotRequest } from '../../server/integrations/adapters/types.ts';
+import type { Alarm } from '../../server/alarms/types.ts';
+import { snapshotId } from '../../server/linkage/snapshot-store.ts';
+import { adminToken, eventually, startTestApp, type TestApp } from '../helpers/app.ts';
 import { startFrigateApi, startMosquitto, type FrigateApi, type Mosquitto } from '../helpers/frigate.ts';
+import { connectDevice } from '../helpers/mqtt.ts';
 
 const FIXTURE = readFileSync(new URL('../fixtures/platforms/frigate-event.json', import.meta.url));
 const EVENT = JSON.parse(FIXTURE.toString('utf8')) as { type: string; before: Record<string, unknown>; after: Record<string, unknown> };
@@ -447,8 +451,8 @@ describe('frigate: snapshot', () => {
     const api = await apiWith({ cameras: ['front_door'], snapshotDelayGets: 2 });
     const jpeg = await snap(api.url, request('front_door'));
     const create = api.calls[0];
-    expect(create).toEqual({ method: 'POST', path: '/api/events/front_door/storetwin-alarm/create', body: { sub_label: 'Door opened in armed zone cash-room', duration: 30, include_recording: true } });
-    const eventId = api.calls[1]?.path.split('/')[3] ?? '';
+    expect(create).toMatchObject({ method: 'POST', path: '/api/events/front_door/storetwin-alarm/create', body: { sub_label: 'Door opened in armed zone cash-room', duration: 30, include_recording: true } });
+    const eventId = create?.eventId ?? '';
     // Two 404s while Frigate writes it, then the picture.
     expect(api.calls.slice(1).map((c) => c.path)).toEqual(Array(3).fill(`/api/events/${eventId}/snapshot.jpg`));
     expect(jpeg?.subarray(0, 2).toString('hex')).toBe('ffd8');
@@ -483,5 +487,136 @@ describe('frigate: snapshot', () => {
       });
     });
     await expect(snap(`http://127.0.0.1:${port}`, request('front_door'))).rejects.toThrow();
+  });
+});
+
+// ---- through the real app ------------------------------------------------------------------------
+
+describe('frigate: through the real app', () => {
+  const SHOP = 'demo-shop';
+  let t: TestApp;
+  let admin: string;
+  let broker: Mosquitto;
+  let nvr: FrigateApi;
+  let frigateClient: MqttClient;
+  const doors: MqttClient[] = [];
+  const alarms: Alarm[] = [];
+
+  const api = async (method: string, url: string, body?: unknown): Promise<{ status: number; body: Record<string, any> }> => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const res = await fetch(`${t.httpUrl}${url}`, {
+      method,
+      headers: { authorization: `Bearer ${admin}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : {} };
+  };
+  const register = async (id: string, type: string, zone: string, externalIds?: Record<string, string>): Promise<string> => {
+    const res = await api('POST', '/api/devices', { id, site: SHOP, type, zone, ...(externalIds ? { externalIds } : {}) });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return res.body.secret as string;
+  };
+  /** A tracked person Frigate has just seen, in `zones`, now. */
+  const person = (id: string, camera: string, zones: string[]): object => {
+    const now = Date.now() / 1000;
+    const o = tracked({ id, camera, frame_time: now, start_time: now - 0.4, current_zones: zones, entered_zones: zones, top_score: 0.83, score: 0.8 });
+    return { type: 'new', before: o, after: o };
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    admin = await adminToken(t.app);
+    t.app.bus.on('alarm.changed', ({ alarm }) => alarms.push(alarm));
+    broker = await startMosquitto({ frigate: 'frigate-pw', storetwin: 'storetwin-pw' });
+    nvr = await startFrigateApi({ cameras: ['cash_cam', 'office_cam'] });
+    frigateClient = await connectAsync(broker.url, { username: 'frigate', password: 'frigate-pw', reconnectPeriod: 500 });
+  });
+
+  /** A door sensor on our broker, in `zone`. */
+  async function doorIn(id: string, zone: string): Promise<MqttClient> {
+    const client = await connectDevice(t.mqttUrl, id, await register(id, 'door-sensor', zone));
+    doors.push(client);
+    return client;
+  }
+  afterAll(async () => {
+    for (const d of doors) await d.endAsync(true);
+    await frigateClient?.endAsync(true);
+    await t?.stop();
+    await nvr?.close();
+    await broker?.close();
+  });
+
+  /** Creates the integration and waits until its connector hears the broker (a probe from an unknown camera gets listed). */
+  async function integrate(settingsExtra: Record<string, unknown>): Promise<string> {
+    const res = await api('POST', '/api/integrations', { adapter: 'frigate', site: SHOP, settings: { mqttUrl: broker.url, username: 'storetwin', password: 'storetwin-pw', apiUrl: nvr.url, ...settingsExtra } });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const id = res.body.integration.id as string;
+    const probeCamera = `probe_${id.replace(/[^a-z0-9]/gi, '').slice(-6)}`;
+    await eventually(async () => {
+      await frigateClient.publishAsync('frigate/events', JSON.stringify(person(`probe-${Date.now()}`, probeCamera, [])));
+      const unknown = await api('GET', `/api/integrations/unknown-devices?site=${SHOP}`);
+      return (unknown.body.items as { integration: string; ids: Record<string, string> }[]).some((u) => u.integration === id && u.ids['frigate'] === probeCamera);
+    }, 10_000, 200);
+    return id;
+  }
+
+  it('a person Frigate sees in the armed cash room after its door opened raises intrusion-confirmed, with the detection snapshot attached', async () => {
+    await register('cam-cash-frigate', 'camera', 'cash-room', { frigate: 'cash_cam' });
+    const door = await doorIn('door-cash-frigate', 'cash-room');
+    const integration = await integrate({});
+    expect((await api('POST', `/api/sites/${SHOP}/zones/cash-room/arm`, {})).status).toBe(200);
+
+    await door.publishAsync(`storetwin/${SHOP}/door-cash-frigate/up`, JSON.stringify({ type: 'door', state: 'open', seq: 1 }), { qos: 1 });
+    const detection = nvr.addDetection('1764470047.331907-cashp1', 'cash_cam');
+    await frigateClient.publishAsync('frigate/events', JSON.stringify(person('1764470047.331907-cashp1', 'cash_cam', ['till'])));
+
+    const intrusion = await eventually(() => alarms.find((a) => a.rule === 'shop-intrusion-confirmed' && a.zone === 'cash-room'), 10_000);
+    const attached = await eventually(() => {
+      const a = t.app.alarms.get(intrusion.id);
+      return a?.snapshot?.status === 'attached' ? a.snapshot : null;
+    }, 10_000);
+    // The picture is the detection's own snapshot that came with the motion, not a new one.
+    expect(attached).toMatchObject({ camera: 'cam-cash-frigate', id: snapshotId(SHOP, detection) });
+    expect(nvr.calls.filter((c) => c.path.endsWith('/create')).map((c) => (c.body as { sub_label: string }).sub_label)).not.toContainEqual(expect.stringContaining('Intrusion'));
+    // The door's own alarm came first, before any motion: its picture is a Frigate event made for it.
+    const doorAlarm = await eventually(() => alarms.find((a) => a.rule === 'door-opened-armed' && a.zone === 'cash-room' && a.snapshot?.status === 'attached'), 10_000);
+    const made = nvr.calls.find((c) => c.path === '/api/events/cash_cam/storetwin-alarm/create');
+    expect((made?.body as { sub_label?: string } | undefined)?.sub_label).toContain('Door opened in armed zone Cash room');
+    const doorSnapshot = doorAlarm.snapshot?.status === 'attached' ? doorAlarm.snapshot.id : null;
+    expect(doorSnapshot).toBe(snapshotId(SHOP, nvr.pictureOf(made?.eventId ?? '') as Buffer));
+    const pic = await fetch(`${t.httpUrl}/api/snapshots/${attached.id}`, { headers: { authorization: `Bearer ${admin}` } });
+    expect(Buffer.from(await pic.arrayBuffer()).equals(detection)).toBe(true);
+
+    // The motion is the camera's event with Frigate's label, score and zone.
+    const events = await api('GET', `/api/events?device=cam-cash-frigate&limit=10`);
+    expect((events.body.items as { type: string; data: Record<string, unknown> }[]).find((e) => e.type === 'motion')?.data).toMatchObject({ label: 'person', confidence: 0.83, zone: 'till' });
+    // And the integration's password is never shown again.
+    expect(JSON.stringify((await api('GET', `/api/integrations/${integration}`)).body)).not.toContain('storetwin-pw');
+    await api('DELETE', `/api/integrations/${integration}`);
+  });
+
+  it("without the detection's picture, the alarm's snapshot is a Frigate event created for it, titled with the alarm", async () => {
+    await register('cam-office-frigate', 'camera', 'back-office', { frigate: 'office_cam' });
+    const officeDoor = await doorIn('door-office-frigate', 'back-office');
+    await integrate({ attachSnapshot: false });
+    expect((await api('POST', `/api/sites/${SHOP}/zones/back-office/arm`, {})).status).toBe(200);
+
+    await officeDoor.publishAsync(`storetwin/${SHOP}/door-office-frigate/up`, JSON.stringify({ type: 'door', state: 'open', seq: 1 }), { qos: 1 });
+    await frigateClient.publishAsync('frigate/events', JSON.stringify(person('1764470112.004211-offp1', 'office_cam', ['desk'])));
+    const intrusion = await eventually(() => alarms.find((a) => a.rule === 'shop-intrusion-confirmed' && a.zone === 'back-office'), 10_000);
+    const attached = await eventually(() => {
+      const a = t.app.alarms.get(intrusion.id);
+      return a?.snapshot?.status === 'attached' ? a.snapshot : null;
+    }, 10_000);
+    // One Frigate event per alarm (the door's, then the intrusion's), each titled with its alarm.
+    const created = nvr.calls.filter((c) => c.path === '/api/events/office_cam/storetwin-alarm/create');
+    expect(created.map((c) => c.body)).toEqual([
+      { sub_label: 'Door opened in armed zone Back office (Demo Shop)', duration: 30, include_recording: true },
+      { sub_label: 'Intrusion confirmed in Back office: door opened and motion seen within 60 s', duration: 30, include_recording: true },
+    ]);
+    // The intrusion's picture is the snapshot of the event made for it.
+    expect(attached).toMatchObject({ camera: 'cam-office-frigate', id: snapshotId(SHOP, nvr.pictureOf(created[1]?.eventId ?? '') as Buffer) });
+    // No detection picture was fetched: attachSnapshot is off.
+    expect(nvr.calls.some((c) => c.path.includes('offp1'))).toBe(false);
   });
 });
