@@ -39,6 +39,8 @@ async function push(adapter: string, token: string | null, body: Buffer | string
 async function createIntegration(adapter: string, site: string, settings: Record<string, unknown> = {}) {
   const res = await api(admin, 'POST', '/api/integrations', { adapter, site, settings });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
+  // DESIGN.md's contract: `id` and `token` at the top level.
+  expect(res.body.id).toBe(res.body.integration.id);
   return res.body as { integration: { id: string }; token: string; pushUrl: string };
 }
 

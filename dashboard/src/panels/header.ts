@@ -67,6 +67,8 @@ export class Header {
         store.can('kpis:read') ? h('a', { href: '/kpis', 'data-testid': 'kpis-link' }, t.kpiNav) : null,
         // Who did what: admins only (audit:read).
         store.can('audit:read') ? h('a', { href: '/audit', 'data-testid': 'audit-link' }, t.audit.nav) : null,
+        // Integrations for admins; their unknown devices also for whoever registers devices.
+        store.can('integrations:manage') || store.can('devices:write') ? h('a', { href: '/integrations', 'data-testid': 'integrations-link' }, t.integrations.nav) : null,
       ),
       h('span', { class: `conn ${this.connection.connected ? 'on' : 'off'}`, title: this.connection.connected ? '' : t.connectionLost }),
       language,

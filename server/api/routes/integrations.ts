@@ -161,7 +161,8 @@ export function integrationRoutes(deps: IntegrationRouteDeps): ApiRouteModule {
         if (!canSeeSite(userOf(req), input.site)) throw new StoreTwinError('STW_ERR_SITE_NOT_FOUND', `no site "${input.site}"`);
         const { integration, token } = integrations.create(input);
         audit(api, req, { action: 'integration.created', site: integration.site, target: target(integration), after: { adapter: integration.adapter, name: integration.name, settings: integration.settings, enabled: integration.enabled } });
-        res.status(201).location(`/api/integrations/${integration.id}`).json({ integration, token, pushUrl: pushUrl(deps, req, integration, token) });
+        // DESIGN.md: the answer carries `id` and `token` at its top level.
+        res.status(201).location(`/api/integrations/${integration.id}`).json({ id: integration.id, token, pushUrl: pushUrl(deps, req, integration, token), integration });
       });
 
       app.get('/api/integrations/:id', allow('integrations:manage'), (req: Request, res: Response) => {
