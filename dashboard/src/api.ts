@@ -8,7 +8,11 @@ import type { Alarm, Severity } from '../../server/alarms/types.ts';
 import type { DeviceTypeInfo, DeviceTypesAnswer } from '../../server/api/routes/device-types.ts';
 import type { AuditPage } from '../../server/audit/types.ts';
 import type { TokenInfo as ServerTokenInfo } from '../../server/auth/users.ts';
+import type { ExternalIdKey } from '../../server/integrations/adapters/types.ts';
+import type { PublicIntegration } from '../../server/integrations/service.ts';
+import type { UnknownDevice } from '../../server/integrations/store.ts';
 import type { KpiFigures, KpiGroup, KpiGrouping } from '../../server/kpis/response.ts';
+import type { PublicDevice } from '../../server/registry/types.ts';
 import type { Localized } from '../../server/sites/model.ts';
 import type { SiteState } from '../../server/twin/types.ts';
 import type { LiveEvent } from '../../server/live/protocol.ts';
@@ -78,6 +82,34 @@ export interface KpiQuery {
   to?: string;
   by: KpiGrouping;
 }
+/** `GET /api/integrations`: an integration as the server shows it (no token, secret settings masked). */
+export type { PublicIntegration } from '../../server/integrations/service.ts';
+/** `GET /api/integrations/adapters`: one adapter of the catalogue, its settings as JSON Schema. */
+export interface AdapterInfo {
+  id: string;
+  label: Localized;
+  delivery: 'push' | 'connector';
+  externalIdKeys: ExternalIdKey[];
+  secretSettings: string[];
+  settingsSchema: Record<string, unknown>;
+}
+/** `POST /api/integrations` and `POST /api/integrations/{id}/token`: the only answers with the token. */
+export interface IntegrationWithToken {
+  integration: PublicIntegration;
+  token: string;
+  /** The full push URL with the token (push adapters); null for connectors. */
+  pushUrl: string | null;
+}
+/** `GET /api/integrations/unknown-devices`: a device an integration heard that nobody registered. */
+export type UnknownDeviceInfo = UnknownDevice & { adapter: string; site: string };
+export interface DeviceInput {
+  id: string;
+  site: string;
+  type: string;
+  zone: string;
+  label?: string;
+  externalIds?: Partial<Record<ExternalIdKey, string>>;
+}
 interface SessionAnswer {
   token: string;
   user: User;
@@ -89,6 +121,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** What the server listed beside the code (validation issues: `[{path, message}]`). */
+    readonly detail?: unknown,
   ) {
     super(message);
   }
@@ -153,13 +187,13 @@ export class Api {
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await fetch(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
     if (res.ok) return res;
-    const data = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string } };
+    const data = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string; detail?: unknown } };
     const code = data.error?.code ?? `HTTP_${res.status}`;
     if (res.status === 401 && !path.startsWith('/api/auth/login')) {
       sessionStorage.removeItem(TOKEN_KEY);
       this.onUnauthorized();
     }
-    throw new ApiError(res.status, code, data.error?.message ?? res.statusText);
+    throw new ApiError(res.status, code, data.error?.message ?? res.statusText, data.error?.detail);
   }
 
   async login(username: string, password: string): Promise<User> {
@@ -268,6 +302,41 @@ export class Api {
 
   footfallSummary(site: string): Promise<FootfallSummaryResponse> {
     return this.request('GET', `/api/sites/${enc(site)}/footfall/summary`);
+  }
+
+  async integrationAdapters(): Promise<AdapterInfo[]> {
+    return (await this.request<{ items: AdapterInfo[] }>('GET', '/api/integrations/adapters')).items;
+  }
+
+  async integrations(site?: string): Promise<PublicIntegration[]> {
+    return (await this.request<{ items: PublicIntegration[] }>('GET', `/api/integrations${qs({ site })}`)).items;
+  }
+
+  createIntegration(input: { adapter: string; site: string; name?: string; settings?: Record<string, unknown>; enabled?: boolean }): Promise<IntegrationWithToken> {
+    return this.request('POST', '/api/integrations', input);
+  }
+
+  /** Settings merge key by key; the masked `••••••` (or leaving a secret out) keeps it. */
+  async updateIntegration(id: string, patch: { name?: string; enabled?: boolean; settings?: Record<string, unknown> }): Promise<PublicIntegration> {
+    return (await this.request<{ integration: PublicIntegration }>('PATCH', `/api/integrations/${enc(id)}`, patch)).integration;
+  }
+
+  /** A new token; the old one stops working at once. */
+  rotateIntegrationToken(id: string): Promise<IntegrationWithToken> {
+    return this.request('POST', `/api/integrations/${enc(id)}/token`, {});
+  }
+
+  deleteIntegration(id: string): Promise<void> {
+    return this.request('DELETE', `/api/integrations/${enc(id)}`);
+  }
+
+  async unknownDevices(site?: string): Promise<UnknownDeviceInfo[]> {
+    return (await this.request<{ items: UnknownDeviceInfo[] }>('GET', `/api/integrations/unknown-devices${qs({ site })}`)).items;
+  }
+
+  /** `POST /api/devices`: the secret (the device's MQTT password) is in this answer only. */
+  registerDevice(input: DeviceInput): Promise<{ device: PublicDevice; secret: string }> {
+    return this.request('POST', '/api/devices', input);
   }
 
   kpis(query: KpiQuery): Promise<KpiResponse> {

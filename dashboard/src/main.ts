@@ -1,6 +1,7 @@
 /**
  * Entry: one page, routed by path. /login, /m (manager's phone page), /replay, /kpis (response
- * KPIs), and / (the operator's twin). Without a valid session every route lands on /login.
+ * KPIs), /audit, /integrations (integrations and unknown devices), and / (the operator's twin).
+ * Without a valid session every route lands on /login.
  */
 import './style.css';
 import { Api } from './api.ts';
@@ -8,6 +9,7 @@ import { loginReturn, loginTarget } from './deep-link.ts';
 import { h, replace } from './dom.ts';
 import { I18n } from './i18n.ts';
 import { renderAudit } from './pages/audit.ts';
+import { renderIntegrations } from './pages/integrations.ts';
 import { renderKpis } from './pages/kpis.ts';
 import { renderLogin } from './pages/login.ts';
 import { renderMain } from './pages/main.ts';
@@ -36,6 +38,7 @@ async function start(): Promise<void> {
   if (path === '/m') await renderManager(root, api, i18n, me, toLogin);
   else if (path === '/kpis') await renderKpis(root, api, i18n, me, toLogin);
   else if (path === '/audit') await renderAudit(root, api, i18n, me, toLogin);
+  else if (path === '/integrations') await renderIntegrations(root, api, i18n, me, toLogin);
   else await renderMain(root, api, i18n, me, path === '/replay' ? 'replay' : 'live', toLogin);
 }
 
