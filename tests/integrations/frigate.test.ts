@@ -343,12 +343,16 @@ describe('frigate: connector', () => {
     await publish('frigate/events', still);
     await publish('frigate/events', still);
     await publish('frigate/events', '{"type": "new", "after": ');
+    await publish('frigate/events', Buffer.alloc(300 * 1024, 0x20));
     // A review alert (its first detection's picture is not there: delivered without one).
     await publish('frigate/reviews', review({ id: 'r-1' }));
     await h.until(() => h.delivered.length >= 2, 'the review motion');
     expect(h.delivered.map((m) => m.dedupeKey)).toEqual(['1607123955.475377-mxklsc:yard', 'review:r-1']);
     expect(h.delivered[1]?.picture).toBeUndefined();
-    expect(h.refused).toEqual([{ code: 'STW_ERR_PUSH_MALFORMED', message: expect.stringContaining('frigate/events: the message is not JSON') }]);
+    expect(h.refused).toEqual([
+      { code: 'STW_ERR_PUSH_MALFORMED', message: expect.stringContaining('frigate/events: the message is not JSON') },
+      { code: 'STW_ERR_PUSH_TOO_LARGE', message: expect.stringContaining('a 307200-byte message') },
+    ]);
   });
 
   it('listens to a custom topic prefix and only the sources asked for, without touching the API when pictures are off', async () => {

@@ -32,6 +32,8 @@ const SNAPSHOT_TRIES = 8;
 const SNAPSHOT_RETRY_MS = 250;
 /** A picture larger than this is not a camera snapshot. */
 const MAX_PICTURE_BYTES = 8 * 1024 * 1024;
+/** A frigate/events message is a few KiB; mosquitto would pass up to 256 MiB. */
+const MAX_MESSAGE_BYTES = 256 * 1024;
 /** Pictures fetched at once for motions; beyond this a motion goes on without one. */
 const MAX_PICTURE_FETCHES = 8;
 /** Years 1970..2100 in seconds: Frigate's times are epoch seconds (floats). */
@@ -368,6 +370,12 @@ function connectFrigate(ctx: ConnectorContext<FrigateSettings>): Connector {
   };
 
   const handle = async (topic: string, payload: Buffer): Promise<void> => {
+    if (payload.length > MAX_MESSAGE_BYTES) {
+      ctx.refuse('STW_ERR_PUSH_TOO_LARGE', `Frigate ${broker} ${topic}: a ${payload.length}-byte message, more than ${MAX_MESSAGE_BYTES} (Frigate's are a few KiB)`);
+      return;
+    }
+    // Read here rather than through ctx.parse: Frigate's parse keeps no state, and the reading
+    // also names the detection whose picture suits the motion.
     const { result, pictureOf } = read(payload, s);
     if (!result.ok) {
       ctx.refuse(result.code, `Frigate ${broker} ${topic}: ${result.message}`);
