@@ -16,7 +16,8 @@ import { StoreTwinError } from '../../errors.ts';
 import { SEVERITIES, type Alarm, type AlarmActions } from '../../alarms/types.ts';
 import { audit } from '../audit.ts';
 import { userOf } from '../auth.ts';
-import type { ApiRouteModule } from '../types.ts';
+import { alarmSchema, alarmSummarySchema, pageOf } from '../openapi/schemas.ts';
+import type { ApiRouteModule, RouteDoc } from '../types.ts';
 import { isoDateTimeSchema, limitSchema, parseInput, queryString } from '../validate.ts';
 
 const listQuery = z
@@ -75,6 +76,68 @@ function summary(alarm: Alarm): Omit<Alarm, 'history'> {
 /** The comment as the alarm's history keeps it (trimmed), for the audit entry's detail. */
 const commented = (text: string | undefined) => (text === undefined ? {} : { detail: { comment: text } });
 
+const alarmAnswer = z.object({ alarm: alarmSchema });
+const readers = { anyOf: ['alarms:read', 'alarms:device-health'] } as const;
+const handlers = { anyOf: ['alarms:ack', 'alarms:device-health'] } as const;
+const deviceHealthOnly = 'A holder of `alarms:device-health` without `alarms:read` (a technician) sees and handles device-health alarms only; others answer 404 like alarms that do not exist.';
+
+const docs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/alarms',
+    summary: 'List alarms, newest activity first',
+    description: `\`state=open\` lists every alarm not closed out (not both acknowledged and cleared), latched and restored-but-unacknowledged ones included. Items leave the history out. ${deviceHealthOnly}`,
+    permission: readers,
+    query: listQuery,
+    responses: { 200: { description: 'A page of alarms', schema: pageOf(alarmSummarySchema) } },
+    errors: ['STW_ERR_SITE_NOT_FOUND'],
+  },
+  {
+    method: 'get',
+    path: '/api/alarms/:id',
+    summary: 'One alarm with its history',
+    description: deviceHealthOnly,
+    permission: readers,
+    params: alarmParams,
+    responses: { 200: { description: 'The alarm', schema: alarmAnswer } },
+    errors: ['STW_ERR_ALARM_NOT_FOUND'],
+  },
+  {
+    method: 'post',
+    path: '/api/alarms/:id/ack',
+    summary: 'Acknowledge an alarm, with an optional comment',
+    description: 'An acknowledged alarm that is also cleared is closed out.',
+    permission: handlers,
+    params: alarmParams,
+    body: transitionBody,
+    bodyExample: { comment: 'Guard on the way' },
+    responses: { 200: { description: 'The alarm as changed', schema: alarmAnswer } },
+    errors: ['STW_ERR_ALARM_NOT_FOUND', 'STW_ERR_ALARM_TRANSITION'],
+  },
+  {
+    method: 'post',
+    path: '/api/alarms/:id/clear',
+    summary: 'Clear an alarm, with an optional comment',
+    permission: handlers,
+    params: alarmParams,
+    body: transitionBody,
+    bodyExample: { comment: 'Door closed, nobody inside' },
+    responses: { 200: { description: 'The alarm as changed', schema: alarmAnswer } },
+    errors: ['STW_ERR_ALARM_NOT_FOUND', 'STW_ERR_ALARM_TRANSITION'],
+  },
+  {
+    method: 'post',
+    path: '/api/alarms/:id/comment',
+    summary: 'Comment on an alarm',
+    permission: handlers,
+    params: alarmParams,
+    body: commentBody,
+    bodyExample: { text: 'Camera shows the cleaner' },
+    responses: { 200: { description: 'The alarm with the comment in its history', schema: alarmAnswer } },
+    errors: ['STW_ERR_ALARM_NOT_FOUND'],
+  },
+];
+
 export function alarmRoutes(alarms: AlarmActions): ApiRouteModule {
   /** The alarm named in the path, if the caller may see its site and its category; else 404. */
   function visibleAlarm(req: Request): Alarm {
@@ -114,6 +177,7 @@ export function alarmRoutes(alarms: AlarmActions): ApiRouteModule {
 
   return {
     name: 'alarms',
+    docs,
     register(app, deps) {
       app.get('/api/alarms', readsAlarms, (req: Request, res: Response) => {
         const q = parseInput(listQuery, req.query, 'query');

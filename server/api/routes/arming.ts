@@ -23,7 +23,8 @@ import { changes } from '../../audit/index.ts';
 import { StoreTwinError } from '../../errors.ts';
 import { audit } from '../audit.ts';
 import { allow, userOf } from '../auth.ts';
-import type { ApiDeps, ApiRouteModule } from '../types.ts';
+import { maintenanceSchema, zoneArmingSchema } from '../openapi/schemas.ts';
+import type { ApiDeps, ApiRouteModule, RouteDoc } from '../types.ts';
 import { isoDateTimeSchema, parseInput, queryString } from '../validate.ts';
 
 export interface ArmingRoutesDeps {
@@ -60,6 +61,82 @@ const allowMaintenance: RequestHandler = (req: Request, _res: Response, next: Ne
   next();
 };
 
+const armingAnswer = z.object({ site: z.string(), arming: zoneArmingSchema });
+const maintenanceAnswer = z.object({ maintenance: maintenanceSchema });
+const maintainers = { anyOf: ['devices:write', 'zones:arm'] } as const;
+
+const docs: RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/api/sites/:site/zones/:zone/arm',
+    summary: 'Arm a zone (override the schedule), until a time or until changed',
+    permission: 'zones:arm',
+    params: zoneParams,
+    body: armBody,
+    bodyExample: { until: '2026-11-24T08:00:00+08:00' },
+    responses: { 200: { description: 'The zone’s arming now', schema: armingAnswer } },
+    errors: ['STW_ERR_SITE_NOT_FOUND', 'STW_ERR_ZONE_NOT_FOUND'],
+  },
+  {
+    method: 'post',
+    path: '/api/sites/:site/zones/:zone/disarm',
+    summary: 'Disarm a zone (override the schedule), until a time or until changed',
+    permission: 'zones:arm',
+    params: zoneParams,
+    body: armBody,
+    bodyExample: {},
+    responses: { 200: { description: 'The zone’s arming now', schema: armingAnswer } },
+    errors: ['STW_ERR_SITE_NOT_FOUND', 'STW_ERR_ZONE_NOT_FOUND'],
+  },
+  {
+    method: 'delete',
+    path: '/api/sites/:site/zones/:zone/arming',
+    summary: 'Drop the override: the schedule decides again',
+    permission: 'zones:arm',
+    params: zoneParams,
+    responses: { 200: { description: 'The zone’s arming now', schema: armingAnswer } },
+    errors: ['STW_ERR_SITE_NOT_FOUND', 'STW_ERR_ZONE_NOT_FOUND'],
+  },
+  {
+    method: 'get',
+    path: '/api/sites/:site/arming',
+    summary: 'Every zone’s arming: override or schedule',
+    permission: 'state:read',
+    params: siteParams,
+    responses: { 200: { description: 'The site’s zones', schema: z.object({ site: z.string(), at: z.string(), zones: z.array(zoneArmingSchema) }) } },
+    errors: ['STW_ERR_SITE_NOT_FOUND'],
+  },
+  {
+    method: 'post',
+    path: '/api/maintenance',
+    summary: 'Open a maintenance window for a zone or a device',
+    description: 'Alarms from what is under maintenance are held back (a suppressed critical one leaves an info record). A zone window, or a device window longer than 8 h, needs `zones:arm`.',
+    permission: maintainers,
+    body: maintenanceBody,
+    bodyExample: { site: 'demo-hotel', device: 'door-2-01', until: '2026-11-23T12:00:00+08:00', reason: 'battery change' },
+    responses: { 201: { description: 'Opened; `Location` names it', schema: maintenanceAnswer } },
+    errors: ['STW_ERR_SITE_NOT_FOUND', 'STW_ERR_ZONE_NOT_FOUND', 'STW_ERR_DEVICE_NOT_FOUND'],
+  },
+  {
+    method: 'get',
+    path: '/api/maintenance',
+    summary: 'Maintenance windows not yet over',
+    permission: 'devices:read',
+    query: maintenanceQuery,
+    responses: { 200: { description: 'Windows in force or to come', schema: z.object({ items: z.array(maintenanceSchema) }) } },
+    errors: ['STW_ERR_SITE_NOT_FOUND'],
+  },
+  {
+    method: 'delete',
+    path: '/api/maintenance/:id',
+    summary: 'End a maintenance window now',
+    permission: maintainers,
+    params: idParams,
+    responses: { 200: { description: 'The window as ended', schema: maintenanceAnswer } },
+    errors: ['STW_ERR_MAINTENANCE_NOT_FOUND'],
+  },
+];
+
 export function armingRoutes(deps: ArmingRoutesDeps): ApiRouteModule {
   const { arming, maintenance } = deps;
 
@@ -82,6 +159,7 @@ export function armingRoutes(deps: ArmingRoutesDeps): ApiRouteModule {
 
   return {
     name: 'arming',
+    docs,
     register(app, api) {
       app.post('/api/sites/:site/zones/:zone/arm', allow('zones:arm'), armOrDisarm(api, true));
       app.post('/api/sites/:site/zones/:zone/disarm', allow('zones:arm'), armOrDisarm(api, false));

@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { AUDIT_ACTIONS, AUDIT_GROUPS, type AuditStore } from '../../audit/types.ts';
 import { assertSiteVisible } from '../../auth/roles.ts';
 import { allow, userOf } from '../auth.ts';
-import type { ApiRouteModule } from '../types.ts';
+import { auditEntrySchema, pageOf } from '../openapi/schemas.ts';
+import type { ApiRouteModule, RouteDoc } from '../types.ts';
 import { isoDateTimeSchema, limitSchema, parseInput, queryString } from '../validate.ts';
 
 const actionSchema = z.string().refine((a) => (AUDIT_ACTIONS as readonly string[]).includes(a) || AUDIT_GROUPS.includes(a), {
@@ -28,9 +29,23 @@ const auditQuery = z
   })
   .refine((q) => q.from === undefined || q.to === undefined || Date.parse(q.from) <= Date.parse(q.to), { message: 'from must not be after to', path: ['from'] });
 
+const docs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/audit',
+    summary: 'The audit log: who did what, when, from where',
+    description: 'Newest first. `action` is an action (`alarm.acknowledged`) or a group (`alarm`). An admin limited to some sites sees the entries of its sites, its own, and those about the accounts it manages.',
+    permission: 'audit:read',
+    query: auditQuery,
+    responses: { 200: { description: 'A page of entries', schema: pageOf(auditEntrySchema) } },
+    errors: ['STW_ERR_SITE_NOT_FOUND'],
+  },
+];
+
 export function auditRoutes(deps: { audit: AuditStore }): ApiRouteModule {
   return {
     name: 'audit',
+    docs,
     register(app) {
       app.get('/api/audit', allow('audit:read'), (req: Request, res: Response) => {
         const q = parseInput(auditQuery, req.query, 'query');

@@ -13,7 +13,8 @@ import { userTarget } from '../../audit/index.ts';
 import { StoreTwinError } from '../../errors.ts';
 import { audit } from '../audit.ts';
 import { SESSION_COOKIE, authOf } from '../auth.ts';
-import type { ApiDeps, ApiRouteModule } from '../types.ts';
+import { meSchema, sessionSchema, tokenInfoSchema, userSchema } from '../openapi/schemas.ts';
+import type { ApiDeps, ApiRouteModule, RouteDoc } from '../types.ts';
 import { parseInput } from '../validate.ts';
 
 // Login checks shape only: the rules for a *new* password do not apply to an existing one.
@@ -78,9 +79,35 @@ function loginLimiter(deps: ApiDeps, account?: (req: Request) => string) {
   });
 }
 
+const authDocs: RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/api/auth/login',
+    auth: 'public',
+    summary: 'Log in: a session token and the session cookie',
+    description: 'The token works as `Authorization: Bearer TOKEN`; the `storetwin_session` cookie (HttpOnly, SameSite=Strict) serves browsers. A wrong password and an unknown user answer alike. Failed logins are limited per client address and username.',
+    body: loginSchema,
+    bodyExample: { username: 'admin', password: 'correct horse battery' },
+    responses: { 200: { description: 'A new session', schema: sessionSchema } },
+    errors: ['STW_ERR_AUTH_INVALID', 'STW_ERR_RATE_LIMITED'],
+  },
+  {
+    method: 'post',
+    path: '/api/auth/setup',
+    auth: 'public',
+    summary: 'Create the first admin with the one-time setup token',
+    description: 'Only while no user exists: `storetwin serve` prints the setup token at start.',
+    body: setupSchema,
+    bodyExample: { setupToken: '…printed by storetwin serve…', username: 'admin', password: 'at least 10 chars' },
+    responses: { 201: { description: 'The admin created', schema: z.object({ user: userSchema }) } },
+    errors: ['STW_ERR_SETUP_DONE', 'STW_ERR_SETUP_TOKEN_INVALID', 'STW_ERR_USER_EXISTS'],
+  },
+];
+
 export const authRoutes: ApiRouteModule = {
   name: 'auth',
   public: true,
+  docs: authDocs,
   register(app, deps) {
     app.post('/api/auth/login', loginLimiter(deps), async (req: Request, res: Response) => {
       const { username, password } = parseInput(loginSchema, req.body, 'body');
@@ -125,8 +152,60 @@ function sendSession(deps: ApiDeps, req: Request, res: Response, { token, user, 
   res.json({ token, user, expiresAt });
 }
 
+const sessionDocs: RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/api/auth/logout',
+    summary: 'Revoke the token this request used (session or API token)',
+    responses: { 204: { description: 'Revoked; the cookie is cleared' } },
+  },
+  {
+    method: 'get',
+    path: '/api/me',
+    summary: 'Who you are and what your role may do',
+    responses: { 200: { description: 'The user and the actions of its role', schema: meSchema } },
+  },
+  {
+    method: 'post',
+    path: '/api/auth/tokens',
+    summary: 'Create a long-lived API token for an integration',
+    description: 'The token is shown this once. Without `ttlDays` it does not expire.',
+    body: tokenSchema,
+    bodyExample: { name: 'bms-bridge', ttlDays: 365 },
+    responses: {
+      201: { description: 'The token', schema: z.object({ id: z.string(), token: z.string(), name: z.string(), expiresAt: z.string().nullable() }) },
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/auth/tokens',
+    summary: 'Your sessions and API tokens that still work',
+    description: 'Never the token itself: `id` is the first 16 hex digits of its sha256; `current` marks the one this request used.',
+    responses: { 200: { description: 'Your tokens', schema: z.object({ items: z.array(tokenInfoSchema.extend({ current: z.boolean() })) }) } },
+  },
+  {
+    method: 'delete',
+    path: '/api/auth/tokens/:id',
+    summary: 'Revoke one of your tokens',
+    params: tokenIdParams,
+    responses: { 204: { description: 'Revoked' } },
+    errors: ['STW_ERR_TOKEN_NOT_FOUND'],
+  },
+  {
+    method: 'post',
+    path: '/api/auth/password',
+    summary: 'Change your password',
+    description: 'Every other session and API token of the account ends; the answer is a fresh session (and cookie). Rate-limited like logins.',
+    body: passwordChangeSchema,
+    bodyExample: { currentPassword: 'correct horse battery', newPassword: 'staple battery horse correct' },
+    responses: { 200: { description: 'A new session', schema: sessionSchema } },
+    errors: ['STW_ERR_PASSWORD_INVALID', 'STW_ERR_RATE_LIMITED'],
+  },
+];
+
 export const sessionRoutes: ApiRouteModule = {
   name: 'session',
+  docs: sessionDocs,
   register(app, deps) {
     app.post('/api/auth/logout', (req: Request, res: Response) => {
       deps.users.logout(authOf(req).token);

@@ -9,7 +9,8 @@ import { canSeeSite, scopeSite } from '../../auth/roles.ts';
 import { StoreTwinError } from '../../errors.ts';
 import { DELIVERY_STATES, type DeliveryRecord, type SqliteOutbox } from '../../notify/outbox-store.ts';
 import { allow, userOf } from '../auth.ts';
-import type { ApiRouteModule } from '../types.ts';
+import { deliverySchema } from '../openapi/schemas.ts';
+import type { ApiRouteModule, RouteDoc } from '../types.ts';
 import { limitSchema, parseInput, queryString } from '../validate.ts';
 
 const listQuery = z
@@ -33,9 +34,31 @@ export function publicDelivery(d: DeliveryRecord) {
   };
 }
 
+const docs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/deliveries',
+    summary: 'Notification deliveries: sent, retrying, dead',
+    permission: 'alarms:read',
+    query: listQuery,
+    responses: { 200: { description: 'A page of deliveries', schema: z.object({ items: z.array(deliverySchema), nextCursor: z.string().nullable() }) } },
+    errors: ['STW_ERR_SITE_NOT_FOUND'],
+  },
+  {
+    method: 'post',
+    path: '/api/deliveries/:id/retry',
+    summary: 'Send a dead or pending delivery again now',
+    permission: 'integrations:manage',
+    params: idParams,
+    responses: { 200: { description: 'The delivery, pending again', schema: z.object({ delivery: deliverySchema }) } },
+    errors: ['STW_ERR_DELIVERY_NOT_FOUND', 'STW_ERR_DELIVERY_NOT_RETRYABLE'],
+  },
+];
+
 export function deliveryRoutes(outbox: SqliteOutbox, opts: { nudge?: () => void } = {}): ApiRouteModule {
   return {
     name: 'deliveries',
+    docs,
     register(app) {
       app.get('/api/deliveries', allow('alarms:read'), (req: Request, res: Response) => {
         const q = parseInput(listQuery, req.query, 'query');

@@ -11,7 +11,8 @@ import { deviceInputSchema, deviceUpdateSchema, toPublicDevice } from '../../reg
 import type { DeviceRecord } from '../../storage/types.ts';
 import { audit } from '../audit.ts';
 import { allow, userOf } from '../auth.ts';
-import type { ApiDeps, ApiRouteModule } from '../types.ts';
+import { deviceSchema, pageOf } from '../openapi/schemas.ts';
+import type { ApiDeps, ApiRouteModule, RouteDoc } from '../types.ts';
 import { limitSchema, parseInput, queryString } from '../validate.ts';
 
 const listQuery = z
@@ -33,8 +34,77 @@ function visibleDevice(deps: ApiDeps, req: Request): DeviceRecord {
   return rec;
 }
 
+const deviceAnswer = z.object({ device: deviceSchema });
+const deviceWithSecret = z.object({ device: deviceSchema, secret: z.string().describe('the MQTT password: shown this once, stored only as a hash') });
+
+const docs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/devices',
+    summary: 'List registered devices',
+    description: 'Keyset-paged. A user limited to several sites passes `site`; one limited to a single site gets it applied.',
+    permission: 'devices:read',
+    query: listQuery,
+    responses: { 200: { description: 'A page of devices (never a secret or its hash)', schema: pageOf(deviceSchema) } },
+    errors: ['STW_ERR_SITE_NOT_FOUND'],
+  },
+  {
+    method: 'post',
+    path: '/api/devices',
+    summary: 'Register a device and issue its MQTT secret',
+    description: 'The answer is the only time the secret is shown. `type` is a device type id (GET /api/device-types); `externalIds` names the device on platforms that push for it.',
+    permission: 'devices:write',
+    body: deviceInputSchema,
+    bodyExample: { id: 'door-2-01', site: 'demo-hotel', type: 'door-sensor', zone: '2-01', label: 'Room 201 door', externalIds: { imei: '864475040123456' } },
+    responses: { 201: { description: 'Registered; `Location` names it', schema: deviceWithSecret } },
+    errors: ['STW_ERR_SITE_NOT_FOUND', 'STW_ERR_ZONE_NOT_FOUND', 'STW_ERR_DEVICE_TYPE_UNKNOWN', 'STW_ERR_DEVICE_EXISTS', 'STW_ERR_DEVICE_ID_UNAVAILABLE', 'STW_ERR_EXTERNAL_ID_TAKEN'],
+  },
+  {
+    method: 'get',
+    path: '/api/devices/:device',
+    summary: 'One device',
+    permission: 'devices:read',
+    params: deviceParams,
+    responses: { 200: { description: 'The device', schema: deviceAnswer } },
+    errors: ['STW_ERR_DEVICE_NOT_FOUND'],
+  },
+  {
+    method: 'patch',
+    path: '/api/devices/:device',
+    summary: 'Change a device’s zone, label, position, external ids or enabled',
+    description: 'Disabling disconnects the device. `id`, `site` and `type` cannot change: register a new device.',
+    permission: 'devices:write',
+    params: deviceParams,
+    body: deviceUpdateSchema,
+    bodyExample: { label: 'Room 201 door (new)', enabled: false },
+    responses: { 200: { description: 'The device as changed', schema: deviceAnswer } },
+    errors: ['STW_ERR_DEVICE_NOT_FOUND', 'STW_ERR_ZONE_NOT_FOUND', 'STW_ERR_EXTERNAL_ID_TAKEN'],
+  },
+  {
+    method: 'delete',
+    path: '/api/devices/:device',
+    summary: 'Remove a device',
+    description: 'A connected device is disconnected; its stored events stay.',
+    permission: 'devices:write',
+    params: deviceParams,
+    responses: { 204: { description: 'Removed' } },
+    errors: ['STW_ERR_DEVICE_NOT_FOUND'],
+  },
+  {
+    method: 'post',
+    path: '/api/devices/:device/secret',
+    summary: 'Issue a new MQTT secret',
+    description: 'The old secret stops working and the device is disconnected.',
+    permission: 'devices:write',
+    params: deviceParams,
+    responses: { 200: { description: 'The device and its new secret, shown this once', schema: deviceWithSecret } },
+    errors: ['STW_ERR_DEVICE_NOT_FOUND'],
+  },
+];
+
 export const deviceRoutes: ApiRouteModule = {
   name: 'devices',
+  docs,
   register(app, deps) {
     app.get('/api/devices', allow('devices:read'), (req: Request, res: Response) => {
       const q = parseInput(listQuery, req.query, 'query');

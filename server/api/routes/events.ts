@@ -3,7 +3,8 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { scopeSite } from '../../auth/roles.ts';
 import { allow, userOf } from '../auth.ts';
-import type { ApiRouteModule } from '../types.ts';
+import { eventSchema, pageOf } from '../openapi/schemas.ts';
+import type { ApiRouteModule, RouteDoc } from '../types.ts';
 import { isoDateTimeSchema, limitSchema, parseInput, queryString } from '../validate.ts';
 
 const eventsQuery = z
@@ -24,8 +25,22 @@ const eventsQuery = z
     path: ['from'],
   });
 
+const docs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/events',
+    summary: 'Stored device events, filtered and paged',
+    description: '`from` inclusive, `to` exclusive; newest first unless `order=asc`. Keyset pages stay stable while events arrive. A user limited to several sites passes `site`.',
+    permission: 'events:read',
+    query: eventsQuery,
+    responses: { 200: { description: 'A page of events', schema: pageOf(eventSchema) } },
+    errors: ['STW_ERR_SITE_NOT_FOUND'],
+  },
+];
+
 export const eventRoutes: ApiRouteModule = {
   name: 'events',
+  docs,
   register(app, deps) {
     app.get('/api/events', allow('events:read'), async (req: Request, res: Response) => {
       const q = parseInput(eventsQuery, req.query, 'query');

@@ -8,9 +8,9 @@ import { scopeSite } from '../../auth/roles.ts';
 import { StoreTwinError } from '../../errors.ts';
 import { countersOf, footfallSeries, footfallSummary } from '../../history/footfall.ts';
 import { allow, userOf } from '../auth.ts';
-import type { ApiRouteModule } from '../types.ts';
+import type { ApiRouteModule, RouteDoc } from '../types.ts';
 import { isoDateTimeSchema, parseInput, queryString } from '../validate.ts';
-import { visibleSiteOf } from './history.ts';
+import { siteParams, visibleSiteOf } from './history.ts';
 
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 /** A minute: counters report per minute at best, a finer step only adds empty buckets. */
@@ -37,6 +37,56 @@ const footfallQuery = z.strictObject({
   step: stepSchema.default(3_600_000),
 });
 
+const inOut = { in: z.number().int(), out: z.number().int() };
+const counter = z.object({ device: z.string(), zone: z.string().describe('where it hangs'), counts: z.string().describe('the hall its counts feed') });
+const footfallAnswer = z.object({
+  site: z.string(),
+  zone: z.string().nullable(),
+  from: z.string(),
+  to: z.string(),
+  step: z.number().describe('seconds'),
+  counters: z.array(counter),
+  buckets: z.array(z.object({ from: z.string(), ...inOut })),
+  total: z.object(inOut),
+});
+const footfallDay = {
+  today: z.object({ in: z.array(z.number().int()), out: z.array(z.number().int()) }).describe('per local hour'),
+  lastWeek: z.object({ in: z.array(z.number().int()), out: z.array(z.number().int()) }).describe('the same weekday a week ago, per local hour'),
+  totals: z.object({ today: z.object(inOut), lastWeekSameTime: z.object(inOut), lastWeek: z.object(inOut) }),
+};
+const summaryAnswer = z.object({
+  site: z.string(),
+  timezone: z.string(),
+  date: z.string().describe('local date of today'),
+  compareDate: z.string(),
+  at: z.string(),
+  counters: z.array(counter.extend(footfallDay)),
+  halls: z.array(z.object({ zone: z.string(), capacity: z.number().nullable(), occupancy: z.number().nullable(), counters: z.array(z.string()), ...footfallDay })),
+});
+
+const docs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/footfall',
+    summary: 'In/out per time step for a site or one hall',
+    description: `By default the last 24 h. \`step\` is seconds or \`15m\`, \`1h\`, \`1d\` (at least a minute); at most ${MAX_FOOTFALL_BUCKETS} steps. \`zone\` narrows to the counters of one hall or entrance. \`site\` is required unless the user is limited to one site.`,
+    permission: 'footfall:read',
+    query: footfallQuery,
+    responses: { 200: { description: 'The series', schema: footfallAnswer } },
+    errors: ['STW_ERR_SITE_NOT_FOUND', 'STW_ERR_ZONE_NOT_FOUND'],
+  },
+  {
+    method: 'get',
+    path: '/api/sites/:site/footfall/summary',
+    summary: 'Today per entrance and hall against the same weekday last week',
+    description: 'Days and hours are the site’s local ones (its time zone).',
+    permission: 'footfall:read',
+    params: siteParams,
+    responses: { 200: { description: 'The summary', schema: summaryAnswer } },
+    errors: ['STW_ERR_SITE_NOT_FOUND'],
+  },
+];
+
 export interface FootfallRouteOptions {
   now?: () => number;
 }
@@ -45,6 +95,7 @@ export function footfallRoutes(opts: FootfallRouteOptions = {}): ApiRouteModule 
   const now = opts.now ?? (() => Date.now());
   return {
     name: 'footfall',
+    docs,
     register(app, deps) {
       app.get('/api/footfall', allow('footfall:read'), async (req: Request, res: Response) => {
         const q = parseInput(footfallQuery, req.query, 'query');

@@ -19,7 +19,7 @@ import { buildHistoryJson, DEFAULT_HISTORY_MAX_EVENTS, DEFAULT_WINDOW_MS, histor
 import type { ReadWorker } from '../../reads/worker.ts';
 import type { Site } from '../../sites/model.ts';
 import { allow, userOf } from '../auth.ts';
-import type { ApiDeps, ApiRouteModule } from '../types.ts';
+import type { ApiDeps, ApiRouteModule, RouteDoc } from '../types.ts';
 import { isoDateTimeSchema, parseInput } from '../validate.ts';
 
 const gzipAsync = promisify(gzip);
@@ -27,7 +27,7 @@ const gzipAsync = promisify(gzip);
 /** Below this a response is not worth compressing (one TCP segment either way). */
 const GZIP_MIN_BYTES = 1400;
 
-const siteParams = z.object({ site: z.string().min(1).max(200) });
+export const siteParams = z.object({ site: z.string().min(1).max(200) });
 const historyQuery = z.strictObject({ from: isoDateTimeSchema.optional(), to: isoDateTimeSchema.optional() });
 
 /** The site, or 404 when unknown or outside the caller's scope (the two are indistinguishable). */
@@ -57,6 +57,33 @@ export async function sendJsonBytesMaybeGzip(req: Request, res: Response, json: 
   res.end(json);
 }
 
+const historyAnswer = z.object({
+  site: z.string(),
+  from: z.string(),
+  to: z.string(),
+  lookback: z.object({ state: z.string(), occupancy: z.string() }).describe('where the folds for the state at `from` began'),
+  state: z.object({ devices: z.record(z.string(), z.record(z.string(), z.unknown())), zones: z.record(z.string(), z.record(z.string(), z.unknown())) }).describe('the twin at `from`'),
+  changes: z
+    .array(z.tuple([z.number().describe('ms since the epoch'), z.enum(['d', 'z']).describe('device or zone'), z.string().describe('its id'), z.string().describe('the field'), z.union([z.string(), z.number(), z.boolean(), z.null()])]))
+    .describe('every change in (from, to], in order'),
+  alarms: z.array(z.record(z.string(), z.unknown())).describe('the alarms of the window, as the caller’s console would show them'),
+  alarmsTruncated: z.boolean(),
+});
+
+const docs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/sites/:site/history',
+    summary: 'Replay: the twin at `from` and every change up to `to`',
+    description: 'Default window: the 24 h before `to` (default now); at most 7 days. Gzipped when the client accepts it. Reads at most `limits.historyMaxEvents` events (else 413); long windows are built off the event loop.',
+    permission: 'state:read',
+    params: siteParams,
+    query: historyQuery,
+    responses: { 200: { description: 'The history', schema: historyAnswer } },
+    errors: ['STW_ERR_SITE_NOT_FOUND', 'STW_ERR_QUERY_TOO_LARGE'],
+  },
+];
+
 export interface HistoryRouteOptions {
   alarms: AlarmWindowReader;
   /** The server's clock (the default window ends now). */
@@ -75,6 +102,7 @@ export function historyRoutes(opts: HistoryRouteOptions): ApiRouteModule {
   const now = opts.now ?? (() => Date.now());
   return {
     name: 'history',
+    docs,
     register(app, deps) {
       app.get('/api/sites/:site/history', allow('state:read'), async (req: Request, res: Response) => {
         const site = visibleSiteOf(deps, req);

@@ -13,7 +13,8 @@ import { KPI_GROUPINGS } from '../../kpis/response.ts';
 import { MAX_KPI_RANGE_DAYS, type KpiReport, type ResponseKpis } from '../../kpis/service.ts';
 import type { KpiGrouping } from '../../kpis/response.ts';
 import { allow, userOf } from '../auth.ts';
-import type { ApiDeps, ApiRouteModule } from '../types.ts';
+import { localizedSchema } from '../../sites/model.ts';
+import type { ApiDeps, ApiRouteModule, RouteDoc } from '../types.ts';
 import { isoDateTimeSchema, parseInput, queryString } from '../validate.ts';
 
 const DAY_MS = 86_400_000;
@@ -28,6 +29,53 @@ const kpiQuery = z.strictObject({
 });
 /** The CSV also takes the language of its header row and names. */
 const csvQuery = kpiQuery.extend({ lang: z.enum(['en', 'zh-CN']).default('en') });
+
+const percentiles = z.object({ median: z.number().nullable(), p90: z.number().nullable() }).describe('seconds, nearest rank');
+const figures = {
+  alarms: z.number().int(),
+  occurrences: z.number().int(),
+  acknowledged: z.number().int(),
+  unacknowledged: z.number().int(),
+  ackWithinTarget: z.number().int(),
+  pending: z.number().int().describe('unacknowledged, raised less than their target ago'),
+  ackWithinTargetShare: z.number().nullable().describe('0..1'),
+  timeToAck: percentiles,
+  cleared: z.number().int(),
+  uncleared: z.number().int(),
+  timeToClear: percentiles,
+};
+const kpiAnswer = z.object({
+  site: z.string().nullable(),
+  from: z.string(),
+  to: z.string(),
+  asOf: z.string(),
+  by: z.enum(KPI_GROUPINGS),
+  targets: z.record(z.string(), z.number()).describe('seconds to acknowledge, by severity'),
+  groups: z.array(z.object({ key: z.string().nullable(), label: localizedSchema.optional(), ...figures })),
+  total: z.object(figures),
+});
+
+const docs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/kpis/response',
+    summary: 'Response KPIs: time to acknowledge and to clear, share acknowledged within target',
+    description: `Default range: the week before \`to\` (default now); at most ${MAX_KPI_RANGE_DAYS} days. Without \`site\`, every site the caller may see.`,
+    permission: 'kpis:read',
+    query: kpiQuery,
+    responses: { 200: { description: 'The figures per group and in total', schema: kpiAnswer } },
+    errors: ['STW_ERR_SITE_NOT_FOUND'],
+  },
+  {
+    method: 'get',
+    path: '/api/kpis/response.csv',
+    summary: 'The same as a spreadsheet (CSV), headers in English or Chinese',
+    permission: 'kpis:read',
+    query: csvQuery,
+    responses: { 200: { description: 'A CSV download (`Content-Disposition: attachment`)', type: 'text/csv' } },
+    errors: ['STW_ERR_SITE_NOT_FOUND'],
+  },
+];
 
 export interface KpiRouteOptions {
   kpis: ResponseKpis;
@@ -77,6 +125,7 @@ export function kpiRoutes(opts: KpiRouteOptions): ApiRouteModule {
 
   return {
     name: 'kpis',
+    docs,
     register(app, deps) {
       app.get('/api/kpis/response', allow('kpis:read'), async (req: Request, res: Response) => {
         res.json(await report(req, deps, parseInput(kpiQuery, req.query, 'query')));

@@ -13,11 +13,55 @@ import { StoreTwinError } from '../../errors.ts';
 import { routeSummaries, type NotifyConfigFile, type RouteSummary } from '../../notify/config-file.ts';
 import type { RouteTester } from '../../notify/test-send.ts';
 import { allow, userOf } from '../auth.ts';
-import type { ApiRouteModule } from '../types.ts';
+import type { ApiRouteModule, RouteDoc } from '../types.ts';
 import { parseInput } from '../validate.ts';
 
 const idParams = z.object({ id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be a route id') });
 const testBody = z.strictObject({ site: z.string().regex(/^(\*|[a-z0-9][a-z0-9-]{0,62})$/, "must be a site id or '*'").optional() });
+
+const routeSummary = z.object({
+  id: z.string(),
+  site: z.string().describe("a site id, or '*' for every site"),
+  channel: z.string().describe('webhook or email'),
+  preset: z.string().nullable().describe('wecom, dingtalk, feishu, slack, generic…; null for email'),
+  severities: z.array(z.string()),
+  hours: z.unknown().describe('on-call windows in site-local time; null = always'),
+  language: z.unknown(),
+  target: z.string().describe('the URL without secrets, or the addresses'),
+});
+
+const docs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/notify/routes',
+    summary: 'The notification routes in force (notify.yaml as last loaded)',
+    description: 'An admin limited to some sites sees only the routes declared under those sites. `rejected` tells that the last edit of the file was refused (the previous routes stay in force).',
+    permission: 'integrations:manage',
+    responses: {
+      200: {
+        description: 'The routes',
+        schema: z.object({ items: z.array(routeSummary), loadedAt: z.string(), file: z.string(), rejected: z.object({ at: z.string(), message: z.string().optional() }).nullable() }),
+      },
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/notify/routes/:id/test',
+    summary: 'Send a test message through one route',
+    description: 'Route ids are unique per site: name the site when several sites have the id.',
+    permission: 'integrations:manage',
+    params: idParams,
+    body: testBody,
+    bodyExample: { site: 'demo-hotel' },
+    responses: {
+      200: {
+        description: 'Delivered',
+        schema: z.object({ delivered: z.literal(true), status: z.number().nullable(), route: z.object({ id: z.string(), site: z.string(), channel: z.string(), preset: z.string().nullable(), target: z.string() }) }),
+      },
+    },
+    errors: ['STW_ERR_NOTIFY_ROUTE_NOT_FOUND', 'STW_ERR_NOTIFY_TEST_FAILED'],
+  },
+];
 
 export interface NotifyRoutesDeps {
   file: Pick<NotifyConfigFile, 'current' | 'loadedAt' | 'rejected' | 'file'>;
@@ -32,6 +76,7 @@ function visible(user: PublicUser, route: RouteSummary): boolean {
 export function notifyRoutes(deps: NotifyRoutesDeps): ApiRouteModule {
   return {
     name: 'notify',
+    docs,
     register(app) {
       app.get('/api/notify/routes', allow('integrations:manage'), (req: Request, res: Response) => {
         const user = userOf(req);

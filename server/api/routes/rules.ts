@@ -9,12 +9,14 @@ import { assertSiteVisible, canSeeSite, scopeSite } from '../../auth/roles.ts';
 import { changes } from '../../audit/index.ts';
 import { StoreTwinError } from '../../errors.ts';
 import { backtest, DEFAULT_BACKTEST_MAX_EVENTS, DEFAULT_BACKTEST_MAX_MS } from '../../rules/backtest.ts';
+import { ruleSchema } from '../../rules/schema.ts';
 import type { RuleStore, StoredRule } from '../../rules/store.ts';
 import type { ReadWorker } from '../../reads/worker.ts';
 import { audit } from '../audit.ts';
 import { allow, userOf } from '../auth.ts';
 import { LongReadGate } from '../long-reads.ts';
-import type { ApiRouteModule } from '../types.ts';
+import { storedRuleSchema } from '../openapi/schemas.ts';
+import type { ApiRouteModule, RouteDoc } from '../types.ts';
 import { isoDateTimeSchema, parseInput, queryString } from '../validate.ts';
 
 const listQuery = z.object({ site: queryString.optional() }).strict();
@@ -46,6 +48,101 @@ const siteOf = (r: StoredRule): string | null => (r.rule.site === '*' ? null : r
 
 const view = (r: StoredRule) => ({ ...r.rule, origin: r.origin, updatedAt: new Date(r.updatedAt).toISOString() });
 
+const ruleAnswer = z.object({ rule: storedRuleSchema });
+/** PUT takes the id from the path: one in the body is overwritten. */
+const ruleReplacement = ruleSchema.extend({ id: ruleSchema.shape.id.optional() });
+const ruleExample = {
+  id: 'cash-room-night',
+  name: { en: 'Cash room opened at night', 'zh-CN': '夜间现金室开门' },
+  site: 'demo-shop',
+  zones: ['cash-room'],
+  severity: 'critical',
+  category: 'security',
+  latch: true,
+  message: { en: 'Cash room door opened ({site})', 'zh-CN': '{site} 现金室门被打开' },
+  when: { kind: 'event', event: 'door', where: [{ field: 'state', op: 'eq', value: 'open' }], zoneArmed: true, per: 'zone' },
+};
+const backtestAnswer = z.object({
+  rule: z.string(),
+  from: z.string(),
+  to: z.string(),
+  firings: z.array(z.record(z.string(), z.unknown())).describe('every time the condition held'),
+  alarms: z.array(z.record(z.string(), z.unknown())).describe('what the live service would have kept: one per incident'),
+  resolutions: z.array(z.object({ at: z.string(), source: z.string() })),
+  eventsScanned: z.number().int(),
+  ms: z.number(),
+  truncated: z.boolean(),
+  reason: z.enum(['firings', 'events', 'time', 'aborted']).nullable(),
+  scannedTo: z.string().describe('the replay covers [from, scannedTo)'),
+});
+const fromFile = 'Rules from rule files are edited in their file (hot-reloaded): 409 `STW_ERR_RULE_FROM_FILE` here.';
+
+const docs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/rules',
+    summary: 'Rules in force: from files and from the API',
+    description: "Rules for every site (`site: '*'`) are listed to everyone; others only to those who see their site.",
+    permission: 'rules:read',
+    query: listQuery,
+    responses: { 200: { description: 'The rules', schema: z.object({ items: z.array(storedRuleSchema) }) } },
+    errors: ['STW_ERR_SITE_NOT_FOUND'],
+  },
+  {
+    method: 'get',
+    path: '/api/rules/:id',
+    summary: 'One rule',
+    permission: 'rules:read',
+    params: idParams,
+    responses: { 200: { description: 'The rule', schema: ruleAnswer } },
+    errors: ['STW_ERR_RULE_NOT_FOUND'],
+  },
+  {
+    method: 'post',
+    path: '/api/rules',
+    summary: 'Create a rule',
+    description: "The body is a rule as in a rule file (README \"Writing rules\"). A rule for every site (`site: '*'`, the default) needs an account without a site list.",
+    permission: 'rules:write',
+    body: ruleSchema,
+    bodyExample: ruleExample,
+    responses: { 201: { description: 'Created; `Location` names it', schema: ruleAnswer } },
+    errors: ['STW_ERR_RULE_INVALID', 'STW_ERR_RULE_EXISTS', 'STW_ERR_SITE_NOT_FOUND'],
+  },
+  {
+    method: 'put',
+    path: '/api/rules/:id',
+    summary: 'Replace a rule created over the API',
+    description: fromFile,
+    permission: 'rules:write',
+    params: idParams,
+    body: ruleReplacement,
+    bodyExample: { ...ruleExample, id: undefined, severity: 'major' },
+    responses: { 200: { description: 'The rule as replaced', schema: ruleAnswer } },
+    errors: ['STW_ERR_RULE_NOT_FOUND', 'STW_ERR_RULE_FROM_FILE', 'STW_ERR_RULE_INVALID', 'STW_ERR_SITE_NOT_FOUND'],
+  },
+  {
+    method: 'delete',
+    path: '/api/rules/:id',
+    summary: 'Delete a rule created over the API',
+    description: fromFile,
+    permission: 'rules:write',
+    params: idParams,
+    responses: { 204: { description: 'Deleted' } },
+    errors: ['STW_ERR_RULE_NOT_FOUND', 'STW_ERR_RULE_FROM_FILE'],
+  },
+  {
+    method: 'post',
+    path: '/api/rules/:id/backtest',
+    summary: 'Replay stored events through a rule',
+    description: `At most ${MAX_BACKTEST_DAYS} days; one backtest at a time per server and per user (429 \`STW_ERR_BUSY\` with \`Retry-After\`). A bound reached (\`limits.backtestMaxEvents\`, \`limits.backtestMaxSeconds\`) answers a partial replay: \`truncated\`, \`reason\`, \`scannedTo\`.`,
+    permission: { allOf: ['rules:read', 'events:read'] },
+    params: idParams,
+    query: backtestQuery,
+    responses: { 200: { description: 'What the rule would have done', schema: backtestAnswer } },
+    errors: ['STW_ERR_RULE_NOT_FOUND', 'STW_ERR_SITE_NOT_FOUND', 'STW_ERR_BUSY'],
+  },
+];
+
 export function ruleRoutes(deps: { rules: RuleStore; limits?: BacktestLimits; reads?: ReadWorker }): ApiRouteModule {
   const visible = (req: Request): StoredRule => {
     const { id } = parseInput(idParams, req.params, 'params');
@@ -73,6 +170,7 @@ export function ruleRoutes(deps: { rules: RuleStore; limits?: BacktestLimits; re
 
   return {
     name: 'rules',
+    docs,
     register(app, api) {
       app.get('/api/rules', allow('rules:read'), (req: Request, res: Response) => {
         const q = parseInput(listQuery, req.query, 'query');

@@ -10,7 +10,8 @@ import { StoreTwinError } from '../../errors.ts';
 import type { Placement, Site } from '../../sites/model.ts';
 import type { DeviceRecord } from '../../storage/types.ts';
 import { allow, userOf } from '../auth.ts';
-import type { ApiDeps, ApiRouteModule } from '../types.ts';
+import { siteModelSchema, siteStateSchema, siteSummarySchema } from '../openapi/schemas.ts';
+import type { ApiDeps, ApiRouteModule, RouteDoc } from '../types.ts';
 import { parseInput } from '../validate.ts';
 
 const siteParams = z.object({ site: z.string().min(1).max(200) });
@@ -68,8 +69,38 @@ function visibleSite(deps: ApiDeps, req: Request): Site {
   return site;
 }
 
+const docs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/sites',
+    summary: 'The sites you may see, with counts',
+    permission: 'sites:read',
+    responses: { 200: { description: 'Every site visible to the caller', schema: z.object({ items: z.array(siteSummarySchema) }) } },
+  },
+  {
+    method: 'get',
+    path: '/api/sites/:site',
+    summary: 'The twin model: floors, zones, doors, devices',
+    description: 'Each device with its `id`, `type`, `zone` and position (registered, else the site file’s, else null = the zone centre), and the wiring the site file gives it (`door`, `watches`, `fov`, `counts`).',
+    permission: 'sites:read',
+    params: siteParams,
+    responses: { 200: { description: 'The site model', schema: siteModelSchema } },
+    errors: ['STW_ERR_SITE_NOT_FOUND'],
+  },
+  {
+    method: 'get',
+    path: '/api/sites/:site/state',
+    summary: 'Live state of every zone and device',
+    permission: 'state:read',
+    params: siteParams,
+    responses: { 200: { description: 'The twin’s state now', schema: siteStateSchema } },
+    errors: ['STW_ERR_SITE_NOT_FOUND'],
+  },
+];
+
 export const siteRoutes: ApiRouteModule = {
   name: 'sites',
+  docs,
   register(app, deps) {
     app.get('/api/sites', allow('sites:read'), (req: Request, res: Response) => {
       const counts = new Map<string, number>();

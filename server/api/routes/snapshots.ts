@@ -11,14 +11,28 @@ import { canSeeSite } from '../../auth/roles.ts';
 import { StoreTwinError } from '../../errors.ts';
 import { SNAPSHOT_ID, type SnapshotStore } from '../../linkage/snapshot-store.ts';
 import { allow, userOf } from '../auth.ts';
-import type { ApiRouteModule } from '../types.ts';
+import type { ApiRouteModule, RouteDoc } from '../types.ts';
 import { parseInput } from '../validate.ts';
 
 const params = z.object({ id: z.string().regex(SNAPSHOT_ID, 'must be a sha256 hex digest') });
 
+const docs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/snapshots/:id',
+    summary: 'A camera snapshot attached to an alarm (JPEG)',
+    description: 'The id is the sha256 of the site and the picture, so the answer never changes: cached privately for a year.',
+    permission: 'alarms:read',
+    params,
+    responses: { 200: { description: 'The picture', type: 'image/jpeg' } },
+    errors: ['STW_ERR_SNAPSHOT_NOT_FOUND'],
+  },
+];
+
 export function snapshotRoutes(deps: { store: SnapshotStore }): ApiRouteModule {
   return {
     name: 'snapshots',
+    docs,
     register(app) {
       app.get('/api/snapshots/:id', allow('alarms:read'), async (req: Request, res: Response) => {
         const { id } = parseInput(params, req.params, 'params');

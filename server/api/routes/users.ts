@@ -19,7 +19,8 @@ import { changes, userTarget, widestScope } from '../../audit/index.ts';
 import { StoreTwinError } from '../../errors.ts';
 import { audit } from '../audit.ts';
 import { allow, userOf } from '../auth.ts';
-import type { ApiDeps, ApiRouteModule } from '../types.ts';
+import { tokenInfoSchema, userSchema } from '../openapi/schemas.ts';
+import type { ApiDeps, ApiRouteModule, RouteDoc } from '../types.ts';
 import { parseInput } from '../validate.ts';
 
 const userParams = z.object({ id: z.coerce.number().int().positive() });
@@ -39,8 +40,73 @@ function assertSitesExist(deps: ApiDeps, sites: readonly string[]): void {
   if (unknown.length > 0) throw new StoreTwinError('STW_ERR_SITE_NOT_FOUND', `no site ${unknown.map((s) => `"${s}"`).join(', ')}`);
 }
 
+const userAnswer = z.object({ user: userSchema });
+const scoping = 'An admin limited to some sites manages only accounts limited to a subset of its own sites; any other account answers 404 like one that does not exist.';
+
+const docs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/users',
+    summary: 'The accounts you may manage',
+    description: scoping,
+    permission: 'users:manage',
+    responses: { 200: { description: 'Accounts', schema: z.object({ items: z.array(userSchema) }) } },
+  },
+  {
+    method: 'post',
+    path: '/api/users',
+    summary: 'Create an account',
+    description: `\`sites\` limits what the user sees (empty: every site). ${scoping}`,
+    permission: 'users:manage',
+    body: newUserSchema,
+    bodyExample: { username: 'night-desk', password: 'a long passphrase', role: 'operator', sites: ['demo-hotel'] },
+    responses: { 201: { description: 'Created; `Location` names it', schema: userAnswer } },
+    errors: ['STW_ERR_USER_EXISTS', 'STW_ERR_SITE_NOT_FOUND'],
+  },
+  {
+    method: 'patch',
+    path: '/api/users/:id',
+    summary: 'Change an account’s role, sites or password',
+    description: 'A password reset ends the account’s sessions and tokens; any change ends its live connections. Demoting the last admin is refused.',
+    permission: 'users:manage',
+    params: userParams,
+    body: userUpdateSchema,
+    bodyExample: { role: 'manager' },
+    responses: { 200: { description: 'The account as changed', schema: userAnswer } },
+    errors: ['STW_ERR_USER_NOT_FOUND', 'STW_ERR_SITE_NOT_FOUND', 'STW_ERR_LAST_ADMIN'],
+  },
+  {
+    method: 'delete',
+    path: '/api/users/:id',
+    summary: 'Delete an account',
+    permission: 'users:manage',
+    params: userParams,
+    responses: { 204: { description: 'Deleted' } },
+    errors: ['STW_ERR_USER_NOT_FOUND', 'STW_ERR_LAST_ADMIN'],
+  },
+  {
+    method: 'get',
+    path: '/api/users/:id/tokens',
+    summary: 'An account’s sessions and API tokens',
+    permission: 'users:manage',
+    params: userParams,
+    responses: { 200: { description: 'Its tokens (never the tokens themselves)', schema: z.object({ items: z.array(tokenInfoSchema) }) } },
+    errors: ['STW_ERR_USER_NOT_FOUND'],
+  },
+  {
+    method: 'delete',
+    path: '/api/users/:id/tokens/:token',
+    summary: 'Revoke one of an account’s tokens',
+    permission: 'users:manage',
+    params: tokenParams,
+    responses: { 204: { description: 'Revoked' } },
+    errors: ['STW_ERR_USER_NOT_FOUND', 'STW_ERR_TOKEN_NOT_FOUND'],
+  },
+];
+
 export const userRoutes: ApiRouteModule = {
   name: 'users',
+  docs,
   register(app, deps) {
     app.get('/api/users', allow('users:manage'), (req: Request, res: Response) => {
       const actor = userOf(req);
