@@ -276,6 +276,7 @@ const en = {
   // Response KPIs (pages/kpis.ts).
   kpis: 'Response KPIs',
   kpiNav: 'KPIs',
+  apiDocs: 'API',
   kpiAllSites: 'All sites',
   kpiPeriod: 'Period',
   kpiPeriods: { today: 'Today', '7d': '7 days', '30d': '30 days' },
@@ -615,6 +616,7 @@ const zh: Strings = {
   done: '完成',
   kpis: '告警响应指标',
   kpiNav: '响应指标',
+  apiDocs: 'API 文档',
   kpiAllSites: '全部门店',
   kpiPeriod: '时段',
   kpiPeriods: { today: '今天', '7d': '近 7 天', '30d': '近 30 天' },

@@ -69,6 +69,8 @@ export class Header {
         store.can('audit:read') ? h('a', { href: '/audit', 'data-testid': 'audit-link' }, t.audit.nav) : null,
         // Integrations for admins; their unknown devices also for whoever registers devices.
         store.can('integrations:manage') || store.can('devices:write') ? h('a', { href: '/integrations', 'data-testid': 'integrations-link' }, t.integrations.nav) : null,
+        // The API reference (/api/docs, served by the server) for those who wire integrations.
+        store.can('integrations:manage') ? h('a', { href: '/api/docs', 'data-testid': 'api-docs-link' }, t.apiDocs) : null,
       ),
       h('span', { class: `conn ${this.connection.connected ? 'on' : 'off'}`, title: this.connection.connected ? '' : t.connectionLost }),
       language,
