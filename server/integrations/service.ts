@@ -517,7 +517,13 @@ export class IntegrationService {
   }
 
   private validSettings(adapter: Adapter<unknown>, settings: unknown): unknown {
-    const parsed = adapter.settingsSchema.safeParse(settings);
+    let parsed: ReturnType<typeof adapter.settingsSchema.safeParse>;
+    try {
+      parsed = adapter.settingsSchema.safeParse(settings);
+    } catch {
+      // A refinement that throws on odd input is still the caller's bad settings, never a 500.
+      throw new StoreTwinError('STW_ERR_INTEGRATION_SETTINGS_INVALID', `invalid ${adapter.id} settings`);
+    }
     if (!parsed.success) {
       throw new StoreTwinError(
         'STW_ERR_INTEGRATION_SETTINGS_INVALID',
