@@ -254,8 +254,8 @@ function connectCounter(ctx: ConnectorContext<AxisSettings>): Connector {
 
   const fail = async (problem: string): Promise<void> => {
     failures += 1;
+    // The core logs and counts each refusal.
     ctx.refuse('STW_ERR_UPSTREAM_FAILED', `Axis counter ${where}: ${problem}`);
-    if (failures === 1) ctx.logger.warn({ url: where }, `axis: poll failed: ${problem}`);
     if (failures >= OFFLINE_AFTER_FAILURES && serial !== undefined && !reportedOffline) {
       reportedOffline = true;
       await deliver([{ ids: { axis: serial }, body: { kind: 'status', online: false }, at: isoSeconds(ctx.now()) }]);

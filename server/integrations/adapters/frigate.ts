@@ -34,6 +34,8 @@ const SNAPSHOT_RETRY_MS = 250;
 const MAX_PICTURE_BYTES = 8 * 1024 * 1024;
 /** A frigate/events message is a few KiB; mosquitto would pass up to 256 MiB. */
 const MAX_MESSAGE_BYTES = 256 * 1024;
+/** The longest a motion waits for its detection's picture before it goes on without. */
+const MAX_PICTURE_WAIT_MS = 2000;
 /** Pictures fetched at once for motions; beyond this a motion goes on without one. */
 const MAX_PICTURE_FETCHES = 8;
 /** Years 1970..2100 in seconds: Frigate's times are epoch seconds (floats). */
@@ -356,13 +358,14 @@ function connectFrigate(ctx: ConnectorContext<FrigateSettings>): Connector {
   let client: MqttClient | undefined;
   const aborter = new AbortController();
   const pending = new Set<Promise<void>>();
-  let lastError: string | undefined;
+  // A motion waits this long at most for its picture: alarms must not wait on a slow Frigate.
+  const pictureTimeoutMs = Math.min(s.timeoutMs, MAX_PICTURE_WAIT_MS);
 
   const picture = async (eventId: string): Promise<Buffer | undefined> => {
     if (s.apiUrl === undefined || !s.attachSnapshot || pending.size > MAX_PICTURE_FETCHES) return undefined;
     try {
       // bbox=1: the detection's box drawn in, as Frigate's own notifications show it.
-      return (await fetchJpeg(`${s.apiUrl}/api/events/${encodeURIComponent(eventId)}/snapshot.jpg?bbox=1`, s.timeoutMs, aborter.signal)) ?? undefined;
+      return (await fetchJpeg(`${s.apiUrl}/api/events/${encodeURIComponent(eventId)}/snapshot.jpg?bbox=1`, pictureTimeoutMs, aborter.signal)) ?? undefined;
     } catch (err) {
       if (!aborter.signal.aborted) ctx.logger.debug({ err, eventId }, 'frigate: no snapshot for the detection');
       return undefined;
@@ -409,16 +412,9 @@ function connectFrigate(ctx: ConnectorContext<FrigateSettings>): Connector {
         // Frigate publishes these at QoS 0; mqtt.js resubscribes after a reconnect.
         resubscribe: true,
       });
-      client.on('connect', () => {
-        lastError = undefined;
-        ctx.logger.info({ broker }, 'frigate: connected to the broker');
-      });
-      client.on('error', (err) => {
-        const problem = `Frigate broker ${broker}: ${err.message}`;
-        ctx.refuse('STW_ERR_UPSTREAM_FAILED', problem);
-        if (problem !== lastError) ctx.logger.warn({ broker }, problem);
-        lastError = problem;
-      });
+      client.on('connect', () => ctx.logger.info({ broker }, 'frigate: connected to the broker'));
+      // Without a listener an 'error' would throw; the core logs and counts each refusal.
+      client.on('error', (err) => ctx.refuse('STW_ERR_UPSTREAM_FAILED', `Frigate broker ${broker}: ${err.message}`));
       client.on('offline', () => ctx.logger.debug({ broker }, 'frigate: broker unreachable, reconnecting'));
       client.on('message', (topic, payload, packet) => {
         // A retained message is an old one replayed at subscription, not something happening now;
