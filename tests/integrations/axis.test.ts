@@ -193,6 +193,11 @@ describe('axis: parse', () => {
     expect(refused({ timeZone: 'Mars/Olympus' })).toBe(true);
     expect(refused({ url: 'http://root:pass@10.0.0.5/local/tvpc/.api?live-sum.json' })).toBe(true);
     expect(refused({ url: 'ftp://10.0.0.5/live-sum.json' })).toBe(true);
+    // Refused, not thrown, however broken the URL or any other value.
+    for (const url of ['not a url', '', 'http://', 'http://[::1']) expect(refused({ url })).toBe(true);
+    for (const key of ['url', 'username', 'password', 'intervalS', 'timeoutMs', 'timeZone']) {
+      for (const v of [null, '', 'x', -1, 1e308, [], {}, true]) expect(() => axis.settingsSchema.safeParse({ url: URL_OF_COUNTER, [key]: v })).not.toThrow();
+    }
     expect(refused({ colour: 'blue' })).toBe(true);
     expect(refused({ username: 'root', password: 'pass', timeZone: 'Asia/Shanghai', intervalS: 30 })).toBe(false);
   });

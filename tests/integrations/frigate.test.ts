@@ -207,6 +207,9 @@ describe('frigate: parse', () => {
     expect(refused({ eventLabel: 'has space' })).toBe(true);
     expect(refused({ apiUrl: 'ftp://frigate' })).toBe(true);
     expect(refused({ topic: 'x' })).toBe(true);
+    for (const key of ['mqttUrl', 'username', 'password', 'topicPrefix', 'apiUrl', 'labels', 'minScore', 'sources', 'attachSnapshot', 'eventLabel', 'eventDurationS', 'timeoutMs']) {
+      for (const v of [null, '', 'x', 'not a url', -1, 1e308, [], [''], {}, true, '\u0000']) expect(() => frigate.settingsSchema.safeParse({ mqttUrl: 'mqtt://192.0.2.20:1883', [key]: v })).not.toThrow();
+    }
   });
 
   it('renders what Frigate would publish, and parses it back', () => {

@@ -39,7 +39,9 @@ const settingsSchema = z.strictObject({
   url: z
     .string()
     .url({ protocol: /^https?$/, error: 'must be an absolute http:// or https:// URL' })
+    // Zod runs this even when the URL check failed: an unparseable URL is that check's to report.
     .refine((u) => {
+      if (!URL.canParse(u)) return true;
       const parsed = new URL(u);
       return parsed.username === '' && parsed.password === '';
     }, 'put the credentials in username and password, not in the URL'),
