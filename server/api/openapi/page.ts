@@ -230,6 +230,8 @@ article.op h4 { margin: 12px 0 4px; font-size: 12px; text-transform: uppercase; 
 .method.get { background: var(--get); } .method.post { background: var(--post); } .method.put { background: var(--put); } .method.patch { background: var(--patch); } .method.delete { background: var(--delete); }
 .m.get { color: var(--get); } .m.post { color: var(--post); } .m.put { color: var(--put); } .m.patch { color: var(--patch); } .m.delete { color: var(--delete); }
 code.path { font-size: 14px; word-break: break-all; }
+/* A long token in prose (a signed URL, a header value) wraps rather than widening a phone's page. */
+p code, li code, td code { overflow-wrap: anywhere; }
 .summary { margin: 2px 0; font-weight: 600; }
 .meta { margin: 2px 0; color: var(--muted); font-size: 13px; }
 .who.public, .who.integration { color: #ffb300; }

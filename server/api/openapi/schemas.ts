@@ -30,11 +30,11 @@ import type { SiteDevice, SiteSummary } from '../routes/sites.ts';
  * neither can gain a field the other lacks. `sameKeys<T>()(schema)` returns the schema.
  */
 type Exact<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
-function sameKeys<T>() {
+export function sameKeys<T>() {
   return <S extends z.ZodType>(schema: S & (Exact<z.output<S>, T> extends true ? unknown : { error: 'fields differ from the type' })): S => schema;
 }
 
-const isoTime = z.string().describe('ISO 8601 date-time');
+export const isoTime = z.string().describe('ISO 8601 date-time');
 const ERROR_CODES = Object.keys(ERRORS) as [keyof typeof ERRORS, ...(keyof typeof ERRORS)[]];
 
 export const errorSchema = z.object({

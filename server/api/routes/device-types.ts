@@ -8,9 +8,11 @@
  * gets all of it, whatever its site scope.
  */
 import type { Request, Response } from 'express';
+import { z } from 'zod';
 import { deviceTypes, placementFieldsOf } from '../../../devices/index.ts';
-import type { Capability, DeviceEventType, DeviceType, PayloadFormat, PlacementField } from '../../../devices/types.ts';
+import { CAPABILITIES, type Capability, type DeviceEventType, type DeviceType, type PayloadFormat, type PlacementField } from '../../../devices/types.ts';
 import { allow } from '../auth.ts';
+import { sameKeys } from '../openapi/schemas.ts';
 import type { ApiRouteModule } from '../types.ts';
 
 /** One device type on the wire. */
@@ -49,8 +51,31 @@ export function deviceTypeInfo(type: DeviceType): DeviceTypeInfo {
   };
 }
 
+const deviceTypeInfoSchema = sameKeys<DeviceTypeInfo>()(
+  z.object({
+    id: z.string(),
+    label: z.object({ en: z.string(), 'zh-CN': z.string() }),
+    idPrefix: z.string(),
+    capabilities: z.array(z.enum(CAPABILITIES)),
+    events: z.array(z.enum(['door', 'heartbeat', 'tamper', 'register', 'motion', 'count'])),
+    formats: z.array(z.enum(['json', 'binary'])),
+    heartbeatIntervalS: z.number(),
+    placement: z.array(z.enum(['door', 'watches', 'fov', 'counts'])),
+  }),
+);
+
 export const deviceTypeRoutes: ApiRouteModule = {
   name: 'device-types',
+  docs: [
+    {
+      method: 'get',
+      path: '/api/device-types',
+      summary: 'The device catalogue: each type with what it can do',
+      description: 'Decide by capability (`count`, `snapshot`, `door`, `motion`…), never by type id: a new device model is a new type with the same capabilities.',
+      permission: 'sites:read',
+      responses: { 200: { description: 'Every device type', schema: z.object({ items: z.array(deviceTypeInfoSchema) }) } },
+    },
+  ],
   register(app) {
     app.get('/api/device-types', allow('sites:read'), (_req: Request, res: Response) => {
       const answer: DeviceTypesAnswer = { items: deviceTypes.map(deviceTypeInfo) };

@@ -13,7 +13,9 @@ import type { PushRequest } from '../../integrations/adapters/types.ts';
 import type { IntegrationService, PublicIntegration } from '../../integrations/service.ts';
 import { audit } from '../audit.ts';
 import { allow, userOf } from '../auth.ts';
-import type { ApiDeps, ApiRouteModule } from '../types.ts';
+import { ingestDocs } from '../openapi/push.ts';
+import { isoTime, sameKeys } from '../openapi/schemas.ts';
+import type { ApiDeps, ApiRouteModule, RouteDoc } from '../types.ts';
 import { parseInput, queryString } from '../validate.ts';
 
 export interface IntegrationRouteDeps {
@@ -46,6 +48,129 @@ export const integrationUpdateSchema = z
 export const integrationListQuery = z.object({ site: queryString.optional() }).strict();
 const integrationParams = z.object({ id: z.string().min(1).max(100) });
 const adapterParams = z.object({ adapter: z.string().min(1).max(100) });
+
+const counts = z.object({ accepted: z.number().int(), duplicates: z.number().int(), unknown: z.number().int(), refused: z.number().int() });
+const integrationSchema = sameKeys<PublicIntegration>()(
+  z.object({
+    id: z.string(),
+    adapter: z.string(),
+    site: z.string(),
+    name: z.string(),
+    delivery: z.enum(['push', 'connector']),
+    pushPath: z.string().nullable().describe('where the platform pushes to, without the token; null for connectors'),
+    settings: z.record(z.string(), z.unknown()).describe("the adapter's settings; secret ones as ••••••"),
+    enabled: z.boolean(),
+    createdAt: isoTime,
+    updatedAt: isoTime,
+    lastMessageAt: isoTime.nullable(),
+    counts,
+    lastError: z.object({ code: z.string(), message: z.string(), at: isoTime }).nullable(),
+  }),
+);
+const withToken = z.object({
+  id: z.string(),
+  token: z.string().describe('shown this once'),
+  pushUrl: z.string().nullable().describe('the URL to paste into the platform, token included; null for connectors'),
+  integration: integrationSchema,
+});
+const unknownDeviceSchema = z.object({
+  integration: z.string(),
+  adapter: z.string(),
+  site: z.string(),
+  ids: z.record(z.string(), z.string()).describe('the platform ids, normalised as externalIds are'),
+  describe: z.record(z.string(), z.string()).nullable().describe('what the platform said the device is'),
+  firstSeen: isoTime,
+  lastSeen: isoTime,
+  messages: z.number().int(),
+});
+const adapterInfoSchema = z.object({
+  id: z.string(),
+  label: z.object({ en: z.string(), 'zh-CN': z.string() }),
+  delivery: z.enum(['push', 'connector']),
+  externalIdKeys: z.array(z.string()),
+  secretSettings: z.array(z.string()),
+  settingsSchema: z.record(z.string(), z.unknown()).describe('JSON Schema of the settings'),
+});
+const NOT_FOUND = ['STW_ERR_INTEGRATION_NOT_FOUND'] as const;
+
+const integrationDocs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/integrations/adapters',
+    summary: 'The integration adapters and the settings each takes',
+    permission: 'devices:read',
+    responses: { 200: { description: 'Every adapter', schema: z.object({ items: z.array(adapterInfoSchema) }) } },
+  },
+  {
+    method: 'get',
+    path: '/api/integrations/unknown-devices',
+    summary: 'Devices integrations heard of that nobody registered',
+    description: 'Register one with `POST /api/devices` and one of its ids in `externalIds`: it drops off the list and its next message is stored.',
+    permission: 'devices:write',
+    query: integrationListQuery,
+    responses: { 200: { description: 'Unknown devices, most recently heard first', schema: z.object({ items: z.array(unknownDeviceSchema) }) } },
+    errors: ['STW_ERR_SITE_NOT_FOUND'],
+  },
+  {
+    method: 'get',
+    path: '/api/integrations',
+    summary: 'Integrations of the sites you may see, with their counters and last error',
+    permission: 'integrations:manage',
+    query: integrationListQuery,
+    responses: { 200: { description: 'Integrations', schema: z.object({ items: z.array(integrationSchema) }) } },
+    errors: ['STW_ERR_SITE_NOT_FOUND'],
+  },
+  {
+    method: 'post',
+    path: '/api/integrations',
+    summary: 'Create an integration: its token is shown once',
+    description: 'Settings are checked against the adapter (`GET /api/integrations/adapters`). A connector adapter (Axis, Frigate) starts polling or subscribing at once.',
+    permission: 'integrations:manage',
+    body: integrationInputSchema,
+    bodyExample: { adapter: 'ctwing', site: 'demo-hotel', name: 'CTWing door magnets' },
+    responses: { 201: { description: 'Created', schema: withToken } },
+    errors: ['STW_ERR_ADAPTER_UNKNOWN', 'STW_ERR_SITE_NOT_FOUND', 'STW_ERR_INTEGRATION_SETTINGS_INVALID'],
+  },
+  {
+    method: 'get',
+    path: '/api/integrations/:id',
+    summary: 'One integration',
+    permission: 'integrations:manage',
+    params: integrationParams,
+    responses: { 200: { description: 'The integration', schema: z.object({ integration: integrationSchema }) } },
+    errors: NOT_FOUND,
+  },
+  {
+    method: 'patch',
+    path: '/api/integrations/:id',
+    summary: 'Rename, enable or disable, change settings',
+    description: 'Settings merge key by key into the stored ones; `••••••` keeps a secret as it is.',
+    permission: 'integrations:manage',
+    params: integrationParams,
+    body: integrationUpdateSchema,
+    bodyExample: { enabled: false },
+    responses: { 200: { description: 'The integration as it is now', schema: z.object({ integration: integrationSchema }) } },
+    errors: [...NOT_FOUND, 'STW_ERR_INTEGRATION_SETTINGS_INVALID'],
+  },
+  {
+    method: 'post',
+    path: '/api/integrations/:id/token',
+    summary: 'Issue a new token; the old one stops working at once',
+    permission: 'integrations:manage',
+    params: integrationParams,
+    responses: { 200: { description: 'The new token, shown this once', schema: withToken.omit({ id: true }) } },
+    errors: NOT_FOUND,
+  },
+  {
+    method: 'delete',
+    path: '/api/integrations/:id',
+    summary: 'Remove an integration (its connector stops)',
+    permission: 'integrations:manage',
+    params: integrationParams,
+    responses: { 204: { description: 'Removed' } },
+    errors: NOT_FOUND,
+  },
+];
 
 /** The integration's token: `?token=` (platforms often cannot set headers) or a bearer header. */
 function pushToken(req: Request): string | undefined {
@@ -89,6 +214,7 @@ export function ingestRoutes(deps: IntegrationRouteDeps): ApiRouteModule {
   return {
     name: 'ingest',
     public: true,
+    docs: ingestDocs(),
     register(app: Express) {
       // The raw bytes whatever the type: adapters read JSON, XML and multipart themselves, and
       // OneNET's signature is over the body's exact text. One byte over the cap is a 413.
@@ -126,6 +252,7 @@ export function integrationRoutes(deps: IntegrationRouteDeps): ApiRouteModule {
   const target = (i: PublicIntegration) => ({ kind: 'integration' as const, id: i.id, name: i.name });
   return {
     name: 'integrations',
+    docs: integrationDocs,
     register(app: Express, api: ApiDeps) {
       app.get('/api/integrations/adapters', allow('devices:read'), (_req: Request, res: Response) => {
         res.json({
