@@ -1,71 +1,57 @@
 /**
- * Simulates a whole site (or a chosen few devices) against any MQTT 3.1.1 broker: one
- * MQTT connection per device, exactly as real devices connect (client id = username =
- * device id, password = its secret, a retained `offline` last will), so the broker's
- * authentication, authorisation and presence handling are exercised for real.
- *
- * What each device sends comes from its device type (`DeviceType.simulate`); this engine
- * only owns the clock, the connections and the counting. One shared timer drives every
- * device so a 150-device site costs one timer, not 150.
+ * Simulates a whole site (or a chosen few devices): one link per device, each device's
+ * behaviour from its device type (`DeviceType.simulate`). By default the link is MQTT to any
+ * MQTT 3.1.1 broker, exactly as real devices connect (mqtt-transport.ts); a `transport` sends
+ * the same behaviour another way (via/: through a platform's wire format). This engine only
+ * owns the clock, the devices and the counting. One shared timer drives every device so a
+ * 150-device site costs one timer, not 150.
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { z } from 'zod';
 
 import { getDeviceType } from '../devices/index.ts';
 import { seededByKey } from '../devices/shared/random.ts';
-import type {
-  DeviceCommand,
-  DeviceEvent,
-  DeviceType,
-  SimAction,
-  SimOutput,
-  SimulatedDevice,
-} from '../devices/types.ts';
+import type { DeviceCommand, DeviceEvent, DeviceType, SimAction, SimOutput, SimulatedDevice } from '../devices/types.ts';
 import type { Site } from '../server/sites/model.ts';
 import type { Credentials } from './credentials.ts';
+import { errorMessage, withTimeout, type DeliveryTotals, type DeviceLink, type LinkMessage, type SentMessage, type SimulatedDeviceSpec, type Transport } from './link.ts';
+import { MqttTransport } from './mqtt-transport.ts';
 
-export interface SimulatedDeviceSpec {
-  id: string;
-  /** Device type id, e.g. `door-sensor`. */
-  type: string;
-  zone: string;
-  label?: string;
-}
-
-/** One message a simulated device put on the wire. */
-export interface SentMessage {
-  deviceId: string;
-  topic: string;
-  payload: Buffer;
-  /** The event, for messages on `up`. */
-  event?: DeviceEvent;
-  retain: boolean;
-  qos: 0 | 1;
-}
+export type { SentMessage, SimulatedDeviceSpec } from './link.ts';
 
 export interface SimulatorStats {
   /** Devices this simulator runs. */
   devices: number;
-  /** Devices whose MQTT connection is up right now. */
+  /** Devices whose link is up right now (MQTT: connected). */
   connected: number;
   /** Devices that never got a connection accepted (refused credentials, unreachable broker). */
   failed: number;
-  /** PUBLISH packets handed to the clients (events, snapshots and status). */
+  /** Messages put on the wire (events, snapshots and status). */
   sent: number;
-  /** QoS 1 publishes the broker acknowledged (PUBACK). */
+  /** Messages the other end took: MQTT PUBACKs (QoS 1), pushes answered 200. */
   acked: number;
-  /** Events a device produced while its connection was down; real devices lose them too. */
+  /** Events a device produced while its link was down; real devices lose them too. */
   dropped: number;
+  /** Messages the wire does not carry (a heartbeat to a platform without heartbeats). */
+  skipped: number;
+  /** Why the last one was skipped. */
+  lastSkip?: string;
   errors: number;
   lastError?: string;
-  /** Ticks skipped because too many publishes were waiting for the broker. */
+  /** Ticks skipped because too many messages were waiting for the other end. */
   stalledTicks: number;
   simTime: Date;
+  /** What the other end made of the messages, when it says (a push's accepted/unknown/refused…). */
+  delivery?: DeliveryTotals;
 }
 
 export interface SiteSimulatorOptions {
-  /** mqtt://, mqtts://, ws:// or wss:// (the embedded broker serves WebSocket at /mqtt). */
-  url: string;
+  /**
+   * mqtt://, mqtts://, ws:// or wss:// (the embedded broker serves WebSocket at /mqtt): the
+   * broker the devices connect to, unless `transport` sends them another way.
+   */
+  url?: string;
+  /** How the devices' messages leave (default: MQTT to `url`). */
+  transport?: Transport;
   site: Site;
   /** Which devices to simulate; defaults to every placement of the site. */
   devices?: SimulatedDeviceSpec[];
@@ -84,7 +70,10 @@ export interface SiteSimulatorOptions {
   connectConcurrency?: number;
   /** Called after each tick and whenever a device's connection settles. */
   onProgress?: (stats: SimulatorStats) => void;
-  /** Called for every message sent (the interactive CLI prints them). */
+  /**
+   * Called for every message sent, once its fate is known (acknowledged, answered, or failed:
+   * then `failed` says why). The interactive CLI prints them.
+   */
   onSent?: (message: SentMessage) => void;
   /** Send each device's boot messages on its first connect (default true). */
   boot?: boolean;
@@ -92,7 +81,7 @@ export interface SiteSimulatorOptions {
   paused?: boolean;
   /** How long one connection attempt may take before it counts as failed (default 10 s). */
   connectTimeoutMs?: number;
-  /** How long stop() waits for the broker to acknowledge `offline` (default 5 s). */
+  /** How long stop() waits for the other end to take `offline` (default 5 s). */
   stopTimeoutMs?: number;
   /** Resolves device types; defaults to the registered device modules. */
   resolveType?: (typeId: string) => DeviceType | undefined;
@@ -105,33 +94,18 @@ export class SimulatorError extends Error {
   }
 }
 
-type DeviceState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'offline' | 'stopped';
-
 interface DeviceRuntime {
   spec: SimulatedDeviceSpec;
   type: DeviceType;
   sim: SimulatedDevice;
-  /** `storetwin/{site}/{device}` */
-  base: string;
-  client?: MqttClient;
-  state: DeviceState;
+  link?: DeviceLink;
   booted: boolean;
   /** Simulated ms up to which this device has been advanced. */
   advancedTo: number;
 }
 
-/** MQTT 3.1.1 CONNACK return codes that retrying cannot fix [MQTT-3.2.2.3]. */
-const PERMANENT_CONNACK_CODES = new Set([1, 2, 4, 5]);
-const CONNACK_REASONS: Record<number, string> = {
-  1: 'unacceptable protocol version',
-  2: 'client identifier rejected',
-  3: 'server unavailable',
-  4: 'bad username or password',
-  5: 'not authorized',
-};
-
 /**
- * Publishes still waiting for the broker above which the clock holds still. Without it a
+ * Messages still waiting for the other end above which the clock holds still. Without it a
  * slow broker at speed 3600 would let the client queues grow without bound; holding the
  * clock instead makes the simulated time honest about what was actually delivered.
  */
@@ -145,29 +119,41 @@ const commandSchema = z.looseObject({
 
 export class SiteSimulator {
   private readonly opts: SiteSimulatorOptions;
+  private readonly transport: Transport;
   private readonly devices = new Map<string, DeviceRuntime>();
   private timer: NodeJS.Timeout | undefined;
   private simMs: number;
   private running = false;
   private stopping = false;
-  private counters = { sent: 0, acked: 0, dropped: 0, errors: 0, stalledTicks: 0, pending: 0 };
+  private transportStarted = false;
+  private counters = { sent: 0, acked: 0, dropped: 0, skipped: 0, errors: 0, stalledTicks: 0, pending: 0 };
   private lastError: string | undefined;
+  private lastSkip: string | undefined;
 
   constructor(options: SiteSimulatorOptions) {
     this.opts = options;
+    if (!options.transport && !options.url) throw new SimulatorError('a broker url or a transport is needed');
+    this.transport = options.transport ?? new MqttTransport(options.url ?? '');
     this.simMs = (options.startAt ?? new Date()).getTime();
   }
 
   /**
-   * Connects every device (bounded concurrency) and starts the clock. Resolves once every
+   * Opens every device's link (bounded concurrency) and starts the clock. Resolves once every
    * device is connected or has failed; failures are counted in stats(). Throws only when no
-   * device could connect, or when the device list names an unknown type or zone.
+   * device could connect, when the transport cannot start, or when the device list names an
+   * unknown type or zone.
    */
   async start(): Promise<void> {
     if (this.running) throw new SimulatorError('simulator already started');
     const { speed } = this.opts;
     if (!(speed >= 1 && speed <= 3600)) throw new SimulatorError(`speed must be 1..3600, got ${speed}`);
     this.buildDevices();
+    try {
+      await this.transport.start?.();
+    } catch (err) {
+      throw new SimulatorError(errorMessage(err), { cause: err });
+    }
+    this.transportStarted = true;
     this.running = true;
     this.stopping = false;
 
@@ -187,9 +173,7 @@ export class SiteSimulator {
     if (this.devices.size > 0 && this.connectedCount() === 0) {
       await this.closeAll();
       this.running = false;
-      throw new SimulatorError(
-        `no device could connect to ${this.opts.url}${this.lastError ? `: ${this.lastError}` : ''}`,
-      );
+      throw new SimulatorError(`no device could connect to ${this.transport.target}${this.lastError ? `: ${this.lastError}` : ''}`);
     }
     if (!this.opts.paused) {
       this.timer = setInterval(() => this.tick(), this.tickMs());
@@ -197,9 +181,9 @@ export class SiteSimulator {
   }
 
   /**
-   * Stops the clock, publishes retained `offline` for every connected device (a clean
-   * DISCONNECT discards the last will [MQTT-3.1.2-10], so without this the twin would keep
-   * showing them online) and ends the clients gracefully.
+   * Stops the clock, says `offline` for every connected device (on MQTT a clean DISCONNECT
+   * discards the last will [MQTT-3.1.2-10], so without this the twin would keep showing them
+   * online) and closes the links gracefully.
    */
   async stop(options: { publishOffline?: boolean } = {}): Promise<void> {
     if (this.stopping && !this.running) return;
@@ -210,24 +194,26 @@ export class SiteSimulator {
     const timeoutMs = this.opts.stopTimeoutMs ?? 5000;
     await Promise.all(
       [...this.devices.values()].map(async (dev) => {
-        const client = dev.client;
-        if (!client) return;
-        if (client.connected && publishOffline) {
-          await withTimeout(this.publish(dev, `${dev.base}/status`, Buffer.from('offline'), { retain: true, qos: 1 }), timeoutMs);
+        const link = dev.link;
+        if (!link) return;
+        if (link.state === 'connected' && publishOffline) {
+          await withTimeout(this.sendOne(dev, { kind: 'status', online: false, why: 'stop' }, { strict: false }), timeoutMs);
         }
-        dev.state = 'stopped';
-        await withTimeout(endClient(client, !client.connected), timeoutMs);
-        // A graceful end that timed out (broker gone) must not leave a socket open.
-        if (!client.disconnected) client.end(true);
+        await link.close({ drop: false, timeoutMs });
       }),
     );
+    if (this.transportStarted) {
+      this.transportStarted = false;
+      await this.transport.stop?.();
+    }
     this.running = false;
   }
 
   stats(): SimulatorStats {
     let failed = 0;
-    for (const dev of this.devices.values()) if (dev.state === 'failed') failed++;
-    const { sent, acked, dropped, errors, stalledTicks } = this.counters;
+    for (const dev of this.devices.values()) if (dev.link?.state === 'failed') failed++;
+    const { sent, acked, dropped, skipped, errors, stalledTicks } = this.counters;
+    const delivery = this.transport.totals?.();
     return {
       devices: this.devices.size,
       connected: this.connectedCount(),
@@ -235,10 +221,13 @@ export class SiteSimulator {
       sent,
       acked,
       dropped,
+      skipped,
       errors,
       ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
+      ...(this.lastSkip !== undefined ? { lastSkip: this.lastSkip } : {}),
       stalledTicks,
       simTime: new Date(this.simMs),
+      ...(delivery ? { delivery } : {}),
     };
   }
 
@@ -249,12 +238,13 @@ export class SiteSimulator {
 
   /**
    * A manual action (`open`, `close`, `tamper`, `heartbeat`, `motion`). Resolves with what
-   * was sent once the broker acknowledged it (QoS 1); an empty list means the device type
-   * has no such action. Throws if the device is unknown or not connected.
+   * was sent once the other end took it (MQTT QoS 1: its PUBACK; a push: its answer); an empty
+   * list means the device type has no such action, or the wire does not carry what it made.
+   * Throws if the device is unknown or not connected, or a message did not get through.
    */
   async act(deviceId: string, action: SimAction): Promise<SentMessage[]> {
     const dev = this.requireDevice(deviceId);
-    if (!dev.client?.connected) throw new SimulatorError(`device ${deviceId} is not connected`);
+    if (dev.link?.state !== 'connected') throw new SimulatorError(`device ${deviceId} is not connected`);
     const outputs = dev.sim.act(action, new Date(this.simMs));
     return this.sendOutputs(dev, outputs, { strict: true });
   }
@@ -262,31 +252,36 @@ export class SiteSimulator {
   /**
    * Applies an action to the simulated device's state without sending what it produced
    * (e.g. to put a freshly booted door sensor's contact in the state a technician expects).
-   * Returns how many messages were discarded.
+   * The link may still learn from it (DeviceLink.observe). Returns how many messages were
+   * discarded.
    */
   actSilently(deviceId: string, action: SimAction): number {
     const dev = this.requireDevice(deviceId);
-    return dev.sim.act(action, new Date(this.simMs)).length;
+    const outputs = dev.sim.act(action, new Date(this.simMs));
+    for (const out of outputs) if (out.kind === 'event') dev.link?.observe?.({ kind: 'event', event: out.event, format: out.format });
+    return outputs.length;
   }
 
   /**
-   * Makes a device go silent the way a dead battery or a lost radio does: the socket is
-   * destroyed without DISCONNECT, so the broker publishes the device's last will
-   * (`offline`, retained) [MQTT-3.1.2-8]. The device stays silent until setOnline().
+   * Makes a device go silent the way a dead battery or a lost radio does: on MQTT the socket is
+   * destroyed without DISCONNECT, so the broker publishes the device's last will (`offline`,
+   * retained) [MQTT-3.1.2-8]; a platform that reports connectivity reports it offline (what that
+   * sent is returned). The device stays silent until setOnline().
    */
-  async setOffline(deviceId: string): Promise<void> {
+  async setOffline(deviceId: string): Promise<SentMessage[]> {
     const dev = this.requireDevice(deviceId);
-    dev.state = 'offline';
-    const client = dev.client;
-    if (!client) return;
-    // end(true) destroys the stream without a DISCONNECT packet and suppresses reconnects.
-    await endClient(client, true);
+    const link = dev.link;
+    if (!link) return [];
+    const sent = link.state === 'connected' ? await this.sendOne(dev, { kind: 'status', online: false, why: 'lost' }, { strict: false }) : undefined;
+    await link.close({ drop: true, timeoutMs: this.opts.stopTimeoutMs ?? 5000 });
+    this.progress();
+    return sent ? [sent] : [];
   }
 
   /** Reconnects a device taken offline with setOffline(); resolves true once connected. */
   async setOnline(deviceId: string): Promise<boolean> {
     const dev = this.requireDevice(deviceId);
-    if (dev.state !== 'offline') return dev.client?.connected ?? false;
+    if (dev.link?.state !== 'offline') return dev.link?.state === 'connected';
     return (await this.connectDevice(dev)) === 'connected';
   }
 
@@ -324,22 +319,14 @@ export class SiteSimulator {
         random: seededRandom(`${baseSeed}:${site.id}:${spec.id}`),
         timeZone: site.timezone,
       });
-      this.devices.set(spec.id, {
-        spec,
-        type,
-        sim,
-        base: `storetwin/${site.id}/${spec.id}`,
-        state: 'idle',
-        booted: false,
-        advancedTo: this.simMs,
-      });
+      this.devices.set(spec.id, { spec, type, sim, booted: false, advancedTo: this.simMs });
     }
     if (problems.length > 0) throw new SimulatorError(`cannot simulate site ${site.id}:\n  ${problems.join('\n  ')}`);
   }
 
   private connectedCount(): number {
     let n = 0;
-    for (const dev of this.devices.values()) if (dev.client?.connected) n++;
+    for (const dev of this.devices.values()) if (dev.link?.state === 'connected') n++;
     return n;
   }
 
@@ -354,87 +341,31 @@ export class SiteSimulator {
     this.lastError = dev ? `${dev.spec.id}: ${message}` : message;
   }
 
-  /**
-   * Opens the device's connection. Resolves at the first outcome: `connected` (after its
-   * cmd subscription and `online` were acknowledged, so a command sent right after start()
-   * is not lost) or `failed`. A refused CONNACK ends the client for good; a network failure
-   * leaves mqtt.js retrying every reconnectPeriod, and a later success counts as connected.
-   */
+  /** Opens the device's link; resolves at its first outcome (see DeviceLink.ready). */
   private connectDevice(dev: DeviceRuntime): Promise<'connected' | 'failed'> {
-    const { id } = dev.spec;
-    const password = this.opts.credentials?.[id];
-    const clientOptions: IClientOptions = {
-      // MQTT 3.1.1: the embedded aedes broker speaks nothing newer.
-      protocolVersion: 4,
-      clientId: id,
-      username: id,
-      ...(password !== undefined ? { password } : {}),
-      keepalive: 60,
-      reconnectPeriod: 2000,
-      connectTimeout: this.opts.connectTimeoutMs ?? 10_000,
-      clean: true,
-      will: { topic: `${dev.base}/status`, payload: Buffer.from('offline'), qos: 1, retain: true },
-    };
-    dev.state = 'connecting';
-    const client = mqtt.connect(this.opts.url, clientOptions);
-    dev.client = client;
-
-    return new Promise((resolve) => {
-      let settled = false;
-      const settle = (outcome: 'connected' | 'failed'): void => {
-        if (settled) return;
-        settled = true;
-        resolve(outcome);
-      };
-
-      client.on('connect', () => {
-        if (dev.client !== client) return;
-        void this.onConnect(dev, client).then(
-          () => settle('connected'),
-          (err: unknown) => {
-            this.recordError(dev, errorMessage(err));
-            settle(client.connected ? 'connected' : 'failed');
-          },
-        );
-      });
-      client.on('error', (err) => {
-        if (dev.client !== client) return;
-        const code = (err as { code?: unknown }).code;
-        if (typeof code === 'number' && PERMANENT_CONNACK_CODES.has(code)) {
-          this.recordError(dev, `connection refused: ${CONNACK_REASONS[code] ?? `return code ${code}`}`);
-          dev.state = 'failed';
-          client.end(true);
-          settle('failed');
-          return;
-        }
-        this.recordError(dev, errorMessage(err));
-      });
-      client.on('close', () => {
-        // A client replaced by setOnline() must not touch the device's new state.
-        if (dev.client !== client) return settle('failed');
-        if (dev.state === 'connected') dev.state = 'reconnecting';
-        if (!settled && dev.state !== 'offline' && dev.state !== 'stopped') {
-          // First attempt failed on the network level; mqtt.js keeps retrying in the background.
-          dev.state = 'failed';
-          settle('failed');
-        }
-        if (settled) this.progress();
-      });
-      client.on('end', () => settle('failed'));
-      client.on('message', (topic, payload) => this.onMessage(dev, topic, payload));
-    });
+    const password = this.opts.credentials?.[dev.spec.id];
+    const link: DeviceLink = this.transport.open(
+      { id: dev.spec.id, site: this.opts.site.id, type: dev.type, spec: dev.spec },
+      {
+        // A link replaced by setOnline() no longer speaks for the device.
+        connected: () => (dev.link === link ? this.onConnect(dev) : Promise.resolve()),
+        changed: () => {
+          if (dev.link === link) this.progress();
+        },
+        command: (payload) => {
+          if (dev.link === link) this.onCommand(dev, payload);
+        },
+        error: (message) => this.recordError(dev, message),
+      },
+      { ...(password !== undefined ? { password } : {}), connectTimeoutMs: this.opts.connectTimeoutMs ?? 10_000 },
+    );
+    dev.link = link;
+    return link.ready;
   }
 
-  private async onConnect(dev: DeviceRuntime, client: MqttClient): Promise<void> {
-    dev.state = 'connected';
+  private async onConnect(dev: DeviceRuntime): Promise<void> {
     const now = new Date(this.simMs);
-    // Subscriptions are not kept with clean sessions [MQTT-3.1.2-6]; mqtt.js resubscribes
-    // on reconnect, so subscribing on each connect only costs one SUBACK.
-    const granted = await client.subscribeAsync(`${dev.base}/cmd`, { qos: 1 });
-    if (granted.some((g) => g.qos === 128)) this.recordError(dev, `broker refused subscription to ${dev.base}/cmd`);
-    // Retained so that whoever subscribes later learns the presence; it also replaces a
-    // will the broker may have published while this device was away.
-    await this.publish(dev, `${dev.base}/status`, Buffer.from('online'), { retain: true, qos: 1 });
+    await this.sendOne(dev, { kind: 'status', online: true, why: 'connect' }, { strict: false });
     if (!dev.booted && (this.opts.boot ?? true)) {
       dev.booted = true;
       dev.advancedTo = this.simMs;
@@ -445,8 +376,7 @@ export class SiteSimulator {
     }
   }
 
-  private onMessage(dev: DeviceRuntime, topic: string, payload: Buffer): void {
-    if (topic !== `${dev.base}/cmd`) return;
+  private onCommand(dev: DeviceRuntime, payload: Buffer): void {
     let json: unknown;
     try {
       json = JSON.parse(payload.toString('utf8'));
@@ -480,9 +410,9 @@ export class SiteSimulator {
     this.simMs += this.tickMs() * this.opts.speed;
     const now = new Date(this.simMs);
     for (const dev of this.devices.values()) {
-      // A device whose connection is down is not advanced: when it is back, its first
-      // advance covers the whole gap, like a device flushing what it buffered.
-      if (!dev.client?.connected || !dev.booted) continue;
+      // A device whose link is down is not advanced: when it is back, its first advance
+      // covers the whole gap, like a device flushing what it buffered.
+      if (dev.link?.state !== 'connected' || !dev.booted) continue;
       const elapsed = this.simMs - dev.advancedTo;
       dev.advancedTo = this.simMs;
       let outputs: SimOutput[];
@@ -498,76 +428,64 @@ export class SiteSimulator {
   }
 
   /**
-   * Encodes and publishes a device's outputs in order. With `strict`, a failure rejects
-   * (manual actions report it); otherwise it is counted and the rest still go out.
+   * Sends a device's outputs in order. With `strict`, a failure rejects (manual actions report
+   * it); otherwise it is counted and the rest still go out.
    */
   private async sendOutputs(dev: DeviceRuntime, outputs: SimOutput[], mode: { strict: boolean }): Promise<SentMessage[]> {
-    const qos = this.opts.qos ?? 1;
     const sends: Array<Promise<SentMessage | undefined>> = [];
     for (const out of outputs) {
-      let topic: string;
-      let payload: Buffer;
-      let event: DeviceEvent | undefined;
-      try {
-        if (out.kind === 'event') {
-          topic = `${dev.base}/up`;
-          // The simulated clock drives behaviour (time of day, rates); a device's `ts` is when
-          // it really sent, or a sped-up simulation would write events into the future.
-          event = out.event.ts === undefined ? out.event : { ...out.event, ts: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
-          payload = dev.type.encode(event, out.format);
-        } else {
-          topic = `${dev.base}/${out.subtopic}`;
-          payload = out.payload;
-        }
-      } catch (err) {
-        if (mode.strict) throw err;
-        this.recordError(dev, `cannot encode: ${errorMessage(err)}`);
-        continue;
+      let message: LinkMessage;
+      if (out.kind === 'event') {
+        // The simulated clock drives behaviour (time of day, rates); a device's `ts` is when
+        // it really sent, or a sped-up simulation would write events into the future.
+        const event: DeviceEvent = out.event.ts === undefined ? out.event : { ...out.event, ts: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+        message = { kind: 'event', event, format: out.format };
+      } else {
+        message = { kind: 'raw', subtopic: out.subtopic, payload: out.payload };
       }
-      if (!dev.client?.connected) {
-        if (mode.strict) throw new SimulatorError(`device ${dev.spec.id} is not connected`);
-        this.counters.dropped++;
-        continue;
-      }
-      const message: SentMessage = { deviceId: dev.spec.id, topic, payload, retain: false, qos, ...(event ? { event } : {}) };
-      sends.push(
-        this.publish(dev, topic, payload, { retain: false, qos, ...(event ? { event } : {}) }).then((ok) => {
-          if (!ok && mode.strict) throw new SimulatorError(`device ${dev.spec.id}: publish to ${topic} failed: ${this.lastError ?? ''}`);
-          return ok ? message : undefined;
-        }),
-      );
+      sends.push(this.sendOne(dev, message, mode));
     }
     const results = await Promise.all(sends);
     return results.filter((m): m is SentMessage => m !== undefined);
   }
 
-  /** Publishes one message; resolves true when written (QoS 0) or acknowledged (QoS 1). */
-  private publish(
-    dev: DeviceRuntime,
-    topic: string,
-    payload: Buffer,
-    opts: { retain: boolean; qos: 0 | 1; event?: DeviceEvent },
-  ): Promise<boolean> {
-    const client = dev.client;
-    if (!client) return Promise.resolve(false);
+  /**
+   * Prepares and delivers one message; resolves with it once the other end took it, undefined
+   * when it was skipped, dropped or failed (counted). With `strict`, failures reject instead.
+   */
+  private async sendOne(dev: DeviceRuntime, message: LinkMessage, mode: { strict: boolean }): Promise<SentMessage | undefined> {
+    const link = dev.link;
+    let prepared: SentMessage | { skip: string };
+    try {
+      if (!link) throw new SimulatorError(`device ${dev.spec.id} has no link`);
+      prepared = link.prepare(message, this.opts.qos ?? 1);
+    } catch (err) {
+      if (mode.strict) throw err;
+      this.recordError(dev, `cannot encode: ${errorMessage(err)}`);
+      return undefined;
+    }
+    if ('skip' in prepared) {
+      this.counters.skipped++;
+      this.lastSkip = `${dev.spec.id}: ${prepared.skip}`;
+      return undefined;
+    }
+    if (link.state !== 'connected') {
+      if (mode.strict) throw new SimulatorError(`device ${dev.spec.id} is not connected`);
+      if (message.kind !== 'status') this.counters.dropped++;
+      return undefined;
+    }
     this.counters.sent++;
     this.counters.pending++;
-    if (this.opts.onSent) {
-      const { retain, qos, event } = opts;
-      this.opts.onSent({ deviceId: dev.spec.id, topic, payload, retain, qos, ...(event ? { event } : {}) });
+    const outcome = await link.deliver(prepared);
+    this.counters.pending--;
+    this.opts.onSent?.(prepared);
+    if (!outcome.ok) {
+      this.recordError(dev, outcome.error);
+      if (mode.strict) throw new SimulatorError(`device ${dev.spec.id}: ${outcome.error}`);
+      return undefined;
     }
-    return new Promise((resolve) => {
-      client.publish(topic, payload, { qos: opts.qos, retain: opts.retain }, (err) => {
-        this.counters.pending--;
-        if (err) {
-          this.recordError(dev, `publish to ${topic} failed: ${err.message}`);
-          resolve(false);
-          return;
-        }
-        if (opts.qos === 1) this.counters.acked++;
-        resolve(true);
-      });
-    });
+    if (prepared.qos === 1 || prepared.answer !== undefined) this.counters.acked++;
+    return prepared;
   }
 
   private progress(): void {
@@ -575,12 +493,11 @@ export class SiteSimulator {
   }
 
   private async closeAll(): Promise<void> {
-    await Promise.all(
-      [...this.devices.values()].map(async (dev) => {
-        dev.state = dev.state === 'failed' ? 'failed' : 'stopped';
-        if (dev.client) await endClient(dev.client, true);
-      }),
-    );
+    await Promise.all([...this.devices.values()].map((dev) => dev.link?.close({ drop: true, timeoutMs: 1000 })));
+    if (this.transportStarted) {
+      this.transportStarted = false;
+      await this.transport.stop?.();
+    }
   }
 }
 
@@ -604,30 +521,4 @@ function hours(hhmm: string): number {
  */
 export function seededRandom(key: string): () => number {
   return seededByKey(key);
-}
-
-function endClient(client: MqttClient, force: boolean): Promise<void> {
-  // With reconnectPeriod 0 a forced end fails the publishes still waiting for a PUBACK
-  // (mqtt.js flushes them) instead of keeping their callbacks, and the act() awaiting them,
-  // pending forever.
-  if (force) client.options.reconnectPeriod = 0;
-  return new Promise((resolve) => {
-    client.end(force, {}, () => resolve());
-  });
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
