@@ -10,13 +10,20 @@ import { createInterface } from 'node:readline';
 import cliProgress from 'cli-progress';
 import { z } from 'zod';
 
+import { deviceTypeHas } from '../devices/index.ts';
 import type { SimAction } from '../devices/types.ts';
 import { SiteCatalog } from '../server/sites/catalog.ts';
 import { idSchema, type Placement, type Site } from '../server/sites/model.ts';
 import { readCredentials, type Credentials } from './credentials.ts';
 import { SiteSimulator, SimulatorError, type SentMessage, type SimulatorStats } from './site-simulator.ts';
+import { fetchExternalIds } from './via/external-ids.ts';
+import { planVia, ViaError, viaAdapterIds, viaStyleOf, type ViaPlan } from './via/index.ts';
 
 export const DEFAULT_MQTT_URL = 'mqtt://127.0.0.1:1883';
+/** StoreTwin's HTTP address, where `--via` pushes go and `--api-token` reads devices. */
+export const DEFAULT_HTTP_URL = 'http://127.0.0.1:8080';
+/** Where `--via axis` serves its counters unless `--listen` says otherwise: fixed, so the integration's URL stays valid between runs. */
+export const DEFAULT_LISTEN = { host: '127.0.0.1', port: 8091 };
 export const DEFAULT_SITES_DIR = fileURLToPath(new URL('../sites/', import.meta.url));
 export const DEFAULT_CREDENTIALS_FILE = './data/demo-credentials.json';
 /** Non-TTY output (logs, CI) gets one progress line this often rather than a redrawn bar. */
@@ -25,20 +32,52 @@ const PLAIN_PROGRESS_INTERVAL_MS = 5000;
 const ONE_SHOT_ACTIONS = ['open', 'close', 'tamper', 'heartbeat', 'motion', 'offline'] as const;
 type OneShotAction = (typeof ONE_SHOT_ACTIONS)[number];
 
-const brokerUrl = z.string().refine((value) => {
+function hasProtocol(value: string, protocols: readonly string[]): boolean {
   try {
-    return ['mqtt:', 'mqtts:', 'tcp:', 'ws:', 'wss:'].includes(new URL(value).protocol);
+    return protocols.includes(new URL(value).protocol);
   } catch {
     return false;
   }
-}, 'must be an mqtt://, mqtts://, ws:// or wss:// URL');
+}
+const BROKER_PROTOCOLS = ['mqtt:', 'mqtts:', 'tcp:', 'ws:', 'wss:'];
+const brokerUrl = z.string().refine((value) => hasProtocol(value, BROKER_PROTOCOLS), 'must be an mqtt://, mqtts://, ws:// or wss:// URL');
 
 const flag = z.boolean().default(false);
+
+/** `--settings '{"token":"…"}'`: a JSON object (tests may pass the object itself). */
+const settingsOption = z.union([
+  z.record(z.string(), z.unknown()),
+  z.string().transform((text, ctx) => {
+    try {
+      const value: unknown = JSON.parse(text);
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+    } catch {
+      // reported below
+    }
+    ctx.addIssue({ code: 'custom', message: `must be a JSON object, e.g. '{"token":"…"}'` });
+    return z.NEVER;
+  }),
+]);
+
+/** `--listen PORT` or `HOST:PORT` (`[::]:PORT` for IPv6). */
+const listenOption = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const m = /^(?:\[?([^\]]*?)\]?:)?(\d{1,5})$/.exec(String(value).trim());
+  const port = Number(m?.[2]);
+  if (!m || !(port >= 0 && port <= 65535)) {
+    ctx.addIssue({ code: 'custom', message: 'must be PORT or HOST:PORT, e.g. 8091 or 0.0.0.0:8091' });
+    return z.NEVER;
+  }
+  return { host: m[1] || DEFAULT_LISTEN.host, port };
+});
+
+/** Options that mean something only with `--via`, and for which delivery styles. */
+const VIA_ONLY = ['token', 'settings', 'externalId', 'apiToken', 'listen', 'username', 'password', 'frigateMqtt'] as const;
 
 /** Options as commander hands them over (numbers may still be strings). */
 export const simulateOptionsSchema = z
   .object({
-    url: brokerUrl.default(DEFAULT_MQTT_URL),
+    /** The broker (MQTT), or StoreTwin's HTTP address with --via. Default by mode. */
+    url: z.string().min(1).optional(),
     site: idSchema.optional(),
     sitesDir: z.string().min(1).default(DEFAULT_SITES_DIR),
     credentials: z.string().min(1).optional(),
@@ -50,6 +89,11 @@ export const simulateOptionsSchema = z
       .transform((v) => v as 0 | 1)
       .default(1),
     duration: z.coerce.number().positive('must be a positive number of seconds').optional(),
+    /** Where the simulated clock starts (ISO 8601 with Z or an offset); default now. */
+    startAt: z.iso
+      .datetime({ offset: true, error: 'must be an ISO 8601 date-time with Z or an offset, e.g. 2026-11-23T12:00:00+08:00' })
+      .transform((v) => new Date(v))
+      .optional(),
     device: idSchema.optional(),
     open: flag,
     close: flag,
@@ -58,8 +102,47 @@ export const simulateOptionsSchema = z
     motion: flag,
     offline: flag,
     interactive: flag,
+    via: z
+      .string()
+      .refine((v) => viaStyleOf(v) !== undefined, { message: `must be one of ${viaAdapterIds().join(', ')}` })
+      .optional(),
+    token: z.string().min(1).max(512).optional(),
+    settings: settingsOption.optional(),
+    externalId: z.string().trim().min(1).max(128).optional(),
+    apiToken: z.string().min(1).max(512).optional(),
+    listen: listenOption.optional(),
+    username: z.string().min(1).max(200).optional(),
+    password: z.string().max(200).optional(),
+    frigateMqtt: brokerUrl.optional(),
   })
   .superRefine((o, ctx) => {
+    const style = o.via === undefined ? undefined : viaStyleOf(o.via);
+    if (o.url !== undefined) {
+      if (o.via === undefined && !hasProtocol(o.url, BROKER_PROTOCOLS)) ctx.addIssue({ code: 'custom', path: ['url'], message: 'must be an mqtt://, mqtts://, ws:// or wss:// URL' });
+      if (o.via !== undefined && !hasProtocol(o.url, ['http:', 'https:'])) {
+        ctx.addIssue({ code: 'custom', path: ['url'], message: `with --via, StoreTwin's HTTP address: an http:// or https:// URL (default ${DEFAULT_HTTP_URL})` });
+      }
+    }
+    if (o.via !== undefined && o.credentials !== undefined) ctx.addIssue({ code: 'custom', path: ['credentials'], message: 'not with --via: an integration has no MQTT login' });
+    if (o.via === undefined) {
+      for (const name of VIA_ONLY) if (o[name] !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: 'only with --via' });
+    }
+    if (style === 'push' && o.token === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['token'], message: `is required with --via ${o.via}: the integration's token (POST /api/integrations answers it once)` });
+    }
+    if (style !== undefined && style !== 'push' && o.token !== undefined) ctx.addIssue({ code: 'custom', path: ['token'], message: `only for push adapters; ${o.via} is not pushed` });
+    if (style === 'publish' && o.frigateMqtt === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['frigateMqtt'], message: `is required with --via ${o.via}: the MQTT broker Frigate publishes to` });
+    }
+    if (style !== undefined && style !== 'publish' && o.frigateMqtt !== undefined) ctx.addIssue({ code: 'custom', path: ['frigateMqtt'], message: 'only with --via frigate' });
+    for (const name of ['listen', 'username', 'password'] as const) {
+      if (style !== undefined && style !== 'serve' && o[name] !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: 'only with --via axis' });
+    }
+    if (o.password !== undefined && o.username === undefined) ctx.addIssue({ code: 'custom', path: ['username'], message: 'is required with --password' });
+    if (o.externalId !== undefined && !o.device) ctx.addIssue({ code: 'custom', path: ['externalId'], message: 'needs --device: it is that one device\'s id on the platform' });
+    if (style === 'serve' && ONE_SHOT_ACTIONS.some((a) => o[a])) {
+      ctx.addIssue({ code: 'custom', path: ['via'], message: `${o.via} is polled: a one-shot action has nothing to serve (run without one, or --interactive)` });
+    }
     const actions = ONE_SHOT_ACTIONS.filter((a) => o[a]);
     if (!o.site && !o.device) ctx.addIssue({ code: 'custom', path: ['site'], message: 'is required (or give --device)' });
     if (actions.length > 1) {
@@ -72,7 +155,8 @@ export const simulateOptionsSchema = z
     if (o.interactive && actions.length > 0) {
       ctx.addIssue({ code: 'custom', path: ['interactive'], message: 'cannot be combined with a one-shot action' });
     }
-  });
+  })
+  .transform((o) => ({ ...o, url: o.url ?? (o.via !== undefined ? DEFAULT_HTTP_URL : DEFAULT_MQTT_URL) }));
 
 export type SimulateOptionsInput = z.input<typeof simulateOptionsSchema>;
 export type SimulateOptions = z.output<typeof simulateOptionsSchema>;
@@ -125,15 +209,17 @@ export async function runSimulateCommand(raw: unknown, io: SimulateIo = {}): Pro
   };
 
   const { site, placement } = await findTarget(opts);
-  const credentials = await loadCredentials(opts, print);
+  const action = ONE_SHOT_ACTIONS.find((a) => opts[a]);
+  // Through an integration there is no MQTT login: no secrets to read.
+  const via = opts.via !== undefined ? await planFor(opts, site, placement, action !== undefined, print) : undefined;
+  const credentials = via ? undefined : await loadCredentials(opts, print);
   if (placement && credentials && credentials[placement.id] === undefined) {
     print(`warning: no secret for ${placement.id} in the credentials file; connecting without a password`);
   }
 
-  const action = ONE_SHOT_ACTIONS.find((a) => opts[a]);
-  if (placement && action) return runOneShot({ opts, site, placement, credentials, action, print });
-  if (placement && opts.interactive) return runInteractive({ opts, site, placement, credentials, print, io });
-  return runContinuous({ opts, site, placement, credentials, print, io });
+  if (placement && action) return runOneShot({ opts, site, placement, credentials, via, action, print });
+  if (placement && opts.interactive) return runInteractive({ opts, site, placement, credentials, via, print, io });
+  return runContinuous({ opts, site, placement, credentials, via, print, io });
 }
 
 // -----------------------------------------------------------------------------------------
@@ -143,7 +229,59 @@ interface RunContext {
   site: Site;
   placement: Placement | undefined;
   credentials: Credentials | undefined;
+  /** `--via`: the transport through the adapter and the devices it carries. */
+  via: ViaPlan | undefined;
   print: (line: string) => void;
+}
+
+/**
+ * The `--via` plan: the devices' ids on the platform (read from the server with --api-token,
+ * else derived), the adapter's settings, which devices the platform carries.
+ */
+async function planFor(opts: SimulateOptions, site: Site, placement: Placement | undefined, oneShot: boolean, print: (line: string) => void): Promise<ViaPlan> {
+  const via = opts.via ?? '';
+  let registered: Awaited<ReturnType<typeof fetchExternalIds>> | undefined;
+  if (opts.apiToken !== undefined) {
+    try {
+      registered = await fetchExternalIds({ url: opts.url, apiToken: opts.apiToken, site: site.id });
+    } catch (err) {
+      throw new SimulateCommandError(`cannot read the devices of ${site.id} from ${opts.url}: ${(err as Error).message}`, 1, { cause: err });
+    }
+  }
+  const specs = (placement ? [placement] : site.devices).map((p) => ({ id: p.id, type: p.type, zone: p.zone, ...(p.label ? { label: p.label } : {}) }));
+  let plan: ViaPlan;
+  try {
+    plan = planVia({
+      adapter: via,
+      site,
+      devices: specs,
+      ...(opts.settings ? { settings: opts.settings } : {}),
+      ...(registered ? { registered } : {}),
+      ...(opts.externalId !== undefined ? { externalId: opts.externalId } : {}),
+      url: opts.url,
+      ...(opts.token !== undefined ? { token: opts.token } : {}),
+      ...(opts.listen ? { listen: opts.listen } : {}),
+      ...(opts.username !== undefined ? { username: opts.username } : {}),
+      ...(opts.password !== undefined ? { password: opts.password } : {}),
+      ...(opts.frigateMqtt !== undefined ? { frigateMqtt: opts.frigateMqtt } : {}),
+      qos: opts.qos,
+      presence: !oneShot,
+    });
+  } catch (err) {
+    if (err instanceof ViaError) throw new SimulateCommandError(err.message, err.exitCode, { cause: err });
+    throw err;
+  }
+  if (plan.devices.length === 0) {
+    const why = plan.leftOut[0]?.reason ?? 'nothing to simulate';
+    throw new SimulateCommandError(placement ? `${placement.id}: ${why}` : `no device of site ${site.id} is heard through ${via}: ${why}`);
+  }
+  if (plan.leftOut.length > 0) {
+    const byType = new Map<string, string[]>();
+    for (const d of plan.leftOut) byType.set(d.reason, [...(byType.get(d.reason) ?? []), d.id]);
+    for (const [reason, ids] of byType) print(`leaving out ${ids.length} device(s): ${reason} (${ids.slice(0, 6).join(', ')}${ids.length > 6 ? ', …' : ''})`);
+  }
+  for (const w of plan.warnings) print(`warning: ${w}`);
+  return plan;
 }
 
 async function findTarget(opts: SimulateOptions): Promise<{ site: Site; placement: Placement | undefined }> {
@@ -189,17 +327,18 @@ async function loadCredentials(opts: SimulateOptions, print: (line: string) => v
 }
 
 function simulatorFor(ctx: RunContext, extra: { paused?: boolean; boot?: boolean; onSent?: (m: SentMessage) => void }): SiteSimulator {
-  const { opts, site, placement, credentials } = ctx;
+  const { opts, site, placement, credentials, via } = ctx;
   return new SiteSimulator({
-    url: opts.url,
+    ...(via ? { transport: via.transport, devices: via.devices } : { url: opts.url }),
     site,
-    ...(placement
+    ...(placement && !via
       ? { devices: [{ id: placement.id, type: placement.type, zone: placement.zone, ...(placement.label ? { label: placement.label } : {}) }] }
       : {}),
     ...(credentials ? { credentials } : {}),
     speed: opts.speed,
     qos: opts.qos,
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    ...(opts.startAt !== undefined ? { startAt: opts.startAt } : {}),
     ...extra,
   });
 }
@@ -210,8 +349,14 @@ async function startOrExplain(sim: SiteSimulator, ctx: RunContext): Promise<void
   } catch (err) {
     const what = ctx.placement ? `device ${ctx.placement.id}` : `site ${ctx.site.id}`;
     const reason = err instanceof SimulatorError ? err.message : String(err);
-    throw new SimulateCommandError(`cannot simulate ${what} against ${ctx.opts.url}: ${reason}`, 1, { cause: err });
+    throw new SimulateCommandError(`cannot simulate ${what} against ${targetOf(ctx)}: ${reason}`, 1, { cause: err });
   }
+  // Through an integration: where it goes, and each device's id there (to register it by).
+  for (const line of ctx.via?.transport.describe() ?? []) ctx.print(line);
+}
+
+function targetOf(ctx: RunContext): string {
+  return ctx.via ? ctx.via.transport.target : ctx.opts.url;
 }
 
 /**
@@ -220,16 +365,23 @@ async function startOrExplain(sim: SiteSimulator, ctx: RunContext): Promise<void
  * broken, and a missing heartbeat is what the rules watch for.
  */
 async function runOneShot(ctx: RunContext & { placement: Placement; action: OneShotAction }): Promise<SimulatorStats> {
-  const { placement, action, print } = ctx;
-  const sim = simulatorFor(ctx, { paused: true, boot: false });
+  const { placement, action, print, via } = ctx;
+  // A refused push is shown as sent, with the answer and its code (successes are printed below).
+  const sim = simulatorFor(ctx, { paused: true, boot: false, onSent: (m) => (m.failed !== undefined ? print(describeMessage(m)) : undefined) });
   await startOrExplain(sim, ctx);
   try {
     if (action === 'offline') {
-      await sim.setOffline(placement.id);
-      print(`${placement.id}: connection dropped without DISCONNECT; the broker publishes its last will (offline)`);
+      const sent = await sim.setOffline(placement.id);
+      if (!via) print(`${placement.id}: connection dropped without DISCONNECT; the broker publishes its last will (offline)`);
+      else if (sent.length === 0) print(`${placement.id}: nothing sent (${sim.stats().lastSkip ?? 'the platform does not report devices offline'})`);
+      for (const m of sent) print(describeMessage(m));
       return sim.stats();
     }
+    // A battery-powered device's binary frames carry its voltage: a freshly started one-shot
+    // device has reported none yet, so let it measure once without sending (DeviceLink.observe).
+    if (via && deviceTypeHas(placement.type, 'battery')) sim.actSilently(placement.id, 'heartbeat');
     let sent: SentMessage[];
+    const skippedBefore = sim.stats().skipped;
     try {
       sent = await sim.act(placement.id, action);
       const opposite = action === 'open' ? 'close' : action === 'close' ? 'open' : undefined;
@@ -243,7 +395,7 @@ async function runOneShot(ctx: RunContext & { placement: Placement; action: OneS
     } catch (err) {
       throw new SimulateCommandError(`${placement.id}: ${action} was not acknowledged: ${(err as Error).message}`, 1, { cause: err });
     }
-    if (sent.length === 0) throw new SimulateCommandError(nothingToSend(placement, action));
+    if (sent.length === 0) throw new SimulateCommandError(nothingToSend(placement, action, skippedSince(sim, skippedBefore)));
     for (const m of sent) print(describeMessage(m));
     return sim.stats();
   } finally {
@@ -275,7 +427,7 @@ async function runInteractive(ctx: RunContext & { placement: Placement; io: Simu
   const { placement, print, io } = ctx;
   const sim = simulatorFor(ctx, { onSent: (m) => print(describeMessage(m)) });
   await startOrExplain(sim, ctx);
-  print(`${placement.id} (${placement.type}) connected to ${ctx.opts.url}`);
+  print(`${placement.id} (${placement.type}) connected to ${targetOf(ctx)}`);
   print('keys: o=open c=close t=tamper h=heartbeat m=motion x=go offline r=reconnect q=quit');
 
   const stdin = io.stdin ?? process.stdin;
@@ -296,14 +448,16 @@ async function runInteractive(ctx: RunContext & { placement: Placement; io: Simu
     try {
       if (what === 'quit') quit();
       else if (what === 'offline') {
+        // What a platform reported is printed through onSent.
         await sim.setOffline(placement.id);
-        print(`${placement.id}: offline (no DISCONNECT, the broker publishes the last will); r reconnects`);
+        print(`${placement.id}: offline${ctx.via ? '' : ' (no DISCONNECT, the broker publishes the last will)'}; r reconnects`);
       } else if (what === 'online') {
         print((await sim.setOnline(placement.id)) ? `${placement.id}: back online` : `${placement.id}: reconnect failed`);
       } else {
         // act() sends through onSent, which prints the message already.
+        const skippedBefore = sim.stats().skipped;
         const sent = await sim.act(placement.id, what);
-        if (sent.length === 0) print(nothingToSend(placement, what));
+        if (sent.length === 0) print(nothingToSend(placement, what, skippedSince(sim, skippedBefore)));
       }
     } catch (err) {
       print(`error: ${(err as Error).message}`);
@@ -352,7 +506,7 @@ async function runContinuous(ctx: RunContext & { io: SimulateIo }): Promise<Simu
   const tty = out.isTTY === true;
   const progress = new ProgressReporter(sim, out, tty, io.progressIntervalMs ?? (tty ? 250 : PLAIN_PROGRESS_INTERVAL_MS));
   const target = ctx.placement ? `device ${ctx.placement.id} of site ${ctx.site.id}` : `site ${ctx.site.id}`;
-  print(`simulating ${target} against ${opts.url} at speed ${opts.speed}${opts.duration ? ` for ${opts.duration} s` : ''}`);
+  print(`simulating ${target} against ${targetOf(ctx)} at speed ${opts.speed}${opts.duration ? ` for ${opts.duration} s` : ''}`);
 
   let finish: () => void = () => {};
   const ended = new Promise<void>((res) => {
@@ -413,7 +567,7 @@ class ProgressReporter {
       this.bar = new cliProgress.SingleBar(
         {
           stream: this.out,
-          format: '{bar} {value}/{total} connected | sent {sent} | acked {acked} | errors {errors} | {rate} msg/s | sim {sim}',
+          format: '{bar} {value}/{total} connected | sent {sent} | acked {acked} | errors {errors} | {rate} msg/s | sim {sim}{delivery}',
           hideCursor: true,
           barsize: 20,
         },
@@ -444,7 +598,7 @@ class ProgressReporter {
     } else {
       this.out.write(
         `${stats.connected}/${stats.devices} connected, sent ${stats.sent}, acked ${stats.acked}, errors ${stats.errors}, ` +
-          `${Math.round(this.rate)} msg/s, sim ${formatSimTime(stats.simTime)}\n`,
+          `${Math.round(this.rate)} msg/s, sim ${formatSimTime(stats.simTime)}${deliveryText(stats)}\n`,
       );
     }
   }
@@ -456,31 +610,53 @@ class ProgressReporter {
       errors: stats.errors,
       rate: Math.round(this.rate),
       sim: formatSimTime(stats.simTime),
+      delivery: deliveryText(stats).replace(/^, /, ' | '),
     };
   }
 }
 
-function nothingToSend(placement: Placement, action: string): string {
-  return `${placement.id}: nothing to send for "${action}" (the ${placement.type} is already in that state, or has no such action)`;
+/** Why the wire skipped a message since `before` skips, if it did. */
+function skippedSince(sim: SiteSimulator, before: number): string | undefined {
+  const stats = sim.stats();
+  return stats.skipped > before ? stats.lastSkip : undefined;
+}
+
+function nothingToSend(placement: Placement, action: string, skipped?: string): string {
+  const why = skipped !== undefined && skipped.startsWith(`${placement.id}: `) ? skipped.slice(placement.id.length + 2) : undefined;
+  return `${placement.id}: nothing to send for "${action}" (${why ?? `the ${placement.type} is already in that state, or has no such action`})`;
 }
 
 function formatSimTime(d: Date): string {
   return d.toISOString().slice(0, 19).replace('T', ' ');
 }
 
+/** `, ctwing: pushes 12, accepted 10, unknown 2…, skipped 3` — what the other end made of it (--via). */
+function deliveryText(s: SimulatorStats): string {
+  if (!s.delivery) return '';
+  const counts = Object.entries(s.delivery.counts).map(([k, v]) => `${k} ${v}`);
+  return `, ${s.delivery.label}: ${counts.join(', ')}${s.skipped > 0 ? `, skipped ${s.skipped}` : ''}`;
+}
+
 function totals(s: SimulatorStats): string {
   return (
     `done: ${s.devices} device(s), ${s.failed} failed to connect, sent ${s.sent}, acked ${s.acked}, ` +
-    `dropped ${s.dropped}, errors ${s.errors}, simulated clock ${formatSimTime(s.simTime)}` +
-    (s.lastError ? `\nlast error: ${s.lastError}` : '')
+    `dropped ${s.dropped}, errors ${s.errors}, simulated clock ${formatSimTime(s.simTime)}${deliveryText(s)}` +
+    (s.lastError ? `\nlast error: ${s.lastError}` : '') +
+    (s.delivery?.lastProblem ? `\nlast problem the server reported: ${s.delivery.lastProblem}` : '')
   );
 }
 
-/** One sent message as a line: topic, then the event (JSON) or what the bytes are. */
+/**
+ * One sent message as a line: topic, then the event (JSON) or what the bytes are; through an
+ * integration the rendered body, the frame in it and the event; then what the other end answered.
+ */
 export function describeMessage(m: SentMessage): string {
   const flags = `${m.retain ? ' retained' : ''}`;
+  const answer = `${m.answer !== undefined ? `  ⇐ ${m.answer}` : ''}${m.failed !== undefined && m.failed !== m.answer ? `  ✗ ${m.failed}` : ''}`;
   let body: string;
-  if (m.event) {
+  if (m.text !== undefined) {
+    body = m.text;
+  } else if (m.event) {
     const text = m.payload.toString('utf8');
     const isJson = m.payload[0] === 0x7b; // '{'
     body = isJson ? text : `${m.payload.toString('hex')} = ${JSON.stringify(m.event)}`;
@@ -491,5 +667,5 @@ export function describeMessage(m: SentMessage): string {
   } else {
     body = `<${m.payload.length} bytes>`;
   }
-  return `→ ${m.topic}${flags}  ${body}`;
+  return `→ ${m.topic}${flags}  ${body}${answer}`;
 }
