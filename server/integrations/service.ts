@@ -284,7 +284,7 @@ export class IntegrationService {
     const tally = await this.deliver(rec, adapter, parsed.messages);
     if (parsed.ignored !== undefined) {
       tally.ignored++;
-      this.deps.metrics.integrationMessages.inc({ adapter: adapter.id, outcome: 'ignored' });
+      this.countMessage(adapter.id, 'ignored');
     }
     if (parsed.reply) return { status: parsed.reply.status, contentType: parsed.reply.contentType, body: parsed.reply.body };
     const { accepted, duplicates, unknown, refused, ignored, problems } = tally;
@@ -359,14 +359,12 @@ export class IntegrationService {
   }
 
   private async deliverOne(rec: IntegrationRecord, adapter: Adapter<unknown>, m: AdapterMessage, tally: Tally): Promise<void> {
-    const count = (outcome: string) => this.deps.metrics.integrationMessages.inc({ adapter: adapter.id, outcome });
     const device = this.findDevice(rec, m.ids) ?? this.fallback(rec, m.fallbackDevice);
     if (device === null) {
       const ids = this.normalizedIds(m.ids);
       this.pending.unknown.push({ integration: rec.id, ids, describe: m.describe, at: this.deps.clock.now() });
-      this.deps.metrics.refuse('STW_ERR_PUSH_DEVICE_UNKNOWN', 'integration');
       tally.unknown++;
-      count('unknown-device');
+      this.countMessage(adapter.id, 'unknown-device', 'STW_ERR_PUSH_DEVICE_UNKNOWN');
       return;
     }
     if (!device.enabled) {
@@ -377,7 +375,7 @@ export class IntegrationService {
     if (m.dedupeKey !== undefined && this.deduper.isDuplicate(device.id, m.dedupeKey, now)) {
       this.deps.metrics.duplicates.inc();
       tally.duplicates++;
-      count('duplicate');
+      this.countMessage(adapter.id, 'duplicate');
       return;
     }
     if (m.picture !== undefined && m.picture.length > 3 && m.picture.readUInt16BE(0) === 0xffd8) this.pictures.set(device.id, { jpeg: m.picture, at: now });
@@ -398,18 +396,24 @@ export class IntegrationService {
       if (m.dedupeKey !== undefined) this.deduper.forget(device.id, m.dedupeKey);
       tally.refused++;
       tally.problems.push({ code: outcome.refused.code, message: `${device.id}: ${outcome.refused.message}` });
-      count('refused');
+      // Ingest counted the refusal under its own layer; here it is counted for the adapter.
+      this.deps.metrics.integrationMessages.inc({ adapter: adapter.id, outcome: 'refused', code: outcome.refused.code });
       return;
     }
     if (m.dedupeKey !== undefined) this.pending.keys.push({ device: device.id, key: m.dedupeKey, at: now });
     tally.accepted++;
     tally.duplicates += outcome.duplicates;
-    count('accepted');
+    this.countMessage(adapter.id, 'accepted');
+  }
+
+  /** One message's (or push's) outcome in /metrics, by adapter, outcome and refusal code. */
+  private countMessage(adapter: string, outcome: 'accepted' | 'duplicate' | 'unknown-device' | 'refused' | 'ignored', code?: ErrorCode): void {
+    this.deps.metrics.integrationMessages.inc({ adapter, outcome, code: code ?? '' });
+    if (code !== undefined) this.deps.metrics.refuse(code, 'integration');
   }
 
   private problem(tally: Tally, adapter: Adapter<unknown>, code: ErrorCode, message: string): void {
-    this.deps.metrics.refuse(code, 'integration');
-    this.deps.metrics.integrationMessages.inc({ adapter: adapter.id, outcome: 'refused' });
+    this.countMessage(adapter.id, 'refused', code);
     tally.refused++;
     tally.problems.push({ code, message });
   }
@@ -461,8 +465,7 @@ export class IntegrationService {
   }
 
   private refusal(adapter: string, rec: IntegrationRecord | null, code: ErrorCode, message: string): PushAnswer {
-    this.deps.metrics.refuse(code, 'integration');
-    this.deps.metrics.integrationMessages.inc({ adapter: getAdapter(adapter) ? adapter : '(unknown)', outcome: 'refused' });
+    this.countMessage(getAdapter(adapter) ? adapter : '(unknown)', 'refused', code);
     if (rec) this.deps.store.recordError(rec.id, code, message);
     this.log.warn({ code, adapter: adapter.slice(0, 40), integration: rec?.id }, message);
     return { status: ERRORS[code].status, contentType: 'application/json', body: JSON.stringify({ error: { code, message } }) };
@@ -486,8 +489,7 @@ export class IntegrationService {
       },
       parse: async (req) => this.safeParse(adapter, rec, req),
       refuse: (code, message) => {
-        this.deps.metrics.refuse(code, 'integration');
-        this.deps.metrics.integrationMessages.inc({ adapter: adapter.id, outcome: 'refused' });
+        this.countMessage(adapter.id, 'refused', code);
         this.deps.store.recordError(rec.id, code, message);
         log.warn({ code }, message);
       },

@@ -15,11 +15,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** Messages from integrations by adapter and outcome (accepted, duplicate, unknown-device, refused, ignored). */
+  /**
+   * Messages from integrations by adapter, outcome (accepted, duplicate, unknown-device, refused,
+   * ignored) and, for refusals, the code ('' otherwise).
+   */
   readonly integrationMessages = new Counter({
     name: 'storetwin_integration_messages_total',
-    help: 'Messages pushed by platforms or fetched by connectors, by adapter and outcome',
-    labelNames: ['adapter', 'outcome'] as const,
+    help: 'Messages pushed by platforms or fetched by connectors, by adapter, outcome and refusal code',
+    labelNames: ['adapter', 'outcome', 'code'] as const,
     registers: [this.registry],
   });
 

@@ -391,8 +391,10 @@ function renderPush(message: AdapterMessage, ctx: ParseContext<HikvisionSettings
     if (events.length !== 1) throw new Error('hikvision: one count per people-counting alert');
     // The shape of the published people-counting example (tests/fixtures/platforms).
     eventType = 'PeopleCounting';
-    const end = first.ts ?? dateTime;
-    const start = formatAtOffset(Date.parse(end) - first.period * 1000, offsetOf(end));
+    // ISAPI times are whole seconds: both ends cut the same way, so the range is the period exactly.
+    const endMs = Date.parse(first.ts ?? dateTime);
+    const end = formatAtOffset(endMs, offsetOf(first.ts ?? dateTime));
+    const start = formatAtOffset(endMs - first.period * 1000, offsetOf(first.ts ?? dateTime));
     lines = [
       '<?xml version="1.0" encoding="UTF-8"?>',
       '<EventNotificationAlert version="1.0" xmlns="urn:psialliance-org">',
@@ -422,7 +424,8 @@ function renderPush(message: AdapterMessage, ctx: ParseContext<HikvisionSettings
     if (!events.every((e) => e.type === 'motion' && e.label === first.label)) throw new Error('hikvision: one event type per alert');
     // The shape of current firmware's smart events (version 2.0, hikvision.com namespace).
     const label = first.label ?? 'VMD';
-    eventType = MOTION_TYPES[label.toLowerCase()] ?? label;
+    // A label ISAPI has no event type for (a simulated camera's `person`) is an intrusion alert.
+    eventType = MOTION_TYPES[label.toLowerCase()] ?? 'fielddetection';
     const zones = events.map((e) => (e as MotionEvent).zone).filter((z): z is string => z !== undefined);
     const regions = zones.filter((z) => /^\d+$/.test(z));
     // A zone that is not a region number is how the camera names itself (channelName).
