@@ -94,6 +94,7 @@ describe('CTWing push', () => {
     expect(bad.status).toBe(200);
     expect(bad.body.refused).toBe(1);
     expect(bad.body.problems[0].code).toBe('STW_ERR_FRAME_CHECKSUM');
+    expect(await metricValue(t.httpUrl, 'storetwin_integration_messages_total', { adapter: 'ctwing', outcome: 'refused', code: 'STW_ERR_FRAME_CHECKSUM' })).toBe(1);
     expect(await storedEvents('door-ct-2')).toEqual([]);
 
     const good = await push('ctwing', token, frame('AA5501030A010000000000280C000043', 2));
