@@ -262,3 +262,39 @@ async function zoneOccupancy(site: string, zone: string): Promise<number> {
   const z = (state.body.zones as Record<string, { occupancy: number | null }>)[zone];
   return z?.occupancy ?? 0;
 }
+
+describe('a DTU data-point list in CTWing APPdata', () => {
+  it('becomes the door state once the integration maps the data point (the published passthrough push)', async () => {
+    const { token } = await createIntegration('ctwing', HOTEL, { appData: 'datapoints', dataPoints: { '222': { to: 'door', values: { '1': 'open', '0': 'closed' } } } });
+    await register('door-dtu-1', HOTEL, 'door-sensor', '3-02', { ctwing: 'dtu-0001' });
+    // The published push, from another device (its own id is registered by an earlier test).
+    const published = (await fixture('ctwing-datareport-passthrough.json')).toString().replace('"deviceId":"1501708501"', '"deviceId":"dtu-0001"');
+    const res = await push('ctwing', token, published);
+    expect(res.body).toMatchObject({ accepted: 1, refused: 0 });
+    await eventually(async () => {
+      const state = await api(admin, 'GET', `/api/sites/${HOTEL}/state`);
+      return (state.body.devices as Record<string, { door: string | null }>)['door-dtu-1']?.door === 'open';
+    });
+  });
+});
+
+describe('the push rate budget', () => {
+  it('answers 429 with Retry-After once an integration spends its burst, and other integrations are not slowed', async () => {
+    const limited = await startTestApp({ integrations: { pushRate: { perSecond: 0.5, burst: 2 } } });
+    try {
+      const a = limited.app.integrations.create({ adapter: 'ctwing', site: HOTEL });
+      const b = limited.app.integrations.create({ adapter: 'ctwing', site: HOTEL });
+      const body = await fixture('ctwing-datareport-decoded.json');
+      const send = (token: string) => fetch(`${limited.httpUrl}/api/ingest/ctwing?token=${token}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      expect((await send(a.token)).status).toBe(200);
+      expect((await send(a.token)).status).toBe(200);
+      const over = await send(a.token);
+      expect(over.status).toBe(429);
+      expect(over.headers.get('retry-after')).not.toBeNull();
+      expect(((await over.json()) as { error: { code: string } }).error.code).toBe('STW_ERR_INTEGRATION_RATE_LIMITED');
+      expect((await send(b.token)).status).toBe(200);
+    } finally {
+      await limited.stop();
+    }
+  });
+});
