@@ -298,3 +298,17 @@ describe('the push rate budget', () => {
     }
   });
 });
+
+describe('a battery reported as a percentage', () => {
+  it('raises the low-battery alarm (CTWing Battery_Level, no volts)', async () => {
+    const { token } = await createIntegration('ctwing', HOTEL);
+    await register('door-pct-1', HOTEL, 'door-sensor', '3-03', { ctwing: 'pct-0001' });
+    const published = (await fixture('ctwing-datareport-decoded.json')).toString().replace('"deviceId":"acf7baaee65e431eadfb8f5fe50e8b81"', '"deviceId":"pct-0001"').replace('"IMEI":"860374051096202"}', '"IMEI":""}').replace('"Battery_Level":100', '"Battery_Level":9');
+    expect((await push('ctwing', token, published)).body).toMatchObject({ accepted: 1 });
+    const alarm = await eventually(async () => {
+      const res = await api(admin, 'GET', `/api/alarms?site=${HOTEL}`);
+      return (res.body.items as { rule: string; device: string | null }[]).find((a) => a.rule === 'low-battery-percent' && a.device === 'door-pct-1');
+    });
+    expect(alarm).toBeDefined();
+  });
+});
