@@ -223,6 +223,22 @@ describe('GET /api/audit over a real server', { timeout: 60_000 }, () => {
     expect(await latest('device.removed')).toMatchObject({ user: 'tom', before: { label: 'Cash room door', zone: 'cash-room' } });
   });
 
+  it('records integrations created, changed, re-keyed and removed — never their token or secret settings', async () => {
+    const created = await call('POST', '/api/integrations', tokens.root!, { adapter: 'onenet', site: SHOP, name: 'OneNET shop', settings: { token: 'onenet-push-secret' } });
+    expect(created.status).toBe(201);
+    secrets.push(created.body.token as string, 'onenet-push-secret');
+    const id = created.body.id as string;
+    expect(await latest('integration.created')).toMatchObject({ site: SHOP, target: { kind: 'integration', id, name: 'OneNET shop' }, after: { adapter: 'onenet', enabled: true } });
+    expect((await call('PATCH', `/api/integrations/${id}`, tokens.root!, { enabled: false })).status).toBe(200);
+    const updated = await latest('integration.updated');
+    expect([updated.before, updated.after]).toEqual([{ enabled: true }, { enabled: false }]);
+    const rotated = await call('POST', `/api/integrations/${id}/token`, tokens.root!);
+    secrets.push(rotated.body.token as string);
+    expect(await latest('integration.token_rotated')).toMatchObject({ target: { kind: 'integration', id } });
+    expect((await call('DELETE', `/api/integrations/${id}`, tokens.root!)).status).toBe(204);
+    expect(await latest('integration.removed')).toMatchObject({ site: SHOP, target: { kind: 'integration', id } });
+  });
+
   it('keeps a user PATCH as before → after of role and sites, and of the password only that it was reset', async () => {
     ids.temp = await createUser('root', 'temp', 'operator', [SHOP], PASSWORDS.temp);
     tokens.temp = await login('temp', PASSWORDS.temp);

@@ -139,7 +139,7 @@ describe('the audit log page', { timeout: 120_000 }, () => {
     expect(shown.map((e) => e.id)).toEqual(api.map((e) => e.id));
     // Newest first, its time as the site's wall clock.
     const first = rows(page).first();
-    const wall = new Intl.DateTimeFormat('en', { timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }).format(new Date(api[0]!.at));
+    const wall = new Intl.DateTimeFormat('en', { timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(new Date(api[0]!.at));
     expect(await first.locator('td.when').textContent()).toBe(wall);
     // The newest: this very login through the page.
     expect(await first.locator('td.what').textContent()).toBe('Logged in');

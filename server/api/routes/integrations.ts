@@ -8,9 +8,10 @@ import express, { type Express, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { canSeeSite, scopeSite } from '../../auth/roles.ts';
 import { StoreTwinError } from '../../errors.ts';
-import { adapters } from '../../integrations/adapters/index.ts';
+import { adapters, getAdapter } from '../../integrations/adapters/index.ts';
 import type { PushRequest } from '../../integrations/adapters/types.ts';
 import type { IntegrationService, PublicIntegration } from '../../integrations/service.ts';
+import { changes } from '../../audit/index.ts';
 import { audit } from '../audit.ts';
 import { allow, userOf } from '../auth.ts';
 import { ingestDocs } from '../openapi/push.ts';
@@ -250,6 +251,13 @@ export function integrationRoutes(deps: IntegrationRouteDeps): ApiRouteModule {
     return integrations.toPublic(rec);
   };
   const target = (i: PublicIntegration) => ({ kind: 'integration' as const, id: i.id, name: i.name });
+  // What the audit log keeps of an integration: secret settings (shown masked) are left out whole.
+  const fields = (i: PublicIntegration) => ({
+    adapter: i.adapter,
+    name: i.name,
+    enabled: i.enabled,
+    settings: Object.fromEntries(Object.entries(i.settings).filter(([key]) => !(getAdapter(i.adapter)?.secretSettings ?? []).includes(key))),
+  });
   return {
     name: 'integrations',
     docs: integrationDocs,
@@ -287,7 +295,7 @@ export function integrationRoutes(deps: IntegrationRouteDeps): ApiRouteModule {
         const input = parseInput(integrationInputSchema, req.body, 'body');
         if (!canSeeSite(userOf(req), input.site)) throw new StoreTwinError('STW_ERR_SITE_NOT_FOUND', `no site "${input.site}"`);
         const { integration, token } = integrations.create(input);
-        audit(api, req, { action: 'integration.created', site: integration.site, target: target(integration), after: { adapter: integration.adapter, name: integration.name, settings: integration.settings, enabled: integration.enabled } });
+        audit(api, req, { action: 'integration.created', site: integration.site, target: target(integration), after: fields(integration) });
         // DESIGN.md: the answer carries `id` and `token` at its top level.
         res.status(201).location(`/api/integrations/${integration.id}`).json({ id: integration.id, token, pushUrl: pushUrl(deps, req, integration, token), integration });
       });
@@ -302,13 +310,7 @@ export function integrationRoutes(deps: IntegrationRouteDeps): ApiRouteModule {
         const before = visible(req, id);
         const patch = parseInput(integrationUpdateSchema, req.body, 'body');
         const integration = integrations.update(id, patch);
-        audit(api, req, {
-          action: 'integration.updated',
-          site: integration.site,
-          target: target(integration),
-          before: { name: before.name, enabled: before.enabled, settings: before.settings },
-          after: { name: integration.name, enabled: integration.enabled, settings: integration.settings },
-        });
+        audit(api, req, { action: 'integration.updated', site: integration.site, target: target(integration), ...changes(fields(before), fields(integration)) });
         res.json({ integration });
       });
 
