@@ -48,13 +48,13 @@ const settingsSchema = z.strictObject({
   username: z.string().min(1).max(200).optional(),
   password: z.string().max(200).optional(),
   /** Seconds between polls. The counter keeps per-minute bins; polling faster only adds load. */
-  intervalS: z.number().min(5).max(3600).default(60),
+  intervalS: z.number().min(5).max(3600).default(60).describe('seconds between polls'),
   timeoutMs: z.number().int().min(100).max(60_000).default(10_000),
   /**
    * The IANA zone the counter's clock is set to (its timestamp carries none). Defaults to UTC:
    * set it to the site's zone (e.g. Asia/Shanghai) unless the counter runs on UTC.
    */
-  timeZone: z.string().refine(isValidTimeZone, 'must be an IANA time zone, e.g. Asia/Shanghai').default('UTC'),
+  timeZone: z.string().refine(isValidTimeZone, 'must be an IANA time zone, e.g. Asia/Shanghai').default('UTC').describe("the counter's own time zone (its timestamps have none), e.g. Asia/Shanghai"),
 });
 
 export type AxisSettings = z.infer<typeof settingsSchema>;

@@ -46,7 +46,7 @@ const settingsSchema = z
      * codec (AA55 frames, JSON events); `datapoints` — a DTU's JSON data-point list
      * `{"b":[{"id":"222","v":"1"}],…}`, read through `dataPoints`.
      */
-    appData: z.enum(['device', 'datapoints']).default('device'),
+    appData: z.enum(['device', 'datapoints']).default('device').describe("what APPdata holds: 'device' = the device's own bytes (AA55 frames, JSON), 'datapoints' = a DTU's data-point list read through dataPoints"),
     /** Data-point id → canonical value, for `appData: 'datapoints'`. Nothing built in. */
     dataPoints: fieldMapSchema.default({}),
     /** serviceData / eventContent field → canonical value, over CTWING_DEFAULT_FIELDS. */

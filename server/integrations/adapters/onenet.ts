@@ -27,7 +27,7 @@ export const ONENET_FRAME_STREAM = '3200_0_5750';
 const settingsSchema = z
   .object({
     /** The push instance's token (OneNET 推送 "Token"): every push and the URL check are signed with it. */
-    token: z.string().min(1).max(128),
+    token: z.string().min(1).max(128).describe("the Token of OneNET's HTTP push (not StoreTwin's integration token): OneNET signs every push with it"),
     /** Data streams whose value is the device's own bytes as hex text. */
     frameStreams: z.array(z.string().min(1).max(64)).min(1).max(16).default([ONENET_FRAME_STREAM]),
     /** Other data streams (`ds_id`) → canonical values. Nothing built in. */
