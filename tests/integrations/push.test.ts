@@ -5,7 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getAdapter } from '../../server/integrations/adapters/index.ts';
 import { adminToken, eventually, metricValue, startTestApp, type TestApp } from '../helpers/app.ts';
+import { connectDevice } from '../helpers/mqtt.ts';
 
 const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures', 'platforms');
 const fixture = (name: string) => readFile(path.join(FIXTURES, name));
@@ -310,5 +312,35 @@ describe('a battery reported as a percentage', () => {
       return (res.body.items as { rule: string; device: string | null }[]).find((a) => a.rule === 'low-battery-percent' && a.device === 'door-pct-1');
     });
     expect(alarm).toBeDefined();
+  });
+});
+
+describe('a Hikvision camera in an armed zone', () => {
+  it("raises intrusion confirmed with the picture that came with the camera's own alert", async () => {
+    const hikvision = getAdapter('hikvision')!;
+    const picture = hikvision.examples.flatMap((e) => e.expect).find((m) => m.picture !== undefined)!.picture!;
+    const { token } = await createIntegration('hikvision', SHOP);
+    await register('shop-cam-office', SHOP, 'camera', 'back-office', { hikvision: 'BC-AD-28-4F-1E-99' });
+    const sensor = await api(admin, 'POST', '/api/devices', { id: 'shop-door-office', site: SHOP, type: 'door-sensor', zone: 'back-office' });
+    expect((await api(admin, 'POST', `/api/sites/${SHOP}/zones/back-office/arm`, {})).status).toBe(200);
+    const door = await connectDevice(t.mqttUrl, 'shop-door-office', sensor.body.secret as string);
+    try {
+      await door.publishAsync(`storetwin/${SHOP}/shop-door-office/up`, JSON.stringify({ type: 'door', state: 'open', seq: 1 }), { qos: 1 });
+      // What the camera pushes: an intrusion (field detection) alert with its picture, as multipart.
+      const req = await hikvision.render(
+        { ids: { hikvision: 'bc:ad:28:4f:1e:99' }, at: new Date().toISOString(), body: { kind: 'events', events: [{ type: 'motion', label: 'fielddetection' }] }, picture },
+        { settings: {}, state: {}, now: Date.now() },
+      );
+      expect((await push('hikvision', token, req.body, req.contentType)).body).toMatchObject({ accepted: 1 });
+      const alarm = await eventually(async () => {
+        const res = await api(admin, 'GET', `/api/alarms?site=${SHOP}`);
+        const found = (res.body.items as { rule: string; zone: string; snapshot: { status: string; url?: string } | null }[]).find((a) => a.rule === 'shop-intrusion-confirmed' && a.zone === 'back-office');
+        return found?.snapshot?.status === 'attached' ? found : null;
+      }, 10_000);
+      const jpeg = await fetch(`${t.httpUrl}${alarm.snapshot!.url}`, { headers: { authorization: `Bearer ${admin}` } });
+      expect(Buffer.from(await jpeg.arrayBuffer()).equals(picture)).toBe(true);
+    } finally {
+      await door.endAsync();
+    }
   });
 });
