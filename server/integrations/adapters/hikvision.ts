@@ -362,10 +362,12 @@ function escapeXml(s: string): string {
 }
 
 /** `ms` as the wall time at a fixed offset (`+02:00`, `Z`), the way the device writes dates. */
+/** Local time at `offset`; milliseconds only when there are some (devices send whole seconds). */
 function formatAtOffset(ms: number, offset: string): string {
   const m = /^([+-])(\d{2}):(\d{2})$/.exec(offset);
   const shift = m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) * 60_000 : 0;
-  return new Date(ms + shift).toISOString().slice(0, 19) + (m ? offset : 'Z');
+  const text = new Date(ms + shift).toISOString();
+  return (ms % 1000 === 0 ? text.slice(0, 19) : text.slice(0, 23)) + (m ? offset : 'Z');
 }
 
 function offsetOf(iso: string): string {
@@ -391,7 +393,8 @@ function renderPush(message: AdapterMessage, ctx: ParseContext<HikvisionSettings
     if (events.length !== 1) throw new Error('hikvision: one count per people-counting alert');
     // The shape of the published people-counting example (tests/fixtures/platforms).
     eventType = 'PeopleCounting';
-    // ISAPI times are whole seconds: both ends cut the same way, so the range is the period exactly.
+    // Both ends written the same way (whole seconds as devices send them, or to the millisecond for
+    // a simulated count that has them), so the range is the period exactly.
     const endMs = Date.parse(first.ts ?? dateTime);
     const end = formatAtOffset(endMs, offsetOf(first.ts ?? dateTime));
     const start = formatAtOffset(endMs - first.period * 1000, offsetOf(first.ts ?? dateTime));
