@@ -23,7 +23,7 @@ import { ruleSchema } from '../../rules/schema.ts';
 import { floorSchema, localizedSchema, placementSchema, scheduleWindowSchema, siteSchema } from '../../sites/model.ts';
 import { ROLES, type StoredEvent } from '../../storage/types.ts';
 import type { DeviceState, SiteState, ZoneState } from '../../twin/types.ts';
-import type { SiteDevice, SiteSummary } from '../routes/sites.ts';
+import type { SiteDevice, SiteSummary } from '../../sites/wire.ts';
 
 /**
  * Compile-time check that a schema's output names exactly the fields of a type: both ways, so

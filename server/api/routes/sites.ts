@@ -13,33 +13,11 @@ import { allow, userOf } from '../auth.ts';
 import { siteModelSchema, siteStateSchema, siteSummarySchema } from '../openapi/schemas.ts';
 import type { ApiDeps, ApiRouteModule, RouteDoc } from '../types.ts';
 import { parseInput } from '../validate.ts';
+import type { SiteDevice, SiteSummary } from '../../sites/wire.ts';
 
 const siteParams = z.object({ site: z.string().min(1).max(200) });
 
-export interface SiteSummary {
-  id: string;
-  name: Site['name'];
-  kind: Site['kind'];
-  /** IANA time zone: clients show times in the site's zone. */
-  timezone: string;
-  floors: number;
-  zones: number;
-  devices: number;
-}
-
-export interface SiteDevice {
-  id: string;
-  type: string;
-  zone: string;
-  label: string | null;
-  /** Metres [x, y, z]: the registered position, else the site file's placement, else null (zone centroid). */
-  position: [number, number, number] | null;
-  enabled: boolean;
-  door?: string;
-  watches?: string[];
-  fov?: Placement['fov'];
-  counts?: string;
-}
+export type { SiteDevice, SiteSummary } from '../../sites/wire.ts';
 
 function siteDevice(rec: DeviceRecord, placement: Placement | undefined): SiteDevice {
   const device: SiteDevice = {
