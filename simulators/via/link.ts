@@ -68,16 +68,14 @@ const SHOWN_BODY_CHARS = 600;
 /**
  * One platform-timestamp per message and device, strictly increasing (a platform dedupes by
  * device and timestamp: CTWing without an uplink counter, OneNET), to the millisecond and never
- * behind the real clock. Kept in the first half of its second: an ISAPI people-counting alert
- * writes its window's start to the second, and the server rounds the window's length, so an
- * end at .5 s or later would turn a 60 s count into 61 s.
+ * behind the real clock. Never moved ahead either: two runs of `simulate` a moment apart (an
+ * --open, then a --close) must not land on the same stamp, or the second is a retransmission.
  */
 export class Stamps {
   private readonly last = new Map<string, number>();
 
   next(deviceId: string, now = Date.now()): string {
-    let t = Math.max(now, (this.last.get(deviceId) ?? 0) + 1);
-    if (t % 1000 >= 500) t = t - (t % 1000) + 1000;
+    const t = Math.max(now, (this.last.get(deviceId) ?? 0) + 1);
     this.last.set(deviceId, t);
     return new Date(t).toISOString();
   }

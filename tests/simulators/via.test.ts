@@ -326,10 +326,12 @@ describe('--via options and ids', () => {
     expect(Number.parseInt(derivedExternalId('hikvision', 'x').slice(0, 2), 16) & 0b11).toBe(0b10);
   });
 
-  it('stamps each message of a device later than the last, to the millisecond, in the first half of its second', () => {
+  it('stamps each message of a device later than the last, to the millisecond, never ahead of the clock', () => {
     const stamps = new Stamps();
-    const now = Date.parse('2026-11-23T04:00:00.498Z');
+    const now = Date.parse('2026-11-23T04:00:00.698Z');
     const seen = [stamps.next('d', now), stamps.next('d', now), stamps.next('d', now), stamps.next('e', now)];
-    expect(seen).toEqual(['2026-11-23T04:00:00.498Z', '2026-11-23T04:00:00.499Z', '2026-11-23T04:00:01.000Z', '2026-11-23T04:00:00.498Z']);
+    expect(seen).toEqual(['2026-11-23T04:00:00.698Z', '2026-11-23T04:00:00.699Z', '2026-11-23T04:00:00.700Z', '2026-11-23T04:00:00.698Z']);
+    // A second run (a new simulate process) 100 ms later lands on a stamp of its own.
+    expect(new Stamps().next('d', now + 100)).toBe('2026-11-23T04:00:00.798Z');
   });
 });
