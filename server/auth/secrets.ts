@@ -1,7 +1,7 @@
 /**
- * Secrets at rest: passwords and device MQTT secrets are stored as scrypt hashes
- * (`scrypt$N$r$p$salt$hash`, base64url), tokens as sha256 (they are 256-bit random, so a fast
- * hash is enough and lookups stay cheap). Node's own crypto: no native addon to build.
+ * Secrets at rest: passwords as scrypt hashes (`scrypt$N$r$p$salt$hash`, base64url); device MQTT
+ * secrets (`sha256$digest`) and tokens as sha256 — they are 256-bit random, so a fast hash is
+ * enough and lookups stay cheap. Node's own crypto: no native addon to build.
  */
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, createHash, type ScryptOptions } from 'node:crypto';
 
@@ -12,13 +12,6 @@ const scrypt = (password: string, salt: Buffer, keylen: number, opts: ScryptOpti
 
 /** For passwords people chose: N=2^15 keeps a login ~50-100 ms on 2 small cores. */
 export const PASSWORD_COST = { N: 2 ** 15, r: 8, p: 1 };
-/**
- * For machine-issued secrets (newSecret(): 256 random bits), which no amount of hashing cost
- * makes easier or harder to guess; the hash only keeps a stolen database from being a list of
- * working credentials. A low cost lets a whole site of devices reconnect after a broker
- * restart in well under a second.
- */
-export const MACHINE_SECRET_COST = { N: 2 ** 12, r: 8, p: 1 };
 const DEFAULT_COST = PASSWORD_COST;
 const KEY_LENGTH = 32;
 
@@ -28,7 +21,27 @@ export async function hashSecret(secret: string, cost = DEFAULT_COST): Promise<s
   return ['scrypt', cost.N, cost.r, cost.p, salt.toString('base64url'), key.toString('base64url')].join('$');
 }
 
+/**
+ * Device secrets are issued by the server (newSecret(): 256 random bits), so nobody can guess
+ * one, however fast the hash: SHA-256 keeps a stolen database from being a list of working
+ * credentials at a thousandth of scrypt's cost, and a whole site reconnects after a restart
+ * without queueing on the thread pool. Passwords people choose keep scrypt.
+ */
+export function hashMachineSecret(secret: string): string {
+  return `sha256$${createHash('sha256').update(secret).digest('base64url')}`;
+}
+
+/** A device secret stored before hashMachineSecret (scrypt): re-hashed at its next login. */
+export function isLegacyMachineHash(stored: string): boolean {
+  return stored.startsWith('scrypt$');
+}
+
 export async function verifySecret(secret: string, stored: string): Promise<boolean> {
+  if (stored.startsWith('sha256$')) {
+    const expected = Buffer.from(stored.slice('sha256$'.length), 'base64url');
+    const actual = createHash('sha256').update(secret).digest();
+    return expected.length === actual.length && timingSafeEqual(actual, expected);
+  }
   const parts = stored.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [, n, r, p, saltB64, keyB64] = parts as [string, string, string, string, string, string];

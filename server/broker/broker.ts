@@ -24,7 +24,7 @@ import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Su
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { ConnectionGuard } from '../auth/connection-guard.ts';
 import { can } from '../auth/roles.ts';
-import { sha256Hex, verifySecret } from '../auth/secrets.ts';
+import { hashMachineSecret, isLegacyMachineHash, sha256Hex, verifySecret } from '../auth/secrets.ts';
 import type { AuthenticatedToken, PublicUser } from '../auth/users.ts';
 import type { Config } from '../config.ts';
 import { StoreTwinError, type ErrorCode } from '../errors.ts';
@@ -227,7 +227,10 @@ export class Broker {
         if (!(await verifySecret(secret, device.secretHash))) {
           return deny('STW_ERR_MQTT_BAD_CREDENTIALS', CONNACK.BAD_USERNAME_OR_PASSWORD, `wrong secret for "${username}"`);
         }
-        this.verified.set(device.id, fingerprint);
+        // A secret stored as scrypt (before device secrets were hashed with SHA-256) is re-hashed
+        // now that we hold it: the next reconnect storm costs a digest per device, not scrypt.
+        const secretHash = isLegacyMachineHash(device.secretHash) ? (this.deps.registry.updateDevice(device.id, { secretHash: hashMachineSecret(secret) })?.secretHash ?? device.secretHash) : device.secretHash;
+        this.verified.set(device.id, `${secretHash}:${sha256Hex(secret)}`);
       }
       // Only the holder of the secret learns that the device is disabled or the id is wrong.
       if (!device.enabled) return deny('STW_ERR_MQTT_DEVICE_DISABLED', CONNACK.NOT_AUTHORIZED, `device "${username}" is disabled`);

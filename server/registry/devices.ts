@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { getDeviceType } from '../../devices/index.ts';
 import { StoreTwinError } from '../errors.ts';
 import type { EventBus } from '../events.ts';
-import { MACHINE_SECRET_COST, hashSecret, newSecret } from '../auth/secrets.ts';
+import { hashMachineSecret, newSecret } from '../auth/secrets.ts';
 import { ID_PATTERN } from '../sites/model.ts';
 import type { DeviceRecord, Registry } from '../storage/types.ts';
 import { normalizeExternalId } from './external-ids.ts';
@@ -88,7 +88,7 @@ export class DeviceService implements DeviceRegistrar {
       label: value.label ?? null,
       position: value.position ?? null,
       externalIds: value.externalIds ?? {},
-      secretHash: await hashSecret(secret, MACHINE_SECRET_COST),
+      secretHash: hashMachineSecret(secret),
       enabled: true,
       createdAt: at,
       updatedAt: at,
@@ -116,7 +116,7 @@ export class DeviceService implements DeviceRegistrar {
   async rotateSecret(id: string): Promise<{ device: PublicDevice; secret: string }> {
     this.require(id);
     const secret = newSecret();
-    const updated = this.deps.registry.updateDevice(id, { secretHash: await hashSecret(secret, MACHINE_SECRET_COST) });
+    const updated = this.deps.registry.updateDevice(id, { secretHash: hashMachineSecret(secret) });
     if (!updated) throw new StoreTwinError('STW_ERR_DEVICE_NOT_FOUND', `no device "${id}"`);
     const device = toPublicDevice(updated);
     this.deps.bus.emit('device.updated', device);
