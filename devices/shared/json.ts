@@ -39,19 +39,22 @@ export function refuse(code: DecodeErrorCode, message: string): DecodeResult & {
   return { ok: false, code, message };
 }
 
-/** `state: Invalid option…; battery: Too big…` — one line, every problem, paths included. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.');
-      return path ? `${path}: ${issue.message}` : issue.message;
-    })
-    .join('; ');
+/**
+ * `state: Invalid option…; battery: Too big…` — one line, paths included; every problem, or the
+ * first `max` and how many more (a platform's push can hold hundreds of wrong fields).
+ */
+export function describeIssues(error: z.ZodError, max = Number.POSITIVE_INFINITY): string {
+  const shown = error.issues.slice(0, max).map((issue) => {
+    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.');
+    return path ? `${path}: ${issue.message}` : issue.message;
+  });
+  const more = error.issues.length - shown.length;
+  return shown.join('; ') + (more > 0 ? `; and ${more} more` : '');
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

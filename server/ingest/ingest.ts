@@ -9,6 +9,7 @@
  * delays the others' commits.
  */
 import { getDeviceType } from '../../devices/index.ts';
+import { describeIssues } from '../../devices/shared/json.ts';
 import type { Config } from '../config.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { EventBus } from '../events.ts';
@@ -119,7 +120,7 @@ export class Ingest {
         return this.reject(device, 'STW_ERR_EVENT_UNSUPPORTED', `a ${type.id} does not produce "${event.type}" events`);
       }
       const parsed = type.schema.safeParse(event);
-      if (!parsed.success) return this.reject(device, 'STW_ERR_PAYLOAD_SCHEMA', `${event.type}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      if (!parsed.success) return this.reject(device, 'STW_ERR_PAYLOAD_SCHEMA', `${event.type}: ${describeIssues(parsed.error)}`);
       valid.push(parsed.data);
     }
     return this.store(device, valid, at);

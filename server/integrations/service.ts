@@ -24,6 +24,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { newSecret, sha256Hex } from '../auth/secrets.ts';
 import type { DeviceRecord } from '../storage/types.ts';
 import type { DeviceEvent } from '../../devices/types.ts';
+import { describeIssues } from '../../devices/shared/json.ts';
 import { adapters, getAdapter } from './adapters/index.ts';
 import type { Adapter, AdapterMessage, AdapterState, Connector, ExternalIdKey, PushRequest } from './adapters/types.ts';
 import { normalizeExternalId } from '../registry/external-ids.ts';
@@ -529,7 +530,7 @@ export class IntegrationService {
     if (!parsed.success) {
       throw new StoreTwinError(
         'STW_ERR_INTEGRATION_SETTINGS_INVALID',
-        `invalid ${adapter.id} settings: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(settings)'}: ${i.message}`).join('; ')}`,
+        `invalid ${adapter.id} settings: ${describeIssues(parsed.error)}`,
         parsed.error.issues,
       );
     }

@@ -16,9 +16,10 @@
  * uplink counter; -1 or "" when the product has none) and the platform `timestamp`: that pair
  * is the dedupe key.
  */
+import { describeIssues, isRecord } from '../../../devices/shared/json.ts';
 import { z } from 'zod';
 import type { AdapterMessage, AdapterRefusal, ExternalIdKey, ParseContext, ParseResult, PushRequest } from './types.ts';
-import { defineAdapter } from './types.ts';
+import { defineAdapter, refuse } from './types.ts';
 import { fieldMapOver, fieldMapSchema, listFields, mapFields, unmapEvents, type FieldMap } from './platform-fields.ts';
 
 /**
@@ -54,18 +55,6 @@ const settingsSchema = z
   })
   .strict();
 type Settings = z.output<typeof settingsSchema>;
-
-const refuse = (code: AdapterRefusal['code'], message: string): AdapterRefusal => ({ ok: false, code, message });
-
-/** `describeIssues` for a push: `payload.APPdata: expected string` — one line, paths included. */
-function problems(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 4)
-    .map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message))
-    .join('; ');
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Milliseconds a Date can hold; a larger "timestamp" would make toISOString throw. */
 const MAX_MS = 8.64e15;
@@ -163,7 +152,7 @@ function fieldsMessage(what: string, fields: Record<string, unknown>, map: Field
 
 function parseDataReport(push: Record<string, unknown>, timestamp: number, settings: Settings): ParseResult {
   const parsed = dataReportSchema.safeParse(push);
-  if (!parsed.success) return refuse('STW_ERR_PUSH_SCHEMA', `dataReport: ${problems(parsed.error)}`);
+  if (!parsed.success) return refuse('STW_ERR_PUSH_SCHEMA', `dataReport: ${describeIssues(parsed.error, 4)}`);
   const report = parsed.data;
   const serviceData = isRecord(report.payload.serviceData) ? report.payload.serviceData : undefined;
   const base = common(report, timestamp, serviceData?.IMEI);
@@ -181,7 +170,7 @@ function parseDataReport(push: Record<string, unknown>, timestamp: number, setti
     const json = parseJson(bytes);
     if (!json.ok) return refuse('STW_ERR_PUSH_SCHEMA', `dataReport: APPdata is not a JSON data-point list (${json.message})`);
     const list = dataPointsSchema.safeParse(json.value);
-    if (!list.success) return refuse('STW_ERR_PUSH_SCHEMA', `dataReport: APPdata is not a data-point list {"b":[{"id","v"}]}: ${problems(list.error)}`);
+    if (!list.success) return refuse('STW_ERR_PUSH_SCHEMA', `dataReport: APPdata is not a data-point list {"b":[{"id","v"}]}: ${describeIssues(list.error, 4)}`);
     const fields: Record<string, unknown> = {};
     for (const point of list.data.b) fields[String(point.id)] ??= point.v;
     return fieldsMessage('dataReport data points', fields, settings.dataPoints, base, dedupeKey);
@@ -198,7 +187,7 @@ function parse(req: PushRequest, ctx: ParseContext<Settings>): ParseResult {
   if (!isRecord(json.value)) return refuse('STW_ERR_PUSH_SCHEMA', 'a CTWing push is one JSON object');
   const push = json.value;
   const envelope = envelopeSchema.safeParse(push);
-  if (!envelope.success) return refuse('STW_ERR_PUSH_SCHEMA', `not a CTWing push: ${problems(envelope.error)}`);
+  if (!envelope.success) return refuse('STW_ERR_PUSH_SCHEMA', `not a CTWing push: ${describeIssues(envelope.error, 4)}`);
   const { messageType, timestamp } = envelope.data;
 
   switch (messageType) {
@@ -206,7 +195,7 @@ function parse(req: PushRequest, ctx: ParseContext<Settings>): ParseResult {
       return parseDataReport(push, timestamp, ctx.settings);
     case 'deviceOnlineOfflineReport': {
       const parsed = onlineSchema.safeParse(push);
-      if (!parsed.success) return refuse('STW_ERR_PUSH_SCHEMA', `deviceOnlineOfflineReport: ${problems(parsed.error)}`);
+      if (!parsed.success) return refuse('STW_ERR_PUSH_SCHEMA', `deviceOnlineOfflineReport: ${describeIssues(parsed.error, 4)}`);
       const online = Number(parsed.data.eventType) === 1;
       const message: AdapterMessage = {
         ...common(parsed.data, timestamp),
@@ -217,7 +206,7 @@ function parse(req: PushRequest, ctx: ParseContext<Settings>): ParseResult {
     }
     case 'eventReport': {
       const parsed = eventReportSchema.safeParse(push);
-      if (!parsed.success) return refuse('STW_ERR_PUSH_SCHEMA', `eventReport: ${problems(parsed.error)}`);
+      if (!parsed.success) return refuse('STW_ERR_PUSH_SCHEMA', `eventReport: ${describeIssues(parsed.error, 4)}`);
       const content = parsed.data.eventContent ?? {};
       const base = common(parsed.data, timestamp, content.IMEI);
       return fieldsMessage(`eventReport ${String(parsed.data.serviceId ?? '')}`.trim(), content, ctx.settings.fields, base, `event:${timestamp}`);

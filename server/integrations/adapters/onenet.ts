@@ -15,10 +15,11 @@
  * dev_id, `at` and stream make the dedupe key. The encrypted mode (`enc_msg`, AES) is not
  * supported: such a push is refused with a message saying so.
  */
+import { describeIssues, isRecord } from '../../../devices/shared/json.ts';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import type { AdapterMessage, AdapterRefusal, ExternalIdKey, ParseContext, ParseResult, PushRequest } from './types.ts';
-import { defineAdapter } from './types.ts';
+import type { AdapterMessage, ExternalIdKey, ParseContext, ParseResult, PushRequest } from './types.ts';
+import { defineAdapter, refuse } from './types.ts';
 import { fieldMapSchema, listFields, mapFields, unmapEvents } from './platform-fields.ts';
 
 /** IPSO/LwM2M object 3200 instance 0 resource 5750, where NB-IoT door magnets put their frames. */
@@ -35,17 +36,6 @@ const settingsSchema = z
   })
   .strict();
 type Settings = z.output<typeof settingsSchema>;
-
-const refuse = (code: AdapterRefusal['code'], message: string): AdapterRefusal => ({ ok: false, code, message });
-
-function problems(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 4)
-    .map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message))
-    .join('; ');
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 // ---- the signature ------------------------------------------------------------------------
 
@@ -209,7 +199,7 @@ function parse(req: PushRequest, ctx: ParseContext<Settings>): ParseResult {
   }
   const envelope = envelopeSchema.safeParse(body);
   if (!envelope.success || !Object.hasOwn(body, 'msg')) {
-    return refuse('STW_ERR_PUSH_SCHEMA', `not a OneNET push {msg, msg_signature, nonce}: ${envelope.success ? 'msg: required' : problems(envelope.error)}`);
+    return refuse('STW_ERR_PUSH_SCHEMA', `not a OneNET push {msg, msg_signature, nonce}: ${envelope.success ? 'msg: required' : describeIssues(envelope.error, 4)}`);
   }
   const { msg_signature: signature, nonce } = envelope.data;
 
@@ -248,7 +238,7 @@ function readItems(list: readonly unknown[], isArray: boolean, settings: Setting
   const ignored: string[] = [];
   for (const [i, entry] of list.entries()) {
     const parsed = itemSchema.safeParse(entry);
-    if (!parsed.success) return refuse('STW_ERR_PUSH_SCHEMA', `${where(i)}: ${problems(parsed.error)}`);
+    if (!parsed.success) return refuse('STW_ERR_PUSH_SCHEMA', `${where(i)}: ${describeIssues(parsed.error, 4)}`);
     const item = parsed.data;
     const at = new Date(item.at).toISOString();
     if (item.type === 1) {

@@ -77,6 +77,10 @@ export interface AdapterRefusal {
   message: string;
 }
 
+export function refuse(code: ErrorCode, message: string): AdapterRefusal {
+  return { ok: false, code, message };
+}
+
 export type ParseResult =
   | {
       ok: true;
