@@ -1,133 +1,16 @@
 /**
- * What a Frigate NVR is to StoreTwin, for tests: its MQTT broker (a real Mosquitto, started on a
- * free port with a generated config and password file) and a stand-in of its HTTP API answering
+ * What a Frigate NVR is to StoreTwin, for tests (its MQTT broker is a real Mosquitto:
+ * ./mosquitto.ts): a stand-in of its HTTP API answering
  * the calls StoreTwin makes with Frigate's shapes: `POST /api/events/{camera}/{label}/create`
  * → `{success, message, event_id}` (404 `{success: false, message}` for an unknown camera),
  * `GET /api/events/{id}/snapshot.jpg` (404 `{success: false, message: "Event … not found"}` until
  * Frigate has written it) and `GET /api/{camera}/latest.jpg`, with real JPEGs.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
+import type net from 'node:net';
 import { mulberry32 } from '../../devices/shared/random.ts';
 import { renderSnapshot } from '../../devices/shared/snapshot.ts';
-
-// ---- Mosquitto -----------------------------------------------------------------------------------
-
-function findBinary(name: string): string {
-  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/bin', '/usr/local/sbin']) {
-    const candidate = path.join(dir, name);
-    if (dir !== '' && existsSync(candidate)) return candidate;
-  }
-  throw new Error(`${name} not found: the Frigate tests run a real Mosquitto broker. Install it (Debian: apt-get install mosquitto; .ci/run does).`);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-export interface Mosquitto {
-  url: string;
-  port: number;
-  /** Stops the broker (the test goes on: a connector must ride it out). */
-  stop(): Promise<void>;
-  /** Starts it again on the same port with the same users. */
-  restart(): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** A Mosquitto with password authentication for `users`, on 127.0.0.1 and a free port. */
-export async function startMosquitto(users: Record<string, string>): Promise<Mosquitto> {
-  const binary = findBinary('mosquitto');
-  const passwd = findBinary('mosquitto_passwd');
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'storetwin-mosquitto-'));
-  const passwordFile = path.join(dir, 'passwd');
-  writeFileSync(passwordFile, '', { mode: 0o644 });
-  for (const [user, password] of Object.entries(users)) {
-    const r = spawnSync(passwd, ['-b', passwordFile, user, password], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`mosquitto_passwd failed: ${r.stderr}`);
-  }
-  const port = await freePort();
-  const config = path.join(dir, 'mosquitto.conf');
-  writeFileSync(
-    config,
-    [
-      `listener ${port} 127.0.0.1`,
-      'allow_anonymous false',
-      `password_file ${passwordFile}`,
-      'persistence false',
-      'log_dest stderr',
-      'log_type error',
-      // Running as root here: keep root rather than switching to a `mosquitto` user that may not read the temp dir.
-      ...(process.getuid?.() === 0 ? ['user root'] : []),
-      '',
-    ].join('\n'),
-  );
-  let child: ChildProcess | undefined;
-  let stderr = '';
-
-  const launch = async (): Promise<void> => {
-    const proc = spawn(binary, ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-    child = proc;
-    proc.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    let exited = false;
-    proc.once('exit', () => {
-      exited = true;
-    });
-    const deadline = Date.now() + 10_000;
-    while (!(await canConnect(port))) {
-      if (exited) throw new Error(`mosquitto exited at start: ${stderr}`);
-      if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port} within 10 s: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-
-  const stop = async (): Promise<void> => {
-    const proc = child;
-    child = undefined;
-    if (!proc || proc.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      proc.once('exit', () => resolve());
-      proc.kill('SIGTERM');
-    });
-  };
-
-  await launch();
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    port,
-    stop,
-    restart: launch,
-    async close() {
-      await stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 // ---- Frigate's HTTP API ------------------------------------------------------------------------
 

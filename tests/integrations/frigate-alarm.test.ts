@@ -10,7 +10,8 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alarm } from '../../server/alarms/types.ts';
 import { adminToken, eventually, startTestApp, type TestApp } from '../helpers/app.ts';
-import { startFrigateApi, startMosquitto, type FrigateApi, type Mosquitto } from '../helpers/frigate.ts';
+import { startFrigateApi, type FrigateApi } from '../helpers/frigate.ts';
+import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
 import { connectDevice } from '../helpers/mqtt.ts';
 
 const SHOP = 'demo-shop';

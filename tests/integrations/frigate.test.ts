@@ -14,7 +14,8 @@ import type { AdapterMessage, ConnectorContext, ParseResult, PushRequest, Snapsh
 import type { Alarm } from '../../server/alarms/types.ts';
 import { snapshotId } from '../../server/linkage/snapshot-store.ts';
 import { adminToken, eventually, startTestApp, type TestApp } from '../helpers/app.ts';
-import { startFrigateApi, startMosquitto, type FrigateApi, type Mosquitto } from '../helpers/frigate.ts';
+import { startFrigateApi, type FrigateApi } from '../helpers/frigate.ts';
+import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
 import { connectDevice } from '../helpers/mqtt.ts';
 
 const FIXTURE = readFileSync(new URL('../fixtures/platforms/frigate-event.json', import.meta.url));
