@@ -1,16 +1,15 @@
 /**
- * Ingest throughput: QoS 1 publishes per second a StoreTwin server acknowledges — each PUBACK
- * following a durable SQLite group commit — against bare aedes on the same machine, in the
- * same run. Both brokers run in a child process; the load generator runs here.
+ * Ingest throughput: QoS 1 publishes per second StoreTwin acknowledges — each PUBACK after a
+ * durable SQLite commit — against Debian's Mosquitto relaying the same load to one subscriber,
+ * and bare aedes acknowledging with nothing subscribed, all in the same run on the same machine.
+ * The load comes from the raw-socket generator (pre-encoded packets, `inflight` per device).
  *
- *   npx tsx bench/ingest.bench.ts [--clients 50] [--inflight 16] [--seconds 10] [--warmup 2] [--rounds 3]
- *   (or BENCH_CLIENTS, BENCH_INFLIGHT, BENCH_SECONDS, BENCH_WARMUP, BENCH_ROUNDS)
+ *   npx tsx bench/ingest.bench.ts [--clients 20] [--inflight 32] [--seconds 10] [--warmup 2] [--rounds 3] [--quick]
+ *   (or BENCH_CLIENTS, BENCH_INFLIGHT, …)
  *
- * Rounds alternate reference and subject so that drift on a shared machine (other jobs, CPU
- * frequency) lands on both sides; medians are reported, and the ratio subject/reference is the
- * figure to compare across machines. With MQTT.js on 2 cores the generator itself is often the
- * bottleneck of the reference: the server's CPU time per message says more about cost.
- * At the end, every subject's database is opened after a SIGKILL and its rows counted: each
+ * Rounds interleave the three brokers so drift on a shared machine lands on all of them;
+ * medians are reported and the ratio StoreTwin/Mosquitto is the figure to compare across
+ * machines. After each StoreTwin round the server is SIGKILLed and its database opened: every
  * acknowledged event must be there.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,14 +18,16 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { openSqliteStorage } from '../server/storage/sqlite/index.ts';
-import { cpuSeconds, rssBytes, startChild, type Child } from './lib/child.ts';
-import { benchDeviceId } from './lib/devices.ts';
-import { runLoad, type LoadDevice, type LoadResult } from './lib/load.ts';
+import { startMosquitto } from '../tests/helpers/mosquitto.ts';
+import { cpuSeconds, rssBytes, startChild } from './lib/child.ts';
+import { benchDeviceId, uplinkTopic } from './lib/devices.ts';
+import type { LoadResult } from './lib/load.ts';
 import { positiveOption } from './lib/options.ts';
+import { HEARTBEAT_PAYLOAD, runRawLoad, type RawLoadDevice } from './lib/raw-load.ts';
+import { connectClient, encodeSubscribe, PacketReader, PUBLISH } from './lib/raw-mqtt.ts';
+import { describeMachine, fmt, mb, median, quickRequested, writeResult } from './lib/report.ts';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures');
-const REFERENCE_FIXTURE = path.join(FIXTURES, 'aedes-broker.ts');
-const SUBJECT_FIXTURE = path.join(FIXTURES, 'storetwin-server.ts');
 
 interface Options {
   clients: number;
@@ -44,78 +45,118 @@ function readOptions(): Options {
       seconds: { type: 'string' },
       warmup: { type: 'string' },
       rounds: { type: 'string' },
+      quick: { type: 'boolean' },
     },
   });
+  const quick = quickRequested();
   const pick = (name: keyof Options, fallback: number, integer: boolean): number => positiveOption(values, name, fallback, integer);
   return {
-    clients: pick('clients', 50, true),
-    inflight: pick('inflight', 16, true),
-    seconds: pick('seconds', 10, false),
-    warmup: pick('warmup', 2, false),
-    rounds: pick('rounds', 3, true),
+    clients: pick('clients', 20, true),
+    inflight: pick('inflight', 32, true),
+    seconds: pick('seconds', quick ? 2 : 10, false),
+    warmup: pick('warmup', quick ? 1 : 2, false),
+    rounds: pick('rounds', quick ? 1 : 3, true),
   };
 }
 
+type Side = 'mosquitto' | 'aedes' | 'storetwin';
+
 interface Measurement {
   load: LoadResult;
-  /** Broker RSS at the end of the measured window, and its growth since before the clients connected. */
+  /** Broker RSS at the end of the measured window. */
   rssBytes: number;
-  rssGrowthBytes: number;
   /** Broker CPU (user + system) per PUBACK in the measured window, µs. */
   cpuUsPerAck: number;
-  /** Subject only: rows in the events table after the kill. */
+  /** Mosquitto: messages the subscriber received in the window, per second. */
+  relayedRate?: number;
+  /** StoreTwin: rows in the events table after the kill. */
   stored?: number;
 }
 
-/** Runs the load against a started child and samples it; the caller kills the child. */
-async function measure(child: Child<{ mqttUrl: string }>, devices: LoadDevice[], opts: Options): Promise<Measurement> {
+async function measure(pid: () => number, port: number, devices: RawLoadDevice[], opts: Options, onWindow?: (open: boolean) => void): Promise<Measurement> {
   let cpuStart = 0;
   let cpuEnd = 0;
   let rss = 0;
-  // Node + tsx alone hold ~100 MB: the growth under load is the broker's own share.
-  const rssIdle = rssBytes(child.pid);
-  const load = await runLoad({
-    mqttUrl: child.info.mqttUrl,
+  const load = await runRawLoad({
+    port,
     devices,
     inflight: opts.inflight,
     warmupS: opts.warmup,
     seconds: opts.seconds,
-    onWindowStart: () => (cpuStart = cpuSeconds(child.pid)),
+    onWindowStart: () => {
+      cpuStart = cpuSeconds(pid());
+      onWindow?.(true);
+    },
     onWindowEnd: () => {
-      cpuEnd = cpuSeconds(child.pid);
-      rss = rssBytes(child.pid);
+      cpuEnd = cpuSeconds(pid());
+      rss = rssBytes(pid());
+      onWindow?.(false);
     },
   });
-  return { load, rssBytes: rss, rssGrowthBytes: rss - rssIdle, cpuUsPerAck: ((cpuEnd - cpuStart) / load.windowAcks) * 1e6 };
+  return { load, rssBytes: rss, cpuUsPerAck: ((cpuEnd - cpuStart) / load.windowAcks) * 1e6 };
 }
 
-async function runReference(opts: Options): Promise<Measurement> {
-  const child = await startChild<{ mqttUrl: string }>(REFERENCE_FIXTURE);
+const anonymousDevices = (opts: Options): RawLoadDevice[] =>
+  Array.from({ length: opts.clients }, (_, i) => ({ clientId: benchDeviceId(i), topic: uplinkTopic(benchDeviceId(i)) }));
+
+async function runMosquitto(opts: Options): Promise<Measurement> {
+  // Queue whatever the subscriber has not read yet rather than drop it: the relay is the work.
+  const broker = await startMosquitto({}, { config: ['max_queued_messages 0', 'max_inflight_messages 0'] });
   try {
-    const devices = Array.from({ length: opts.clients }, (_, i) => ({ id: benchDeviceId(i) }));
-    return await measure(child, devices, opts);
+    const subscriber = await connectClient(broker.port, { clientId: 'bench-subscriber' });
+    let relayed = 0;
+    let counting = false;
+    const reader = new PacketReader((type) => {
+      if (type === PUBLISH && counting) relayed++;
+    });
+    subscriber.on('data', (chunk: Buffer) => reader.push(chunk));
+    subscriber.write(encodeSubscribe('storetwin/#', 0));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    let windowStart = 0;
+    let relayedRate = 0;
+    const m = await measure(() => broker.pid, broker.port, anonymousDevices(opts), opts, (open) => {
+      if (open) {
+        counting = true;
+        windowStart = performance.now();
+      } else {
+        counting = false;
+        relayedRate = relayed / ((performance.now() - windowStart) / 1000);
+      }
+    });
+    subscriber.destroy();
+    return { ...m, relayedRate };
+  } finally {
+    await broker.close();
+  }
+}
+
+async function runAedes(opts: Options): Promise<Measurement> {
+  const child = await startChild<{ mqttUrl: string }>(path.join(FIXTURES, 'aedes-broker.ts'));
+  try {
+    return await measure(() => child.pid, Number(new URL(child.info.mqttUrl).port), anonymousDevices(opts), opts);
   } finally {
     await child.kill();
   }
 }
 
-async function runSubject(opts: Options): Promise<Measurement> {
+async function runStoreTwin(opts: Options): Promise<Measurement> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'storetwin-bench-'));
   try {
-    const child = await startChild<{ mqttUrl: string; secrets: Record<string, string> }>(SUBJECT_FIXTURE, [dataDir, String(opts.clients)]);
+    const child = await startChild<{ mqttUrl: string; secrets: Record<string, string> }>(path.join(FIXTURES, 'storetwin-server.ts'), [
+      dataDir,
+      String(opts.clients),
+    ]);
     let result: Measurement;
     try {
-      const devices = Object.entries(child.info.secrets).map(([id, secret]) => ({ id, secret }));
-      result = await measure(child, devices, opts);
+      const devices = Object.entries(child.info.secrets).map(([id, secret]) => ({ clientId: id, username: id, password: secret, topic: uplinkTopic(id) }));
+      result = await measure(() => child.pid, Number(new URL(child.info.mqttUrl).port), devices, opts);
     } finally {
       // SIGKILL, not a clean stop: an acknowledged event must survive a crash, not just a shutdown.
       await child.kill();
     }
     const storage = openSqliteStorage(path.join(dataDir, 'storetwin.db'));
     try {
-      const row = storage.db
-        .prepare<[], { n: number }>("SELECT count(*) AS n FROM events WHERE type = 'door' AND device LIKE 'bench-door-%'")
-        .get();
+      const row = storage.db.prepare<[], { n: number }>("SELECT count(*) AS n FROM events WHERE type = 'heartbeat' AND device LIKE 'bench-door-%'").get();
       result.stored = row?.n ?? 0;
     } finally {
       storage.close();
@@ -126,84 +167,75 @@ async function runSubject(opts: Options): Promise<Measurement> {
   }
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-const fmt = (value: number, digits = 0): string =>
-  Number.isFinite(value) ? value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a';
-const mb = (bytes: number): number => bytes / (1024 * 1024);
-
-function describe(side: string, round: number, m: Measurement): string {
+function describe(side: Side, round: number, m: Measurement): string {
   const l = m.load;
-  const stored = m.stored === undefined ? '' : `  stored ${fmt(m.stored)}/${fmt(l.totalAcks)} acked`;
-  const trouble = l.errors.length || l.unacked ? `  errors ${l.errors.length} unacked ${l.unacked}` : '';
+  const extra =
+    (m.relayedRate !== undefined ? `  relayed ${fmt(m.relayedRate)}/s` : '') +
+    (m.stored !== undefined ? `  stored ${fmt(m.stored)}/${fmt(l.totalAcks)} acked` : '') +
+    (l.errors.length || l.unacked ? `  errors ${l.errors.length} unacked ${l.unacked}` : '');
   return (
     `  round ${round} ${side.padEnd(9)} ${fmt(l.rate).padStart(8)} acks/s  p50 ${fmt(l.p50Ms, 2)} ms  p99 ${fmt(l.p99Ms, 2)} ms` +
-    `  rss ${fmt(mb(m.rssBytes), 1)} MB (+${fmt(mb(m.rssGrowthBytes), 1)})  cpu ${fmt(m.cpuUsPerAck, 1)} µs/ack${stored}${trouble}`
+    `  rss ${fmt(mb(m.rssBytes), 1)} MB  cpu ${fmt(m.cpuUsPerAck, 2)} µs/ack${extra}`
   );
 }
 
 const opts = readOptions();
 const began = performance.now();
-const cpus = os.cpus();
-console.log('StoreTwin ingest benchmark: QoS 1 publish → PUBACK');
+console.log('StoreTwin ingest benchmark: QoS 1 publish → PUBACK, raw-socket generator');
+console.log(describeMachine());
 console.log(
-  `machine: ${os.availableParallelism()} cores (${cpus[0]?.model.trim() ?? 'unknown CPU'}), node ${process.version}, ${os.platform()} ${os.release()}, ` +
-    `load average ${os.loadavg().map((n) => n.toFixed(2)).join(' ')}`,
+  `load: ${opts.clients} devices × ${opts.inflight} in flight, ${opts.warmup} s warm-up + ${opts.seconds} s measured, ${opts.rounds} round(s), brokers interleaved`,
 );
-console.log(
-  `load: ${opts.clients} clients × ${opts.inflight} in flight, ${opts.warmup} s warm-up + ${opts.seconds} s measured, ${opts.rounds} rounds ` +
-    '(reference and subject interleaved, each broker in a child process)',
-);
-console.log('reference: bare aedes, no hooks, in-memory persistence');
-console.log('subject:   StoreTwin server (auth, ingest, durable SQLite group commit before PUBACK)');
+console.log('reference: Mosquitto (Debian) relaying every message to one QoS 0 subscriber; bare aedes acking with nothing subscribed');
+console.log('subject:   StoreTwin (auth, decode, dedupe, durable SQLite commit before PUBACK, twin, rules)');
+console.log(`payload:   ${HEARTBEAT_PAYLOAD} (a door sensor’s periodic report)`);
 
-const reference: Measurement[] = [];
-const subject: Measurement[] = [];
+const runs: Record<Side, Measurement[]> = { mosquitto: [], aedes: [], storetwin: [] };
+const runners: Record<Side, (o: Options) => Promise<Measurement>> = { mosquitto: runMosquitto, aedes: runAedes, storetwin: runStoreTwin };
 for (let round = 1; round <= opts.rounds; round++) {
-  const ref = await runReference(opts);
-  reference.push(ref);
-  console.log(describe('reference', round, ref));
-  const sub = await runSubject(opts);
-  subject.push(sub);
-  console.log(describe('storetwin', round, sub));
+  for (const side of ['mosquitto', 'aedes', 'storetwin'] as const) {
+    const m = await runners[side](opts);
+    runs[side].push(m);
+    console.log(describe(side, round, m));
+  }
 }
 
-interface Column {
-  name: string;
-  value: (m: Measurement) => number;
-  digits: number;
+const summary = (side: Side) => ({
+  acksPerSecond: median(runs[side].map((m) => m.load.rate)),
+  p50Ms: median(runs[side].map((m) => m.load.p50Ms)),
+  p99Ms: median(runs[side].map((m) => m.load.p99Ms)),
+  rssMB: median(runs[side].map((m) => mb(m.rssBytes))),
+  cpuUsPerAck: median(runs[side].map((m) => m.cpuUsPerAck)),
+});
+const figures = {
+  mosquitto: { ...summary('mosquitto'), relayedPerSecond: median(runs.mosquitto.map((m) => m.relayedRate ?? 0)) },
+  aedes: summary('aedes'),
+  storetwin: summary('storetwin'),
+  ratioToMosquitto: 0,
+  ratioToAedes: 0,
+  storedAllAcked: runs.storetwin.every((m) => (m.stored ?? 0) >= m.load.totalAcks),
+};
+figures.ratioToMosquitto = figures.storetwin.acksPerSecond / figures.mosquitto.acksPerSecond;
+figures.ratioToAedes = figures.storetwin.acksPerSecond / figures.aedes.acksPerSecond;
+
+console.log(`\nmedians of ${opts.rounds} round(s)`);
+console.log(`${''.padEnd(12)}${'acks/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'RSS MB'.padStart(10)}${'µs/ack'.padStart(10)}`);
+for (const side of ['mosquitto', 'aedes', 'storetwin'] as const) {
+  const s = figures[side];
+  console.log(
+    `${side.padEnd(12)}${fmt(s.acksPerSecond).padStart(10)}${fmt(s.p50Ms, 2).padStart(10)}${fmt(s.p99Ms, 2).padStart(10)}${fmt(s.rssMB, 1).padStart(10)}${fmt(s.cpuUsPerAck, 2).padStart(10)}`,
+  );
 }
-const columns: Column[] = [
-  { name: 'acks/s', value: (m) => m.load.rate, digits: 0 },
-  { name: 'p50 ms', value: (m) => m.load.p50Ms, digits: 2 },
-  { name: 'p99 ms', value: (m) => m.load.p99Ms, digits: 2 },
-  { name: 'RSS MB', value: (m) => mb(m.rssBytes), digits: 1 },
-  { name: 'ΔRSS MB', value: (m) => mb(m.rssGrowthBytes), digits: 1 },
-  { name: 'CPU µs/ack', value: (m) => m.cpuUsPerAck, digits: 1 },
-];
-const refMedians = columns.map((c) => median(reference.map(c.value)));
-const subMedians = columns.map((c) => median(subject.map(c.value)));
-const cell = (text: string): string => text.padStart(12);
+console.log(`\nStoreTwin / Mosquitto relay: ${fmt(figures.ratioToMosquitto, 2)}×   StoreTwin / bare aedes: ${fmt(figures.ratioToAedes, 2)}×`);
 
-console.log(`\nmedians of ${opts.rounds} rounds`);
-console.log(''.padEnd(22) + columns.map((c) => cell(c.name)).join(''));
-console.log('reference (aedes)'.padEnd(22) + refMedians.map((v, i) => cell(fmt(v, columns[i]!.digits))).join(''));
-console.log('subject (storetwin)'.padEnd(22) + subMedians.map((v, i) => cell(fmt(v, columns[i]!.digits))).join(''));
-console.log('ratio subject/ref'.padEnd(22) + subMedians.map((v, i) => cell(`${fmt(v / refMedians[i]!, 2)}×`)).join(''));
-console.log(`\nthroughput ratio subject/reference: ${fmt(subMedians[0]! / refMedians[0]!, 2)}`);
-
-const errors = [...reference, ...subject].flatMap((m) => m.load.errors);
+const errors = Object.values(runs).flatMap((ms) => ms.flatMap((m) => m.load.errors));
 if (errors.length > 0) {
   console.log(`client errors: ${errors.length}, first: ${errors.slice(0, 3).join('; ')}`);
   process.exitCode = 1;
 }
-const acked = subject.reduce((n, m) => n + m.load.totalAcks, 0);
-const stored = subject.reduce((n, m) => n + (m.stored ?? 0), 0);
-const allStored = subject.every((m) => (m.stored ?? 0) >= m.load.totalAcks);
-console.log(`stored >= acked: ${allStored ? 'yes' : 'no'} (${fmt(stored)} rows for ${fmt(acked)} PUBACKs over ${subject.length} runs, each checked after SIGKILL)`);
-if (!allStored) process.exitCode = 1;
+const acked = runs.storetwin.reduce((n, m) => n + m.load.totalAcks, 0);
+const stored = runs.storetwin.reduce((n, m) => n + (m.stored ?? 0), 0);
+console.log(`stored >= acked: ${figures.storedAllAcked ? 'yes' : 'no'} (${fmt(stored)} rows for ${fmt(acked)} PUBACKs, each run checked after SIGKILL)`);
+if (!figures.storedAllAcked) process.exitCode = 1;
+console.log(`results: ${path.relative(process.cwd(), writeResult('ingest', opts, figures))}`);
 console.log(`total time ${fmt((performance.now() - began) / 1000, 1)} s`);

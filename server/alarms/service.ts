@@ -80,12 +80,19 @@ interface Change {
   action: AlarmAction;
 }
 
+const liveKey = (a: { rule: string; source: string }): string => `${a.rule}\0${a.source}`;
+
+type QueuedChange = { kind: 'raise'; trigger: AlarmTrigger } | { kind: 'resolve'; site: string; rule: string; source: string; at: string };
+
 export class AlarmService implements AlarmActions {
   private readonly deps: AlarmServiceDeps;
   private readonly log: Logger;
   private readonly newId: () => string;
   private readonly chatter: ChatterDetector;
   private unsubscribe: (() => void) | null = null;
+  /** Triggers and resolutions from the bus, committed together (attachToBus). */
+  private readonly pending: QueuedChange[] = [];
+  private flushScheduled = false;
 
   constructor(deps: AlarmServiceDeps) {
     this.deps = deps;
@@ -102,28 +109,20 @@ export class AlarmService implements AlarmActions {
   stop(): void {
     this.unsubscribe?.();
     this.unsubscribe = null;
+    this.flushPending();
   }
 
   /**
-   * `rule.triggered` → raise, `rule.resolved` → resolve. A failure is logged and the other
-   * listeners still run (the bus isolates them); returns the unsubscribe function.
+   * `rule.triggered` → raise, `rule.resolved` → resolve, batched: what the rules engine emits
+   * while it works through one stored batch of events is committed in ONE transaction when the
+   * emitting code returns (a microtask later), so a door flapping in thousands of events costs
+   * one fsync per ingest commit, not one per event. Each change still runs in its own savepoint:
+   * one that fails is logged and rolled back alone. Returns the unsubscribe function.
    */
   attachToBus(): () => void {
     const { bus } = this.deps;
-    const onTriggered = (trigger: AlarmTrigger): void => {
-      try {
-        this.raise(trigger);
-      } catch (err) {
-        this.log.error({ err, rule: trigger.rule, source: trigger.source, site: trigger.site }, 'raising alarm failed');
-      }
-    };
-    const onResolved = (r: { site: string; rule: string; source: string; at: string }): void => {
-      try {
-        this.resolve(r.rule, r.source, r.at);
-      } catch (err) {
-        this.log.error({ err, rule: r.rule, source: r.source, site: r.site }, 'resolving alarm failed');
-      }
-    };
+    const onTriggered = (trigger: AlarmTrigger): void => this.enqueue({ kind: 'raise', trigger });
+    const onResolved = (r: { site: string; rule: string; source: string; at: string }): void => this.enqueue({ kind: 'resolve', ...r });
     bus.on('rule.triggered', onTriggered);
     bus.on('rule.resolved', onResolved);
     return () => {
@@ -132,63 +131,161 @@ export class AlarmService implements AlarmActions {
     };
   }
 
-  raise(trigger: AlarmTrigger): Alarm | null {
-    const at = normalizeIso(trigger.at, 'at');
-    const window = this.deps.maintenance?.inMaintenance(trigger.site, trigger.zone, trigger.device, isoToMs(at, 'at')) ?? null;
-    if (window !== null) {
-      // Suppressed, not deferred: the technician's work would otherwise surface as a burst of
-      // alarms when the window ends. The log line and the counter are the record of it, and a
-      // critical one also leaves an info alarm in the console (suppressionRecord): a window
-      // must not be a silent way around arming.
-      this.deps.metrics?.alarmsSuppressed.inc({ rule: trigger.rule });
-      this.log.info(
-        { site: trigger.site, zone: trigger.zone, device: trigger.device, rule: trigger.rule, source: trigger.source, at, maintenance: window.id, by: window.by },
-        'alarm suppressed by maintenance',
-      );
-      if (RECORDED_SUPPRESSIONS.includes(trigger.severity) && trigger.rule !== SUPPRESSED_RULE) {
-        // Not through raise(): the record is in the same zone, and must not be suppressed in turn.
-        this.upsert(suppressionRecord({ ...trigger, at }, window));
+  /**
+   * Commits what the bus queued so far (stop() calls it too, so no trigger is lost). The batch
+   * holds the write lock throughout, so the live alarms it touches are kept in memory: a repeat
+   * of one it already read folds in with the state machine alone, and such an alarm's row is
+   * written once, at the end — a flapping door's thousand repeats are one UPDATE.
+   */
+  flushPending(): void {
+    this.flushScheduled = false;
+    const queued = this.pending.splice(0);
+    if (queued.length === 0) return;
+    const { db, store } = this.deps;
+    const changes: Change[] = [];
+    /** (rule, source) → its live alarm as this batch left it; `dirty` rows are not written yet. */
+    const live = new Map<string, Alarm>();
+    const dirty = new Set<string>();
+    const writeBack = (key: string): void => {
+      if (dirty.delete(key)) store.update(live.get(key)!);
+    };
+    const step = (item: QueuedChange): void => {
+      let body: () => Change | null;
+      let cached: Alarm | undefined;
+      let key: string;
+      if (item.kind === 'raise') {
+        const trigger = this.effectiveTrigger(item.trigger);
+        if (trigger === null) return;
+        key = liveKey(trigger);
+        cached = live.get(key);
+        const before = cached;
+        body = before ? () => this.repeatBody(before, trigger) : () => this.upsertBody(trigger);
+      } else {
+        key = liveKey(item);
+        const when = normalizeIso(item.at, 'at');
+        body = () => this.resolveAt(item.rule, item.source, when);
       }
-      return null;
+      // SQL is about to read the row: it must hold what this batch did to it.
+      if (!cached) writeBack(key);
+      // A savepoint: a change that fails rolls back alone.
+      const change = db.transaction(() => this.plan(body))();
+      if (change === null) return;
+      changes.push(change);
+      if (closedOut(change.alarm)) {
+        live.delete(key);
+        dirty.delete(key);
+      } else {
+        live.set(key, change.alarm);
+        if (cached) dirty.add(key);
+      }
+    };
+    try {
+      db.transaction(() => {
+        for (const item of queued) {
+          try {
+            step(item);
+          } catch (err) {
+            const what = item.kind === 'raise' ? item.trigger : item;
+            this.log.error({ err, rule: what.rule, source: what.source, site: what.site }, `${item.kind === 'raise' ? 'raising' : 'resolving'} alarm failed`);
+          }
+        }
+        for (const key of [...dirty]) writeBack(key);
+      }).immediate();
+    } catch (err) {
+      // The commit itself failed (disk full, I/O error): nothing of the batch is stored.
+      this.log.error({ err, changes: changes.length }, 'committing alarm changes failed');
+      return;
     }
-    return this.upsert({ ...trigger, at });
+    this.settle(changes);
   }
 
-  /** Opens the alarm for (rule, source) or counts a repeat of the open one; `at` normalised. */
-  private upsert(trigger: AlarmTrigger): Alarm | null {
+  private enqueue(item: QueuedChange): void {
+    this.pending.push(item);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => this.flushPending());
+  }
+
+  /** The trigger to raise: itself (`at` normalised), the record of a suppressed one, or null. */
+  private effectiveTrigger(trigger: AlarmTrigger): AlarmTrigger | null {
+    const normalized = { ...trigger, at: normalizeIso(trigger.at, 'at') };
+    const suppressed = this.suppression(normalized);
+    return suppressed === undefined ? normalized : suppressed;
+  }
+
+  /** A repeat of a live alarm this batch already holds: the state machine and its history entry, if any. */
+  private repeatBody(before: Alarm, trigger: AlarmTrigger): Change {
+    const details = { ...(trigger.details ?? {}), autoClear: trigger.autoClear };
+    const next = apply(before, { action: 'repeated', at: trigger.at, severity: trigger.severity, message: trigger.message, details });
+    for (const entry of next.history.slice(before.history.length)) this.deps.store.addHistory(next.id, entry);
+    return this.markChatter({ alarm: next, action: 'repeated' }, trigger.at);
+  }
+
+  raise(trigger: AlarmTrigger): Alarm | null {
+    const effective = this.effectiveTrigger(trigger);
+    if (effective === null) return null;
+    const alarm = this.commit(() => this.upsertBody(effective));
+    // Suppressed: nothing raised, though a critical one left its record.
+    return effective.rule === SUPPRESSED_RULE && trigger.rule !== SUPPRESSED_RULE ? null : alarm;
+  }
+
+  /**
+   * undefined when no maintenance window covers the trigger; else it is suppressed: null, or
+   * the info alarm that records a suppressed critical one.
+   */
+  private suppression(trigger: AlarmTrigger): AlarmTrigger | null | undefined {
+    const { at } = trigger;
+    const window = this.deps.maintenance?.inMaintenance(trigger.site, trigger.zone, trigger.device, isoToMs(at, 'at')) ?? null;
+    if (window === null) return undefined;
+    // Suppressed, not deferred: the technician's work would otherwise surface as a burst of
+    // alarms when the window ends. The log line and the counter are the record of it, and a
+    // critical one also leaves an info alarm in the console (suppressionRecord): a window
+    // must not be a silent way around arming.
+    this.deps.metrics?.alarmsSuppressed.inc({ rule: trigger.rule });
+    this.log.info(
+      { site: trigger.site, zone: trigger.zone, device: trigger.device, rule: trigger.rule, source: trigger.source, at, maintenance: window.id, by: window.by },
+      'alarm suppressed by maintenance',
+    );
+    // The record is in the same zone, and must not be suppressed in turn.
+    if (RECORDED_SUPPRESSIONS.includes(trigger.severity) && trigger.rule !== SUPPRESSED_RULE) return suppressionRecord(trigger, window);
+    return null;
+  }
+
+  /** Opens the alarm for (rule, source) or counts a repeat of the open one; `at` normalised. Inside a transaction. */
+  private upsertBody(trigger: AlarmTrigger): Change {
     const { at } = trigger;
     const candidate = raise(trigger, this.newId());
-    return this.commit(() => {
-      const { store } = this.deps;
-      // Read inside the IMMEDIATE transaction: nobody can write between this and the upsert,
-      // so `before` is exactly the row the upsert will count the repeat on.
-      const before = store.findLive(trigger.rule, trigger.source);
-      const { alarm: stored, created } = store.upsertLive(candidate);
-      if (created) {
-        store.addHistory(stored.id, candidate.history[0] as AlarmTransition);
-        this.chatter.note(stored.id, isoToMs(at, 'at'));
-        return { alarm: { ...stored, history: candidate.history }, action: 'raised' };
-      }
-      // The write lock was held since the read, so a conflict means `before` existed.
-      if (before === null) throw new Error(`alarm upsert for ${trigger.rule}/${trigger.source} met a row the transaction did not see`);
-      // The upsert did the repeat in SQL; the state machine says which history entry it makes.
-      const next = apply(before, { action: 'repeated', at, severity: trigger.severity, message: trigger.message, details: candidate.details });
-      for (const entry of next.history.slice(before.history.length)) store.addHistory(stored.id, entry);
-      return this.markChatter({ alarm: { ...stored, history: next.history }, action: 'repeated' }, at);
-    });
+    const { store } = this.deps;
+    // Read inside the IMMEDIATE transaction: nobody can write between this and the upsert,
+    // so `before` is exactly the row the upsert will count the repeat on.
+    const before = store.findLive(trigger.rule, trigger.source);
+    const { alarm: stored, created } = store.upsertLive(candidate);
+    if (created) {
+      store.addHistory(stored.id, candidate.history[0] as AlarmTransition);
+      this.chatter.note(stored.id, isoToMs(at, 'at'));
+      return { alarm: { ...stored, history: candidate.history }, action: 'raised' };
+    }
+    // The write lock was held since the read, so a conflict means `before` existed.
+    if (before === null) throw new Error(`alarm upsert for ${trigger.rule}/${trigger.source} met a row the transaction did not see`);
+    // The upsert did the repeat in SQL; the state machine says which history entry it makes.
+    const next = apply(before, { action: 'repeated', at, severity: trigger.severity, message: trigger.message, details: candidate.details });
+    for (const entry of next.history.slice(before.history.length)) store.addHistory(stored.id, entry);
+    return this.markChatter({ alarm: { ...stored, history: next.history }, action: 'repeated' }, at);
   }
 
   resolve(rule: string, source: string, at: string): Alarm | null {
     const when = normalizeIso(at, 'at');
-    return this.commit(() => {
-      const live = this.deps.store.findLive(rule, source);
-      if (live === null || live.state === 'cleared') return null;
-      // A latched alarm records the restoration (and closes out if it was acknowledged). Other
-      // rules without auto-clear are cleared by a person; their resolution changes nothing.
-      if (!live.latched && live.details.autoClear !== true) return null;
-      const change = this.write(live, live.latched ? { action: 'restored', at: when, by: ruleActor(rule) } : { action: 'cleared', at: when, by: ruleActor(rule) });
-      return this.markChatter(change, when);
-    });
+    return this.commit(() => this.resolveAt(rule, source, when));
+  }
+
+  private resolveAt(rule: string, source: string, when: string): Change | null {
+    const live = this.deps.store.findLive(rule, source);
+    if (live === null || live.state === 'cleared') return null;
+    // A latched alarm records the restoration (and closes out if it was acknowledged). Other
+    // rules without auto-clear are cleared by a person; their resolution changes nothing.
+    if (!live.latched && live.details.autoClear !== true) return null;
+    const change = this.write(live, live.latched ? { action: 'restored', at: when, by: ruleActor(rule) } : { action: 'cleared', at: when, by: ruleActor(rule) });
+    return this.markChatter(change, when);
   }
 
   /**
@@ -282,23 +379,43 @@ export class AlarmService implements AlarmActions {
    * anywhere (the planner included) rolls back everything. Announces the change after commit.
    */
   private commit(body: () => Change | null): Alarm | null {
-    const { db, planner, outbox, clock } = this.deps;
-    const run = db.transaction((): Change | null => {
-      const change = body();
-      if (change === null) return null;
-      const level = change.alarm.escalationLevel;
-      outbox.insert(planner.plan(change.alarm, change.action, { level, now: clock.now() }));
-      return change;
-    });
-    const change = run.immediate();
+    const change = this.deps.db.transaction(() => this.plan(body)).immediate();
     if (change === null) return null;
-    if (closedOut(change.alarm)) this.chatter.forget(change.alarm.id);
-    this.announce(change);
+    this.settle([change]);
     return change.alarm;
   }
 
+  /** Inside the transaction: the change and its deliveries (the outbox). */
+  private plan(body: () => Change | null): Change | null {
+    const { planner, outbox, clock } = this.deps;
+    const change = body();
+    if (change === null) return null;
+    const level = change.alarm.escalationLevel;
+    outbox.insert(planner.plan(change.alarm, change.action, { level, now: clock.now() }));
+    return change;
+  }
+
+  /**
+   * After the commit: counts every change and announces them in order, except a repeat that a
+   * later repeat of the same alarm in this batch supersedes — a flapping door pushes its
+   * alarm's latest count once per commit, not once per event.
+   */
+  private settle(changes: readonly Change[]): void {
+    const laterAction = new Map<string, AlarmAction>();
+    const announced: boolean[] = new Array<boolean>(changes.length);
+    for (let i = changes.length - 1; i >= 0; i--) {
+      const { alarm, action } = changes[i]!;
+      announced[i] = !(action === 'repeated' && laterAction.get(alarm.id) === 'repeated');
+      laterAction.set(alarm.id, action);
+    }
+    changes.forEach((change, i) => {
+      this.deps.metrics?.alarms.inc({ severity: change.alarm.severity, action: change.action });
+      if (closedOut(change.alarm)) this.chatter.forget(change.alarm.id);
+      if (announced[i]) this.announce(change);
+    });
+  }
+
   private announce({ alarm, action }: Change): void {
-    this.deps.metrics?.alarms.inc({ severity: alarm.severity, action });
     this.log.info({ alarm: alarm.id, site: alarm.site, rule: alarm.rule, source: alarm.source, action, state: alarm.state, count: alarm.count }, `alarm ${action}`);
     // The bus isolates its listeners; the publisher is guarded here: the change is committed,
     // and a broker hiccup must not turn it into an error for the caller.

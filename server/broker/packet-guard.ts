@@ -12,6 +12,10 @@
  * - a remaining-length varint longer than 4 bytes is malformed [MQTT-2.2.3].
  *
  * It passes bytes through unchanged, without copying, so it costs a few comparisons per chunk.
+ *
+ * Outgoing packets written in one turn of the event loop leave in one write: the PUBACKs a group
+ * commit releases together (one per event of the batch) would otherwise cost a syscall each,
+ * which was the largest single cost of ingest (bench/ingest.bench.ts).
  */
 import { Duplex } from 'node:stream';
 import type { ErrorCode } from '../errors.ts';
@@ -104,6 +108,12 @@ export class FixedHeaderScanner {
 export class GuardedConnection extends Duplex {
   private readonly scanner: FixedHeaderScanner;
   private violated = false;
+  /** The inner connection is corked until the end of this turn (see the file comment). */
+  private corked = false;
+  private readonly endTurn = (): void => {
+    this.corked = false;
+    this.inner.uncork();
+  };
 
   constructor(
     readonly inner: Duplex,
@@ -137,15 +147,23 @@ export class GuardedConnection extends Duplex {
 
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.inner.destroyed) return callback();
+    if (!this.corked) {
+      this.corked = true;
+      this.inner.cork();
+      setImmediate(this.endTurn);
+    }
     if (this.inner.write(chunk, encoding)) callback();
     else this.inner.once('drain', () => callback());
   }
 
   override _final(callback: (error?: Error | null) => void): void {
+    if (this.corked) this.endTurn();
     this.inner.end(callback);
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    // What was written before the close still leaves (a CONNACK refusing the login).
+    if (this.corked) this.endTurn();
     this.inner.destroy();
     callback(err);
   }

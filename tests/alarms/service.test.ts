@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { alarmTopic, SUPPRESSED_RULE } from '../../server/alarms/service.ts';
 import { apply, raise } from '../../server/alarms/state-machine.ts';
-import type { Alarm, AlarmAction } from '../../server/alarms/types.ts';
+import type { Alarm, AlarmAction, AlarmTrigger } from '../../server/alarms/types.ts';
 import { StoreTwinError } from '../../server/errors.ts';
 import { createAlarmFixture, trigger, type AlarmFixture } from './fixture.ts';
 
@@ -255,23 +255,108 @@ describe('AlarmService', () => {
         f.bus.emit('rule.triggered', trigger({ autoClear: true }));
       }),
     );
+    // The bus path commits what one turn queued when the emitting code returns (a microtask).
+    await Promise.resolve();
     const open = f.service.open('demo-hotel');
     expect(open).toHaveLength(1);
     expect(open[0]!.count).toBe(50);
 
     f.bus.emit('rule.resolved', { site: 'demo-hotel', rule: 'door-armed', source: 'door-101', at: '2026-11-23T02:30:00Z' });
+    await Promise.resolve();
     // Cleared but nobody acknowledged it: still listed, until someone does.
     expect(f.service.open().map((a) => [a.id, a.state, a.acknowledged])).toEqual([[open[0]!.id, 'cleared', false]]);
 
     stop();
     f.bus.emit('rule.triggered', trigger());
+    await Promise.resolve();
     expect(f.service.get(open[0]!.id)!.count).toBe(50);
   });
 
-  it('a failing trigger on the bus is logged, not thrown into the emitter', () => {
+  it('triggers of one turn on the bus commit together: one alarm, every repeat counted, one announcement of the latest count', async () => {
+    const stop = f.service.attachToBus();
+    // What the rules engine emits while it works through one stored batch of a flapping door.
+    for (let i = 0; i < 200; i++) f.bus.emit('rule.triggered', trigger({ at: new Date(Date.parse('2026-11-23T02:14:07Z') + i * 10).toISOString() }));
+    f.bus.emit('rule.triggered', trigger({ rule: 'door-tamper', severity: 'major' }));
+    expect(f.service.open()).toEqual([]);
+    await Promise.resolve();
+    const open = f.service.open();
+    expect(open.map((a) => [a.rule, a.count]).sort()).toEqual([
+      ['door-armed', 200],
+      ['door-tamper', 1],
+    ]);
+    // Raised, then the last of the 199 repeats: one push carries the latest count.
+    expect(changes.map((c) => [c.alarm.rule, c.action, c.alarm.count])).toEqual([
+      ['door-armed', 'raised', 1],
+      ['door-armed', 'repeated', 200],
+      ['door-tamper', 'raised', 1],
+    ]);
+    // Every change is planned in the batch (this fixture's planner plans one delivery each).
+    expect(f.deliveries()).toHaveLength(201);
+    const text = await f.metrics.registry.metrics();
+    expect(text).toContain('storetwin_alarms_total{severity="major",action="repeated"} 199');
+    stop();
+  });
+
+  it('a batch on the bus ends where the same triggers and resolutions one by one end', async () => {
+    // A latched door alarm: raised, repeated, restored, raised again, repeated, restored — and an
+    // auto-clearing one cleared and re-opened — all within one turn.
+    const t = (rule: string, i: number, over: Partial<AlarmTrigger> = {}) =>
+      trigger({ rule, at: new Date(Date.parse('2026-11-23T02:14:07Z') + i * 1000).toISOString(), ...over });
+    const r = (rule: string, i: number) => ({ site: 'demo-hotel', rule, source: 'door-101', at: new Date(Date.parse('2026-11-23T02:14:07Z') + i * 1000).toISOString() });
+    const script: Array<['t', AlarmTrigger] | ['r', ReturnType<typeof r>]> = [
+      ['t', t('door-armed', 0, { latch: true, severity: 'major' })],
+      ['t', t('door-armed', 1, { latch: true, severity: 'critical' })],
+      ['r', r('door-armed', 2)],
+      ['t', t('door-held', 3, { autoClear: true })],
+      ['t', t('door-armed', 4, { latch: true })],
+      ['r', r('door-held', 5)],
+      ['t', t('door-armed', 6, { latch: true })],
+      ['t', t('door-held', 7, { autoClear: true })],
+      ['r', r('door-armed', 8)],
+    ];
+    const stop = f.service.attachToBus();
+    for (const [kind, x] of script) {
+      if (kind === 't') f.bus.emit('rule.triggered', x);
+      else f.bus.emit('rule.resolved', x);
+    }
+    await Promise.resolve();
+    stop();
+
+    const g = createAlarmFixture();
+    try {
+      for (const [kind, x] of script) {
+        if (kind === 't') g.service.raise(x);
+        else g.service.resolve(x.rule, x.source, x.at);
+      }
+      const shape = (a: Alarm) => ({ ...a, id: '', history: a.history.map((h) => [h.action, h.at, h.detail]) });
+      const batched = f.service.open().map((a) => shape(f.service.get(a.id)!));
+      const sequential = g.service.open().map((a) => shape(g.service.get(a.id)!));
+      expect(batched).toEqual(sequential);
+      expect(batched.map((a) => [a.rule, a.count, a.state, a.severity])).toEqual([
+        ['door-armed', 4, 'active', 'critical'],
+        ['door-held', 2, 'active', 'major'],
+      ]);
+    } finally {
+      g.close();
+    }
+  });
+
+  it('one failing change on the bus rolls back alone; the others of its batch commit', async () => {
+    const stop = f.service.attachToBus();
+    f.bus.emit('rule.triggered', trigger({ source: 'door-1', device: 'door-1' }));
+    f.bus.emit('rule.triggered', trigger({ source: 'door-2', device: 'door-2' }));
+    f.planner.failNext = new Error('boom');
+    // failNext fails the next plan: the first of the queue.
+    await Promise.resolve();
+    expect(f.service.open().map((a) => a.source)).toEqual(['door-2']);
+    stop();
+  });
+
+  it('a failing trigger on the bus is logged, not thrown into the emitter', async () => {
     const stop = f.service.attachToBus();
     f.planner.failNext = new Error('boom');
     expect(() => f.bus.emit('rule.triggered', trigger())).not.toThrow();
+    await Promise.resolve();
     expect(f.service.open()).toEqual([]);
     stop();
   });

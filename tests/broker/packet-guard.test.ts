@@ -1,6 +1,7 @@
+import { Duplex } from 'node:stream';
 import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
-import { FixedHeaderScanner } from '../../server/broker/packet-guard.ts';
+import { FixedHeaderScanner, GuardedConnection } from '../../server/broker/packet-guard.ts';
 
 const limits = { maxConnectBytes: 4096, maxPacketBytes: 64 * 1024 };
 
@@ -37,5 +38,45 @@ describe('FixedHeaderScanner', () => {
   it('refuses a remaining length of more than four bytes', () => {
     const scanner = new FixedHeaderScanner({ maxConnectBytes: 1e9, maxPacketBytes: 1e9 });
     expect(scanner.scan(Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0x01]))?.code).toBe('STW_ERR_MQTT_MALFORMED_PACKET');
+  });
+});
+
+/** A connection that records how its bytes were handed over: one entry per write (or writev). */
+class RecordingConnection extends Duplex {
+  readonly writes: Buffer[][] = [];
+  override _read(): void {}
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.writes.push([chunk]);
+    cb();
+  }
+  override _writev(chunks: Array<{ chunk: Buffer }>, cb: () => void): void {
+    this.writes.push(chunks.map((c) => c.chunk));
+    cb();
+  }
+}
+
+describe('GuardedConnection', () => {
+  const puback = (id: number) => mqttPacket.generate({ cmd: 'puback', messageId: id });
+
+  it('sends what one turn wrote in one write, in order (the PUBACKs of a group commit)', async () => {
+    const inner = new RecordingConnection();
+    const guarded = new GuardedConnection(inner, limits, () => undefined);
+    for (let id = 1; id <= 50; id++) guarded.write(puback(id));
+    expect(inner.writes).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(inner.writes).toHaveLength(1);
+    expect(Buffer.concat(inner.writes[0]!)).toEqual(Buffer.concat(Array.from({ length: 50 }, (_, i) => puback(i + 1))));
+    guarded.write(puback(51));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(inner.writes).toHaveLength(2);
+  });
+
+  it('still sends what was written before the connection is destroyed (a refusing CONNACK)', () => {
+    const inner = new RecordingConnection();
+    const guarded = new GuardedConnection(inner, limits, () => undefined);
+    const connack = mqttPacket.generate({ cmd: 'connack', returnCode: 4, sessionPresent: false });
+    guarded.write(connack);
+    guarded.destroy();
+    expect(inner.writes.flat()).toEqual([connack]);
   });
 });

@@ -1,0 +1,137 @@
+/**
+ * The raw-socket QoS 1 load generator: each device keeps `inflight` pre-encoded publishes
+ * outstanding; the PUBACKs of one socket read are answered with one write carrying as many new
+ * publishes (same packet ids, next sequence numbers). Counts PUBACKs and publish→PUBACK
+ * latencies in a measured window after a warm-up, then drains.
+ */
+import type net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { quantile, type LoadResult } from './load.ts';
+import { connectClient, mapLimit, PacketReader, PUBACK, PublishTemplate, type Credentials } from './raw-mqtt.ts';
+
+export interface RawLoadDevice extends Credentials {
+  topic: string;
+}
+
+export interface RawLoadOptions {
+  port: number;
+  devices: readonly RawLoadDevice[];
+  inflight: number;
+  warmupS: number;
+  seconds: number;
+  /** The payload, with `{seq}` where each message's sequence number goes. */
+  payload?: string;
+  onWindowStart?: () => void;
+  onWindowEnd?: () => void;
+  drainTimeoutMs?: number;
+}
+
+/**
+ * What a door sensor sends most: its periodic report (battery, radio, contact). Ingest runs it
+ * through decode, dedupe, the commit, the twin and the rules (silence timers, battery
+ * thresholds) without raising alarms, so the figure is the same at any hour; the alarm path
+ * under load is bench/alarm-latency.bench.ts.
+ */
+export const HEARTBEAT_PAYLOAD = '{"type":"heartbeat","battery":3.61,"rsrp":-97,"snr":8,"door":"closed","seq":{seq}}';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function runRawLoad(opts: RawLoadOptions): Promise<LoadResult> {
+  if (opts.inflight < 1 || opts.inflight > 65_535) throw new Error('inflight must be 1..65535');
+  const sockets = await mapLimit(opts.devices, 64, (d) => connectClient(opts.port, d));
+  const errors: string[] = [];
+  let running = true;
+  let measuring = false;
+  let totalAcks = 0;
+  let totalPublished = 0;
+  let outstanding = 0;
+  let windowAcks = 0;
+  let latencies = new Float64Array(1 << 18);
+  let drained: (() => void) | null = null;
+
+  const record = (ms: number): void => {
+    if (windowAcks === latencies.length) {
+      const bigger = new Float64Array(latencies.length * 2);
+      bigger.set(latencies);
+      latencies = bigger;
+    }
+    latencies[windowAcks++] = ms;
+  };
+
+  sockets.forEach((socket: net.Socket, index) => {
+    const device = opts.devices[index]!;
+    const template = new PublishTemplate(device.topic, opts.payload ?? HEARTBEAT_PAYLOAD);
+    // Packet ids 1..inflight, each always in flight; sentAt[id] is when it last left.
+    const sentAt = new Float64Array(opts.inflight + 1);
+    const free: number[] = [];
+    let seq = 0;
+
+    const send = (ids: readonly number[]): void => {
+      const out = Buffer.allocUnsafe(ids.length * template.length);
+      const now = performance.now();
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i]!;
+        template.writeInto(out, i * template.length, id, ++seq);
+        sentAt[id] = now;
+      }
+      outstanding += ids.length;
+      totalPublished += ids.length;
+      socket.write(out);
+    };
+
+    const reader = new PacketReader((type, _flags, body) => {
+      if (type !== PUBACK) return;
+      const id = (body[0]! << 8) | body[1]!;
+      outstanding--;
+      totalAcks++;
+      if (measuring) record(performance.now() - sentAt[id]!);
+      free.push(id);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      reader.push(chunk);
+      if (free.length === 0) return;
+      if (running) send(free);
+      free.length = 0;
+      if (!running && outstanding === 0) drained?.();
+    });
+    socket.on('error', (err) => errors.push(`${device.clientId}: ${err.message}`));
+    socket.on('close', () => {
+      if (running) errors.push(`${device.clientId}: disconnected during the run`);
+    });
+    send(Array.from({ length: opts.inflight }, (_, i) => i + 1));
+  });
+
+  await sleep(opts.warmupS * 1000);
+  opts.onWindowStart?.();
+  measuring = true;
+  const start = performance.now();
+  await sleep(opts.seconds * 1000);
+  measuring = false;
+  const windowSeconds = (performance.now() - start) / 1000;
+  opts.onWindowEnd?.();
+  running = false;
+
+  if (outstanding > 0) {
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      drained = resolve;
+      timer = setTimeout(resolve, opts.drainTimeoutMs ?? 10_000);
+    });
+    clearTimeout(timer);
+  }
+  const unacked = outstanding;
+  for (const socket of sockets) socket.destroy();
+
+  const sorted = latencies.subarray(0, windowAcks).sort();
+  return {
+    rate: windowAcks / windowSeconds,
+    windowAcks,
+    windowSeconds,
+    p50Ms: quantile(sorted, 0.5),
+    p99Ms: quantile(sorted, 0.99),
+    totalAcks,
+    totalPublished,
+    unacked,
+    errors,
+  };
+}
