@@ -21,6 +21,13 @@ export interface RawLoadOptions {
   seconds: number;
   /** The payload, with `{seq}` where each message's sequence number goes. */
   payload?: string;
+  /**
+   * Open loop: publish this many messages per second in total (spread over the devices, each
+   * still holding at most `inflight`) instead of as many as the broker acknowledges.
+   */
+  ratePerSecond?: number;
+  /** Ends the measured window early when it resolves. */
+  stop?: Promise<void>;
   onWindowStart?: () => void;
   onWindowEnd?: () => void;
   drainTimeoutMs?: number;
@@ -58,25 +65,29 @@ export async function runRawLoad(opts: RawLoadOptions): Promise<LoadResult> {
     latencies[windowAcks++] = ms;
   };
 
-  sockets.forEach((socket: net.Socket, index) => {
+  const senders = sockets.map((socket: net.Socket, index) => {
     const device = opts.devices[index]!;
     const template = new PublishTemplate(device.topic, opts.payload ?? HEARTBEAT_PAYLOAD);
-    // Packet ids 1..inflight, each always in flight; sentAt[id] is when it last left.
+    // Packet ids 1..inflight; sentAt[id] is when it last left, `free` holds the ids not in flight.
     const sentAt = new Float64Array(opts.inflight + 1);
-    const free: number[] = [];
+    const free: number[] = Array.from({ length: opts.inflight }, (_, i) => opts.inflight - i);
     let seq = 0;
 
-    const send = (ids: readonly number[]): void => {
-      const out = Buffer.allocUnsafe(ids.length * template.length);
+    /** Sends up to `count` publishes on ids now free; returns how many left. */
+    const send = (count: number): number => {
+      const n = Math.min(count, free.length);
+      if (n === 0) return 0;
+      const out = Buffer.allocUnsafe(n * template.length);
       const now = performance.now();
-      for (let i = 0; i < ids.length; i++) {
-        const id = ids[i]!;
+      for (let i = 0; i < n; i++) {
+        const id = free.pop()!;
         template.writeInto(out, i * template.length, id, ++seq);
         sentAt[id] = now;
       }
-      outstanding += ids.length;
-      totalPublished += ids.length;
+      outstanding += n;
+      totalPublished += n;
       socket.write(out);
+      return n;
     };
 
     const reader = new PacketReader((type, _flags, body) => {
@@ -88,28 +99,48 @@ export async function runRawLoad(opts: RawLoadOptions): Promise<LoadResult> {
       free.push(id);
     });
     socket.on('data', (chunk: Buffer) => {
+      const before = free.length;
       reader.push(chunk);
-      if (free.length === 0) return;
-      if (running) send(free);
-      free.length = 0;
+      // Closed loop: every acknowledged id leaves again at once.
+      if (running && opts.ratePerSecond === undefined && free.length > before) send(free.length);
       if (!running && outstanding === 0) drained?.();
     });
     socket.on('error', (err) => errors.push(`${device.clientId}: ${err.message}`));
     socket.on('close', () => {
       if (running) errors.push(`${device.clientId}: disconnected during the run`);
     });
-    send(Array.from({ length: opts.inflight }, (_, i) => i + 1));
+    return send;
   });
+
+  let pacer: NodeJS.Timeout | undefined;
+  if (opts.ratePerSecond === undefined) {
+    for (const send of senders) send(opts.inflight);
+  } else {
+    const rate = opts.ratePerSecond;
+    const began = performance.now();
+    let next = 0;
+    pacer = setInterval(() => {
+      let due = Math.floor(((performance.now() - began) / 1000) * rate) - totalPublished;
+      // Round robin, one message per device per pass: the load is spread like real devices'.
+      for (let stuck = 0; due > 0 && stuck < senders.length; next = (next + 1) % senders.length) {
+        if (senders[next]!(1) === 1) {
+          due--;
+          stuck = 0;
+        } else stuck++;
+      }
+    }, 2);
+  }
 
   await sleep(opts.warmupS * 1000);
   opts.onWindowStart?.();
   measuring = true;
   const start = performance.now();
-  await sleep(opts.seconds * 1000);
+  await Promise.race([sleep(opts.seconds * 1000), ...(opts.stop ? [opts.stop] : [])]);
   measuring = false;
   const windowSeconds = (performance.now() - start) / 1000;
   opts.onWindowEnd?.();
   running = false;
+  clearInterval(pacer);
 
   if (outstanding > 0) {
     let timer: NodeJS.Timeout | undefined;
