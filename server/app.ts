@@ -125,7 +125,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
   const bus = new EventBus();
   bus.onListenerError = (err, event) => logger.error({ err, event }, 'event listener failed');
   const sites = await SiteCatalog.load(siteDirs(config));
-  const storage = openSqliteStorage(path.join(config.dataDir, 'storetwin.db'));
+  const storage = openSqliteStorage(path.join(config.dataDir, 'storetwin.db'), { eventWriterThread: config.ingest.writerThread });
   const registry = storage.registry;
   // Backtests and replay histories run in a thread of their own, off the event loop ingest needs.
   const reads = new ReadWorker({ dbFile: storage.db.name, logLevel: config.logLevel, logger: logger.child({ module: 'reads' }) });

@@ -83,6 +83,11 @@ export const configSchema = z
         /** Group commit: flush when this many events wait, or after `commitDelayMs`. */
         commitMaxEvents: positiveInt.default(1000),
         commitDelayMs: z.coerce.number().int().min(0).max(1000).default(2),
+        /**
+         * Commit event batches in a thread of their own, off the event loop
+         * (server/storage/sqlite/event-writer.ts). Off only to measure what it is worth.
+         */
+        writerThread: z.boolean().default(true),
         /** How long a (device, seq) is remembered to drop retransmissions. */
         dedupeWindowS: positiveInt.default(3600),
         /**

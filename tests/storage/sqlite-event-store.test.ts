@@ -26,6 +26,20 @@ eventStoreContract('sqlite', async () => {
   };
 });
 
+// The same contract with batches written by the writer thread, as the server writes them.
+eventStoreContract('sqlite, writer thread', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'stw-events-'));
+  const storage = openSqliteStorage(join(dir, 'storetwin.db'), { eventWriterThread: true });
+  return {
+    store: storage.events,
+    cleanup: async () => {
+      await storage.events.stop();
+      storage.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
 function ev(i: number): NewEvent {
   const ts = new Date(Date.parse('2026-11-23T02:14:07.000Z') + i * 1000).toISOString();
   return {
@@ -84,9 +98,12 @@ describe('SqliteEventStore on a real file', () => {
     expect(page.items[0]?.data).toEqual(ev(1).data);
   });
 
-  it('keeps a committed batch when the process is killed right after append resolved', async () => {
+  it.each([
+    ['on the connection', 'inline'],
+    ['by the writer thread', 'thread'],
+  ])('keeps a committed batch when the process is killed right after append resolved (%s)', async (_label, mode) => {
     const count = 1000;
-    const child = spawn(process.execPath, ['--import', 'tsx', CRASH_FIXTURE, file, String(count)], {
+    const child = spawn(process.execPath, ['--import', 'tsx', CRASH_FIXTURE, file, String(count), mode], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -8,6 +8,8 @@ import type { DeviceEvent } from '../../../devices/types.ts';
 import { StoreTwinError } from '../../errors.ts';
 import type { EventPage, EventQuery, EventStore, NewEvent, StoredEvent } from '../types.ts';
 import type { Database } from './database.ts';
+import { INSERT_EVENT_SQL, type EventRowParams } from './event-writer-protocol.ts';
+import type { EventWriterThread } from './event-writer.ts';
 import { isoToMs, msToIso } from './time.ts';
 
 /** A page is at most this many rows: bounds memory and the time one query holds the loop. */
@@ -30,17 +32,7 @@ interface EventRow {
   data: string;
 }
 
-interface InsertParams {
-  site: string;
-  device: string;
-  device_type: string;
-  zone: string;
-  type: string;
-  seq: number | null;
-  ts: number;
-  received_at: number;
-  data: string;
-}
+type InsertParams = EventRowParams;
 
 export type QueryParams = Record<string, string | number>;
 
@@ -56,12 +48,13 @@ export class SqliteEventStore implements EventStore {
    */
   private readonly queryStmts = new Map<string, Statement<[QueryParams], EventRow>>();
 
-  constructor(db: Database) {
+  /** With `writer`, batches are written by its thread (event-writer.ts); else on this connection. */
+  constructor(
+    db: Database,
+    private readonly writer: EventWriterThread | null = null,
+  ) {
     this.db = db;
-    this.insert = db.prepare<[InsertParams]>(
-      `INSERT INTO events (site, device, device_type, zone, type, seq, ts, received_at, data)
-       VALUES (@site, @device, @device_type, @zone, @type, @seq, @ts, @received_at, @data)`,
-    );
+    this.insert = db.prepare<[InsertParams]>(INSERT_EVENT_SQL);
     // One transaction per batch: one fsync for the whole batch, and all or nothing.
     this.insertBatch = db.transaction((rows: readonly InsertParams[]) => {
       for (const row of rows) this.insert.run(row);
@@ -75,13 +68,15 @@ export class SqliteEventStore implements EventStore {
 
   async stop(): Promise<void> {
     // The connection is shared with the registry; openSqliteStorage().close() closes it.
+    await this.writer?.close();
   }
 
   async append(events: readonly NewEvent[]): Promise<void> {
     if (events.length === 0) return;
     // Convert everything first: a bad timestamp refuses the whole batch before any write.
     const rows = events.map(toRow);
-    this.insertBatch(rows);
+    if (this.writer) await this.writer.write(rows);
+    else this.insertBatch(rows);
   }
 
   async query(q: EventQuery): Promise<EventPage> {

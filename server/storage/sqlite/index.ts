@@ -1,9 +1,11 @@
 /**
- * SQLite storage: one database file holds the event store and the registry, so one
- * connection (and one writer lock) serves both.
+ * SQLite storage: one database file holds the event store and the registry. One connection
+ * serves both; in the server, event batches are written by a thread with a connection of its own
+ * (event-writer.ts).
  */
 import { openDatabase, type Database } from './database.ts';
 import { SqliteEventStore } from './event-store.ts';
+import { EventWriterThread } from './event-writer.ts';
 import { SqliteRegistry } from './registry.ts';
 
 export { openDatabase, SCHEMA_VERSION, type Database, type OpenDatabaseOptions } from './database.ts';
@@ -18,11 +20,20 @@ export interface SqliteStorage {
   close(): void;
 }
 
-export function openSqliteStorage(file: string): SqliteStorage {
+export interface SqliteStorageOptions {
+  /**
+   * Write event batches in a thread of their own (event-writer.ts): what the server does.
+   * Tools and most tests write on the one connection.
+   */
+  eventWriterThread?: boolean;
+}
+
+export function openSqliteStorage(file: string, opts: SqliteStorageOptions = {}): SqliteStorage {
   const db = openDatabase(file);
+  const threaded = opts.eventWriterThread === true && file !== ':memory:' && file !== '';
   return {
     db,
-    events: new SqliteEventStore(db),
+    events: new SqliteEventStore(db, threaded ? new EventWriterThread(file) : null),
     registry: new SqliteRegistry(db),
     close(): void {
       if (!db.open) return;
