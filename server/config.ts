@@ -80,9 +80,12 @@ export const configSchema = z
       .prefault({}),
     ingest: z
       .object({
-        /** Group commit: flush when this many events wait, or after `commitDelayMs`. */
+        /**
+         * Group commit: flush when this many events wait, or `commitDelayMs` after the first. With
+         * the writer thread, 0 batches by itself: what arrives during a commit is the next batch.
+         */
         commitMaxEvents: positiveInt.default(1000),
-        commitDelayMs: z.coerce.number().int().min(0).max(1000).default(2),
+        commitDelayMs: z.coerce.number().int().min(0).max(1000).default(0),
         /**
          * Commit event batches in a thread of their own, off the event loop
          * (server/storage/sqlite/event-writer.ts). Off only to measure what it is worth.

@@ -14,6 +14,7 @@ import type { EventBus, ServerEvents } from '../events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Zone } from '../sites/model.ts';
 import type { Database } from '../storage/sqlite/database.ts';
+import type { Statement } from 'better-sqlite3';
 import type { NewEvent } from '../storage/types.ts';
 import type { DeviceState, TwinReader, ZoneState } from '../twin/types.ts';
 import { holds, indexSites, render, type SiteInfo, type SiteLookup, type Vars } from './context.ts';
@@ -72,6 +73,9 @@ export class RuleEngine {
   private readonly absenceLast = new Map<string, number>();
   private readonly unsubscribe: Array<() => void> = [];
   private running = false;
+  /** Timer rows to write, by key(rule, source); null deletes (see saveTimer). */
+  private readonly timerWrites = new Map<string, { rule: string; source: string; row: { dueAt: number; payload: string } | null }>();
+  private timerStmts: { save: Statement; remove: Statement } | null = null;
 
   constructor(private readonly deps: RuleEngineDeps) {
     this.log = deps.logger.child({ module: 'rules' });
@@ -109,6 +113,7 @@ export class RuleEngine {
     for (const off of this.unsubscribe.splice(0)) off();
     for (const cancel of this.timers.values()) cancel();
     this.timers.clear();
+    this.flushTimerWrites();
   }
 
   private listen<K extends keyof ServerEvents>(event: K, fn: (...args: ServerEvents[K]) => void): void {
@@ -247,14 +252,48 @@ export class RuleEngine {
 
   // ---- timers ------------------------------------------------------------------------------
 
+  /**
+   * Timer rows are written at the end of this turn of the event loop (setImmediate), all in
+   * one transaction, the last change of a (rule, source) winning: a batch of door events that
+   * opens and closes doors costs one commit, not one (fsynced) commit per door, and the alarm
+   * those events raise is committed and pushed first. They are what a restart restores timers
+   * from, and a restart (or stop()) comes after that turn.
+   */
   private saveTimer(rule: string, source: string, dueAt: number, payload: TimerPayload): void {
-    this.deps.db
-      .prepare('INSERT OR REPLACE INTO rule_timers (rule, source, due_at, payload) VALUES (?, ?, ?, ?)')
-      .run(rule, source, Math.round(dueAt), JSON.stringify(payload));
+    this.queueTimerWrite(rule, source, { dueAt: Math.round(dueAt), payload: JSON.stringify(payload) });
   }
 
   private deleteTimer(rule: string, source: string): void {
-    this.deps.db.prepare('DELETE FROM rule_timers WHERE rule = ? AND source = ?').run(rule, source);
+    this.queueTimerWrite(rule, source, null);
+  }
+
+  private queueTimerWrite(rule: string, source: string, row: { dueAt: number; payload: string } | null): void {
+    this.timerWrites.set(key(rule, source), { rule, source, row });
+    if (this.timerWrites.size > 1) return;
+    setImmediate(() => this.flushTimerWrites());
+  }
+
+  private flushTimerWrites(): void {
+    if (this.timerWrites.size === 0) return;
+    const writes = [...this.timerWrites.values()];
+    this.timerWrites.clear();
+    const { db } = this.deps;
+    this.timerStmts ??= {
+      save: db.prepare('INSERT OR REPLACE INTO rule_timers (rule, source, due_at, payload) VALUES (?, ?, ?, ?)'),
+      remove: db.prepare('DELETE FROM rule_timers WHERE rule = ? AND source = ?'),
+    };
+    const { save, remove } = this.timerStmts;
+    try {
+      db.transaction(() => {
+        for (const w of writes) {
+          if (w.row) save.run(w.rule, w.source, w.row.dueAt, w.row.payload);
+          else remove.run(w.rule, w.source);
+        }
+      })();
+    } catch (err) {
+      // The timers still run in memory; only a restart before the next write would miss them.
+      this.log.error({ err, timers: writes.length }, 'saving rule timers failed');
+    }
   }
 
   private schedule(k: string, at: number, fn: () => void): void {

@@ -224,6 +224,8 @@ describe('rule kinds', () => {
     rig.engine = third;
     rig.send('door-2-20', { type: 'door', state: 'closed' });
     expect(rig.resolved.map((r) => r.source)).toEqual(['demo-hotel/2-20']);
+    // Timer rows are written together at the end of the turn.
+    await new Promise((resolve) => setImmediate(resolve));
     expect(rig.storage.db.prepare('SELECT count(*) AS n FROM rule_timers').get()).toEqual({ n: 0 });
   });
 });
