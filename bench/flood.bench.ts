@@ -31,6 +31,7 @@ import { cpuSeconds, startChild, type Child } from './lib/child.ts';
 import { BENCH_SITE, benchZone, uplinkTopic } from './lib/devices.ts';
 import { quantile } from './lib/load.ts';
 import { positiveOption } from './lib/options.ts';
+import { fmt, median } from './lib/report.ts';
 
 const FLOODER = 'flood-door';
 const probeId = (i: number): string => `probe-door-${String(i).padStart(3, '0')}`;
@@ -272,15 +273,6 @@ async function runScenario(scenario: Scenario, opts: Options): Promise<Measureme
     await rm(dataDir, { recursive: true, force: true });
   }
 }
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-const fmt = (value: number, digits = 0): string =>
-  Number.isFinite(value) ? value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a';
 
 function describeRound(scenario: Scenario, round: number, m: Measurement): string {
   const floodPart =

@@ -13,6 +13,7 @@ import { localDayStart } from '../server/history/local-time.ts';
 import { HOTEL } from '../tests/api/harness.ts';
 import { generateSiteEvents, registerSiteDevices } from '../tests/history/demo-day.ts';
 import { startRoutes } from '../tests/history/harness.ts';
+import { median, writeResult } from './lib/report.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const RUNS = Number(values.runs);
@@ -33,7 +34,6 @@ function get(url: string, token: string): Promise<{ ms: number; wire: number }> 
   });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const h = await startRoutes({ routes: (storage) => [historyRoutes({ alarms: new SqliteAlarmWindow(storage.db), now: () => TO })] });
 const site = h.sites.get(HOTEL)!;
@@ -65,4 +65,7 @@ console.log(`StoreTwin replay history: demo hotel, 24 h (${events} events stored
 console.log(`  history route (HTTP, gzip ${(wire / 1024).toFixed(0)} KiB): first ${subject[0]!.toFixed(0)} ms, median ${median(subject).toFixed(0)} ms`);
 console.log(`  reference (event store scan, same rows): first ${reference[0]!.toFixed(0)} ms, median ${median(reference).toFixed(0)} ms`);
 console.log(`  ratio history/scan: ${(median(subject) / median(reference)).toFixed(2)}×   bar: under 1000 ms → ${subject[0]! < 1000 ? 'met' : 'NOT met'}`);
+console.log(
+  `results: ${writeResult('history', values, { events, wireBytes: wire, firstMs: subject[0], medianMs: median(subject), scanMedianMs: median(reference), ratio: median(subject) / median(reference) })}`,
+);
 await h.close();

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import express from 'express';
 import { launchBrowser } from '../tests/helpers/browser.ts';
+import { writeResult } from './lib/report.ts';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '8' }, rooms: { type: 'string', default: '1000' }, floors: { type: 'string', default: '10' } },
@@ -57,5 +58,6 @@ console.log(`${''.padEnd(28)} draws triangles  cpu ms/f    fps  updates/s`);
 console.log(row('reference (10 changes/s)', reference));
 console.log(row('subject (1,000 changes/s)', subject));
 console.log(`ratio subject/reference: cpu ms/frame ${(subject.frameMs / reference.frameMs).toFixed(2)}×, fps ${(subject.fps / reference.fps).toFixed(2)}×`);
+console.log(`results: ${path.relative(process.cwd(), writeResult('twin', values, { reference, subject, frameMsRatio: subject.frameMs / reference.frameMs }))}`);
 await browser.close();
 server.close();

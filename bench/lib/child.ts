@@ -24,9 +24,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => process.exit(130));
 }
 
-/** Starts `node --import tsx script ...args` and waits for its first stdout line (JSON). */
-export async function startChild<T>(script: string, args: readonly string[] = [], timeoutMs = 60_000): Promise<Child<T>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** Starts `node [nodeArgs] --import tsx script ...args` and waits for its first stdout line (JSON). */
+export async function startChild<T>(script: string, args: readonly string[] = [], timeoutMs = 60_000, nodeArgs: readonly string[] = []): Promise<Child<T>> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   live.add(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   void exited.then(() => live.delete(child));

@@ -58,10 +58,14 @@ export function slope(xs: readonly number[], ys: readonly number[]): number {
 
 export const RESULTS_DIR = path.join(import.meta.dirname, '..', 'results');
 
-/** Writes bench/results/<scenario>.json: the machine, when, how it was run, and the figures. */
+/**
+ * Writes bench/results/<scenario>.json: the machine, when, how it was run, and the figures.
+ * A quick run (CI) writes under bench/results/quick/ instead, and never replaces a full run's record.
+ */
 export function writeResult(scenario: string, options: object, figures: object): string {
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = path.join(RESULTS_DIR, `${scenario}.json`);
+  const dir = quickRequested() ? path.join(RESULTS_DIR, 'quick') : RESULTS_DIR;
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${scenario}.json`);
   const record = { scenario, at: new Date().toISOString(), machine: machine(), options, figures };
   writeFileSync(file, JSON.stringify(record, null, 2) + '\n');
   return file;
