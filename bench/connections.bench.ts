@@ -105,14 +105,16 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 2000));
 async function measure(
   credentials: Credentials[],
   dir: string,
-  server: { pid: () => number; port: () => number; restart: () => Promise<void> },
+  server: { pid: () => number; port: () => number; restart: () => Promise<void>; collect?: () => void },
 ): Promise<Side> {
   return withGenerators(credentials, dir, async (generators) => {
+    server.collect?.();
     await settle();
     const idle = rssBytes(server.pid());
     const began = Date.now();
     const first = await connectAll(generators, server.port());
     const connectSeconds = (first.doneAt - began) / 1000;
+    server.collect?.();
     await settle();
     const connectedRss = rssBytes(server.pid());
     await server.restart();
@@ -136,7 +138,8 @@ async function measure(
 async function runStoreTwin(): Promise<Side> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'storetwin-bench-conn-'));
   const secretsFile = path.join(dir, 'secrets.json');
-  const start = () => startChild<{ mqttUrl: string }>(path.join(import.meta.dirname, 'fixtures', 'storetwin-server.ts'), [dir, String(opts.devices), secretsFile], 600_000);
+  const start = () =>
+    startChild<{ mqttUrl: string }>(path.join(import.meta.dirname, 'fixtures', 'storetwin-server.ts'), [dir, String(opts.devices), secretsFile], 600_000, ['--expose-gc']);
   let child: Child<{ mqttUrl: string }> = await start();
   try {
     const secrets = JSON.parse(readFileSync(secretsFile, 'utf8')) as Record<string, string>;
@@ -148,6 +151,8 @@ async function runStoreTwin(): Promise<Side> {
         await child.kill();
         child = await start();
       },
+      // A full collection before each RSS sample (the fixture answers SIGUSR2 with one).
+      collect: () => child.process.kill('SIGUSR2'),
     });
   } finally {
     await child.kill();

@@ -46,7 +46,7 @@ export type FromThread =
   | { id: number; error: ThreadError };
 
 export interface ThreadData {
-  /** The thread's TypeScript entry (loaded by server/threads/boot.mjs). */
+  /** The thread's TypeScript entry (loaded by boot.mjs). */
   entry: string;
   /** The SQLite database file, opened read-only in the thread. */
   dbFile: string;

@@ -111,7 +111,7 @@ export class ReadWorker {
   private thread(): Worker {
     if (this.worker) return this.worker;
     const data: ThreadData = { entry: new URL('./thread.ts', import.meta.url).href, dbFile: this.opts.dbFile, logLevel: this.opts.logLevel };
-    const worker = new Worker(new URL('../threads/boot.mjs', import.meta.url), { workerData: data });
+    const worker = new Worker(new URL('./boot.mjs', import.meta.url), { workerData: data });
     worker.on('message', (m: FromThread) => {
       const p = this.pending.get(m.id);
       if (!p) return;

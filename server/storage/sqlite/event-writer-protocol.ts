@@ -1,4 +1,4 @@
-/** What the server and the event writer thread (event-writer.ts, event-writer-thread.ts) say to each other. */
+/** What the server and the event writer thread (event-writer.ts, event-writer-thread.mjs) say to each other. */
 
 /** One events row as bound to the INSERT. */
 export interface EventRowParams {
@@ -17,10 +17,11 @@ export const INSERT_EVENT_SQL = `INSERT INTO events (site, device, device_type, 
   VALUES (@site, @device, @device_type, @zone, @type, @seq, @ts, @received_at, @data)`;
 
 export interface WriterData {
-  /** The thread's TypeScript entry (loaded by server/threads/boot.mjs). */
-  entry: string;
   /** The SQLite file, already opened and migrated by the server. */
   file: string;
+  /** The connection's settings, in order (database.ts). */
+  pragmas: readonly string[];
+  insertSql: string;
 }
 
 export type WriterRequest = { id: number; rows: readonly EventRowParams[] } | { close: true };

@@ -13,7 +13,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { StoreTwinError } from '../../errors.ts';
-import type { EventRowParams, WriterData, WriterReply, WriterRequest } from './event-writer-protocol.ts';
+import { CONNECTION_PRAGMAS, WRITER_PRAGMAS } from './database.ts';
+import { INSERT_EVENT_SQL, type EventRowParams, type WriterData, type WriterReply, type WriterRequest } from './event-writer-protocol.ts';
 
 interface Pending {
   resolve: () => void;
@@ -64,8 +65,8 @@ export class EventWriterThread {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const data: WriterData = { entry: new URL('./event-writer-thread.ts', import.meta.url).href, file: this.file };
-    const worker = new Worker(new URL('../../threads/boot.mjs', import.meta.url), { workerData: data });
+    const data: WriterData = { file: this.file, pragmas: [...CONNECTION_PRAGMAS, ...WRITER_PRAGMAS], insertSql: INSERT_EVENT_SQL };
+    const worker = new Worker(new URL('./event-writer-thread.mjs', import.meta.url), { workerData: data });
     worker.on('message', (m: WriterReply) => {
       if ('ready' in m) return;
       const p = this.pending.get(m.id);
