@@ -4,7 +4,11 @@
  * and bare aedes acknowledging with nothing subscribed, all in the same run on the same machine.
  * The load comes from the raw-socket generator (pre-encoded packets, `inflight` per device).
  *
- *   npx tsx bench/ingest.bench.ts [--clients 20] [--inflight 32] [--seconds 10] [--warmup 2] [--rounds 3] [--quick]
+ *   npx tsx bench/ingest.bench.ts [--clients 20] [--inflight 32] [--seconds 10] [--warmup 2] [--rounds 3] [--payload heartbeat|door-open] [--quick]
+ *
+ * `--payload door-open` sends door openings instead of periodic reports: in armed rooms (the
+ * demo hotel arms its guest rooms at night, site time) each is an intrusion alarm's repeat,
+ * so that run measures an alarm storm — and depends on the hour.
  *   (or BENCH_CLIENTS, BENCH_INFLIGHT, …)
  *
  * Rounds interleave the three brokers so drift on a shared machine lands on all of them;
@@ -23,7 +27,7 @@ import { cpuSeconds, rssBytes, startChild } from './lib/child.ts';
 import { benchDeviceId, uplinkTopic } from './lib/devices.ts';
 import type { LoadResult } from './lib/load.ts';
 import { positiveOption } from './lib/options.ts';
-import { HEARTBEAT_PAYLOAD, runRawLoad, type RawLoadDevice } from './lib/raw-load.ts';
+import { DOOR_OPEN_PAYLOAD, HEARTBEAT_PAYLOAD, runRawLoad, type RawLoadDevice } from './lib/raw-load.ts';
 import { connectClient, encodeSubscribe, PacketReader, PUBLISH } from './lib/raw-mqtt.ts';
 import { describeMachine, fmt, mb, median, quickRequested, writeResult } from './lib/report.ts';
 
@@ -35,6 +39,7 @@ interface Options {
   seconds: number;
   warmup: number;
   rounds: number;
+  payload: keyof typeof PAYLOADS;
 }
 
 function readOptions(): Options {
@@ -45,9 +50,11 @@ function readOptions(): Options {
       seconds: { type: 'string' },
       warmup: { type: 'string' },
       rounds: { type: 'string' },
+      payload: { type: 'string' },
       quick: { type: 'boolean' },
     },
   });
+  if (values.payload !== undefined && !(values.payload in PAYLOADS)) throw new Error(`--payload: one of ${Object.keys(PAYLOADS).join(', ')}`);
   const quick = quickRequested();
   const pick = (name: keyof Options, fallback: number, integer: boolean): number => positiveOption(values, name, fallback, integer);
   return {
@@ -56,8 +63,11 @@ function readOptions(): Options {
     seconds: pick('seconds', quick ? 2 : 10, false),
     warmup: pick('warmup', quick ? 1 : 2, false),
     rounds: pick('rounds', quick ? 1 : 3, true),
+    payload: (values.payload ?? 'heartbeat') as keyof typeof PAYLOADS,
   };
 }
+
+const PAYLOADS = { heartbeat: HEARTBEAT_PAYLOAD, 'door-open': DOOR_OPEN_PAYLOAD } as const;
 
 type Side = 'mosquitto' | 'aedes' | 'storetwin';
 
@@ -83,6 +93,7 @@ async function measure(pid: () => number, port: number, devices: RawLoadDevice[]
     inflight: opts.inflight,
     warmupS: opts.warmup,
     seconds: opts.seconds,
+    payload: PAYLOADS[opts.payload],
     onWindowStart: () => {
       cpuStart = cpuSeconds(pid());
       onWindow?.(true);
@@ -156,7 +167,7 @@ async function runStoreTwin(opts: Options): Promise<Measurement> {
     }
     const storage = openSqliteStorage(path.join(dataDir, 'storetwin.db'));
     try {
-      const row = storage.db.prepare<[], { n: number }>("SELECT count(*) AS n FROM events WHERE type = 'heartbeat' AND device LIKE 'bench-door-%'").get();
+      const row = storage.db.prepare<[], { n: number }>("SELECT count(*) AS n FROM events WHERE type IN ('heartbeat', 'door') AND device LIKE 'bench-door-%'").get();
       result.stored = row?.n ?? 0;
     } finally {
       storage.close();
@@ -188,7 +199,7 @@ console.log(
 );
 console.log('reference: Mosquitto (Debian) relaying every message to one QoS 0 subscriber; bare aedes acking with nothing subscribed');
 console.log('subject:   StoreTwin (auth, decode, dedupe, durable SQLite commit before PUBACK, twin, rules)');
-console.log(`payload:   ${HEARTBEAT_PAYLOAD} (a door sensor’s periodic report)`);
+console.log(`payload:   ${PAYLOADS[opts.payload]}${opts.payload === 'heartbeat' ? ' (a door sensor’s periodic report)' : ' (door openings: an alarm storm in armed rooms)'}`);
 
 const runs: Record<Side, Measurement[]> = { mosquitto: [], aedes: [], storetwin: [] };
 const runners: Record<Side, (o: Options) => Promise<Measurement>> = { mosquitto: runMosquitto, aedes: runAedes, storetwin: runStoreTwin };

@@ -41,6 +41,9 @@ export interface RawLoadOptions {
  */
 export const HEARTBEAT_PAYLOAD = '{"type":"heartbeat","battery":3.61,"rsrp":-97,"snr":8,"door":"closed","seq":{seq}}';
 
+/** A door opening, again and again: at night, in armed rooms, every one an intrusion alarm's repeat (an alarm storm). */
+export const DOOR_OPEN_PAYLOAD = '{"type":"door","state":"open","seq":{seq}}';
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function runRawLoad(opts: RawLoadOptions): Promise<LoadResult> {
