@@ -1,7 +1,8 @@
 /**
- * The event store on SQLite. better-sqlite3 is synchronous: each call runs to completion on
- * the event loop, which for the sizes ingest writes (hundreds of rows per batch, one fsync)
- * is shorter than a thread hop would be.
+ * The event store on SQLite. better-sqlite3 is synchronous: queries run to completion on the
+ * calling thread (pages are bounded by MAX_QUERY_LIMIT). Batches are appended by the event
+ * writer thread when there is one (the server: event-writer.ts), since a commit and its fsync
+ * on the event loop stopped everything else; without it (tools, most tests), on this connection.
  */
 import type { Statement } from 'better-sqlite3';
 import type { DeviceEvent } from '../../../devices/types.ts';
