@@ -16,10 +16,9 @@ import type { Alarm } from '../server/alarms/types.ts';
 import { connectDevice } from '../tests/helpers/mqtt.ts';
 import { rssBytes, startChild } from './lib/child.ts';
 import { uplinkTopic } from './lib/devices.ts';
-import { quantile } from './lib/load.ts';
 import { positiveOption } from './lib/options.ts';
 import { runRawLoad } from './lib/raw-load.ts';
-import { describeMachine, fmt, mb, quickRequested, writeResult } from './lib/report.ts';
+import { describeMachine, fmt, mb, quantile, quickRequested, writeResult } from './lib/report.ts';
 
 const { values } = parseArgs({
   options: {

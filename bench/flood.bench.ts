@@ -29,9 +29,8 @@ import { parseConfig, REPO_ROOT } from '../server/config.ts';
 import { openSqliteStorage } from '../server/storage/sqlite/index.ts';
 import { cpuSeconds, startChild, type Child } from './lib/child.ts';
 import { BENCH_SITE, benchZone, uplinkTopic } from './lib/devices.ts';
-import { quantile } from './lib/load.ts';
 import { positiveOption } from './lib/options.ts';
-import { fmt, median } from './lib/report.ts';
+import { fmt, median, quantile } from './lib/report.ts';
 
 const FLOODER = 'flood-door';
 const probeId = (i: number): string => `probe-door-${String(i).padStart(3, '0')}`;

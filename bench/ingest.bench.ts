@@ -25,9 +25,8 @@ import { openSqliteStorage } from '../server/storage/sqlite/index.ts';
 import { startMosquitto } from '../tests/helpers/mosquitto.ts';
 import { cpuSeconds, rssBytes, startChild } from './lib/child.ts';
 import { benchDeviceId, uplinkTopic } from './lib/devices.ts';
-import type { LoadResult } from './lib/load.ts';
 import { positiveOption } from './lib/options.ts';
-import { DOOR_OPEN_PAYLOAD, HEARTBEAT_PAYLOAD, runRawLoad, type RawLoadDevice } from './lib/raw-load.ts';
+import { DOOR_OPEN_PAYLOAD, HEARTBEAT_PAYLOAD, runRawLoad, type LoadResult, type RawLoadDevice } from './lib/raw-load.ts';
 import { connectClient, encodeSubscribe, PacketReader, PUBLISH } from './lib/raw-mqtt.ts';
 import { describeMachine, fmt, mb, median, quickRequested, writeResult } from './lib/report.ts';
 

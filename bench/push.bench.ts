@@ -23,8 +23,8 @@ import { createApp } from '../server/app.ts';
 import { parseConfig, REPO_ROOT } from '../server/config.ts';
 import { createLogger } from '../server/observability/logger.ts';
 import { BENCH_SITE, benchZone } from './lib/devices.ts';
-import { quantile } from './lib/load.ts';
 import { positiveOption } from './lib/options.ts';
+import { quantile } from './lib/report.ts';
 
 const { values } = parseArgs({ options: { devices: { type: 'string' }, concurrency: { type: 'string' }, seconds: { type: 'string' }, rounds: { type: 'string' } } });
 const DEVICES = positiveOption(values, 'devices', 100, true);

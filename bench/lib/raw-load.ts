@@ -6,8 +6,27 @@
  */
 import type net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { quantile, type LoadResult } from './load.ts';
+import { quantile } from './report.ts';
 import { connectClient, mapLimit, PacketReader, PUBACK, PublishTemplate, type Credentials } from './raw-mqtt.ts';
+
+/** What a run of the generator measured. */
+export interface LoadResult {
+  /** PUBACKs per second in the measured window. */
+  rate: number;
+  /** PUBACKs in the measured window. */
+  windowAcks: number;
+  windowSeconds: number;
+  /** Publish→PUBACK latency of the window's PUBACKs, ms. */
+  p50Ms: number;
+  p99Ms: number;
+  /** Every PUBACK of the run, warm-up and drain included. */
+  totalAcks: number;
+  totalPublished: number;
+  /** Publishes still unacknowledged when the drain timed out (0 when all came back). */
+  unacked: number;
+  /** Client errors and unexpected disconnects; a clean run has none. */
+  errors: string[];
+}
 
 export interface RawLoadDevice extends Credentials {
   topic: string;

@@ -42,6 +42,13 @@ export const fmt = (value: number, digits = 0): string =>
 
 export const mb = (bytes: number): number => bytes / (1024 * 1024);
 
+/** The sorted sample's q-quantile (nearest rank). */
+export function quantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
 /** Least-squares slope of y over x. */
 export function slope(xs: readonly number[], ys: readonly number[]): number {
   const n = Math.min(xs.length, ys.length);
