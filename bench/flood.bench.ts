@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { connect, type MqttClient } from 'mqtt';
 import { MAX_EVENTS_PER_MESSAGE } from '../devices/shared/json.ts';
 import { createApp } from '../server/app.ts';
-import { parseConfig, REPO_ROOT } from '../server/config.ts';
+import { testConfig } from '../tests/helpers/app.ts';
 import { openSqliteStorage } from '../server/storage/sqlite/index.ts';
 import { cpuSeconds, startChild, type Child } from './lib/child.ts';
 import { BENCH_SITE, benchZone, uplinkTopic } from './lib/devices.ts';
@@ -71,14 +71,7 @@ async function serve(args: string[]): Promise<void> {
   if (!dataDir || !Number.isInteger(probes) || (mode !== 'budget' && mode !== 'unlimited')) throw new Error('usage: --serve DATA_DIR PROBES budget|unlimited');
   const lifted = { perSecond: 1e9, burst: 1e9 };
   const app = await createApp(
-    parseConfig({
-      host: '127.0.0.1',
-      httpPort: 0,
-      mqttPort: 0,
-      dataDir,
-      sitesDirs: [path.join(REPO_ROOT, 'sites')],
-      demo: false,
-      logLevel: 'silent',
+    testConfig(dataDir, {
       ingest: mode === 'unlimited' ? { rateBudgets: { 'door-sensor': lifted } } : {},
     }),
   );

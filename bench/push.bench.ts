@@ -20,7 +20,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createApp } from '../server/app.ts';
-import { parseConfig, REPO_ROOT } from '../server/config.ts';
+import { testConfig } from '../tests/helpers/app.ts';
 import { createLogger } from '../server/observability/logger.ts';
 import { BENCH_SITE, benchZone } from './lib/devices.ts';
 import { positiveOption } from './lib/options.ts';
@@ -96,14 +96,7 @@ async function main(): Promise<void> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'storetwin-push-bench-'));
   // The per-integration push budget (200/s by default) is lifted: this measures what the pipeline
   // sustains, not the budget.
-  const config = parseConfig({
-    dataDir,
-    httpPort: 0,
-    mqttPort: 0,
-    host: '127.0.0.1',
-    demo: false,
-    sitesDirs: [path.join(REPO_ROOT, 'sites')],
-    logLevel: 'silent',
+  const config = testConfig(dataDir, {
     integrations: { pushRate: { perSecond: 1_000_000, burst: 1_000_000 } },
   });
   const app = await createApp(config, { logger: createLogger({ level: 'silent' }) });

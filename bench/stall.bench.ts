@@ -22,7 +22,7 @@ import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createApp } from '../server/app.ts';
-import { parseConfig, REPO_ROOT } from '../server/config.ts';
+import { testConfig } from '../tests/helpers/app.ts';
 import { writeBusyEvents } from '../tests/history/busy-month.ts';
 import { connectDevice } from '../tests/helpers/mqtt.ts';
 import { startChild } from './lib/child.ts';
@@ -62,7 +62,7 @@ else await main();
 
 /** The server side: builds, seeds, prints Info; on SIGUSR2 prints the loop delay since the last one. */
 async function serve(dataDir: string, days: number): Promise<void> {
-  const app = await createApp(parseConfig({ host: '127.0.0.1', httpPort: 0, mqttPort: 0, dataDir, sitesDirs: [path.join(REPO_ROOT, 'sites')], demo: false, logLevel: 'silent' }));
+  const app = await createApp(testConfig(dataDir));
   const addresses = await app.listen();
   const hotel = app.sites.get('demo-hotel');
   if (!hotel) throw new Error('no demo hotel');

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getAdapter } from '../../server/integrations/adapters/index.ts';
+import { apiRequest, createIntegration as createIntegrationWith, registerDevice, type Json } from '../helpers/api-client.ts';
 import { adminToken, eventually, metricValue, startTestApp, type TestApp } from '../helpers/app.ts';
 import { connectDevice } from '../helpers/mqtt.ts';
 
@@ -14,22 +15,10 @@ const fixture = (name: string) => readFile(path.join(FIXTURES, name));
 const HOTEL = 'demo-hotel';
 const SHOP = 'demo-shop';
 
-// Tests read answers into whatever shape they assert on.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
-
 let t: TestApp;
 let admin: string;
 
-async function api(token: string, method: string, url: string, body?: unknown) {
-  const res = await fetch(`${t.httpUrl}${url}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
-}
+const api = (token: string, method: string, url: string, body?: unknown) => apiRequest(t.httpUrl, token, method, url, body);
 
 async function push(adapter: string, token: string | null, body: Buffer | string, contentType = 'application/json', query = '') {
   const q = [token === null ? '' : `token=${encodeURIComponent(token)}`, query].filter(Boolean).join('&');
@@ -38,18 +27,9 @@ async function push(adapter: string, token: string | null, body: Buffer | string
   return { status: res.status, text, body: text.startsWith('{') ? (JSON.parse(text) as Json) : {} };
 }
 
-async function createIntegration(adapter: string, site: string, settings: Record<string, unknown> = {}) {
-  const res = await api(admin, 'POST', '/api/integrations', { adapter, site, settings });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  // DESIGN.md's contract: `id` and `token` at the top level.
-  expect(res.body.id).toBe(res.body.integration.id);
-  return res.body as { integration: { id: string }; token: string; pushUrl: string };
-}
+const createIntegration = (adapter: string, site: string, settings: Record<string, unknown> = {}) => createIntegrationWith(t.httpUrl, admin, { adapter, site, settings });
 
-async function register(id: string, site: string, type: string, zone: string, externalIds: Record<string, string>) {
-  const res = await api(admin, 'POST', '/api/devices', { id, site, type, zone, externalIds });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-}
+const register = (id: string, site: string, type: string, zone: string, externalIds: Record<string, string>) => registerDevice(t.httpUrl, admin, { id, site, type, zone, externalIds });
 
 async function storedEvents(device: string) {
   const res = await api(admin, 'GET', `/api/events?device=${device}&limit=100`);

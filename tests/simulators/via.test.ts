@@ -13,6 +13,7 @@ import { normalizeExternalId } from '../../server/registry/external-ids.ts';
 import { parseSimulateOptions, runSimulateCommand, SimulateCommandError } from '../../simulators/cli.ts';
 import { derivedExternalId } from '../../simulators/via/external-ids.ts';
 import { Stamps } from '../../simulators/via/link.ts';
+import { apiRequest, createIntegration as createIntegrationWith, registerDevice, type Json } from '../helpers/api-client.ts';
 import { adminToken, eventually, startTestApp, type TestApp } from '../helpers/app.ts';
 import { startBroker } from './broker.ts';
 
@@ -23,9 +24,6 @@ const NOON = '2026-11-23T12:00:00+08:00';
 let t: TestApp;
 let admin: string;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = Record<string, any>;
-
 function sink(): PassThrough & { text: () => string } {
   const chunks: string[] = [];
   const stream = new PassThrough();
@@ -33,26 +31,11 @@ function sink(): PassThrough & { text: () => string } {
   return Object.assign(stream, { text: () => chunks.join('') });
 }
 
-async function api(token: string, method: string, url: string, body?: unknown) {
-  const res = await fetch(`${t.httpUrl}${url}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as Json) : {} };
-}
+const api = (token: string, method: string, url: string, body?: unknown) => apiRequest(t.httpUrl, token, method, url, body);
 
-async function createIntegration(adapter: string, settings: Record<string, unknown> = {}) {
-  const res = await api(admin, 'POST', '/api/integrations', { adapter, site: SHOP, settings });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body as { integration: { id: string }; token: string };
-}
+const createIntegration = (adapter: string, settings: Record<string, unknown> = {}) => createIntegrationWith(t.httpUrl, admin, { adapter, site: SHOP, settings });
 
-async function register(id: string, type: string, zone: string, externalIds: Record<string, string>) {
-  const res = await api(admin, 'POST', '/api/devices', { id, site: SHOP, type, zone, externalIds });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-}
+const register = (id: string, type: string, zone: string, externalIds: Record<string, string>) => registerDevice(t.httpUrl, admin, { id, site: SHOP, type, zone, externalIds });
 
 async function events(device: string, type: string) {
   const res = await api(admin, 'GET', `/api/events?device=${device}&type=${type}&order=asc&limit=1000`);

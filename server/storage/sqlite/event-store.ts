@@ -20,28 +20,16 @@ export const MAX_QUERY_LIMIT = 1000;
 export const RECENT_SEQS_SQL =
   'SELECT device, seq, received_at FROM events WHERE received_at >= ? AND seq IS NOT NULL ORDER BY received_at, id';
 
-interface EventRow {
-  id: number;
-  site: string;
-  device: string;
-  device_type: string;
-  zone: string;
-  type: string;
-  seq: number | null;
-  ts: number;
-  received_at: number;
-  data: string;
-}
-
-type InsertParams = EventRowParams;
+/** A stored row: the inserted columns and the rowid. */
+type EventRow = EventRowParams & { id: number };
 
 export type QueryParams = Record<string, string | number>;
 
 export class SqliteEventStore implements EventStore {
   readonly kind = 'sqlite';
   private readonly db: Database;
-  private readonly insert: Statement<[InsertParams]>;
-  private readonly insertBatch: (rows: readonly InsertParams[]) => void;
+  private readonly insert: Statement<[EventRowParams]>;
+  private readonly insertBatch: (rows: readonly EventRowParams[]) => void;
   private readonly recentSeqsStmt: Statement<[number], { device: string; seq: number; received_at: number }>;
   /**
    * query() builds its SQL from the filters present; there are few combinations (filters ×
@@ -55,9 +43,9 @@ export class SqliteEventStore implements EventStore {
     private readonly writer: EventWriterThread | null = null,
   ) {
     this.db = db;
-    this.insert = db.prepare<[InsertParams]>(INSERT_EVENT_SQL);
+    this.insert = db.prepare<[EventRowParams]>(INSERT_EVENT_SQL);
     // One transaction per batch: one fsync for the whole batch, and all or nothing.
-    this.insertBatch = db.transaction((rows: readonly InsertParams[]) => {
+    this.insertBatch = db.transaction((rows: readonly EventRowParams[]) => {
       for (const row of rows) this.insert.run(row);
     });
     this.recentSeqsStmt = db.prepare<[number], { device: string; seq: number; received_at: number }>(RECENT_SEQS_SQL);
@@ -165,7 +153,7 @@ export function buildEventQuery(q: EventQuery): { sql: string; params: QueryPara
   return { sql, params };
 }
 
-function toRow(e: NewEvent): InsertParams {
+function toRow(e: NewEvent): EventRowParams {
   return {
     site: e.site,
     device: e.device,
