@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getDeviceType } from '../../devices/index.ts';
 import { parseSimulateOptions, runSimulateCommand, SimulateCommandError } from '../../simulators/cli.ts';
 import { writeCredentials } from '../../simulators/credentials.ts';
+import { sink } from '../helpers/sink.ts';
 import { Recorder, startBroker, type Received, type TestBroker } from './broker.ts';
 
 const DOOR = 'shop-door-cash';
@@ -16,14 +17,6 @@ let broker: TestBroker;
 let recorder: Recorder;
 let dir: string;
 let credentialsFile: string;
-
-/** A stdout that keeps what was written. */
-function sink(): PassThrough & { text: () => string } {
-  const chunks: string[] = [];
-  const stream = new PassThrough();
-  stream.on('data', (c: Buffer) => chunks.push(c.toString()));
-  return Object.assign(stream, { text: () => chunks.join('') });
-}
 
 function isDoor(state: 'open' | 'closed') {
   return (m: Received): boolean => {

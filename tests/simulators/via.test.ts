@@ -15,6 +15,7 @@ import { derivedExternalId } from '../../simulators/via/external-ids.ts';
 import { Stamps } from '../../simulators/via/link.ts';
 import { apiRequest, createIntegration as createIntegrationWith, registerDevice, type Json } from '../helpers/api-client.ts';
 import { adminToken, eventually, startTestApp, type TestApp } from '../helpers/app.ts';
+import { sink } from '../helpers/sink.ts';
 import { startBroker } from './broker.ts';
 
 const SHOP = 'demo-shop';
@@ -23,13 +24,6 @@ const NOON = '2026-11-23T12:00:00+08:00';
 
 let t: TestApp;
 let admin: string;
-
-function sink(): PassThrough & { text: () => string } {
-  const chunks: string[] = [];
-  const stream = new PassThrough();
-  stream.on('data', (c: Buffer) => chunks.push(c.toString()));
-  return Object.assign(stream, { text: () => chunks.join('') });
-}
 
 const api = (token: string, method: string, url: string, body?: unknown) => apiRequest(t.httpUrl, token, method, url, body);
 
