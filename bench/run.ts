@@ -2,7 +2,7 @@
  * The benchmark suite: every scenario in turn, each in its own process, each printing its
  * table and writing bench/results/<scenario>.json (BENCHMARKS.md quotes those).
  *
- *   npm run bench                 full runs (about 25 minutes on the 2-core machine)
+ *   npm run bench                 full runs (1,001 s on the 2-core machine; the twin needs `npm run build`)
  *   npm run bench -- --quick      every scenario briefly: CI runs this to prove they all work,
  *                                 without judging the figures
  *   npm run bench -- ingest soak  only these scenarios
