@@ -17,7 +17,8 @@ function findBinary(name: string): string {
   throw new Error(`${name} not found: this runs a real Mosquitto broker. Install it (Debian: apt-get install mosquitto; .ci/run does).`);
 }
 
-async function freePort(): Promise<number> {
+/** A port nothing listens on now, on 127.0.0.1 (for servers that cannot be given port 0). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.on('error', reject);
