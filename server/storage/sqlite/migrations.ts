@@ -307,4 +307,18 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX integration_seen_at ON integration_seen (at);
   `,
+  // 7: Mosquitto password-file lines (server/broker/external/password-store.ts). Mosquitto's
+  // `$7$` hash (PBKDF2-SHA512) is derived from the plaintext, which exists only while a device
+  // secret or an API token is being issued: its line is made then and kept here, keyed by the
+  // credential it hashes (`verifier`: the device's secret hash, the token's sha256), so a line
+  // counts only while that credential is current.
+  `
+  CREATE TABLE broker_passwords (
+    username   TEXT    NOT NULL,
+    verifier   TEXT    NOT NULL,
+    hash       TEXT    NOT NULL,       -- $7$101$salt$hash, as mosquitto_passwd writes it
+    created_at INTEGER NOT NULL,       -- Unix ms
+    PRIMARY KEY (username, verifier)
+  ) WITHOUT ROWID;
+  `,
 ];
