@@ -1,18 +1,16 @@
 /**
  * The embedded MQTT broker (aedes) with StoreTwin's policy in its hooks:
- * - authenticate: either a user reading the alarm feed (username = the account, password = one
- *   of its API or session tokens, a client id that is no device's and no other account's), or
- *   a device: client id = username = a registered, enabled device id; password = its secret
- *   (scrypt hash in the registry; a verified secret is cached by hash so reconnect storms cost
- *   one hash each, not one scrypt each). Every wrong name or password answers CONNACK 4,
- *   whether the name is a user, a device or nothing, so names cannot be probed;
- * - authorizePublish: a device publishes only under its own storetwin/{site}/{device}/;
+ * - authenticate: who may log in is decided by login.ts (shared with EMQX's HTTP
+ *   authenticator): a user reading the alarm feed with one of its tokens, or a device with its
+ *   secret. Here only what is aedes' own: a client id held by another account is refused;
+ * - authorizePublish: what a client may publish is policy.ts's (shared with EMQX and the
+ *   Mosquitto ACL file): a device only under its own storetwin/{site}/{device}/;
  *   device uplinks are handed to ingest HERE, because aedes writes a QoS 1 PUBACK before it
  *   calls broker.publish and the `published` hook (lib/handlers/publish.js). Waiting in this
  *   hook is the only way the PUBACK follows the durable commit, which is what QoS 1 promises
  *   the device;
- * - authorizeSubscribe: a device subscribes only to its own cmd topic; `$SYS/#`, `#` and
- *   everything else get SUBACK 0x80;
+ * - authorizeSubscribe: policy.ts again (a device only its own cmd topic, a user its sites'
+ *   alarm feeds); `$SYS/#`, `#` and everything else get SUBACK 0x80;
  * - a transport guard (packet-guard.ts) in front of every connection caps packet sizes and
  *   requires CONNECT first.
  * Every refusal is logged with its code and counted in /metrics.
@@ -23,8 +21,6 @@ import type { Duplex } from 'node:stream';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { ConnectionGuard } from '../auth/connection-guard.ts';
-import { can } from '../auth/roles.ts';
-import { hashMachineSecret, isLegacyMachineHash, sha256Hex, verifySecret } from '../auth/secrets.ts';
 import type { AuthenticatedToken, PublicUser } from '../auth/users.ts';
 import type { Config } from '../config.ts';
 import { StoreTwinError, type ErrorCode } from '../errors.ts';
@@ -33,7 +29,10 @@ import type { Ingest } from '../ingest/ingest.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { DeviceRecord, Registry } from '../storage/types.ts';
+import type { MqttGateway } from './gateway.ts';
+import { BrokerLogin, CONNACK } from './login.ts';
 import { GuardedConnection, type GuardViolation } from './packet-guard.ts';
+import { publishRefusal, subscribeRefusal } from './policy.ts';
 import { parseDeviceTopic, topicHasInvalidCharacters, topics } from './topics.ts';
 
 export interface BrokerDeps {
@@ -48,9 +47,6 @@ export interface BrokerDeps {
   logger: Logger;
   metrics: Metrics;
 }
-
-/** CONNACK return codes of MQTT 3.1.1 (3.2.2.3). */
-const CONNACK = { IDENTIFIER_REJECTED: 2, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
 
 /** aedes' own error messages → our codes, for refusals aedes makes before our hooks run. */
 const AEDES_ERRORS: Array<[RegExp, ErrorCode]> = [
@@ -77,7 +73,8 @@ interface Session {
   inflight: number;
 }
 
-export class Broker {
+export class Broker implements MqttGateway {
+  readonly kind = 'embedded' as const;
   private aedes: Aedes | null = null;
   private tcp: net.Server | null = null;
   private ws: WebSocketServer | null = null;
@@ -93,12 +90,12 @@ export class Broker {
   private readonly integrations = new Map<Client, { user: PublicUser; untrack: () => void }>();
   /** client id → the integration client holding it. */
   private readonly integrationIds = new Map<string, Client>();
-  /** device id → `${secretHash}:${sha256(password)}` of the last verified login. */
-  private readonly verified = new Map<string, string>();
+  private readonly login: BrokerLogin;
   private readonly log: Logger;
 
   constructor(private readonly deps: BrokerDeps) {
     this.log = deps.logger.child({ module: 'broker' });
+    this.login = new BrokerLogin({ registry: deps.registry, users: deps.users });
   }
 
   async start(): Promise<void> {
@@ -211,33 +208,12 @@ export class Broker {
       done(err, false);
     };
     try {
-      if (!username || !password) return deny('STW_ERR_MQTT_BAD_CREDENTIALS', CONNACK.BAD_USERNAME_OR_PASSWORD, 'username and password are required');
-      const secret = password.toString('utf8');
-      // A user is recognised by its token, not by its name: a device registered under the same
-      // name cannot lock the user out, and the user path costs one hash lookup.
-      const asUser = this.deps.users?.authenticateToken(secret);
-      if (asUser && asUser.user.username.toLowerCase() === username.toLowerCase()) return this.admitUser(client, asUser, secret, deny, done);
-
-      const device = this.deps.registry.getDevice(username);
-      // Unknown names, users with a wrong token and devices with a wrong secret all hear
-      // "bad username or password" (4): nothing tells which names exist.
-      if (!device) return deny('STW_ERR_MQTT_UNKNOWN_DEVICE', CONNACK.BAD_USERNAME_OR_PASSWORD, `no device "${username}" (or a wrong token for a user of that name)`);
-      const fingerprint = `${device.secretHash}:${sha256Hex(secret)}`;
-      if (this.verified.get(device.id) !== fingerprint) {
-        if (!(await verifySecret(secret, device.secretHash))) {
-          return deny('STW_ERR_MQTT_BAD_CREDENTIALS', CONNACK.BAD_USERNAME_OR_PASSWORD, `wrong secret for "${username}"`);
-        }
-        // A secret stored as scrypt (before device secrets were hashed with SHA-256) is re-hashed
-        // now that we hold it: the next reconnect storm costs a digest per device, not scrypt.
-        const secretHash = isLegacyMachineHash(device.secretHash) ? (this.deps.registry.updateDevice(device.id, { secretHash: hashMachineSecret(secret) })?.secretHash ?? device.secretHash) : device.secretHash;
-        this.verified.set(device.id, `${secretHash}:${sha256Hex(secret)}`);
-      }
-      // Only the holder of the secret learns that the device is disabled or the id is wrong.
-      if (!device.enabled) return deny('STW_ERR_MQTT_DEVICE_DISABLED', CONNACK.NOT_AUTHORIZED, `device "${username}" is disabled`);
-      if (client.id !== username) {
-        return deny('STW_ERR_MQTT_CLIENT_ID_MISMATCH', CONNACK.IDENTIFIER_REJECTED, `client id "${client.id}" is not the username`);
-      }
-      this.sessions.set(client, { device, inflight: 0 });
+      const outcome = await this.login.check(client.id, username, password?.toString('utf8'));
+      if (!outcome.ok) return deny(outcome.code, outcome.returnCode, outcome.message);
+      const { identity } = outcome;
+      if (identity.kind === 'user' && outcome.token) return this.admitUser(client, outcome.token, password!.toString('utf8'), deny, done);
+      if (identity.kind !== 'device') return deny('STW_ERR_MQTT_BAD_CREDENTIALS', CONNACK.BAD_USERNAME_OR_PASSWORD, `"${username}" cannot log in here`);
+      this.sessions.set(client, { device: identity.device, inflight: 0 });
       this.deps.metrics.mqttAuthenticated.inc();
       done(null, true);
     } catch (err) {
@@ -249,9 +225,9 @@ export class Broker {
   }
 
   /**
-   * A user reading the alarm feed. Its client id must not be a device's (aedes would drop the
-   * device's connection for it: a takeover that knocks a camera offline) nor one held by
-   * another account; the same account reconnecting takes its own id over as MQTT says.
+   * A user reading the alarm feed (login.ts checked its token, role and that its client id is
+   * no device's). Its client id must not be one held by another account either; the same
+   * account reconnecting takes its own id over as MQTT says.
    */
   private admitUser(
     client: Client,
@@ -261,10 +237,6 @@ export class Broker {
     done: (error: AuthenticateError | null, success: boolean | null) => void,
   ): void {
     const { user } = auth;
-    if (!can(user.role, 'alarms:read')) return deny('STW_ERR_MQTT_SUBSCRIBE_DENIED', CONNACK.NOT_AUTHORIZED, `role ${user.role} may not read alarms`);
-    if (this.deps.registry.getDevice(client.id)) {
-      return deny('STW_ERR_MQTT_CLIENT_ID_RESERVED', CONNACK.IDENTIFIER_REJECTED, `client id "${client.id}" is a device's id`);
-    }
     const holder = this.integrationIds.get(client.id);
     if (holder && holder !== client && this.integrations.get(holder)?.user.id !== user.id) {
       return deny('STW_ERR_MQTT_CLIENT_ID_RESERVED', CONNACK.IDENTIFIER_REJECTED, `client id "${client.id}" is in use by another account`);
@@ -281,13 +253,14 @@ export class Broker {
 
   private async authorizePublish(client: Client | null, packet: PublishPacket, done: (error?: Error | null) => void): Promise<void> {
     const topic = packet.topic;
-    if (topicHasInvalidCharacters(topic)) return done(this.hookRefusal('STW_ERR_MQTT_TOPIC_INVALID', 'topic holds NUL or invalid UTF-8', client));
-    const parsed = parseDeviceTopic(topic);
     // client is null when aedes publishes the will of a client that is already gone.
     const session = client ? this.sessions.get(client) : undefined;
+    const parsed = parseDeviceTopic(topic);
     const device = session?.device ?? (client === null && parsed ? this.deps.registry.getDevice(parsed.device) : null);
-    if (!parsed || !device || parsed.kind === 'cmd' || parsed.site !== device.site || parsed.device !== device.id) {
-      return done(this.hookRefusal('STW_ERR_MQTT_PUBLISH_DENIED', `may not publish to "${topic}"`, client));
+    const refusal = device ? publishRefusal({ kind: 'device', device }, topic) : topicHasInvalidCharacters(topic) ? 'STW_ERR_MQTT_TOPIC_INVALID' : 'STW_ERR_MQTT_PUBLISH_DENIED';
+    if (refusal || !device || !parsed || parsed.kind === 'cmd') {
+      const code = refusal ?? 'STW_ERR_MQTT_PUBLISH_DENIED';
+      return done(this.hookRefusal(code, code === 'STW_ERR_MQTT_TOPIC_INVALID' ? 'topic holds NUL or invalid UTF-8' : `may not publish to "${topic}"`, client));
     }
     if (session && session.inflight >= this.deps.config.maxInflightPerClient) {
       return done(this.hookRefusal('STW_ERR_MQTT_INFLIGHT_EXCEEDED', `more than ${this.deps.config.maxInflightPerClient} messages awaiting commit`, client));
@@ -313,21 +286,10 @@ export class Broker {
 
   private authorizeSubscribe(client: Client, sub: Subscription, done: (error: Error | null, subscription?: Subscription | null) => void): void {
     const user = this.integrations.get(client)?.user;
-    if (user) {
-      // storetwin/{site}/alarms for a site the user may see; storetwin/+/alarms for all-site users.
-      const m = /^storetwin\/([a-z0-9-]+|\+)\/alarms$/.exec(sub.topic);
-      const site = m?.[1];
-      const allowed = site !== undefined && (site === '+' ? user.sites.length === 0 : user.sites.length === 0 || user.sites.includes(site));
-      if (allowed) return done(null, sub);
-      this.refuse('STW_ERR_MQTT_SUBSCRIBE_DENIED', `may not subscribe to "${sub.topic}"`, { user: user.username });
-      return done(null, null);
-    }
     const session = this.sessions.get(client);
-    const parsed = topicHasInvalidCharacters(sub.topic) ? null : parseDeviceTopic(sub.topic);
-    const own = session && parsed?.kind === 'cmd' && parsed.site === session.device.site && parsed.device === session.device.id;
-    if (!own) {
-      const code: ErrorCode = topicHasInvalidCharacters(sub.topic) ? 'STW_ERR_MQTT_TOPIC_INVALID' : 'STW_ERR_MQTT_SUBSCRIBE_DENIED';
-      this.refuse(code, `may not subscribe to "${sub.topic}"`, { clientId: client.id });
+    const code = user ? subscribeRefusal({ kind: 'user', user }, sub.topic) : session ? subscribeRefusal({ kind: 'device', device: session.device }, sub.topic) : 'STW_ERR_MQTT_SUBSCRIBE_DENIED';
+    if (code) {
+      this.refuse(code, `may not subscribe to "${sub.topic}"`, user ? { user: user.username } : { clientId: client.id });
       // A null subscription makes aedes answer SUBACK 0x80 (failure) and keep the session [MQTT-3.9.3].
       return done(null, null);
     }
@@ -380,7 +342,7 @@ export class Broker {
    * that was removed, disabled or given a new secret; otherwise refresh its record (zone…).
    */
   private refresh(deviceId: string): void {
-    this.verified.delete(deviceId);
+    this.login.forget(deviceId);
     const client = this.current.get(deviceId);
     const session = client && this.sessions.get(client);
     if (!client || !session) return;

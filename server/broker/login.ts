@@ -1,0 +1,88 @@
+/**
+ * Who a broker login is, whichever broker asks: the embedded broker's authenticate hook and
+ * EMQX's HTTP authenticator (external/emqx.ts) both come here, so a device that may connect to
+ * one may connect to the other and nothing else may.
+ * - A user (an integration reading the alarm feed) is recognised by its token, not its name: a
+ *   device registered under the same name cannot lock it out. Its client id must not be a
+ *   device's id (the broker would drop the device's connection for it: a takeover).
+ * - A device: client id = username = a registered device id, password = its secret. A verified
+ *   secret is cached by hash, so a reconnect storm costs one digest per device; a secret still
+ *   stored as scrypt is re-hashed at its first login.
+ * - StoreTwin's own account on an external broker (the user and password of STORETWIN_MQTT_URL).
+ * Every wrong name or password is the same refusal (CONNACK 4), whether the name is a user, a
+ * device or nothing, so names cannot be probed; only the holder of the secret learns that the
+ * device is disabled (5) or its client id wrong (2).
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { can } from '../auth/roles.ts';
+import { hashMachineSecret, isLegacyMachineHash, sha256Hex, verifySecret } from '../auth/secrets.ts';
+import type { AuthenticatedToken } from '../auth/users.ts';
+import type { ErrorCode } from '../errors.ts';
+import type { Registry } from '../storage/types.ts';
+import type { BrokerIdentity } from './policy.ts';
+
+/** CONNACK return codes of MQTT 3.1.1 (3.2.2.3). */
+export const CONNACK = { IDENTIFIER_REJECTED: 2, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
+
+export type LoginOutcome =
+  | { ok: true; identity: BrokerIdentity; /** A user's token (connections end when it is revoked). */ token?: AuthenticatedToken }
+  | { ok: false; code: ErrorCode; returnCode: number; message: string };
+
+export interface BrokerLoginDeps {
+  registry: Registry;
+  users?: { authenticateToken(token: string): AuthenticatedToken | null };
+  /** StoreTwin's own account on an external broker, when there is one. */
+  serverAccount?: { username: string; password: string } | null;
+}
+
+export class BrokerLogin {
+  /** device id → `${secretHash}:${sha256(password)}` of the last verified login. */
+  private readonly verified = new Map<string, string>();
+
+  constructor(private readonly deps: BrokerLoginDeps) {}
+
+  async check(clientId: string, username: string | undefined, password: string | undefined): Promise<LoginOutcome> {
+    const deny = (code: ErrorCode, returnCode: number, message: string): LoginOutcome => ({ ok: false, code, returnCode, message });
+    if (!username || !password) return deny('STW_ERR_MQTT_BAD_CREDENTIALS', CONNACK.BAD_USERNAME_OR_PASSWORD, 'username and password are required');
+
+    const server = this.deps.serverAccount;
+    if (server && username === server.username) {
+      return equalSecrets(password, server.password) ? { ok: true, identity: { kind: 'server' } } : deny('STW_ERR_MQTT_BAD_CREDENTIALS', CONNACK.BAD_USERNAME_OR_PASSWORD, `wrong password for "${username}"`);
+    }
+
+    const asUser = this.deps.users?.authenticateToken(password);
+    if (asUser && asUser.user.username.toLowerCase() === username.toLowerCase()) {
+      if (!can(asUser.user.role, 'alarms:read')) return deny('STW_ERR_MQTT_SUBSCRIBE_DENIED', CONNACK.NOT_AUTHORIZED, `role ${asUser.user.role} may not read alarms`);
+      if (this.deps.registry.getDevice(clientId)) return deny('STW_ERR_MQTT_CLIENT_ID_RESERVED', CONNACK.IDENTIFIER_REJECTED, `client id "${clientId}" is a device's id`);
+      return { ok: true, identity: { kind: 'user', user: asUser.user }, token: asUser };
+    }
+
+    const device = this.deps.registry.getDevice(username);
+    if (!device) return deny('STW_ERR_MQTT_UNKNOWN_DEVICE', CONNACK.BAD_USERNAME_OR_PASSWORD, `no device "${username}" (or a wrong token for a user of that name)`);
+    const fingerprint = `${device.secretHash}:${sha256Hex(password)}`;
+    let current = device;
+    if (this.verified.get(device.id) !== fingerprint) {
+      if (!(await verifySecret(password, device.secretHash))) {
+        return deny('STW_ERR_MQTT_BAD_CREDENTIALS', CONNACK.BAD_USERNAME_OR_PASSWORD, `wrong secret for "${username}"`);
+      }
+      // A secret stored as scrypt (before device secrets were hashed with SHA-256) is re-hashed
+      // now that we hold it: the next reconnect storm costs a digest per device, not scrypt.
+      if (isLegacyMachineHash(device.secretHash)) current = this.deps.registry.updateDevice(device.id, { secretHash: hashMachineSecret(password) }) ?? device;
+      this.verified.set(device.id, `${current.secretHash}:${sha256Hex(password)}`);
+    }
+    if (!current.enabled) return deny('STW_ERR_MQTT_DEVICE_DISABLED', CONNACK.NOT_AUTHORIZED, `device "${username}" is disabled`);
+    if (clientId !== username) return deny('STW_ERR_MQTT_CLIENT_ID_MISMATCH', CONNACK.IDENTIFIER_REJECTED, `client id "${clientId}" is not the username`);
+    return { ok: true, identity: { kind: 'device', device: current } };
+  }
+
+  /** After a registry change: the next login of this device verifies its secret again. */
+  forget(deviceId: string): void {
+    this.verified.delete(deviceId);
+  }
+}
+
+function equalSecrets(a: string, b: string): boolean {
+  const x = Buffer.from(sha256Hex(a), 'hex');
+  const y = Buffer.from(sha256Hex(b), 'hex');
+  return timingSafeEqual(x, y);
+}
