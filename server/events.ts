@@ -25,8 +25,11 @@ export interface ServerEvents {
   'device.removed': [device: PublicDevice];
   /** Broker: a device came online or went offline (status topic, LWT or disconnect). */
   'device.status': [status: { site: string; device: string; online: boolean; at: string }];
-  /** Ingest: events durably stored, in commit order. */
-  'events.stored': [events: readonly NewEvent[]];
+  /**
+   * Ingest: events decoded, validated and deduplicated, in arrival order, once per turn, while
+   * their commit runs (ingest.ts, announce()): the twin and the rules do not wait for the disk.
+   */
+  'events.accepted': [events: readonly NewEvent[]];
   /** Ingest: a payload refused (malformed, schema, checksum…). */
   'ingest.rejected': [rejection: Rejection];
   /** Ingest: a camera answered a command with a snapshot (JPEG bytes). */

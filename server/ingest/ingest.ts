@@ -51,6 +51,9 @@ export class Ingest {
   /** Rejections logged per device per minute, so a flooding device cannot flood the log. */
   private readonly logBudget = new Map<string, { minute: number; count: number }>();
   private readonly rateBudgets: RateBudgets;
+  /** Events accepted this turn, announced together at its end (announce()). */
+  private accepted: NewEvent[] = [];
+  private announceTimer: NodeJS.Immediate | null = null;
   private readonly log: Logger;
   private readonly now: () => number;
 
@@ -66,7 +69,6 @@ export class Ingest {
       write: async (batch) => {
         await deps.events.append(batch);
         for (const e of batch) deps.metrics.ingested.inc({ type: e.type });
-        deps.bus.emit('events.stored', batch);
       },
       onBatch: (size, seconds) => {
         deps.metrics.commitBatchSize.observe(size);
@@ -83,6 +85,7 @@ export class Ingest {
   }
 
   async stop(): Promise<void> {
+    this.announceNow();
     await this.committer.flush();
   }
 
@@ -192,6 +195,7 @@ export class Ingest {
 
   private async commit(device: DeviceRecord, events: NewEvent[]): Promise<void> {
     if (events.length === 0) return;
+    this.announce(events);
     try {
       await this.committer.addMany(events);
     } catch (err) {
@@ -200,6 +204,30 @@ export class Ingest {
       this.deps.metrics.refuse('STW_ERR_STORAGE_FAILED', 'ingest');
       throw err;
     }
+  }
+
+  /**
+   * Hands accepted events to the twin and the rules ('events.accepted') at the end of this turn,
+   * while their commit is still running: an alarm does not wait for the disk. Measured at 5,000
+   * events/s, a commit with its fsync took 14 ms on average and the committer was busy 86 % of
+   * the time, so waiting for it put 20–30 ms of queueing under every alarm. If the commit fails
+   * the device is not acknowledged and sends the message again (the dedupe window forgets it),
+   * so what the twin saw is stored once the retry is; a rule fires again at most as a repeat.
+   * One announcement per turn keeps the listeners' batching: a socket read of 50 PUBLISHes is
+   * one batch, as one commit used to be.
+   */
+  private announce(events: readonly NewEvent[]): void {
+    for (const e of events) this.accepted.push(e);
+    this.announceTimer ??= setImmediate(() => this.announceNow());
+  }
+
+  private announceNow(): void {
+    if (this.announceTimer) clearImmediate(this.announceTimer);
+    this.announceTimer = null;
+    if (this.accepted.length === 0) return;
+    const batch = this.accepted;
+    this.accepted = [];
+    this.deps.bus.emit('events.accepted', batch);
   }
 
   private toRecord(device: DeviceRecord, event: RecordedEvent, receivedMs: number): NewEvent {

@@ -135,7 +135,7 @@ export class LiveFeed {
     this.on('twin.zone', ({ state }) => {
       this.twinBuffer(state.site).zones[state.id] = state;
     });
-    this.on('events.stored', (events) => {
+    this.on('events.accepted', (events) => {
       for (const e of events) this.pushEvent(e);
     });
   }

@@ -201,7 +201,7 @@ export async function backtest(rule: Rule, opts: BacktestOptions): Promise<Backt
         const ts = Date.parse(e.ts);
         if (ts > clock.now()) clock.set(ts);
         const { id: _id, ...event } = e;
-        bus.emit('events.stored', [event satisfies NewEvent]);
+        bus.emit('events.accepted', [event satisfies NewEvent]);
         scanned++;
       }
     }

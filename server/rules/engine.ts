@@ -91,7 +91,7 @@ export class RuleEngine {
     this.loadRules();
     this.restoreTimers();
     this.seedTimers();
-    this.listen('events.stored', (batch) => {
+    this.listen('events.accepted', (batch) => {
       for (const e of batch) this.onEvent(e);
     });
     this.listen('twin.zone', (c) => this.onZone(c.state, c.changed));

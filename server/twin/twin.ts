@@ -61,7 +61,7 @@ export class Twin implements TwinReader {
       this.addDevice(device, saved.get(rec.id));
     }
 
-    this.listen('events.stored', (batch) => this.applyBatch(batch));
+    this.listen('events.accepted', (batch) => this.applyBatch(batch));
     this.listen('device.registered', (d) => this.addDevice(d));
     this.listen('device.updated', (d) => this.updateDevice(d));
     this.listen('device.removed', (d) => this.removeDevice(d.id));

@@ -226,7 +226,7 @@ describe('live feed (socket.io)', () => {
     for (let i = 0; i < 50; i++) bus.emit('twin.device', { state: deviceState(SHOP, 'shop-door-cash', i % 2 ? 'open' : 'closed'), changed: ['door'] });
     bus.emit('twin.device', { state: deviceState(SHOP, 'shop-door-office', 'open'), changed: ['door'] });
     bus.emit('twin.zone', { state: zoneState(SHOP, 'cash-room'), changed: ['door'] });
-    bus.emit('events.stored', Array.from({ length: 30 }, (_, i) => storedEvent(SHOP, i)));
+    bus.emit('events.accepted', Array.from({ length: 30 }, (_, i) => storedEvent(SHOP, i)));
 
     await waitFor(() => batches.length >= 1);
     await new Promise((r) => setTimeout(r, 250));

@@ -1,7 +1,7 @@
 /**
  * A real rules pipeline for tests: SQLite in a temp dir, the demo site files, the real Twin
  * fed by a real EventBus, devices registered through DeviceService, a ManualClock. Events are
- * injected as ingest would announce them ('events.stored').
+ * injected as ingest would announce them ('events.accepted').
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -108,7 +108,7 @@ export async function startRig(opts: { rules: RuleSource | Rule[]; start?: numbe
       if (!rec) throw new Error(`unregistered ${device}`);
       const ts = new Date(clock.now()).toISOString();
       const e: NewEvent = { site: rec.site, device, deviceType: rec.type, zone: rec.zone, type: data.type, seq: null, ts, receivedAt: ts, data };
-      bus.emit('events.stored', [e]);
+      bus.emit('events.accepted', [e]);
     },
     newEngine,
     async close() {
