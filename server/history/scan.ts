@@ -3,6 +3,7 @@
  * in slices that hand the event loop back (server/storage/yield.ts): the store is synchronous,
  * so without them a long scan would hold the loop from its first page to its last.
  */
+import { MAX_QUERY_LIMIT } from '../storage/paging.ts';
 import type { EventQuery, EventStore, StoredEvent } from '../storage/types.ts';
 import { EventLoopSlicer } from '../storage/yield.ts';
 
@@ -18,13 +19,13 @@ export const SCAN_PAGE = 128;
 export interface ScanOptions {
   /** Shared by every scan of one request, so the slices span them; a new one by default. */
   slicer?: EventLoopSlicer;
-  /** Rows per page, 1..1000 (the store's bound). */
+  /** Rows per page, 1..MAX_QUERY_LIMIT (the stores' bound, server/storage/paging.ts). */
   pageSize?: number;
 }
 
 export async function* scanEvents(store: EventStore, q: Omit<EventQuery, 'limit' | 'cursor' | 'order'>, opts: ScanOptions = {}): AsyncGenerator<StoredEvent[]> {
   const slicer = opts.slicer ?? new EventLoopSlicer();
-  const limit = opts.pageSize ?? SCAN_PAGE;
+  const limit = Math.min(opts.pageSize ?? SCAN_PAGE, MAX_QUERY_LIMIT);
   let from = q.from;
   let cursor: string | undefined;
   for (;;) {
@@ -35,18 +36,20 @@ export async function* scanEvents(store: EventStore, q: Omit<EventQuery, 'limit'
     if (page.items.length > 0) yield page.items;
     if (page.nextCursor === null || last === undefined) return;
     cursor = page.nextCursor;
-    // The cursor means (ts, id) after the last row, so ts ≥ its ts: saying so as `from` lets
-    // SQLite seek there. With only the cursor it seeks to the original `from` and filters every
-    // row up to the cursor, page after page: a month's scan became quadratic (~60 ms a page
-    // two weeks in, 120 ms at a month, against 1 ms).
+    // The cursor means after the last row in the store's order, which is by ts first, so
+    // ts ≥ its ts: saying so as `from` lets SQLite seek there. With only the cursor it seeks to
+    // the original `from` and filters every row up to the cursor, page after page: a month's
+    // scan became quadratic (~60 ms a page two weeks in, 120 ms at a month, against 1 ms).
     from = last.ts;
   }
 }
 
 /**
- * The events of several sites in one (ts, id) order: one scan per site, merged. A query with
- * no site has no index in that order (SQLite sorts every matching row for each page: ~480 ms
- * a page over a month of one busy site), so a scan across sites is never one query.
+ * The events of several sites in ts order: one scan per site, merged. Each site's events keep
+ * their store's order (ts, then the store's tie-breaker); events of different sites with the
+ * same ts go out in the order `sites` lists the sites. A query with no site has no index in
+ * that order (SQLite sorts every matching row for each page: ~480 ms a page over a month of one
+ * busy site), so a scan across sites is never one query.
  */
 export async function* scanSites(store: EventStore, sites: readonly string[], q: Omit<EventQuery, 'limit' | 'cursor' | 'order' | 'site'>, opts: ScanOptions = {}): AsyncGenerator<StoredEvent[]> {
   const shared: ScanOptions = { ...opts, slicer: opts.slicer ?? new EventLoopSlicer() };
@@ -92,7 +95,11 @@ export async function* scanSites(store: EventStore, sites: readonly string[], q:
   if (out.length > 0) yield out;
 }
 
-/** (ts, id) order; the store's ISO 8601 UTC with milliseconds sorts as text. */
+/**
+ * Strictly earlier by ts (the store's ISO 8601 UTC with milliseconds sorts as text). Ties are
+ * not broken here: how a store orders equal ts is its own business (ids need not grow with it),
+ * and the merge keeps the earlier-listed site's head on a tie.
+ */
 function before(a: StoredEvent, b: StoredEvent): boolean {
-  return a.ts < b.ts || (a.ts === b.ts && a.id < b.id);
+  return a.ts < b.ts;
 }

@@ -1,8 +1,9 @@
 /**
  * Storage interfaces. The event store (time series: device events) has one contract suite
- * (tests/storage/event-store.contract.ts) that every implementation passes: SQLite now,
- * InfluxDB later. The registry (devices, users, sessions, twin snapshots) is relational and
- * lives in SQLite only.
+ * (tests/storage/event-store.contract.ts) that every implementation passes: SQLite
+ * (server/storage/sqlite/) and InfluxDB 1.x (server/storage/influx/). The registry (devices,
+ * users, sessions, twin snapshots) and everything else that must be transactional (rules,
+ * alarms, the outbox) is relational and lives in SQLite only.
  */
 import type { DeviceEvent } from '../../devices/types.ts';
 
@@ -23,7 +24,10 @@ export interface StatusEvent {
 export type RecordedEvent = DeviceEvent | StatusEvent;
 
 export interface StoredEvent {
-  /** Store-assigned, increasing in insertion order; opaque to callers beyond ordering. */
+  /**
+   * Store-assigned, unique among the store's events, a safe integer. Nothing more: it need not
+   * grow with insertion or with ts, and pages are not ordered by it (see EventStore.query).
+   */
   id: number;
   site: string;
   device: string;
@@ -52,7 +56,7 @@ export interface EventQuery {
   to?: string;
   /** 1..1000 */
   limit: number;
-  /** From a previous page's `nextCursor`. */
+  /** A previous page's `nextCursor`, opaque: valid for the same store and the same query. */
   cursor?: string;
   /** `desc` (newest first) is the default. */
   order?: 'asc' | 'desc';
@@ -69,12 +73,27 @@ export interface EventStore {
   start(): Promise<void>;
   stop(): Promise<void>;
   /**
-   * Stores the batch, all or nothing. Resolves only once the batch would survive a crash
-   * (power loss for SQLite with synchronous=FULL): ingest acknowledges QoS 1 on this.
+   * Stores the batch, all or nothing: the whole batch is validated and converted before
+   * anything is written, so a bad event (a timestamp that is not ISO 8601…) refuses the batch
+   * with nothing stored. Events never overwrite each other, whatever they share (device, ts to
+   * the millisecond, content). Resolves only once the batch would survive a crash (power loss
+   * for SQLite with synchronous=FULL; InfluxDB's 204 after its WAL write): ingest acknowledges
+   * QoS 1 on this.
    */
   append(events: readonly NewEvent[]): Promise<void>;
+  /**
+   * One page of matching events, ordered by ts (`desc`: newest first), events with equal ts in
+   * an order the store chooses (its tie-breaker) that is the same for every query: `desc` is
+   * exactly `asc` reversed. Keyset pages: following `nextCursor` visits every matching event
+   * exactly once, and events appended meanwhile never make a page skip or repeat one (they
+   * show up in a later page or not at all). Refuses a limit outside 1..MAX_QUERY_LIMIT
+   * (server/storage/paging.ts), a bad time or a cursor it did not issue with STW_ERR_VALIDATION.
+   */
   query(q: EventQuery): Promise<EventPage>;
-  /** (device, seq) pairs received at or after `since`, oldest first: rebuilds ingest's dedupe window after a restart. */
+  /**
+   * (device, seq) pairs received at or after `since` (by receive time, not ts), oldest first,
+   * events without seq left out: rebuilds ingest's dedupe window after a restart.
+   */
   recentSeqs(since: string): Promise<Array<{ device: string; seq: number; receivedAt: string }>>;
 }
 

@@ -1,20 +1,18 @@
 /**
  * The event store on SQLite. better-sqlite3 is synchronous: queries run to completion on the
- * calling thread (pages are bounded by MAX_QUERY_LIMIT). Batches are appended by the event
+ * calling thread (pages are bounded by MAX_QUERY_LIMIT, server/storage/paging.ts). Pages are in
+ * (ts, rowid) order: the rowid is the tie-breaker and, with ts, the cursor's key. Batches are appended by the event
  * writer thread when there is one (the server: event-writer.ts), since a commit and its fsync
  * on the event loop stopped everything else; without it (tools, most tests), on this connection.
  */
 import type { Statement } from 'better-sqlite3';
 import type { DeviceEvent } from '../../../devices/types.ts';
-import { StoreTwinError } from '../../errors.ts';
+import { decodeCursor, encodeCursor, pageOrder, safeCursorPart } from '../paging.ts';
 import type { EventPage, EventQuery, EventStore, NewEvent, StoredEvent } from '../types.ts';
 import type { Database } from './database.ts';
 import { INSERT_EVENT_SQL, type EventRowParams } from './event-writer-protocol.ts';
 import type { EventWriterThread } from './event-writer.ts';
 import { isoToMs, msToIso } from './time.ts';
-
-/** A page is at most this many rows: bounds memory and the time one query holds the loop. */
-export const MAX_QUERY_LIMIT = 1000;
 
 /** Exported for the query-plan test. `seq IS NOT NULL` repeats the partial index's condition so the planner may use it. */
 export const RECENT_SEQS_SQL =
@@ -76,7 +74,7 @@ export class SqliteEventStore implements EventStore {
     const last = rows[rows.length - 1];
     return {
       items: rows.map(fromRow),
-      nextCursor: more && last !== undefined ? encodeCursor(last.ts, last.id) : null,
+      nextCursor: more && last !== undefined ? encodeCursor([last.ts, last.id]) : null,
     };
   }
 
@@ -101,13 +99,7 @@ export class SqliteEventStore implements EventStore {
  * statements and catch a query shape that no index serves. Throws STW_ERR_VALIDATION.
  */
 export function buildEventQuery(q: EventQuery): { sql: string; params: QueryParams } {
-  if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > MAX_QUERY_LIMIT) {
-    throw new StoreTwinError('STW_ERR_VALIDATION', `limit must be an integer in 1..${MAX_QUERY_LIMIT}`, { limit: q.limit });
-  }
-  const order = q.order ?? 'desc';
-  if (order !== 'asc' && order !== 'desc') {
-    throw new StoreTwinError('STW_ERR_VALIDATION', 'order must be asc or desc', { order });
-  }
+  const order = pageOrder(q);
 
   const where: string[] = [];
   const params: QueryParams = {};
@@ -126,7 +118,7 @@ export function buildEventQuery(q: EventQuery): { sql: string; params: QueryPara
     params.to = isoToMs(q.to, 'to');
   }
   if (q.cursor !== undefined) {
-    const cursor = decodeCursor(q.cursor);
+    const cursor = decodeRowCursor(q.cursor);
     // Keyset pagination: continue strictly after the last row seen in (ts, id) order.
     // Unlike OFFSET, rows inserted meanwhile cannot shift a page: no row is skipped or
     // repeated, and the cost does not grow with the page number.
@@ -182,17 +174,8 @@ function fromRow(r: EventRow): StoredEvent {
   };
 }
 
-/** Opaque to callers; base64url of 'ts:id' so it travels in a query string unescaped. */
-function encodeCursor(ts: number, id: number): string {
-  return Buffer.from(`${ts}:${id}`, 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): { ts: number; id: number } {
-  const match = /^(-?\d{1,16}):(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  const ts = match ? Number(match[1]) : Number.NaN;
-  const id = match ? Number(match[2]) : Number.NaN;
-  if (!Number.isSafeInteger(ts) || !Number.isSafeInteger(id)) {
-    throw new StoreTwinError('STW_ERR_VALIDATION', 'cursor is invalid', { cursor });
-  }
-  return { ts, id };
+/** The (ts, id) of the row a page ended with. */
+function decodeRowCursor(cursor: string): { ts: number; id: number } {
+  const [ts, id] = decodeCursor(cursor, 2);
+  return { ts: safeCursorPart(ts, cursor), id: safeCursorPart(id, cursor) };
 }

@@ -9,7 +9,7 @@ import { EventWriterThread } from './event-writer.ts';
 import { SqliteRegistry } from './registry.ts';
 
 export { openDatabase, SCHEMA_VERSION, type Database, type OpenDatabaseOptions } from './database.ts';
-export { SqliteEventStore, MAX_QUERY_LIMIT } from './event-store.ts';
+export { SqliteEventStore } from './event-store.ts';
 export { SqliteRegistry, MAX_DEVICE_PAGE } from './registry.ts';
 export { MIGRATIONS } from './migrations.ts';
 
