@@ -3,10 +3,14 @@
  * constructors only store what they are given — and App.listen() opens the ports and starts
  * them in data-flow order (storage → ingest → twin → broker → HTTP). Tests build an app on
  * port 0 and read the chosen ports back from `addresses`.
+ *
+ * MQTT is one MqttGateway: the embedded aedes broker, or with `mqttUrl` a client of an external
+ * broker (server/broker/external/), with Mosquitto's files kept from the registry when
+ * configured. Either way the EMQX auth endpoints are mounted (404 until given their secret).
  */
 import http from 'node:http';
 import type { Express } from 'express';
-import type { AddressInfo } from 'node:net';
+import { isIPv6, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { AlarmService } from './alarms/service.ts';
 import { SqliteAlarmStore } from './alarms/store.ts';
@@ -46,9 +50,15 @@ import { ConnectionGuard } from './auth/connection-guard.ts';
 import { UserService } from './auth/users.ts';
 import { ensureSetupToken } from './auth/setup.ts';
 import { Broker } from './broker/broker.ts';
+import { ExternalBroker } from './broker/external/client.ts';
+import { EmqxAuth } from './broker/external/emqx.ts';
+import { MosquittoSync } from './broker/external/mosquitto-sync.ts';
+import { BrokerPasswordStore } from './broker/external/password-store.ts';
+import type { MqttGateway } from './broker/gateway.ts';
+import { BrokerLogin } from './broker/login.ts';
+import { brokerRoutes } from './api/routes/broker.ts';
 import type { Config } from './config.ts';
 import { REPO_ROOT } from './config.ts';
-import { StoreTwinError } from './errors.ts';
 import { EventBus } from './events.ts';
 import { Ingest } from './ingest/ingest.ts';
 import { IntegrationService } from './integrations/service.ts';
@@ -62,8 +72,9 @@ import { Twin } from './twin/twin.ts';
 
 export interface Addresses {
   http: AddressInfo;
+  /** The embedded broker's listener; with an external broker, its host and port. */
   mqtt: AddressInfo;
-  /** mqtt://host:port for clients on this machine. */
+  /** mqtt://host:port for clients on this machine; with an external broker its URL, without credentials. */
   mqttUrl: string;
   httpUrl: string;
 }
@@ -80,7 +91,9 @@ export interface App {
   readonly audit: SqliteAuditStore;
   readonly twin: Twin;
   readonly ingest: Ingest;
-  readonly broker: Broker;
+  readonly broker: MqttGateway;
+  /** Mosquitto's password and ACL files, when StoreTwin keeps them (broker.external.mosquitto). */
+  readonly mosquitto: MosquittoSync | null;
   readonly integrations: IntegrationService;
   readonly clock: Clock;
   readonly arming: ArmingService;
@@ -115,9 +128,6 @@ export function ruleDirs(config: Config): string[] {
 }
 
 export async function createApp(config: Config, opts: { logger?: Logger; clock?: Clock } = {}): Promise<App> {
-  if (config.mqttUrl) {
-    throw new StoreTwinError('STW_ERR_CONFIG_INVALID', 'STORETWIN_MQTT_URL (external broker) is not supported yet; unset it to use the embedded broker');
-  }
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
   prepareDataDir(config);
   const clock = opts.clock ?? systemClock;
@@ -129,8 +139,10 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
   const registry = storage.registry;
   // Backtests and replay histories run in a thread of their own, off the event loop ingest needs.
   const reads = new ReadWorker({ dbFile: storage.db.name, logLevel: config.logLevel, logger: logger.child({ module: 'reads' }) });
-  const devices = new DeviceService({ registry, sites, bus });
-  const users = new UserService({ registry, sessionTtlMs: config.auth.sessionTtlHours * 3600_000 });
+  // Every device secret and API token issued leaves its Mosquitto password line here.
+  const brokerPasswords = new BrokerPasswordStore(storage.db);
+  const devices = new DeviceService({ registry, sites, bus, issuedSecrets: brokerPasswords });
+  const users = new UserService({ registry, sessionTtlMs: config.auth.sessionTtlHours * 3600_000, issuedSecrets: brokerPasswords });
   const ingest = new Ingest({
     config: { ...config.ingest, maxEventBytes: config.broker.maxEventBytes },
     events: storage.events,
@@ -142,7 +154,25 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
   // Live connections opened with a user's token (socket.io, the MQTT alarm feed) end within
   // half a second of the token being revoked or the user changed.
   const guard = new ConnectionGuard({ users });
-  const broker = new Broker({ config: config.broker, registry, users, guard, ingest, bus, logger, metrics });
+  const serverAccount = config.mqttUrl ? accountOf(config.mqttUrl) : null;
+  const embedded = config.mqttUrl ? null : new Broker({ config: config.broker, registry, users, guard, ingest, bus, logger, metrics });
+  const broker: MqttGateway =
+    embedded ??
+    new ExternalBroker({
+      url: config.mqttUrl!,
+      config: config.broker.external,
+      registry,
+      ingest,
+      // Presence is what the device last said (status, last will): the twin records it.
+      isOnline: (id) => twin.deviceState(id)?.online === true,
+      logger,
+      metrics,
+    });
+  const mosquitto =
+    config.mqttUrl && config.broker.external.mosquitto && serverAccount
+      ? new MosquittoSync({ files: config.broker.external.mosquitto, serverAccount, registry, passwords: brokerPasswords, bus, logger, metrics })
+      : null;
+  const emqx = new EmqxAuth({ login: new BrokerLogin({ registry, users, serverAccount }), registry, serverUsername: serverAccount?.username, ingest, logger, metrics });
   const db = storage.db;
   // People's actions, recorded by the API's route handlers (and the CLI's admin commands).
   const audit = new SqliteAuditStore(db, () => clock.now());
@@ -247,6 +277,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     options: apiOptions,
     routes: [
       ingestRoutes({ integrations, maxPushBytes: config.integrations.maxPushBytes }),
+      brokerRoutes({ emqx, secret: config.broker.external.authSecret }),
       integrationRoutes({ integrations, maxPushBytes: config.integrations.maxPushBytes, publicUrl: config.publicUrl }),
       alarmRoutes(alarms),
       auditRoutes({ audit }),
@@ -276,6 +307,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     twin,
     ingest,
     broker,
+    mosquitto,
     integrations,
     clock,
     arming,
@@ -305,9 +337,17 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       snapshots.start();
       linker.start();
       integrations.start();
-      await broker.start();
-      const mqtt = await broker.listenTcp(config.mqttPort, config.host);
-      broker.attachWebSocket(httpServer, '/mqtt');
+      let mqtt: AddressInfo;
+      if (embedded) {
+        await embedded.start();
+        mqtt = await embedded.listenTcp(config.mqttPort, config.host);
+        embedded.attachWebSocket(httpServer, '/mqtt');
+      } else {
+        // The files first: the broker must know StoreTwin's own account before it logs in.
+        await mosquitto?.start();
+        await broker.start();
+        mqtt = externalAddress(config.mqttUrl!);
+      }
       live.start(httpServer);
       guard.start();
       await new Promise<void>((resolve, reject) => {
@@ -319,12 +359,12 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       app.addresses = {
         http: httpAddr,
         mqtt,
-        mqttUrl: `mqtt://${local(mqtt)}:${mqtt.port}`,
+        mqttUrl: embedded ? `mqtt://${local(mqtt)}:${mqtt.port}` : withoutCredentials(config.mqttUrl!),
         httpUrl: `http://${local(httpAddr)}:${httpAddr.port}`,
       };
       app.setupToken = await ensureSetupToken(registry);
       ready = true;
-      logger.info({ http: app.addresses.httpUrl, mqtt: app.addresses.mqttUrl }, 'StoreTwin listening');
+      logger.info({ http: app.addresses.httpUrl, mqtt: app.addresses.mqttUrl, broker: broker.kind }, 'StoreTwin listening');
       return app.addresses;
     },
 
@@ -338,6 +378,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
         httpServer.closeAllConnections();
       });
       await broker.stop();
+      await mosquitto?.stop();
       await integrations.stop();
       await ingest.stop();
       linker.stop();
@@ -355,4 +396,22 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     },
   };
   return app;
+}
+
+/** StoreTwin's own account on an external broker: the user and password of its URL. */
+function accountOf(mqttUrl: string): { username: string; password: string } | null {
+  const u = new URL(mqttUrl);
+  return u.username ? { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } : null;
+}
+
+/** An external broker's URL as devices and logs may see it: scheme, host and port only. */
+function withoutCredentials(mqttUrl: string): string {
+  const u = new URL(mqttUrl);
+  return `${u.protocol}//${u.host}`;
+}
+
+function externalAddress(mqttUrl: string): AddressInfo {
+  const u = new URL(mqttUrl);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  return { address: host, family: isIPv6(host) ? 'IPv6' : 'IPv4', port: u.port ? Number(u.port) : u.protocol === 'mqtts:' ? 8883 : 1883 };
 }

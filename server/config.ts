@@ -23,8 +23,14 @@ export const configSchema = z
     dataDir: z.string().min(1).default('./data'),
     /** More directories with site files (YAML/JSON), besides <dataDir>/sites and, with the demo, the shipped ones. */
     sitesDirs: z.array(z.string().min(1)).default([]),
-    /** Use an external broker instead of the embedded one (not in this release: refused at start). */
-    mqttUrl: z.string().url().optional(),
+    /**
+     * An external broker (Mosquitto, EMQX…) instead of the embedded one: mqtt://user:pass@host:1883
+     * or mqtts://…; StoreTwin is then a client of it (README "An external MQTT broker").
+     */
+    mqttUrl: z
+      .url({ protocol: /^mqtts?$/, error: 'must be an mqtt:// or mqtts:// URL' })
+      .refine((u) => !/[?#]/.test(u), 'must have no query (?) or fragment (#)')
+      .optional(),
     influxUrl: z.string().url().optional(),
     /**
      * Where people reach this server (https://twin.example.com, a path prefix allowed): links in
@@ -76,6 +82,35 @@ export const configSchema = z
         keepaliveLimitS: positiveInt.default(3 * 3600),
         /** A device may be parked in NB-IoT PSM for hours; a slow socket is given this long to drain. */
         drainTimeoutMs: positiveInt.default(30_000),
+        /** An external broker (mqttUrl) and the parts of it StoreTwin manages (README "An external MQTT broker"). */
+        external: z
+          .strictObject({
+            /** StoreTwin's client id there: its persistent session (clean=false) is kept under it. */
+            clientId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').default('storetwin-server'),
+            /** Start fails (STW_ERR_MQTT_EXTERNAL_UNREACHABLE) when the broker has not accepted us by then. */
+            connectTimeoutMs: positiveInt.default(10_000),
+            /** Wait between reconnection attempts once running. */
+            reconnectPeriodMs: positiveInt.default(1_000),
+            /** PEM file of the CA that signed an mqtts:// broker's certificate, when it is not a public one. */
+            caFile: z.string().min(1).optional(),
+            /**
+             * Mosquitto: StoreTwin writes its password_file and acl_file from the registry and
+             * sends SIGHUP to the pid in pidFile to have them reloaded.
+             */
+            mosquitto: z
+              .strictObject({
+                passwordFile: z.string().min(1),
+                aclFile: z.string().min(1),
+                pidFile: z.string().min(1).optional(),
+              })
+              .optional(),
+            /**
+             * EMQX: the shared secret its HTTP authenticator, authorizer and webhook send in the
+             * `x-storetwin-broker-secret` header to /api/broker/*. Unset: those routes answer 404.
+             */
+            authSecret: z.string().min(16, 'must be at least 16 characters').optional(),
+          })
+          .prefault({}),
       })
       .prefault({}),
     ingest: z
@@ -177,7 +212,13 @@ export const configSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // Mosquitto's files hold StoreTwin's own account, made from the URL's user and password.
+    if (c.broker.external.mosquitto && !(c.mqttUrl && new URL(c.mqttUrl).username && new URL(c.mqttUrl).password)) {
+      ctx.addIssue({ code: 'custom', path: ['broker', 'external', 'mosquitto'], message: 'needs mqttUrl (STORETWIN_MQTT_URL) with a user name and password: StoreTwin writes its own account into the password file' });
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
@@ -204,6 +245,16 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof ConfigInput, unkn
   if (env.STORETWIN_TRUST_PROXY) http.trustProxy = env.STORETWIN_TRUST_PROXY;
   if (env.STORETWIN_ALLOWED_ORIGINS) http.allowedOrigins = env.STORETWIN_ALLOWED_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
   if (Object.keys(http).length > 0) out.http = http;
+  const external: Record<string, unknown> = {};
+  if (env.STORETWIN_MQTT_CLIENT_ID) external.clientId = env.STORETWIN_MQTT_CLIENT_ID;
+  if (env.STORETWIN_MQTT_CA_FILE) external.caFile = env.STORETWIN_MQTT_CA_FILE;
+  if (env.STORETWIN_BROKER_AUTH_SECRET) external.authSecret = env.STORETWIN_BROKER_AUTH_SECRET;
+  const mosquitto: Record<string, unknown> = {};
+  if (env.STORETWIN_MOSQUITTO_PASSWORD_FILE) mosquitto.passwordFile = env.STORETWIN_MOSQUITTO_PASSWORD_FILE;
+  if (env.STORETWIN_MOSQUITTO_ACL_FILE) mosquitto.aclFile = env.STORETWIN_MOSQUITTO_ACL_FILE;
+  if (env.STORETWIN_MOSQUITTO_PID_FILE) mosquitto.pidFile = env.STORETWIN_MOSQUITTO_PID_FILE;
+  if (Object.keys(mosquitto).length > 0) external.mosquitto = mosquitto;
+  if (Object.keys(external).length > 0) out.broker = { external };
   if (env.STORETWIN_SITES_DIRS) out.sitesDirs = env.STORETWIN_SITES_DIRS.split(path.delimiter).filter(Boolean);
   if (env.STORETWIN_DEMO !== undefined) out.demo = !['0', 'false', 'no', 'off'].includes(env.STORETWIN_DEMO.toLowerCase());
   return out;
@@ -230,17 +281,24 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags
     fromEnv(opts.env ?? {}),
     Object.fromEntries(Object.entries(opts.flags ?? {}).filter(([, v]) => v !== undefined)),
   ];
-  const merged: Record<string, unknown> = {};
-  for (const layer of layers) {
-    for (const [key, value] of Object.entries(layer)) {
-      // Sections (broker, http…) merge key by key: an environment variable for one key of a
-      // section must not drop the file's other keys of it.
-      const below = merged[key];
-      const both = [below, value].every((v) => typeof v === 'object' && v !== null && !Array.isArray(v));
-      merged[key] = both ? { ...(below as object), ...(value as object) } : value;
-    }
-  }
+  let merged: Record<string, unknown> = {};
+  for (const layer of layers) merged = mergeSections(merged, layer);
   return parseConfig(merged);
+}
+
+const isSection = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Sections (broker, broker.external, http…) merge key by key, however deep: an environment
+ * variable for one key of a section must not drop the file's other keys of it.
+ */
+function mergeSections(below: Record<string, unknown>, above: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...below };
+  for (const [key, value] of Object.entries(above)) {
+    const under = out[key];
+    out[key] = isSection(under) && isSection(value) ? mergeSections(under, value) : value;
+  }
+  return out;
 }
 
 export function parseConfig(input: unknown): Config {

@@ -1,7 +1,10 @@
 /**
  * The demo: registers every device placed in the loaded site files (once; their secrets go to
  * <dataDir>/demo-credentials.json, mode 0600) and runs a simulator per site against the
- * embedded broker, so a newcomer sees live data and alarms the moment the server is up.
+ * broker, so a newcomer sees live data and alarms the moment the server is up. With an
+ * external broker the simulators connect to it like real devices: that works where the broker
+ * takes StoreTwin's credentials (Mosquitto with the files StoreTwin writes, EMQX with its auth
+ * endpoints), and elsewhere they are refused, which the banner's count of connected devices shows.
  */
 import path from 'node:path';
 import { existsSync } from 'node:fs';
@@ -42,6 +45,8 @@ export interface DemoRunner {
 /** Starts one simulator per loaded site that has placed devices. */
 export async function startDemo(app: App, credentials: Credentials): Promise<DemoRunner> {
   if (!app.addresses) throw new Error('start the app (listen) before the demo');
+  // Mosquitto must have read the demo devices' password lines before they log in.
+  await app.mosquitto?.sync();
   const simulators = app.sites
     .list()
     .filter((site) => site.devices.length > 0)

@@ -29,6 +29,13 @@ export const ERRORS = {
   STW_ERR_MQTT_TOPIC_INVALID: { status: 400, message: 'topic holds NUL, invalid UTF-8, wildcards or too many levels' },
   STW_ERR_MQTT_CLIENT_ID_RESERVED: { status: 401, message: 'client id belongs to a device or to another account' },
 
+  // An external MQTT broker (STORETWIN_MQTT_URL) and the broker auth endpoints
+  STW_ERR_MQTT_EXTERNAL_UNREACHABLE: { status: 503, message: 'the external MQTT broker did not accept a connection in time (address, port, TLS or network)' },
+  STW_ERR_MQTT_EXTERNAL_REFUSED: { status: 503, message: "the external MQTT broker refused StoreTwin's user name or password" },
+  STW_ERR_MOSQUITTO_FILES_FAILED: { status: 500, message: "Mosquitto's password or ACL file could not be written, or Mosquitto could not be told to reload them" },
+  STW_ERR_BROKER_AUTH_DISABLED: { status: 404, message: 'the broker auth endpoints are off: no shared secret is configured (STORETWIN_BROKER_AUTH_SECRET)' },
+  STW_ERR_BROKER_AUTH_SECRET_INVALID: { status: 401, message: 'the shared secret in x-storetwin-broker-secret is missing or wrong' },
+
   // Ingest (the message is refused, the connection stays)
   STW_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'payload exceeds the size cap for this topic' },
   STW_ERR_PAYLOAD_MALFORMED_JSON: { status: 400, message: 'payload is not valid JSON' },

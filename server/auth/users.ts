@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { StoreTwinError } from '../errors.ts';
 import { ID_PATTERN } from '../sites/model.ts';
 import { ROLES, type Registry, type Role, type UserRecord } from '../storage/types.ts';
-import { hashSecret, newSecret, sha256Hex, verifySecret } from './secrets.ts';
+import { hashSecret, newSecret, sha256Hex, verifySecret, type IssuedSecrets } from './secrets.ts';
 
 /** A user as shown outside the server: everything but the password hash. */
 export type PublicUser = Omit<UserRecord, 'passwordHash'>;
@@ -88,6 +88,8 @@ export interface UserServiceDeps {
   now?: () => Date;
   /** Session lifetime; 12 h by default (a shift plus slack). */
   sessionTtlMs?: number;
+  /** Told of every API token issued: integrations log in to an external broker with one. */
+  issuedSecrets?: IssuedSecrets;
 }
 
 export function publicUser(u: UserRecord): PublicUser {
@@ -273,7 +275,8 @@ export class UserService {
    * `DELETE /api/auth/tokens/{id}` (or by presenting it to `POST /api/auth/logout`).
    */
   createApiToken(userId: number, name: string, ttlDays?: number): string {
-    if (!this.deps.registry.getUser(userId)) throw new StoreTwinError('STW_ERR_USER_NOT_FOUND', `no user ${userId}`);
+    const user = this.deps.registry.getUser(userId);
+    if (!user) throw new StoreTwinError('STW_ERR_USER_NOT_FOUND', `no user ${userId}`);
     const parsed = z
       .object({
         name: z.string().trim().min(1).max(64),
@@ -282,10 +285,12 @@ export class UserService {
       .safeParse({ name, ttlDays });
     if (!parsed.success) throw validation(parsed.error);
     const token = newSecret();
+    const tokenHash = sha256Hex(token);
     const now = this.now();
     const days = parsed.data.ttlDays;
+    this.deps.issuedSecrets?.issued(user.username, tokenHash, token);
     this.deps.registry.insertSession({
-      tokenHash: sha256Hex(token),
+      tokenHash,
       userId,
       kind: 'api',
       name: parsed.data.name,

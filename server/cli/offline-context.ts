@@ -18,6 +18,7 @@ import { DeviceService } from '../registry/devices.ts';
 import { UserService } from '../auth/users.ts';
 import { SiteCatalog } from '../sites/catalog.ts';
 import { openSqliteStorage } from '../storage/sqlite/index.ts';
+import { BrokerPasswordStore } from '../broker/external/password-store.ts';
 
 export interface OfflineContext {
   storage: ReturnType<typeof openSqliteStorage>;
@@ -39,7 +40,9 @@ export async function openOfflineContext(config: Config, opts: OfflineContextOpt
   if (opts.create) prepareDataDir(config);
   const sites = await SiteCatalog.load(siteDirs(config));
   const storage = openSqliteStorage(path.join(config.dataDir, 'storetwin.db'));
-  const devices = new DeviceService({ registry: storage.registry, sites, bus: new EventBus() });
-  const users = new UserService({ registry: storage.registry });
+  // Secrets issued here reach an external broker's password file like the server's own do.
+  const issuedSecrets = new BrokerPasswordStore(storage.db);
+  const devices = new DeviceService({ registry: storage.registry, sites, bus: new EventBus(), issuedSecrets });
+  const users = new UserService({ registry: storage.registry, issuedSecrets });
   return { storage, sites, devices, users, close: () => storage.close() };
 }

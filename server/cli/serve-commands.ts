@@ -8,6 +8,7 @@ interface ServeOptions extends CommonOptions {
   host?: string;
   httpPort?: string;
   mqttPort?: string;
+  mqttUrl?: string;
   demo: boolean;
   demoSpeed?: string;
 }
@@ -17,6 +18,7 @@ export function registerServeCommands(program: Command): void {
     .addOption(new Option('--host <host>', 'interface to listen on [env STORETWIN_HOST, default 0.0.0.0]'))
     .addOption(new Option('--http-port <port>', 'HTTP port: API, dashboard, MQTT over WebSocket at /mqtt; 0 = any free [env STORETWIN_HTTP_PORT, default 8080]'))
     .addOption(new Option('--mqtt-port <port>', 'MQTT/TCP port; 0 = any free [env STORETWIN_MQTT_PORT, default 1883]'))
+    .addOption(new Option('--mqtt-url <url>', 'use an external broker instead of the embedded one: mqtt[s]://user:pass@host:port [env STORETWIN_MQTT_URL]'))
     .addOption(new Option('--no-demo', 'start without the demo sites and their simulators'))
     .addOption(new Option('--demo-speed <n>', 'simulated seconds per real second for the demo [default 30]'))
     .action(async (opts: ServeOptions, cmd: Command) => run(cmd, opts, opts.demo));
@@ -25,6 +27,7 @@ export function registerServeCommands(program: Command): void {
     .addOption(new Option('--host <host>', 'interface to listen on'))
     .addOption(new Option('--http-port <port>', 'HTTP port'))
     .addOption(new Option('--mqtt-port <port>', 'MQTT/TCP port'))
+    .addOption(new Option('--mqtt-url <url>', 'an external broker instead of the embedded one'))
     .addOption(new Option('--demo-speed <n>', 'simulated seconds per real second [default 30]'))
     .action(async (opts: ServeOptions, cmd: Command) => run(cmd, opts, true));
 }
@@ -34,6 +37,7 @@ async function run(cmd: Command, opts: ServeOptions, demo: boolean): Promise<voi
     host: opts.host,
     httpPort: opts.httpPort,
     mqttPort: opts.mqttPort,
+    mqttUrl: opts.mqttUrl,
     dataDir: opts.dataDir,
     sitesDirs: opts.sitesDir,
     logLevel: opts.logLevel,
@@ -66,7 +70,9 @@ function printBanner(app: App): void {
     'StoreTwin is running',
     `  dashboard     ${a.httpUrl}/   (managers' phone view ${a.httpUrl}/m)`,
     `  HTTP API      ${a.httpUrl}/api   (health ${a.httpUrl}/healthz, metrics ${a.httpUrl}/metrics)`,
-    `  MQTT          ${a.mqttUrl}   and ws://${a.httpUrl.slice('http://'.length)}/mqtt`,
+    app.broker.kind === 'embedded'
+      ? `  MQTT          ${a.mqttUrl}   and ws://${a.httpUrl.slice('http://'.length)}/mqtt`
+      : `  MQTT          ${a.mqttUrl}   (external broker: devices connect there; no broker of our own)`,
     `  data          ${app.config.dataDir}`,
     `  sites         ${app.sites.list().map((s) => s.id).join(', ') || '(none: put site files in ' + app.config.dataDir + '/sites)'}`,
   ];

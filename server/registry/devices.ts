@@ -1,13 +1,15 @@
 /**
  * Registers devices: validates them against the site model and the device catalogue, issues
- * the MQTT secret (returned once, stored only as a scrypt hash), and announces the change on
- * the bus so the twin adds the device and the broker drops sessions of removed devices.
+ * the MQTT secret (returned once, stored only as a hash), and announces the change on the bus
+ * so the twin adds the device and the broker drops sessions of removed devices. Each issued
+ * secret is also handed to `issuedSecrets` while its plaintext exists, for an external
+ * broker's password file (server/broker/external/password-store.ts).
  */
 import { z } from 'zod';
 import { getDeviceType } from '../../devices/index.ts';
 import { StoreTwinError } from '../errors.ts';
 import type { EventBus } from '../events.ts';
-import { hashMachineSecret, newSecret } from '../auth/secrets.ts';
+import { hashMachineSecret, newSecret, type IssuedSecrets } from '../auth/secrets.ts';
 import { ID_PATTERN } from '../sites/model.ts';
 import type { DeviceRecord, Registry } from '../storage/types.ts';
 import { normalizeExternalId } from './external-ids.ts';
@@ -58,6 +60,8 @@ export class DeviceService implements DeviceRegistrar {
       sites: SiteDirectory;
       bus: EventBus;
       now?: () => Date;
+      /** Told of every secret issued (Mosquitto's password file is derived from it). */
+      issuedSecrets?: IssuedSecrets;
     },
   ) {}
 
@@ -79,6 +83,7 @@ export class DeviceService implements DeviceRegistrar {
       throw new StoreTwinError('STW_ERR_DEVICE_ID_UNAVAILABLE', `"${value.id}" cannot be used: choose another id`);
     }
     const secret = newSecret();
+    const secretHash = hashMachineSecret(secret);
     const at = this.now();
     const record: DeviceRecord = {
       id: value.id,
@@ -88,11 +93,14 @@ export class DeviceService implements DeviceRegistrar {
       label: value.label ?? null,
       position: value.position ?? null,
       externalIds: value.externalIds ?? {},
-      secretHash: hashMachineSecret(secret),
+      secretHash,
       enabled: true,
       createdAt: at,
       updatedAt: at,
     };
+    // Recorded before the device exists, so no broker ever sees the device without it; a
+    // record whose device never came to be matches no secret hash and is pruned.
+    this.deps.issuedSecrets?.issued(record.id, secretHash, secret);
     this.deps.registry.insertDevice(record);
     const device = toPublicDevice(record);
     this.deps.bus.emit('device.registered', device);
@@ -116,7 +124,9 @@ export class DeviceService implements DeviceRegistrar {
   async rotateSecret(id: string): Promise<{ device: PublicDevice; secret: string }> {
     this.require(id);
     const secret = newSecret();
-    const updated = this.deps.registry.updateDevice(id, { secretHash: hashMachineSecret(secret) });
+    const secretHash = hashMachineSecret(secret);
+    this.deps.issuedSecrets?.issued(id, secretHash, secret);
+    const updated = this.deps.registry.updateDevice(id, { secretHash });
     if (!updated) throw new StoreTwinError('STW_ERR_DEVICE_NOT_FOUND', `no device "${id}"`);
     const device = toPublicDevice(updated);
     this.deps.bus.emit('device.updated', device);

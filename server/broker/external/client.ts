@@ -1,0 +1,214 @@
+/**
+ * StoreTwin as a client of an external broker (STORETWIN_MQTT_URL: Mosquitto, EMQX…), in place
+ * of the embedded one. Devices connect to that broker with their own credentials (which
+ * StoreTwin gives it: mosquitto-sync.ts for Mosquitto, emqx.ts for EMQX) and publish on the
+ * topics of DESIGN.md; StoreTwin reads them through one persistent session.
+ *
+ * What "QoS 1 means stored" becomes here: the broker keeps a message until StoreTwin
+ * acknowledges it, so StoreTwin acknowledges only after ingest has committed it.
+ * - The session is persistent (clean=false, a fixed client id): while StoreTwin is down or
+ *   restarting, the broker queues what devices publish, and redelivers what was sent but not
+ *   acknowledged. Subscriptions are made only when the broker says it holds no session for us.
+ * - MQTT.js sends PUBACK when the callback of `handleMessage(packet, callback)` is called
+ *   (lib/handlers/publish.js); overriding it is the library's way of acknowledging after the
+ *   work. It is installed before the connection opens, because a resumed session's queue
+ *   arrives right after CONNACK. MQTT.js hands messages over one at a time, in order, so
+ *   PUBACKs go out in the order the messages came [MQTT-4.6.0-2].
+ * - Storing failed: no PUBACK; the connection is dropped so the broker redelivers the message
+ *   on the reconnection (ingest's dedupe by `seq` drops any copy already stored).
+ * - A message refused by policy (a device StoreTwin does not know, a disabled one, a topic of
+ *   another site) or by ingest (bad payload) is acknowledged and dropped, coded and counted as
+ *   with the embedded broker: the broker would otherwise redeliver it forever.
+ * - A retained `up` or `snapshot` delivered because the subscription is new is old news and
+ *   dropped; retained `status` is presence and taken (as the embedded broker keeps only status
+ *   retained).
+ * Presence: Mosquitto tells a client nothing of other clients' connections, so a device is
+ * online when its last status message (or its last will) said so: `isConnected` reads it from
+ * the twin, which records every status event.
+ */
+import { readFileSync } from 'node:fs';
+import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { Config } from '../../config.ts';
+import { StoreTwinError, type ErrorCode } from '../../errors.ts';
+import type { Ingest } from '../../ingest/ingest.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import type { Registry } from '../../storage/types.ts';
+import type { MqttGateway } from '../gateway.ts';
+import { SERVER_SUBSCRIPTIONS, publishRefusal } from '../policy.ts';
+import { parseDeviceTopic, topics } from '../topics.ts';
+
+export interface ExternalBrokerDeps {
+  /** mqtt://user:pass@host:port or mqtts://… */
+  url: string;
+  config: Config['broker']['external'];
+  registry: Registry;
+  ingest: Ingest;
+  /** The device's last known connectivity (the twin's, from its status messages). */
+  isOnline: (deviceId: string) => boolean;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** CONNACK codes that mean "not you" (3.1.1: 2 client id, 4 user/password, 5 not authorised; 5.0: 0x85–0x87, 0x8C). */
+const REFUSED = new Set([2, 4, 5, 0x85, 0x86, 0x87, 0x8c]);
+
+/** The URL as it may be shown: without its password. */
+export function redactUrl(url: string): string {
+  const u = new URL(url);
+  u.password = '';
+  return u.toString().replace(/\/$/, '');
+}
+
+export class ExternalBroker implements MqttGateway {
+  readonly kind = 'external' as const;
+  private client: MqttClient | null = null;
+  private stopping = false;
+  private readonly log: Logger;
+  /** The broker's address without credentials, for logs, errors and the start-up banner. */
+  readonly publicUrl: string;
+
+  constructor(private readonly deps: ExternalBrokerDeps) {
+    this.log = deps.logger.child({ module: 'external-broker' });
+    this.publicUrl = redactUrl(deps.url);
+  }
+
+  async start(): Promise<void> {
+    const { config } = this.deps;
+    const url = new URL(this.deps.url);
+    const options: IClientOptions = {
+      protocol: url.protocol === 'mqtts:' ? 'mqtts' : 'mqtt',
+      host: url.hostname,
+      port: url.port ? Number(url.port) : url.protocol === 'mqtts:' ? 8883 : 1883,
+      username: url.username ? decodeURIComponent(url.username) : undefined,
+      password: url.password ? decodeURIComponent(url.password) : undefined,
+      clientId: config.clientId,
+      clean: false,
+      protocolVersion: 4,
+      reconnectPeriod: config.reconnectPeriodMs,
+      connectTimeout: config.connectTimeoutMs,
+      // Subscriptions follow the broker's session (see onConnect), not MQTT.js's memory.
+      resubscribe: false,
+      manualConnect: true,
+      ...(config.caFile ? { ca: readFileSync(config.caFile) } : {}),
+    };
+    const client = connect(options);
+    // Before connecting: a resumed session's queue arrives right after CONNACK.
+    client.handleMessage = (packet, callback) => this.receive(packet, callback);
+    this.client = client;
+    await this.connectWithin(client, config.connectTimeoutMs);
+    client.on('connect', (connack) => {
+      this.log.info({ broker: this.publicUrl, sessionPresent: connack.sessionPresent }, 'reconnected to the external broker');
+      if (!connack.sessionPresent) void this.subscribe(client).catch((err: unknown) => this.log.error({ err }, 'subscriptions refused after reconnecting'));
+    });
+    client.on('offline', () => {
+      if (!this.stopping) this.log.warn({ broker: this.publicUrl }, 'external broker connection lost: reconnecting (it keeps our session and queues devices\' messages)');
+    });
+    client.on('error', (err) => this.log.warn({ err, broker: this.publicUrl }, 'external broker connection error'));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const client = this.client;
+    this.client = null;
+    if (client) await client.endAsync();
+  }
+
+  async sendCommand(site: string, device: string, command: Record<string, unknown>): Promise<void> {
+    await this.publish(topics.cmd(site, device), Buffer.from(JSON.stringify(command)));
+  }
+
+  async publish(topic: string, payload: Buffer): Promise<void> {
+    if (!this.client) throw new Error('external broker client not started');
+    // While disconnected MQTT.js keeps the message and sends it on reconnection.
+    await this.client.publishAsync(topic, payload, { qos: 1, retain: false });
+  }
+
+  isConnected(deviceId: string): boolean {
+    return this.deps.isOnline(deviceId);
+  }
+
+  /**
+   * Resolves once connected and subscribed; rejects with a coded error naming the broker (never
+   * its password) when it refuses us or has not accepted us within `timeoutMs`.
+   */
+  private connectWithin(client: MqttClient, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let lastError: Error | null = null;
+      const finish = (err: StoreTwinError | null) => {
+        clearTimeout(timer);
+        client.off('connect', onConnect);
+        client.off('error', onError);
+        if (!err) return resolve();
+        client.end(true);
+        reject(err);
+      };
+      const timer = setTimeout(() => {
+        const why = lastError ? `: ${lastError.message}` : '';
+        finish(new StoreTwinError('STW_ERR_MQTT_EXTERNAL_UNREACHABLE', `the external MQTT broker ${this.publicUrl} did not accept a connection within ${timeoutMs} ms${why}`));
+      }, timeoutMs);
+      const onError = (err: Error & { code?: unknown }) => {
+        lastError = err;
+        if (typeof err.code === 'number' && REFUSED.has(err.code)) {
+          finish(new StoreTwinError('STW_ERR_MQTT_EXTERNAL_REFUSED', `the external MQTT broker ${this.publicUrl} refused StoreTwin's login (client id "${this.deps.config.clientId}"): ${err.message}`));
+        }
+      };
+      const onConnect = (connack: { sessionPresent: boolean }) => {
+        this.log.info({ broker: this.publicUrl, clientId: this.deps.config.clientId, sessionPresent: connack.sessionPresent }, 'connected to the external broker');
+        if (connack.sessionPresent) return finish(null);
+        this.subscribe(client).then(
+          () => finish(null),
+          (err: unknown) => finish(err instanceof StoreTwinError ? err : new StoreTwinError('STW_ERR_MQTT_EXTERNAL_REFUSED', String(err))),
+        );
+      };
+      client.on('error', onError);
+      client.on('connect', onConnect);
+      client.connect();
+    });
+  }
+
+  private async subscribe(client: MqttClient): Promise<void> {
+    const granted = await client.subscribeAsync(SERVER_SUBSCRIPTIONS.map((t) => t), { qos: 1 });
+    const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);
+    if (refused.length > 0) {
+      throw new StoreTwinError('STW_ERR_MQTT_EXTERNAL_REFUSED', `the external MQTT broker ${this.publicUrl} refused StoreTwin's subscriptions ${refused.join(', ')}: give its account read access to them (ACL)`);
+    }
+    this.log.info({ subscriptions: SERVER_SUBSCRIPTIONS }, 'subscribed to device topics at QoS 1');
+  }
+
+  /** MQTT.js calls this for every PUBLISH; `done()` sends its PUBACK. */
+  private receive(packet: IPublishPacket, done: (err?: Error) => void): void {
+    this.handle(packet).then(
+      () => done(),
+      (err: unknown) => {
+        // Not stored: no PUBACK. Dropping the connection makes the broker redeliver it.
+        const code = err instanceof StoreTwinError ? err.code : 'STW_ERR_STORAGE_FAILED';
+        this.deps.metrics.refuse(code, 'ingest');
+        this.log.error({ err, code, topic: packet.topic }, 'message not stored: not acknowledged, reconnecting so the broker redelivers it');
+        this.client?.stream.destroy();
+      },
+    );
+  }
+
+  private async handle(packet: IPublishPacket): Promise<void> {
+    const topic = packet.topic;
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const parsed = parseDeviceTopic(topic);
+    if (!parsed || parsed.kind === 'cmd') return this.refuse('STW_ERR_MQTT_PUBLISH_DENIED', `not a device uplink topic: "${topic}"`);
+    if (packet.retain && parsed.kind !== 'status') return; // old news, see the file comment
+    const device = this.deps.registry.getDevice(parsed.device);
+    if (!device) return this.refuse('STW_ERR_MQTT_UNKNOWN_DEVICE', `message from unknown device "${parsed.device}" on "${topic}"`);
+    if (!device.enabled) return this.refuse('STW_ERR_MQTT_DEVICE_DISABLED', `message from disabled device "${device.id}"`);
+    const refusal = publishRefusal({ kind: 'device', device }, topic);
+    if (refusal) return this.refuse(refusal, `device "${device.id}" of ${device.site} may not publish to "${topic}"`);
+    const { ingest } = this.deps;
+    if (parsed.kind === 'up') await ingest.acceptUplink(device, payload);
+    else if (parsed.kind === 'status') await ingest.acceptStatusPayload(device, payload);
+    else await ingest.acceptSnapshot(device, parsed.commandId, payload);
+  }
+
+  private refuse(code: ErrorCode, message: string): void {
+    this.deps.metrics.refuse(code, 'mqtt');
+    this.log.warn({ code }, message);
+  }
+}
