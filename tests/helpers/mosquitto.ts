@@ -1,13 +1,15 @@
 /**
  * A real Mosquitto broker for tests and benchmarks: Debian's binary, started on a free loopback
- * port with a generated config (and password file), stopped and restarted on demand.
+ * port with a generated config (and password file), stopped and restarted on demand. With
+ * `managed`, it is configured as README "An external MQTT broker" says: StoreTwin writes its
+ * password_file and acl_file and signals the pid in its pid_file; messages are persisted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { pbkdf2Sync, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { mosquittoPasswordHash } from '../../server/broker/external/mosquitto-passwd.ts';
 
 function findBinary(name: string): string {
   for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/bin', '/usr/local/sbin']) {
@@ -45,6 +47,10 @@ export interface Mosquitto {
   port: number;
   /** The broker's process id (benchmarks read its RSS and CPU time); 0 while stopped. */
   readonly pid: number;
+  /** With `managed`: the files to give StoreTwin. */
+  files: MosquittoFiles;
+  /** What Mosquitto logged (errors; with `managed` also notices: reloads, refusals). */
+  readonly log: string;
   /** Stops the broker (the test goes on: a connector must ride it out). */
   stop(): Promise<void>;
   /** Starts it again on the same port with the same users. */
@@ -52,21 +58,21 @@ export interface Mosquitto {
   close(): Promise<void>;
 }
 
-/** A Mosquitto with password authentication for `users`, on 127.0.0.1 and a free port. */
-/**
- * A password file line's hash as mosquitto_passwd writes it (Mosquitto 2: `$7$` = PBKDF2-SHA512,
- * 101 iterations, 12-byte salt), made here so that thousands of users take milliseconds
- * instead of a process each.
- */
-export function passwordHash(password: string): string {
-  const salt = randomBytes(12);
-  const hash = pbkdf2Sync(password, salt, 101, 64, 'sha512');
-  return `$7$101$${salt.toString('base64')}$${hash.toString('base64')}`;
-}
-
 export interface MosquittoOptions {
   /** Extra mosquitto.conf lines (limits, `max_inflight_messages`…). */
   config?: readonly string[];
+  /**
+   * Accounts and ACLs from files StoreTwin writes (`files` says where: pass them to StoreTwin's
+   * broker.external.mosquitto), persistence on, a pid file. `users` is then ignored.
+   */
+  managed?: boolean;
+}
+
+/** Where a managed Mosquitto reads its accounts and writes its pid. */
+export interface MosquittoFiles {
+  passwordFile: string;
+  aclFile: string;
+  pidFile: string;
 }
 
 /**
@@ -76,19 +82,34 @@ export interface MosquittoOptions {
 export async function startMosquitto(users: Record<string, string> = {}, opts: MosquittoOptions = {}): Promise<Mosquitto> {
   const binary = findBinary('mosquitto');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'storetwin-mosquitto-'));
-  const passwordFile = path.join(dir, 'passwd');
-  writeFileSync(passwordFile, Object.entries(users).map(([user, password]) => `${user}:${passwordHash(password)}\n`).join(''), { mode: 0o644 });
+  const files: MosquittoFiles = { passwordFile: path.join(dir, 'passwd'), aclFile: path.join(dir, 'acl'), pidFile: path.join(dir, 'mosquitto.pid') };
+  const { passwordFile } = files;
+  writeFileSync(passwordFile, opts.managed ? '' : Object.entries(users).map(([user, password]) => `${user}:${mosquittoPasswordHash(password)}\n`).join(''), { mode: 0o644 });
+  if (opts.managed) writeFileSync(files.aclFile, '', { mode: 0o644 });
   const port = await freePort();
   const config = path.join(dir, 'mosquitto.conf');
+  const access = opts.managed
+    ? [
+        'allow_anonymous false',
+        `password_file ${passwordFile}`,
+        `acl_file ${files.aclFile}`,
+        `pid_file ${files.pidFile}`,
+        'use_username_as_clientid true',
+        'persistence true',
+        `persistence_location ${dir}/`,
+        // Everything devices publish while StoreTwin is away is queued for its session.
+        'max_queued_messages 100000',
+      ]
+    : [...(Object.keys(users).length > 0 ? ['allow_anonymous false', `password_file ${passwordFile}`] : ['allow_anonymous true']), 'persistence false'];
   writeFileSync(
     config,
     [
       `listener ${port} 127.0.0.1`,
-      ...(Object.keys(users).length > 0 ? ['allow_anonymous false', `password_file ${passwordFile}`] : ['allow_anonymous true']),
+      ...access,
       ...(opts.config ?? []),
-      'persistence false',
       'log_dest stderr',
       'log_type error',
+      ...(opts.managed ? ['log_type warning', 'log_type notice'] : []),
       // Running as root here: keep root rather than switching to a `mosquitto` user that may not read the temp dir.
       ...(process.getuid?.() === 0 ? ['user root'] : []),
       '',
@@ -129,6 +150,10 @@ export async function startMosquitto(users: Record<string, string> = {}, opts: M
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
+    files,
+    get log() {
+      return stderr;
+    },
     get pid() {
       return child?.pid ?? 0;
     },

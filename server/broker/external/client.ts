@@ -52,6 +52,8 @@ export interface ExternalBrokerDeps {
 
 /** CONNACK codes that mean "not you" (3.1.1: 2 client id, 4 user/password, 5 not authorised; 5.0: 0x85–0x87, 0x8C). */
 const REFUSED = new Set([2, 4, 5, 0x85, 0x86, 0x87, 0x8c]);
+/** Refusals in a row at start before it fails: see connectWithin. */
+const REFUSALS_BEFORE_GIVING_UP = 3;
 
 /** The URL as it may be shown: without its password. */
 export function redactUrl(url: string): string {
@@ -147,10 +149,13 @@ export class ExternalBroker implements MqttGateway {
         const why = lastError ? `: ${lastError.message}` : '';
         finish(new StoreTwinError('STW_ERR_MQTT_EXTERNAL_UNREACHABLE', `the external MQTT broker ${this.publicUrl} did not accept a connection within ${timeoutMs} ms${why}`));
       }, timeoutMs);
+      let refusals = 0;
       const onError = (err: Error & { code?: unknown }) => {
         lastError = err;
-        if (typeof err.code === 'number' && REFUSED.has(err.code)) {
-          finish(new StoreTwinError('STW_ERR_MQTT_EXTERNAL_REFUSED', `the external MQTT broker ${this.publicUrl} refused StoreTwin's login (client id "${this.deps.config.clientId}"): ${err.message}`));
+        // A broker that was just told to reload its accounts (Mosquitto after SIGHUP) may refuse
+        // once or twice more; refused every time is wrong credentials, said without waiting long.
+        if (typeof err.code === 'number' && REFUSED.has(err.code) && ++refusals >= REFUSALS_BEFORE_GIVING_UP) {
+          finish(new StoreTwinError('STW_ERR_MQTT_EXTERNAL_REFUSED', `the external MQTT broker ${this.publicUrl} refused StoreTwin's login (user "${decodeURIComponent(new URL(this.deps.url).username)}", client id "${this.deps.config.clientId}"): ${err.message}`));
         }
       };
       const onConnect = (connack: { sessionPresent: boolean }) => {
