@@ -4,6 +4,7 @@
  * transferred.
  */
 import type { ErrorCode } from '../errors.ts';
+import type { EventStoreSpec } from '../storage/event-store-factory.ts';
 import type { BacktestResult } from '../rules/backtest.ts';
 import type { Rule } from '../rules/schema.ts';
 import type { Site } from '../sites/model.ts';
@@ -48,7 +49,9 @@ export type FromThread =
 export interface ThreadData {
   /** The thread's TypeScript entry (loaded by boot.mjs). */
   entry: string;
-  /** The SQLite database file, opened read-only in the thread. */
+  /** The SQLite database file, opened read-only in the thread (registry, alarms, and events unless `events` says InfluxDB). */
   dbFile: string;
+  /** Where the events are: the thread opens the same store, read-only. */
+  events: EventStoreSpec;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }

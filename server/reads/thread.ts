@@ -1,7 +1,8 @@
 /**
  * The long-read worker thread: backtests and replay histories on a read-only connection of
- * its own to the server's SQLite file, so their CPU (and their garbage collection) is off the
- * event loop that acknowledges device events. Jobs run concurrently here in slices
+ * its own to the server's SQLite file, and on a client of its own to InfluxDB when the events
+ * are there (read-only: it never changes the database's layout), so their CPU (and their
+ * garbage collection) is off the event loop that acknowledges device events. Jobs run concurrently here in slices
  * (server/storage/yield.ts), which keeps this thread's own loop free to take new jobs and
  * cancellations.
  */
@@ -11,6 +12,7 @@ import { SqliteAlarmWindow } from '../history/alarms.ts';
 import { buildHistoryJson } from '../history/history.ts';
 import { createLogger } from '../observability/logger.ts';
 import { backtest } from '../rules/backtest.ts';
+import { openEventStore, readOnlySpec } from '../storage/event-store-factory.ts';
 import { openDatabase } from '../storage/sqlite/database.ts';
 import { SqliteEventStore } from '../storage/sqlite/event-store.ts';
 import { SqliteRegistry } from '../storage/sqlite/registry.ts';
@@ -21,14 +23,26 @@ const port = parentPort;
 const data = workerData as ThreadData;
 const logger = createLogger({ level: data.logLevel, name: 'storetwin-reads' });
 const db = openDatabase(data.dbFile, { readonly: true });
-const events = new SqliteEventStore(db);
+const events = openEventStore(readOnlySpec(data.events), () => new SqliteEventStore(db));
+/** Started at the first job, again after a failed start (InfluxDB may be back by the next job). */
+let eventsStarted: Promise<void> | null = null;
 const registry = new SqliteRegistry(db);
 const alarms = new SqliteAlarmWindow(db);
 const running = new Map<number, AbortController>();
 let stopping = false;
+let closing = false;
 const post = (m: FromThread, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
+function eventsReady(): Promise<void> {
+  eventsStarted ??= events.start().catch((err: unknown) => {
+    eventsStarted = null;
+    throw err;
+  });
+  return eventsStarted;
+}
+
 async function run(id: number, job: ReadJob, signal: AbortSignal): Promise<void> {
+  await eventsReady();
   if (job.kind === 'backtest') {
     const byId = new Map(job.sites.map((s) => [s.id, s]));
     const result = await backtest(job.rule, {
@@ -53,9 +67,12 @@ async function run(id: number, job: ReadJob, signal: AbortSignal): Promise<void>
 
 /** Closes the connection and lets the thread end, once no job is left (they stop at their next slice). */
 function closeWhenIdle(): void {
-  if (!stopping || running.size > 0) return;
-  db.close();
-  port.close();
+  if (!stopping || running.size > 0 || closing) return;
+  closing = true;
+  void events.stop().finally(() => {
+    db.close();
+    port.close();
+  });
 }
 
 port.on('message', (m: ToThread) => {

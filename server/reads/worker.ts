@@ -1,7 +1,8 @@
 /**
  * Long reads (backtests, replay histories) off the event loop: one worker thread with its own
- * read-only connection to the SQLite file (server/reads/thread.ts), started at the first long
- * read and ended after READ_WORKER_IDLE_MS without one.
+ * read-only connection to the SQLite file and its own client of the event store when that is
+ * InfluxDB (server/reads/thread.ts), started at the first long read and ended after
+ * READ_WORKER_IDLE_MS without one.
  *
  * Why a thread and not only slices (server/storage/yield.ts): measured on the 2-core machine
  * with other jobs running (load average ~12), a 15 s slice of a month's backtest on the event
@@ -16,6 +17,7 @@
 import { Worker } from 'node:worker_threads';
 import { StoreTwinError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { EventStoreSpec } from '../storage/event-store-factory.ts';
 import type { BacktestResult } from '../rules/backtest.ts';
 import type { BacktestJob, FromThread, HistoryJob, ReadJob, ThreadData, ToThread } from './protocol.ts';
 
@@ -25,6 +27,8 @@ export const READ_WORKER_IDLE_MS = 5 * 60_000;
 export interface ReadWorkerOptions {
   /** The server's SQLite file (not ':memory:': the thread opens it itself). */
   dbFile: string;
+  /** The server's event store (server/storage/event-store-factory.ts); SQLite's by default. */
+  events?: EventStoreSpec;
   logLevel: ThreadData['logLevel'];
   logger: Logger;
   idleMs?: number;
@@ -110,7 +114,12 @@ export class ReadWorker {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const data: ThreadData = { entry: new URL('./thread.ts', import.meta.url).href, dbFile: this.opts.dbFile, logLevel: this.opts.logLevel };
+    const data: ThreadData = {
+      entry: new URL('./thread.ts', import.meta.url).href,
+      dbFile: this.opts.dbFile,
+      events: this.opts.events ?? { kind: 'sqlite' },
+      logLevel: this.opts.logLevel,
+    };
     const worker = new Worker(new URL('./boot.mjs', import.meta.url), { workerData: data });
     worker.on('message', (m: FromThread) => {
       const p = this.pending.get(m.id);
