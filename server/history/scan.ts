@@ -19,13 +19,13 @@ export const SCAN_PAGE = 128;
 export interface ScanOptions {
   /** Shared by every scan of one request, so the slices span them; a new one by default. */
   slicer?: EventLoopSlicer;
-  /** Rows per page, 1..MAX_QUERY_LIMIT (the stores' bound, server/storage/paging.ts). */
+  /** Rows per page, 1..MAX_QUERY_LIMIT (the stores' bound, server/storage/paging.ts); default the store's scanPageSize, else SCAN_PAGE. */
   pageSize?: number;
 }
 
 export async function* scanEvents(store: EventStore, q: Omit<EventQuery, 'limit' | 'cursor' | 'order'>, opts: ScanOptions = {}): AsyncGenerator<StoredEvent[]> {
   const slicer = opts.slicer ?? new EventLoopSlicer();
-  const limit = Math.min(opts.pageSize ?? SCAN_PAGE, MAX_QUERY_LIMIT);
+  const limit = Math.min(opts.pageSize ?? store.scanPageSize ?? SCAN_PAGE, MAX_QUERY_LIMIT);
   let from = q.from;
   let cursor: string | undefined;
   for (;;) {
@@ -73,7 +73,7 @@ export async function* scanSites(store: EventStore, sites: readonly string[], q:
     const head = await advance(scanEvents(store, { ...q, site }, shared));
     if (head) heads.push(head);
   }
-  const size = opts.pageSize ?? SCAN_PAGE;
+  const size = opts.pageSize ?? store.scanPageSize ?? SCAN_PAGE;
   let out: StoredEvent[] = [];
   while (heads.length > 0) {
     let min = 0;
