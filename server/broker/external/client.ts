@@ -9,13 +9,17 @@
  * - The session is persistent (clean=false, a fixed client id): while StoreTwin is down or
  *   restarting, the broker queues what devices publish, and redelivers what was sent but not
  *   acknowledged. Subscriptions are made only when the broker says it holds no session for us.
- * - MQTT.js sends PUBACK when the callback of `handleMessage(packet, callback)` is called
- *   (lib/handlers/publish.js); overriding it is the library's way of acknowledging after the
- *   work. It is installed before the connection opens, because a resumed session's queue
- *   arrives right after CONNACK. MQTT.js hands messages over one at a time, in order, so
- *   PUBACKs go out in the order the messages came [MQTT-4.6.0-2].
+ * - Messages reach us through MQTT.js's `handleMessage(packet, callback)`, installed before the
+ *   connection opens because a resumed session's queue arrives right after CONNACK. MQTT.js
+ *   sends its PUBACK when the callback is called without an error, and hands over the next
+ *   message only then (lib/handlers/publish.js, mqtt 5.16). Waiting there for each commit
+ *   would store one message per commit, so each message is started into ingest and the
+ *   callback is called at once *with an error*, which makes MQTT.js skip its PUBACK and go on;
+ *   in-order-acks.ts sends the PUBACK once the message is stored, in arrival order. Everything
+ *   the broker has in flight to us (Mosquitto: max_inflight_messages) shares a commit.
  * - Storing failed: no PUBACK; the connection is dropped so the broker redelivers the message
- *   on the reconnection (ingest's dedupe by `seq` drops any copy already stored).
+ *   (and those after it) on the reconnection; ingest's dedupe by `seq` drops copies already
+ *   stored.
  * - A message refused by policy (a device StoreTwin does not know, a disabled one, a topic of
  *   another site) or by ingest (bad payload) is acknowledged and dropped, coded and counted as
  *   with the embedded broker: the broker would otherwise redeliver it forever.
@@ -37,6 +41,7 @@ import type { Registry } from '../../storage/types.ts';
 import type { MqttGateway } from '../gateway.ts';
 import { SERVER_SUBSCRIPTIONS, publishRefusal } from '../policy.ts';
 import { parseDeviceTopic, topics } from '../topics.ts';
+import { InOrderAcks } from './in-order-acks.ts';
 
 export interface ExternalBrokerDeps {
   /** mqtt://user:pass@host:port or mqtts://… */
@@ -52,6 +57,9 @@ export interface ExternalBrokerDeps {
 
 /** CONNACK codes that mean "not you" (3.1.1: 2 client id, 4 user/password, 5 not authorised; 5.0: 0x85–0x87, 0x8C). */
 const REFUSED = new Set([2, 4, 5, 0x85, 0x86, 0x87, 0x8c]);
+/** Passed to handleMessage's callback: MQTT.js then sends no PUBACK (in-order-acks.ts does). */
+const ACKNOWLEDGED_LATER = new Error('acknowledged once stored');
+
 /** Refusals in a row at start before it fails: see connectWithin. */
 const REFUSALS_BEFORE_GIVING_UP = 3;
 
@@ -66,6 +74,7 @@ export class ExternalBroker implements MqttGateway {
   readonly kind = 'external' as const;
   private client: MqttClient | null = null;
   private stopping = false;
+  private readonly acks = new InOrderAcks();
   private readonly log: Logger;
   /** The broker's address without credentials, for logs, errors and the start-up banner. */
   readonly publicUrl: string;
@@ -103,6 +112,8 @@ export class ExternalBroker implements MqttGateway {
       this.log.info({ broker: this.publicUrl, sessionPresent: connack.sessionPresent }, 'reconnected to the external broker');
       if (!connack.sessionPresent) void this.subscribe(client).catch((err: unknown) => this.log.error({ err }, 'subscriptions refused after reconnecting'));
     });
+    // Acknowledgements owed on a closed connection are never sent: the broker redelivers.
+    client.on('close', () => this.acks.abandon(client.stream));
     client.on('offline', () => {
       if (!this.stopping) this.log.warn({ broker: this.publicUrl }, 'external broker connection lost: reconnecting (it keeps our session and queues devices\' messages)');
     });
@@ -181,18 +192,32 @@ export class ExternalBroker implements MqttGateway {
     this.log.info({ subscriptions: SERVER_SUBSCRIPTIONS }, 'subscribed to device topics at QoS 1');
   }
 
-  /** MQTT.js calls this for every PUBLISH; `done()` sends its PUBACK. */
+  /** MQTT.js calls this for every PUBLISH, one at a time; see the file comment. */
   private receive(packet: IPublishPacket, done: (err?: Error) => void): void {
+    const stream = this.client!.stream;
+    if (packet.qos === 0 || packet.messageId === undefined) {
+      // Nothing to acknowledge (a device published at QoS 0): stored when it is.
+      this.handle(packet).catch((err: unknown) => this.notStored(err, packet.topic));
+      return done();
+    }
+    const owed = this.acks.expect(packet.messageId, stream);
     this.handle(packet).then(
-      () => done(),
+      () => this.acks.settle(owed),
       (err: unknown) => {
-        // Not stored: no PUBACK. Dropping the connection makes the broker redeliver it.
-        const code = err instanceof StoreTwinError ? err.code : 'STW_ERR_STORAGE_FAILED';
-        this.deps.metrics.refuse(code, 'ingest');
-        this.log.error({ err, code, topic: packet.topic }, 'message not stored: not acknowledged, reconnecting so the broker redelivers it');
-        this.client?.stream.destroy();
+        // Not stored: no PUBACK for it or anything after it on this connection, which is
+        // dropped so that the broker redelivers them.
+        this.notStored(err, packet.topic);
+        this.acks.abandon(stream);
+        stream.destroy();
       },
     );
+    done(ACKNOWLEDGED_LATER);
+  }
+
+  private notStored(err: unknown, topic: string): void {
+    const code = err instanceof StoreTwinError ? err.code : 'STW_ERR_STORAGE_FAILED';
+    this.deps.metrics.refuse(code, 'ingest');
+    this.log.error({ err, code, topic }, 'message not stored: not acknowledged, reconnecting so the broker redelivers it');
   }
 
   private async handle(packet: IPublishPacket): Promise<void> {
