@@ -97,6 +97,8 @@ export class ExternalBroker implements MqttGateway {
       clean: false,
       protocolVersion: 4,
       reconnectPeriod: config.reconnectPeriodMs,
+      // A refusal can be passing (a broker reloading its accounts): keep trying, as for a lost connection.
+      reconnectOnConnackError: true,
       connectTimeout: config.connectTimeoutMs,
       // Subscriptions follow the broker's session (see onConnect), not MQTT.js's memory.
       resubscribe: false,
