@@ -21,9 +21,9 @@
  *   only reads). A restart's ties may meet an earlier run's: two events of one device, type and
  *   millisecond then overwrite each other with odds of one in a million.
  * - All or nothing holds for everything checked before writing (times, tags, retention
- *   horizon); a write InfluxDB refuses halfway (a field type changed by hand: "partial write")
- *   may leave some points stored while append() rejects, and the device's resend stores them
- *   again under new ids.
+ *   horizon). A write InfluxDB refuses halfway (a field type changed by hand: "partial write")
+ *   or that times out after InfluxDB took it may leave points stored while append() rejects;
+ *   the device's resend then stores those events again under new ids.
  * - Times from 1970 to 2262; tag values (site, device, device type, zone, type) non-empty,
  *   without line breaks or a trailing backslash; events older than the raw retention are
  *   refused.
