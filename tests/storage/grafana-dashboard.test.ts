@@ -104,8 +104,9 @@ describe('grafana/', () => {
     it(`panel "${panel.title}" returns data`, async () => {
       for (const target of panel.targets) {
         const result = await influx.query(expand(target.query));
-        const values = result.groupRows.flatMap((g) => g.rows.flatMap((row) => Object.entries(row).filter(([k]) => k !== 'time').map(([, v]) => v)));
-        expect(result.groupRows.length, target.query).toBeGreaterThan(0);
+        const groups = result.groups();
+        const values = groups.flatMap((g) => g.rows.flatMap((row) => Object.entries(row as Record<string, unknown>).filter(([k]) => k !== 'time').map(([, v]) => v)));
+        expect(groups.length, target.query).toBeGreaterThan(0);
         expect(
           values.some((v) => typeof v === 'number' && v !== 0),
           target.query,
