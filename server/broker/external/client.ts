@@ -107,7 +107,7 @@ export class ExternalBroker implements MqttGateway {
     };
     const client = connect(options);
     // Before connecting: a resumed session's queue arrives right after CONNACK.
-    client.handleMessage = (packet, callback) => this.receive(packet, callback);
+    client.handleMessage = (packet, callback) => this.receive(client, packet, callback);
     this.client = client;
     await this.connectWithin(client, config.connectTimeoutMs);
     client.on('connect', (connack) => {
@@ -195,8 +195,10 @@ export class ExternalBroker implements MqttGateway {
   }
 
   /** MQTT.js calls this for every PUBLISH, one at a time; see the file comment. */
-  private receive(packet: IPublishPacket, done: (err?: Error) => void): void {
-    const stream = this.client!.stream;
+  private receive(client: MqttClient, packet: IPublishPacket, done: (err?: Error) => void): void {
+    const stream = client.stream;
+    // Stopping: take nothing more; unacknowledged, it is redelivered to the next session.
+    if (this.stopping) return done(ACKNOWLEDGED_LATER);
     if (packet.qos === 0 || packet.messageId === undefined) {
       // Nothing to acknowledge (a device published at QoS 0): stored when it is.
       this.handle(packet).catch((err: unknown) => this.notStored(err, packet.topic));
