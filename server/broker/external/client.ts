@@ -186,7 +186,7 @@ export class ExternalBroker implements MqttGateway {
   }
 
   private async subscribe(client: MqttClient): Promise<void> {
-    const granted = await client.subscribeAsync(SERVER_SUBSCRIPTIONS.map((t) => t), { qos: 1 });
+    const granted = await client.subscribeAsync([...SERVER_SUBSCRIPTIONS], { qos: 1 });
     const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);
     if (refused.length > 0) {
       throw new StoreTwinError('STW_ERR_MQTT_EXTERNAL_REFUSED', `the external MQTT broker ${this.publicUrl} refused StoreTwin's subscriptions ${refused.join(', ')}: give its account read access to them (ACL)`);
