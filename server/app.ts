@@ -67,6 +67,8 @@ import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { DeviceService } from './registry/devices.ts';
 import { SiteCatalog } from './sites/catalog.ts';
+import { eventStoreSpec, openEventStore } from './storage/event-store-factory.ts';
+import type { EventStore } from './storage/types.ts';
 import { openSqliteStorage } from './storage/sqlite/index.ts';
 import { Twin } from './twin/twin.ts';
 
@@ -86,6 +88,8 @@ export interface App {
   readonly bus: EventBus;
   readonly sites: SiteCatalog;
   readonly storage: ReturnType<typeof openSqliteStorage>;
+  /** Where events are kept: InfluxDB with STORETWIN_INFLUX_URL, else `storage.events`. */
+  readonly events: EventStore;
   readonly devices: DeviceService;
   readonly users: UserService;
   readonly audit: SqliteAuditStore;
@@ -135,17 +139,20 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
   const bus = new EventBus();
   bus.onListenerError = (err, event) => logger.error({ err, event }, 'event listener failed');
   const sites = await SiteCatalog.load(siteDirs(config));
-  const storage = openSqliteStorage(path.join(config.dataDir, 'storetwin.db'), { eventWriterThread: config.ingest.writerThread });
+  // Events in InfluxDB when an influx URL is set, else in the SQLite file with everything else.
+  const eventSpec = eventStoreSpec(config.influxUrl, config.influx);
+  const storage = openSqliteStorage(path.join(config.dataDir, 'storetwin.db'), { eventWriterThread: config.ingest.writerThread && eventSpec.kind === 'sqlite' });
+  const events = openEventStore(eventSpec, () => storage.events);
   const registry = storage.registry;
   // Backtests and replay histories run in a thread of their own, off the event loop ingest needs.
-  const reads = new ReadWorker({ dbFile: storage.db.name, logLevel: config.logLevel, logger: logger.child({ module: 'reads' }) });
+  const reads = new ReadWorker({ dbFile: storage.db.name, events: eventSpec, logLevel: config.logLevel, logger: logger.child({ module: 'reads' }) });
   // Every device secret and API token issued leaves its Mosquitto password line here.
   const brokerPasswords = new BrokerPasswordStore(storage.db);
   const devices = new DeviceService({ registry, sites, bus, issuedSecrets: brokerPasswords });
   const users = new UserService({ registry, sessionTtlMs: config.auth.sessionTtlHours * 3600_000, issuedSecrets: brokerPasswords });
   const ingest = new Ingest({
     config: { ...config.ingest, maxEventBytes: config.broker.maxEventBytes },
-    events: storage.events,
+    events,
     bus,
     logger,
     metrics,
@@ -265,7 +272,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
   let ready = false;
   const httpApp = createHttpApp({
     registry,
-    events: storage.events,
+    events,
     sites,
     twin,
     devices,
@@ -301,6 +308,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     bus,
     sites,
     storage,
+    events,
     devices,
     users,
     audit,
@@ -324,7 +332,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     setupToken: null,
 
     async listen() {
-      await storage.events.start();
+      await events.start();
       await ingest.start();
       twin.start();
       // Downstream of the twin: rules → alarms → (notifications, linkage, live).
@@ -391,7 +399,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       rules.stop();
       twin.stop();
       await reads.stop();
-      await storage.events.stop();
+      await events.stop();
       storage.close();
     },
   };

@@ -31,7 +31,26 @@ export const configSchema = z
       .url({ protocol: /^mqtts?$/, error: 'must be an mqtt:// or mqtts:// URL' })
       .refine((u) => !/[?#]/.test(u), 'must have no query (?) or fragment (#)')
       .optional(),
-    influxUrl: z.string().url().optional(),
+    /**
+     * Events in InfluxDB 1.x instead of SQLite: http://user:pass@host:8086/DB (the path names the
+     * database; README "Time series in InfluxDB"). Everything else stays in SQLite.
+     */
+    influxUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+    influx: z
+      .object({
+        /** Days raw points are kept: 0 = forever, else at least 31 (device times up to 30 days back are accepted). */
+        rawRetentionDays: z.coerce
+          .number()
+          .int()
+          .refine((d) => d === 0 || d >= 31, 'must be 0 (forever) or at least 31')
+          .default(90),
+        /** Days the footfall rollups are kept; 0 = forever. */
+        rollupRetentionDays: z.coerce.number().int().min(0).default(0),
+        /** When the URL carries no credentials. */
+        username: z.string().min(1).optional(),
+        password: z.string().optional(),
+      })
+      .prefault({}),
     /**
      * Where people reach this server (https://twin.example.com, a path prefix allowed): links in
      * notifications (the alarm on the dashboard, its picture) are made absolute with it. Unset:
@@ -255,6 +274,11 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof ConfigInput, unkn
   if (env.STORETWIN_MOSQUITTO_PID_FILE) mosquitto.pidFile = env.STORETWIN_MOSQUITTO_PID_FILE;
   if (Object.keys(mosquitto).length > 0) external.mosquitto = mosquitto;
   if (Object.keys(external).length > 0) out.broker = { external };
+  const influx: Record<string, unknown> = {};
+  if (env.STORETWIN_INFLUX_USERNAME) influx.username = env.STORETWIN_INFLUX_USERNAME;
+  if (env.STORETWIN_INFLUX_PASSWORD) influx.password = env.STORETWIN_INFLUX_PASSWORD;
+  if (env.STORETWIN_INFLUX_RETENTION_DAYS) influx.rawRetentionDays = env.STORETWIN_INFLUX_RETENTION_DAYS;
+  if (Object.keys(influx).length > 0) out.influx = influx;
   if (env.STORETWIN_SITES_DIRS) out.sitesDirs = env.STORETWIN_SITES_DIRS.split(path.delimiter).filter(Boolean);
   if (env.STORETWIN_DEMO !== undefined) out.demo = !['0', 'false', 'no', 'off'].includes(env.STORETWIN_DEMO.toLowerCase());
   return out;
