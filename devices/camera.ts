@@ -10,7 +10,7 @@ import { heartbeatSchema, Periodic } from './shared/heartbeat.ts';
 import { eventFields, jsonOnly, type JsonCodec } from './shared/json.ts';
 import { Outbox, type Timed } from './shared/outbox.ts';
 import { pick, poisson, uniform } from './shared/random.ts';
-import { renderSnapshot } from './shared/snapshot.ts';
+import { renderSnapshotPlan, type SnapshotPlan } from './shared/snapshot.ts';
 import { isWithin, localTime, MINUTE_MS, SECOND_MS, type Hours } from './shared/time.ts';
 import type { DeviceType, MotionEvent, SimEnvironment, SimulatedDevice } from './types.ts';
 
@@ -116,8 +116,10 @@ function simulate(env: SimEnvironment): SimulatedDevice {
       const taken = localTime(takenAt.getTime(), env.timeZone);
       // People in view: about as many as pass in a few minutes, at least one right after motion.
       const people = Math.max(at >= lastMotion && at - lastMotion < 30 * SECOND_MS ? 1 : 0, poisson(random, rate(at) / 15));
-      const payload = renderSnapshot({ label: env.label, time: taken.text, takenAt: takenAt.toISOString(), hour: scene.hour, zoneKind: env.zoneKind, people, random });
-      return [{ kind: 'raw', subtopic: `snapshot/${cmd.id}`, payload }];
+      const plan: SnapshotPlan = { label: env.label, time: taken.text, takenAt: takenAt.toISOString(), hour: scene.hour, zoneKind: env.zoneKind, people, seed: Math.floor(random() * 2 ** 32) };
+      const subtopic = `snapshot/${cmd.id}`;
+      if (env.pictures) return [{ kind: 'raw-pending', subtopic, payload: env.pictures.render(plan) }];
+      return [{ kind: 'raw', subtopic, payload: renderSnapshotPlan(plan) }];
     },
     act(action, simNow) {
       const at = simNow.getTime();

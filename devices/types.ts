@@ -4,6 +4,7 @@
  * simulators use only this description, so adding a type changes nothing else.
  */
 import type { z } from 'zod';
+import type { SnapshotPlan } from './shared/snapshot.ts';
 
 export type DoorState = 'open' | 'closed';
 
@@ -143,7 +144,14 @@ export interface DeviceCommand {
 /** A message a simulated device sends: an event on `up`, or raw bytes on a sub-topic (snapshot/{id}). */
 export type SimOutput =
   | { kind: 'event'; event: DeviceEvent; format: PayloadFormat }
-  | { kind: 'raw'; subtopic: string; payload: Buffer };
+  | { kind: 'raw'; subtopic: string; payload: Buffer }
+  /** Bytes still being made off the simulator's thread (a camera picture: SimEnvironment.pictures). */
+  | { kind: 'raw-pending'; subtopic: string; payload: Promise<Buffer> };
+
+/** Renders camera pictures somewhere else than the caller's thread (simulators/picture-thread.ts). */
+export interface PictureRenderer {
+  render(plan: SnapshotPlan): Promise<Buffer>;
+}
 
 /** What a simulated device knows about the world around it. */
 export interface SimEnvironment {
@@ -163,6 +171,12 @@ export interface SimEnvironment {
    * read in it. Without it the process's own time zone is used.
    */
   timeZone?: string;
+  /**
+   * Where a camera renders its pictures. A 320×240 JPEG costs 60–120 ms of CPU in jpeg-js; the
+   * demo, whose simulators share the server's event loop, renders in a worker thread so the
+   * alarms do not wait behind a picture. Absent: rendered synchronously.
+   */
+  pictures?: PictureRenderer;
 }
 
 /**

@@ -9,6 +9,7 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { readCredentials, writeCredentials, type Credentials } from '../simulators/credentials.ts';
+import { PictureThread } from '../simulators/picture-thread.ts';
 import { SiteSimulator } from '../simulators/site-simulator.ts';
 import type { App } from './app.ts';
 
@@ -47,15 +48,19 @@ export async function startDemo(app: App, credentials: Credentials): Promise<Dem
   if (!app.addresses) throw new Error('start the app (listen) before the demo');
   // Mosquitto must have read the demo devices' password lines before they log in.
   await app.mosquitto?.sync();
+  // The cameras' pictures are rendered off the event loop the alarms need (picture-thread.ts).
+  const pictures = new PictureThread();
+  pictures.start();
   const simulators = app.sites
     .list()
     .filter((site) => site.devices.length > 0)
-    .map((site) => new SiteSimulator({ url: app.addresses!.mqttUrl, site, credentials, speed: app.config.demoSpeed }));
+    .map((site) => new SiteSimulator({ url: app.addresses!.mqttUrl, site, credentials, speed: app.config.demoSpeed, pictures }));
   await Promise.all(simulators.map((s) => s.start()));
   return {
     simulators,
     async stop() {
       await Promise.all(simulators.map((s) => s.stop()));
+      await pictures.close();
     },
   };
 }

@@ -10,7 +10,7 @@ import { z } from 'zod';
 
 import { getDeviceType } from '../devices/index.ts';
 import { seededByKey } from '../devices/shared/random.ts';
-import type { DeviceCommand, DeviceEvent, DeviceType, SimAction, SimOutput, SimulatedDevice } from '../devices/types.ts';
+import type { DeviceCommand, DeviceEvent, DeviceType, PictureRenderer, SimAction, SimOutput, SimulatedDevice } from '../devices/types.ts';
 import type { Site } from '../server/sites/model.ts';
 import type { Credentials } from './credentials.ts';
 import { errorMessage, withTimeout, type DeliveryTotals, type DeviceLink, type LinkMessage, type SentMessage, type SimulatedDeviceSpec, type Transport } from './link.ts';
@@ -63,6 +63,8 @@ export interface SiteSimulatorOptions {
   tickMs?: number;
   /** Makes the simulated behaviour repeatable; every device gets its own stream from it. */
   seed?: number;
+  /** Where cameras render their pictures (SimEnvironment.pictures); default: synchronously. */
+  pictures?: PictureRenderer;
   qos?: 0 | 1;
   /** Start of the simulated clock (default: now). */
   startAt?: Date;
@@ -318,6 +320,7 @@ export class SiteSimulator {
         label: spec.label ?? spec.id,
         random: seededRandom(`${baseSeed}:${site.id}:${spec.id}`),
         timeZone: site.timezone,
+        ...(this.opts.pictures ? { pictures: this.opts.pictures } : {}),
       });
       this.devices.set(spec.id, { spec, type, sim, booted: false, advancedTo: this.simMs });
     }
@@ -440,13 +443,29 @@ export class SiteSimulator {
         // it really sent, or a sped-up simulation would write events into the future.
         const event: DeviceEvent = out.event.ts === undefined ? out.event : { ...out.event, ts: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
         message = { kind: 'event', event, format: out.format };
-      } else {
+      } else if (out.kind === 'raw') {
         message = { kind: 'raw', subtopic: out.subtopic, payload: out.payload };
+      } else {
+        sends.push(this.sendWhenMade(dev, out.subtopic, out.payload, mode));
+        continue;
       }
       sends.push(this.sendOne(dev, message, mode));
     }
     const results = await Promise.all(sends);
     return results.filter((m): m is SentMessage => m !== undefined);
+  }
+
+  /** Sends bytes made off this thread (a camera picture) once they are ready. */
+  private async sendWhenMade(dev: DeviceRuntime, subtopic: string, payload: Promise<Buffer>, mode: { strict: boolean }): Promise<SentMessage | undefined> {
+    let bytes: Buffer;
+    try {
+      bytes = await payload;
+    } catch (err) {
+      if (mode.strict) throw err;
+      this.recordError(dev, `cannot make ${subtopic}: ${errorMessage(err)}`);
+      return undefined;
+    }
+    return this.sendOne(dev, { kind: 'raw', subtopic, payload: bytes }, mode);
   }
 
   /**

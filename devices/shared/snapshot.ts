@@ -4,7 +4,7 @@
  * Real enough for the alarm view and the dashboard to show something meaningful.
  */
 import { drawText, GLYPH_HEIGHT, textWidth } from './font.ts';
-import { normal, uniform, type Random } from './random.ts';
+import { mulberry32, normal, uniform, type Random } from './random.ts';
 import { Raster, type Rgb } from './raster.ts';
 
 export const SNAPSHOT_WIDTH = 320;
@@ -27,6 +27,15 @@ export interface SnapshotScene {
   /** People in view. */
   people: number;
   random: Random;
+}
+
+/** A picture to take, as plain data (a seed instead of a random source): it can cross to a worker thread. */
+export type SnapshotPlan = Omit<SnapshotScene, 'random'> & { seed: number };
+
+/** Renders what `plan` describes; the same plan gives the same JPEG. */
+export function renderSnapshotPlan(plan: SnapshotPlan): Buffer {
+  const { seed, ...scene } = plan;
+  return renderSnapshot({ ...scene, random: mulberry32(seed) });
 }
 
 const WALLS: Record<string, Rgb> = {

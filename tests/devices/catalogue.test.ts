@@ -52,7 +52,7 @@ function expectRefused(type: DeviceType, payload: Buffer): Extract<DecodeResult,
  * collecting problems keeps that fast and the failure report readable.
  */
 function problemsWith(type: DeviceType, output: SimOutput): string[] {
-  if (output.kind === 'raw') return /^[a-z]+\/[A-Za-z0-9_.-]+$/.test(output.subtopic) ? [] : [`raw output on odd subtopic ${output.subtopic}`];
+  if (output.kind !== 'event') return /^[a-z]+\/[A-Za-z0-9_.-]+$/.test(output.subtopic) ? [] : [`raw output on odd subtopic ${output.subtopic}`];
   const what = JSON.stringify(output.event);
   const problems: string[] = [];
   if (!type.formats.includes(output.format)) problems.push(`format ${output.format} not in formats: ${what}`);
