@@ -2,7 +2,7 @@
  * The `storetwin` command as a technician uses it, in child processes, beside a running
  * server on the same data directory, and before the server's first start.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { connectAsync } from 'mqtt';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -96,6 +96,25 @@ describe('storetwin user passwd, tokens, revoke', () => {
     await feedClosed;
     expect(await me(session)).toBe(401);
     await expect(t.app.users.login('cli-op', 'the second password')).resolves.toMatchObject({ user: { username: 'cli-op' } });
+  });
+});
+
+describe('storetwin CLI in a pipeline', () => {
+  it('stops quietly when the reader has gone (`storetwin device list | head`)', async () => {
+    await t.app.devices.register({ id: 'door-pipe-1', site: 'demo-hotel', type: 'door-sensor', zone: '2-15' });
+    const child = spawn(process.execPath, [BIN, 'device', 'list', '--data-dir', t.dataDir], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Closed before the command prints anything: its first write meets a pipe with no reader.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    expect(stderr).not.toMatch(/EPIPE|at /);
+    expect(code).toBe(0);
+  }, 30_000);
+
+  it('prints JSON for scripts', async () => {
+    const { stdout } = await storetwin(['device', 'list', '--data-dir', t.dataDir, '--json']);
+    expect((JSON.parse(stdout) as Array<{ id: string }>).map((d) => d.id)).toContain('door-pipe-1');
   });
 });
 
