@@ -172,7 +172,7 @@ export interface SimEnvironment {
    */
   timeZone?: string;
   /**
-   * Where a camera renders its pictures. A 320×240 JPEG costs 60–120 ms of CPU in jpeg-js; the
+   * Where a camera renders its pictures. A 320×240 JPEG costs 60–125 ms of CPU in jpeg-js; the
    * demo, whose simulators share the server's event loop, renders in a worker thread so the
    * alarms do not wait behind a picture. Absent: rendered synchronously.
    */

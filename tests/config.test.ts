@@ -37,4 +37,14 @@ describe('config', () => {
   it('refuses unknown keys, so a typo does not silently fall back to a default', () => {
     expect(() => loadConfig({ flags: { mqttPrt: 1 } })).toThrow(/mqttPrt/);
   });
+
+  it('reads the InfluxDB settings from the environment and refuses a raw retention under 31 days', () => {
+    const env = { STORETWIN_INFLUX_URL: 'http://127.0.0.1:8086/storetwin', STORETWIN_INFLUX_USERNAME: 'stw', STORETWIN_INFLUX_PASSWORD: 'pw', STORETWIN_INFLUX_RETENTION_DAYS: '45' };
+    const c = loadConfig({ env });
+    expect(c.influxUrl).toBe('http://127.0.0.1:8086/storetwin');
+    expect(c.influx).toMatchObject({ username: 'stw', password: 'pw', rawRetentionDays: 45, rollupRetentionDays: 0 });
+    expect(loadConfig({}).influx.rawRetentionDays).toBe(90);
+    expect(() => loadConfig({ env: { ...env, STORETWIN_INFLUX_RETENTION_DAYS: '7' } })).toThrow(/rawRetentionDays|31/);
+    expect(() => loadConfig({ env: { STORETWIN_INFLUX_URL: 'ftp://127.0.0.1/x' } })).toThrow(/influxUrl|http/);
+  });
 });

@@ -210,7 +210,8 @@ export class Ingest {
    * Hands accepted events to the twin and the rules ('events.accepted') at the end of this turn,
    * while their commit is still running: an alarm does not wait for the disk. Measured at 5,000
    * events/s, a commit with its fsync took 14 ms on average and the committer was busy 86 % of
-   * the time, so waiting for it put 20–30 ms of queueing under every alarm. If the commit fails
+   * the time, so an event waited on average for part of the running commit and then its own
+   * before any rule saw it (an estimate from those two figures, not measured). If the commit fails
    * the device is not acknowledged and sends the message again (the dedupe window forgets it),
    * so what the twin saw is stored once the retry is; a rule fires again at most as a repeat.
    * One announcement per turn keeps the listeners' batching: a socket read of 50 PUBLISHes is
