@@ -4,6 +4,10 @@
  */
 import type { AuditAction, AuditTargetKind } from '../../server/audit/types.ts';
 import type { Localized } from '../../server/sites/model.ts';
+import { devicePageStrings } from './strings/devices.ts';
+import { legendStrings } from './strings/legend.ts';
+import { overviewStrings } from './strings/overview.ts';
+import { replayStrings } from './strings/replay.ts';
 
 export type Language = 'zh-CN' | 'en';
 const STORAGE_KEY = 'storetwin.language';
@@ -347,6 +351,11 @@ const en = {
     snapshotNone: 'No camera could take a picture',
     snapshotFailed: (camera: string) => `No picture came from ${camera}`,
   },
+  // Feature tables (strings/*.ts), each with its en and zh-CN side.
+  overview: overviewStrings.en,
+  devicePage: devicePageStrings.en,
+  legend: legendStrings.en,
+  replayView: replayStrings.en,
 };
 
 export type Strings = typeof en;
@@ -686,6 +695,10 @@ const zh: Strings = {
     snapshotNone: '没有可抓拍的摄像头',
     snapshotFailed: (camera: string) => `${camera} 未返回抓拍`,
   },
+  overview: overviewStrings['zh-CN'],
+  devicePage: devicePageStrings['zh-CN'],
+  legend: legendStrings['zh-CN'],
+  replayView: replayStrings['zh-CN'],
 };
 
 const TABLES: Record<Language, Strings> = { en, 'zh-CN': zh };

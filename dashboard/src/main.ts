@@ -1,6 +1,7 @@
 /**
  * Entry: one page, routed by path. /login, /m (manager's phone page), /replay, /kpis (response
- * KPIs), /audit, /integrations (integrations and unknown devices), and / (the operator's twin).
+ * KPIs), /audit, /integrations (integrations and unknown devices), /overview (every site in one
+ * table), /devices (the technician's device page), and / (the operator's twin).
  * Without a valid session every route lands on /login.
  */
 import './style.css';
@@ -9,11 +10,13 @@ import { loginReturn, loginTarget } from './deep-link.ts';
 import { h, replace } from './dom.ts';
 import { I18n } from './i18n.ts';
 import { renderAudit } from './pages/audit.ts';
+import { renderDevices } from './pages/devices.ts';
 import { renderIntegrations } from './pages/integrations.ts';
 import { renderKpis } from './pages/kpis.ts';
 import { renderLogin } from './pages/login.ts';
 import { renderMain } from './pages/main.ts';
 import { renderManager } from './pages/manager.ts';
+import { renderOverview } from './pages/overview.ts';
 
 const root = document.getElementById('app') as HTMLElement;
 const api = new Api();
@@ -39,6 +42,8 @@ async function start(): Promise<void> {
   else if (path === '/kpis') await renderKpis(root, api, i18n, me, toLogin);
   else if (path === '/audit') await renderAudit(root, api, i18n, me, toLogin);
   else if (path === '/integrations') await renderIntegrations(root, api, i18n, me, toLogin);
+  else if (path === '/overview') await renderOverview(root, api, i18n, me, toLogin);
+  else if (path === '/devices') await renderDevices(root, api, i18n, me, toLogin);
   else await renderMain(root, api, i18n, me, path === '/replay' ? 'replay' : 'live', toLogin);
 }
 

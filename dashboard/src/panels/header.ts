@@ -63,6 +63,10 @@ export class Header {
         canReplay(store) ? modeButton('replay', t.replay) : null,
         store.can('footfall:read') ? h('button', { 'data-testid': 'footfall-toggle', onclick: () => this.actions.toggleFootfall() }, t.footfall) : null,
         mayReadAnyAlarm((action) => store.can(action)) ? h('a', { href: '/m', 'data-testid': 'phone-page' }, t.manager) : null,
+        // Every site in one table, for those who watch alarms across a chain.
+        store.can('alarms:read') ? h('a', { href: '/overview', 'data-testid': 'overview-link' }, t.overview.nav) : null,
+        // The technician's page: list, check and register devices.
+        store.can('devices:read') ? h('a', { href: '/devices', 'data-testid': 'devices-link' }, t.devicePage.nav) : null,
         // Response KPIs rate people: only for the roles that may read them (kpis:read).
         store.can('kpis:read') ? h('a', { href: '/kpis', 'data-testid': 'kpis-link' }, t.kpiNav) : null,
         // Who did what: admins only (audit:read).

@@ -5,7 +5,7 @@
  * - /assets/* are Vite's content-hashed files: cached for a year, `immutable`, since a new
  *   build writes new names.
  * - index.html is `no-cache` (revalidated every time), so a new build is picked up at once.
- * - The app's client-side routes (/, /m, /login, /replay, /kpis, /audit, /integrations) all answer index.html.
+ * - The app's client-side routes (/, /m, /login, /replay, /kpis, /audit, /integrations, /overview, /devices) all answer index.html.
  * - Without a build those routes answer 503 STW_ERR_DASHBOARD_NOT_BUILT as JSON, saying how to
  *   build; the API keeps working. The check is made per request, so building while the
  *   server runs is enough.
@@ -17,7 +17,7 @@ import { StoreTwinError } from '../../errors.ts';
 import type { ApiRouteModule } from '../types.ts';
 
 /** Client-side routes of the single-page app. */
-export const SPA_ROUTES = ['/', '/m', '/login', '/replay', '/kpis', '/audit', '/integrations'] as const;
+export const SPA_ROUTES = ['/', '/m', '/login', '/replay', '/kpis', '/audit', '/integrations', '/overview', '/devices'] as const;
 
 const YEAR_S = 365 * 24 * 3600;
 

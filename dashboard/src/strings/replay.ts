@@ -1,0 +1,3 @@
+import { defineStrings } from './define.ts';
+
+export const replayStrings = defineStrings({}, {});
