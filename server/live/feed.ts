@@ -10,7 +10,9 @@
  *   users with alarms:device-health, through a room of their own per site);
  * - `twin`: twin.device / twin.zone changes batched per site and flushed at most every 250 ms,
  *   so a burst of 1,000 door events costs a client a few frames, not 1,000 messages;
- * - `event`: stored device events, at most `eventsPerSecond` per site (excess dropped).
+ * - `event`: stored device events, at most `eventsPerSecond` per site (excess dropped);
+ * - `arming`: every `zone.arming` (a zone armed, disarmed or handed back to its schedule), so
+ *   every open twin tints the zone at once; people arm zones by hand, so these are few.
  */
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
@@ -137,6 +139,9 @@ export class LiveFeed {
     });
     this.on('events.accepted', (events) => {
       for (const e of events) this.pushEvent(e);
+    });
+    this.on('zone.arming', (change) => {
+      io.to(rooms.site(change.site)).emit('arming', { site: change.site, zone: change.zone, armed: change.armed, by: change.by, at: change.at });
     });
   }
 

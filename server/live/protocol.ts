@@ -9,6 +9,7 @@
  * `data` is `{code, message}`.
  * Every push goes only to the rooms of the sites the user may see.
  */
+import type { ArmingChange } from '../../protocol/arming.ts';
 import type { Alarm } from '../alarms/types.ts';
 import type { PublicUser } from '../auth/users.ts';
 import type { NewEvent } from '../storage/types.ts';
@@ -33,7 +34,11 @@ export interface LiveServerEvents {
   twin: (batch: TwinBatch) => void;
   /** Stored device events, at most `eventsPerSecond` per site (excess dropped; query /api/events). */
   event: (event: LiveEvent) => void;
+  /** A zone armed or disarmed by hand, or handed back to its schedule (to every user of the site). */
+  arming: (change: ArmingChange) => void;
 }
+
+export type { ArmingChange };
 
 /** What a client may send: nothing yet (rooms follow the user's sites). */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
@@ -49,7 +54,7 @@ export interface LiveAuthError {
   message: string;
 }
 
-/** Room names: per site for twin/events, and a separate one for alarms (alarms:read only). */
+/** Room names: per site for twin/events/arming, and a separate one for alarms (alarms:read only). */
 export const rooms = {
   site: (site: string) => `site:${site}`,
   alarms: (site: string) => `alarms:${site}`,
