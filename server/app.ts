@@ -25,6 +25,7 @@ import { footfallRoutes } from './api/routes/footfall.ts';
 import { historyRoutes } from './api/routes/history.ts';
 import { ingestRoutes, integrationRoutes } from './api/routes/integrations.ts';
 import { kpiRoutes } from './api/routes/kpis.ts';
+import { overviewRoutes } from './api/routes/overview.ts';
 import { ruleRoutes } from './api/routes/rules.ts';
 import { snapshotRoutes } from './api/routes/snapshots.ts';
 import { ArmingService, MaintenanceService } from './arming/index.ts';
@@ -33,6 +34,7 @@ import { systemClock, type Clock } from './clock.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { SqliteAlarmWindow } from './history/alarms.ts';
 import { ResponseKpis } from './kpis/service.ts';
+import { ChainOverview } from './overview/index.ts';
 import { SnapshotLinker, SnapshotStore } from './linkage/index.ts';
 import { LiveFeed } from './live/index.ts';
 import { EmailChannel } from './notify/channels/email.ts';
@@ -267,6 +269,8 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     clock,
     logger,
   });
+  // Every site in one table (GET /api/overview): footfall from its own rollup of the counters' minutes.
+  const overview = new ChainOverview({ sites, registry, twin, events, bus, alarms, kpis: new ResponseKpis({ alarms: new SqliteAlarmStore(db), targets: config.kpis.targets, now: () => clock.now() }), logger: logger.child({ module: 'overview' }), now: () => clock.now() });
   const apiOptions = { trustProxy: config.http.trustProxy, allowedOrigins: config.http.allowedOrigins };
   const live = new LiveFeed({ bus, users, guard, origins: originPolicy(apiOptions), sites, clock, logger });
   let ready = false;
@@ -295,6 +299,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       snapshotRoutes({ store: snapshots }),
       historyRoutes({ alarms: new SqliteAlarmWindow(db), now: () => clock.now(), maxEvents: config.limits.historyMaxEvents, reads }),
       footfallRoutes({ now: () => clock.now() }),
+      overviewRoutes({ overview }),
       kpiRoutes({ kpis: new ResponseKpis({ alarms: new SqliteAlarmStore(db), targets: config.kpis.targets, now: () => clock.now() }), now: () => clock.now() }),
       dashboardRoutes({ distDir: path.join(REPO_ROOT, 'dashboard', 'dist') }),
     ],
@@ -345,6 +350,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       snapshots.start();
       linker.start();
       integrations.start();
+      overview.start();
       let mqtt: AddressInfo;
       if (embedded) {
         await embedded.start();
@@ -389,6 +395,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       await mosquitto?.stop();
       await integrations.stop();
       await ingest.stop();
+      await overview.stop();
       linker.stop();
       snapshots.stop();
       notifyFile.stop();
