@@ -15,6 +15,8 @@ export interface History {
   site: string;
   from: string;
   to: string;
+  /** The first event the history was folded from; null: none at all. Absent from older servers. */
+  dataFrom?: string | null;
   state: SiteState;
   changes: HistoryChange[];
   alarms: ReplayAlarm[];
@@ -77,3 +79,47 @@ function asOf(a: ReplayAlarm, t: number): Alarm {
 }
 
 export const SPEEDS = [1, 10, 60, 300, 900, 3600] as const;
+
+/**
+ * Until when the window has no data: the first event the server folded the history from, held
+ * to the window; the whole window when there was none, none of it when the server did not say.
+ */
+export function noDataUntil(h: Pick<History, 'from' | 'to' | 'dataFrom'>): number {
+  const from = Date.parse(h.from);
+  const to = Date.parse(h.to);
+  if (h.dataFrom === undefined) return from;
+  if (h.dataFrom === null) return to;
+  return Math.max(from, Math.min(to, Date.parse(h.dataFrom)));
+}
+
+/** Marks drawn closer than this many pixels merge into one (a cluster, labelled ×N). */
+export const CLUSTER_PX = 28;
+
+export interface Cluster<T> {
+  /** Where it is drawn: the middle of its first and last item, in px from the window start. */
+  x: number;
+  /** The first item's time (a click jumps there). */
+  at: number;
+  items: T[];
+}
+
+/**
+ * Groups items whose marks would fall within `gapPx` of the first mark of their group, on a
+ * `widthPx` wide line from `fromMs` to `toMs`. Items come out in time order.
+ */
+export function clusterByPixels<T>(items: readonly T[], at: (item: T) => number, fromMs: number, toMs: number, widthPx: number, gapPx = CLUSTER_PX): Array<Cluster<T>> {
+  const span = Math.max(1, toMs - fromMs);
+  const px = (t: number) => ((t - fromMs) / span) * widthPx;
+  const sorted = [...items].sort((a, b) => at(a) - at(b));
+  const clusters: Array<Cluster<T> & { x0: number; x1: number }> = [];
+  for (const item of sorted) {
+    const x = px(at(item));
+    const last = clusters[clusters.length - 1];
+    if (last && x - last.x0 <= gapPx) {
+      last.items.push(item);
+      last.x1 = x;
+      last.x = (last.x0 + x) / 2;
+    } else clusters.push({ x, x0: x, x1: x, at: at(item), items: [item] });
+  }
+  return clusters.map(({ x, at: t, items: group }) => ({ x, at: t, items: group }));
+}

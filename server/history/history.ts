@@ -70,6 +70,12 @@ export interface History {
   to: string;
   /** Where the folds for the state at `from` began (see the file comment). */
   lookback: { state: string; occupancy: string };
+  /**
+   * The time of the first event this history was folded from (lookback included), or null when
+   * it read none. Before it the replay has no data: a `dataFrom` after `from` means the twin at
+   * `from` is unknown, not "all closed", until that instant.
+   */
+  dataFrom: string | null;
   state: { devices: Record<string, HistoryDeviceState>; zones: Record<string, HistoryZoneState> };
   changes: HistoryChange[];
   alarms: HistoryAlarm[];
@@ -223,6 +229,8 @@ async function foldHistory(deps: HistoryDeps, site: Site, fromMs: number, toMs: 
   const stateStart = fromMs - STATE_LOOKBACK_MS;
   const occupancyStart = localDayStart(fromMs, site.timezone);
   const iso = (ms: number) => new Date(ms).toISOString();
+  /** The earliest event read (see History.dataFrom). */
+  let firstMs = Infinity;
 
   // 1. Counts between local midnight and the lookback, counter by counter (device index).
   if (occupancyStart < stateStart) {
@@ -234,6 +242,7 @@ async function foldHistory(deps: HistoryDeps, site: Site, fromMs: number, toMs: 
       }
     }
     early.sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts) || a.id - b.id);
+    if (early[0]) firstMs = Date.parse(early[0].ts);
     for (const e of early) reduceEvent(fold, fold.deviceOf(e), e);
   }
 
@@ -250,6 +259,7 @@ async function foldHistory(deps: HistoryDeps, site: Site, fromMs: number, toMs: 
         opts.signal?.throwIfAborted();
       }
       const t = Date.parse(e.ts);
+      if (t < firstMs) firstMs = t;
       // Occupancy starts at local midnight even when the lookback reaches back before it.
       if (e.type === 'count' && t < occupancyStart) continue;
       if (snapshot === null && t > fromMs) {
@@ -289,6 +299,7 @@ async function foldHistory(deps: HistoryDeps, site: Site, fromMs: number, toMs: 
     from: iso(fromMs),
     to: iso(toMs),
     lookback: { state: iso(stateStart), occupancy: iso(occupancyStart) },
+    dataFrom: firstMs === Infinity ? null : iso(firstMs),
     state: snapshot,
     alarms,
     alarmsTruncated,

@@ -105,7 +105,7 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
     tones: () => notifier.tones,
     ringing: () => notifier.ringing,
     mode: () => header.mode,
-    replayWindow: () => (replay ? { from: replay.windowStart, to: replay.windowEnd, at: replay.instant } : null),
+    replayWindow: () => (replay ? { from: replay.windowStart, to: replay.windowEnd, at: replay.instant, dataFrom: replay.dataStart } : null),
     pick: (zone: string) => sidePanel.show({ kind: 'zone', id: zone }),
   });
 
@@ -183,6 +183,8 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
         },
       });
       bottom.append(replay.el);
+      // The "no data" veil covers the twin while the instant is before the window's data.
+      twinWrap.append(replay.veil);
       store.replaying = true;
       await replay.load();
     } else {

@@ -16,6 +16,7 @@ import type { I18n } from '../i18n.ts';
 import { connectLive, reconnectLive, type LiveSocket } from '../live.ts';
 import { AccountPanel } from '../panels/account.ts';
 import { AlarmDetail, pictureView, type AlarmCtx } from '../panels/alarm-detail.ts';
+import { FootfallPanel } from '../panels/footfall.ts';
 import { Store } from '../store.ts';
 import { exposeForTests, markReady } from '../test-hooks.ts';
 
@@ -114,6 +115,19 @@ export async function renderManager(root: HTMLElement, api: Api, i18n: I18n, me:
     page.append(panel.el);
     void panel.open();
   };
+  // Footfall of the visible sites, on demand (the same panel as the desk's column).
+  let footfall: FootfallPanel | null = null;
+  const toggleFootfall = () => {
+    if (footfall) {
+      footfall.dispose();
+      footfall = null;
+    } else {
+      footfall = new FootfallPanel({ api, i18n, store }, { sites });
+      header.after(footfall.el);
+      void footfall.load();
+    }
+    renderHeader();
+  };
   const header = h('header', { class: 'app-header' });
   const renderHeader = () => {
     const t = i18n.t;
@@ -128,6 +142,7 @@ export async function renderManager(root: HTMLElement, api: Api, i18n: I18n, me:
         { class: `mute${notifier.muted ? ' on' : ''}`, 'data-testid': 'alarm-mute', 'aria-pressed': notifier.muted ? 'true' : 'false', title: notifier.muted ? t.mutedHint : t.muteHint(notifier.repeatMs / 1000), onclick: () => notifier.setMuted(!notifier.muted) },
         notifier.muted ? t.unmute : t.mute,
       ),
+      store.can('footfall:read') ? h('button', { class: footfall ? 'active' : '', 'data-testid': 'footfall-toggle', 'aria-pressed': footfall ? 'true' : 'false', onclick: toggleFootfall }, t.footfall) : null,
       h('a', { href: '/' }, t.live),
       h('button', { class: 'user', title: t.account, 'aria-haspopup': 'dialog', 'data-testid': 'account-open', onclick: openAccount }, h('span', { 'data-testid': 'user' }, me.user.username)),
       h('button', { 'data-testid': 'logout', onclick: async () => (socket?.disconnect(), await api.logout().catch(() => undefined), toLogin()) }, t.logout),

@@ -62,6 +62,7 @@ const historyAnswer = z.object({
   from: z.string(),
   to: z.string(),
   lookback: z.object({ state: z.string(), occupancy: z.string() }).describe('where the folds for the state at `from` began'),
+  dataFrom: z.string().nullable().describe('the first event the history was folded from (lookback included); null when none: before it the replay has no data'),
   state: z.object({ devices: z.record(z.string(), z.record(z.string(), z.unknown())), zones: z.record(z.string(), z.record(z.string(), z.unknown())) }).describe('the twin at `from`'),
   changes: z
     .array(z.tuple([z.number().describe('ms since the epoch'), z.enum(['d', 'z']).describe('device or zone'), z.string().describe('its id'), z.string().describe('the field'), z.union([z.string(), z.number(), z.boolean(), z.null()])]))
