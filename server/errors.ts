@@ -71,6 +71,13 @@ export const ERRORS = {
   STW_ERR_DEVICE_ID_UNAVAILABLE: { status: 409, message: 'this device id cannot be used: choose another' },
   STW_ERR_EXTERNAL_ID_TAKEN: { status: 409, message: 'another device already has this external id' },
   STW_ERR_DEVICE_TYPE_UNKNOWN: { status: 400, message: 'unknown device type' },
+  // Device imports (CSV): every problem is listed at once in `detail.problems`; nothing is registered
+  STW_ERR_IMPORT_INVALID: { status: 400, message: 'the import has problems (listed in detail.problems): nothing was registered' },
+  STW_ERR_IMPORT_TOO_LARGE: { status: 413, message: 'the import exceeds 1 MB or 5,000 devices: split the file' },
+  STW_ERR_IMPORT_DUPLICATE: { status: 400, message: 'the same device id or external id appears twice in the import' },
+  STW_ERR_CSV_MALFORMED: { status: 400, message: 'the CSV cannot be read: an unclosed or stray quote, a row with more fields than the header, or no rows' },
+  STW_ERR_CSV_COLUMN: { status: 400, message: 'the CSV header names an unknown column, names one twice, or lacks id, type or zone' },
+  STW_ERR_EXTERNAL_ID_INVALID: { status: 400, message: 'external id is empty, too long or not in the form platform=id' },
   STW_ERR_USER_EXISTS: { status: 409, message: 'a user with this name already exists' },
   STW_ERR_USER_NOT_FOUND: { status: 404, message: 'no such user' },
   STW_ERR_LAST_ADMIN: { status: 409, message: 'the last admin cannot be removed' },

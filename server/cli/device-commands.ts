@@ -1,9 +1,13 @@
-/** `storetwin device add|list|show|remove|rotate-secret` — for technicians installing devices. */
+/** `storetwin device add|import|list|show|remove|rotate-secret` — for technicians installing devices. */
+import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
+import { IMPORT_OPTIONAL_COLUMNS, IMPORT_REQUIRED_COLUMNS, type ImportProblem } from '../../protocol/devices.ts';
 import { DEVICE_TYPE_IDS, getDeviceType } from '../../devices/index.ts';
 import { CLI_ACTOR, SqliteAuditStore, deviceFields, type AuditActor, type NewAuditEntry } from '../audit/index.ts';
+import { importDevicesCsv } from '../registry/csv-import.ts';
+import { csvField } from '../registry/csv.ts';
 import { toPublicDevice } from '../registry/devices.ts';
-import { StoreTwinError } from '../errors.ts';
+import { isStoreTwinError, StoreTwinError } from '../errors.ts';
 import { addCommonOptions, configFrom, type CommonOptions } from './options.ts';
 import { openOfflineContext, type OfflineContext, type OfflineContextOptions } from './offline-context.ts';
 
@@ -67,6 +71,21 @@ export function defaultDeviceId(type: string, zone: string): string {
   return `${getDeviceType(type)?.idPrefix ?? type}-${zone}`;
 }
 
+/** `line 4, zone: STW_ERR_ZONE_NOT_FOUND site "demo-hotel" has no zone "9-99"` */
+export function problemLine(p: ImportProblem): string {
+  const where = p.line === 0 ? 'file' : `line ${p.line}`;
+  return `${where}${p.column ? `, ${p.column}` : ''}: ${p.code} ${p.message}`;
+}
+
+/** The file's text; `-` reads standard input. */
+function readImportFile(file: string): string {
+  try {
+    return readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    throw new StoreTwinError('STW_ERR_VALIDATION', `cannot read ${file === '-' ? 'standard input' : `"${file}"`}: ${(err as Error).message}`);
+  }
+}
+
 export function registerDeviceCommands(program: Command): void {
   const device = program.command('device').description('register and manage devices');
 
@@ -107,6 +126,48 @@ export function registerDeviceCommands(program: Command): void {
         );
       }, { create: true }),
     );
+
+  addCommonOptions(
+    device
+      .command('import <file>')
+      .description('register the devices of a CSV file (- = stdin), all or none, and print their secrets (shown only this once) as CSV')
+      .addHelpText(
+        'after',
+        [
+          '',
+          `The first line names the columns: ${IMPORT_REQUIRED_COLUMNS.join(',')} (required), ${IMPORT_OPTIONAL_COLUMNS.join(',')} (optional, any order).`,
+          'Every problem is listed (line, column, code) and nothing is registered until the file is clean.',
+          '',
+          'Example:',
+          '  storetwin device import devices.csv --site demo-hotel > secrets.csv',
+        ].join('\n'),
+      ),
+  )
+    .requiredOption('--site <site>', 'the site every device of the file is registered in')
+    .addOption(new Option('--json', 'print JSON instead of CSV (the refusal too)'))
+    .action(async (file: string, opts: CommonOptions & { site: string; json?: boolean }, cmd: Command) => {
+      const text = readImportFile(file);
+      return withContext(cmd, opts, (ctx) => {
+        if (!ctx.sites.get(opts.site)) throw new StoreTwinError('STW_ERR_SITE_NOT_FOUND', `no site "${opts.site}"`);
+        try {
+          const answer = importDevicesCsv(text, opts.site, { registry: ctx.storage.registry, sites: ctx.sites, devices: ctx.devices }, (devices) => {
+            // Inside the import's transaction: the devices and their audit entries together.
+            for (const d of devices) record(ctx, { action: 'device.registered', site: d.site, target: { kind: 'device', id: d.id }, after: deviceFields(d) });
+          });
+          if (opts.json) return console.log(JSON.stringify(answer, null, 2));
+          // stdout is the CSV alone (`> secrets.csv`); what happened goes to stderr.
+          console.log(['id,secret', ...answer.devices.map((d) => `${csvField(d.device.id)},${csvField(d.secret)}`)].join('\n'));
+          console.error(`registered ${answer.devices.length} device(s) in ${answer.site}; the secrets above are shown only now: store them`);
+        } catch (err) {
+          if (isStoreTwinError(err) && err.code === 'STW_ERR_IMPORT_INVALID') {
+            const { problems } = err.detail as { problems: ImportProblem[] };
+            if (opts.json) console.log(JSON.stringify({ error: err.toJSON() }, null, 2));
+            else for (const p of problems) console.error(problemLine(p));
+          }
+          throw err;
+        }
+      }, { create: true });
+    });
 
   addCommonOptions(device.command('list').description('list registered devices'))
     .option('--site <site>', 'only this site')

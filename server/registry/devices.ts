@@ -66,6 +66,36 @@ export class DeviceService implements DeviceRegistrar {
   ) {}
 
   async register(input: DeviceInput): Promise<{ device: PublicDevice; secret: string }> {
+    const { record, secret } = this.prepare(input);
+    // Recorded before the device exists, so no broker ever sees the device without it; a
+    // record whose device never came to be matches no secret hash and is pruned.
+    this.deps.issuedSecrets?.issued(record.id, record.secretHash, secret);
+    this.deps.registry.insertDevice(record);
+    const device = toPublicDevice(record);
+    this.deps.bus.emit('device.registered', device);
+    return { device, secret };
+  }
+
+  /**
+   * Several devices, all or none (a CSV import): each is checked as register() checks it, then
+   * all are stored in one transaction, with `alsoInTransaction` (their audit entries) inside it.
+   * The first refusal throws and stores nothing; csv-import.ts checks every row first so that
+   * a technician hears of all problems at once, this is the guard behind it.
+   */
+  registerMany(inputs: readonly DeviceInput[], alsoInTransaction?: (devices: PublicDevice[]) => void): Array<{ device: PublicDevice; secret: string }> {
+    const prepared = inputs.map((input) => this.prepare(input));
+    for (const { record, secret } of prepared) this.deps.issuedSecrets?.issued(record.id, record.secretHash, secret);
+    const devices = prepared.map(({ record }) => toPublicDevice(record));
+    this.deps.registry.insertDevices(
+      prepared.map((p) => p.record),
+      () => alsoInTransaction?.(devices),
+    );
+    for (const device of devices) this.deps.bus.emit('device.registered', device);
+    return devices.map((device, i) => ({ device, secret: prepared[i]!.secret }));
+  }
+
+  /** Validates a registration (site, zone, type exist; id free) and makes its record and secret. */
+  private prepare(input: DeviceInput): { record: DeviceRecord; secret: string } {
     const parsed = deviceInputSchema.safeParse(input);
     if (!parsed.success) {
       throw new StoreTwinError('STW_ERR_VALIDATION', z.prettifyError(parsed.error), parsed.error.issues);
@@ -83,7 +113,6 @@ export class DeviceService implements DeviceRegistrar {
       throw new StoreTwinError('STW_ERR_DEVICE_ID_UNAVAILABLE', `"${value.id}" cannot be used: choose another id`);
     }
     const secret = newSecret();
-    const secretHash = hashMachineSecret(secret);
     const at = this.now();
     const record: DeviceRecord = {
       id: value.id,
@@ -93,18 +122,12 @@ export class DeviceService implements DeviceRegistrar {
       label: value.label ?? null,
       position: value.position ?? null,
       externalIds: value.externalIds ?? {},
-      secretHash,
+      secretHash: hashMachineSecret(secret),
       enabled: true,
       createdAt: at,
       updatedAt: at,
     };
-    // Recorded before the device exists, so no broker ever sees the device without it; a
-    // record whose device never came to be matches no secret hash and is pruned.
-    this.deps.issuedSecrets?.issued(record.id, secretHash, secret);
-    this.deps.registry.insertDevice(record);
-    const device = toPublicDevice(record);
-    this.deps.bus.emit('device.registered', device);
-    return { device, secret };
+    return { record, secret };
   }
 
   update(id: string, patch: DeviceUpdate): PublicDevice {

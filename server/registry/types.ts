@@ -23,6 +23,8 @@ export type PublicDevice = Omit<DeviceRecord, 'secretHash'>;
 export interface DeviceRegistrar {
   /** Validates (site, zone, type exist; id free; external ids unique), stores, returns the secret once. Throws StoreTwinError. */
   register(input: DeviceInput): Promise<{ device: PublicDevice; secret: string }>;
+  /** Several devices, all or none, in one transaction with `alsoInTransaction`; the secrets returned once. */
+  registerMany(inputs: readonly DeviceInput[], alsoInTransaction?: (devices: PublicDevice[]) => void): Array<{ device: PublicDevice; secret: string }>;
   update(id: string, patch: DeviceUpdate): PublicDevice;
   /** Issues a new secret; the old one stops working and the device is disconnected. */
   rotateSecret(id: string): Promise<{ device: PublicDevice; secret: string }>;

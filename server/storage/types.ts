@@ -164,6 +164,11 @@ export interface DeviceStateSnapshot {
 export interface Registry {
   // devices
   insertDevice(rec: DeviceRecord): void;
+  /**
+   * Several devices in one transaction, all or none (a bulk import); `alsoInTransaction` runs
+   * inside it after the inserts (their audit entries), and a throw there stores none either.
+   */
+  insertDevices(recs: readonly DeviceRecord[], alsoInTransaction?: () => void): void;
   getDevice(id: string): DeviceRecord | null;
   listDevices(q: DeviceListQuery): { items: DeviceRecord[]; nextCursor: string | null };
   allDevices(): DeviceRecord[];

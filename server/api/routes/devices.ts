@@ -2,12 +2,15 @@
  * Device registration. The secret is returned by POST and by secret rotation only; every other
  * answer is a PublicDevice (no secret, no hash). Devices outside the caller's sites are 404.
  */
-import type { Request, Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
+import { IMPORT_LIMITS, IMPORT_OPTIONAL_COLUMNS, IMPORT_REQUIRED_COLUMNS, type ImportAnswer } from '../../../protocol/devices.ts';
 import { assertSiteVisible, canSeeSite, scopeSite } from '../../auth/roles.ts';
 import { changes, deviceFields } from '../../audit/index.ts';
 import { StoreTwinError } from '../../errors.ts';
-import { deviceInputSchema, deviceUpdateSchema, toPublicDevice } from '../../registry/devices.ts';
+import { importDevicesCsv } from '../../registry/csv-import.ts';
+import { deviceInputSchema, deviceUpdateSchema, toPublicDevice, type SiteDirectory } from '../../registry/devices.ts';
+import { ID_PATTERN } from '../../sites/model.ts';
 import type { DeviceRecord } from '../../storage/types.ts';
 import { audit } from '../audit.ts';
 import { allow, userOf } from '../auth.ts';
@@ -34,6 +37,36 @@ function visibleDevice(deps: ApiDeps, req: Request): DeviceRecord {
   return rec;
 }
 
+/** The site model as the import checks zones against it. */
+function siteDirectory(deps: ApiDeps): SiteDirectory {
+  return {
+    get: (id) => deps.sites.get(id),
+    zone: (id, zone) => deps.sites.get(id)?.floors.flatMap((f) => f.zones).find((z) => z.id === zone),
+  };
+}
+
+const importQuery = z.object({ site: z.string().regex(ID_PATTERN, 'a site id') }).strict();
+
+/**
+ * The import's body: CSV text up to IMPORT_LIMITS.bytes (the API's JSON limit is 64 kB; a
+ * site's devices in CSV are ~60 bytes a row, so 1 MB holds the 5,000-row limit). Read only
+ * after the role check, and past the limit answered with the import's own coded 413.
+ */
+const csvText = express.text({ type: ['text/csv', 'text/plain', 'application/csv'], limit: IMPORT_LIMITS.bytes });
+function csvBody(req: Request, res: Response, next: NextFunction): void {
+  csvText(req, res, (err?: unknown) => {
+    if ((err as { type?: string } | undefined)?.type === 'entity.too.large') {
+      return next(new StoreTwinError('STW_ERR_IMPORT_TOO_LARGE', `the file is larger than ${IMPORT_LIMITS.bytes / 1024 / 1024} MB: split it`));
+    }
+    next(err);
+  });
+}
+
+const importedSchema = z.object({
+  site: z.string(),
+  devices: z.array(z.object({ device: deviceSchema, secret: z.string().describe('the MQTT password: shown this once') })),
+});
+
 const deviceAnswer = z.object({ device: deviceSchema });
 const deviceWithSecret = z.object({ device: deviceSchema, secret: z.string().describe('the MQTT password: shown this once, stored only as a hash') });
 
@@ -58,6 +91,23 @@ const docs: RouteDoc[] = [
     bodyExample: { id: 'door-2-01', site: 'demo-hotel', type: 'door-sensor', zone: '2-01', label: 'Room 201 door', externalIds: { imei: '864475040123456' } },
     responses: { 201: { description: 'Registered; `Location` names it', schema: deviceWithSecret } },
     errors: ['STW_ERR_SITE_NOT_FOUND', 'STW_ERR_ZONE_NOT_FOUND', 'STW_ERR_DEVICE_TYPE_UNKNOWN', 'STW_ERR_DEVICE_EXISTS', 'STW_ERR_DEVICE_ID_UNAVAILABLE', 'STW_ERR_EXTERNAL_ID_TAKEN'],
+  },
+  {
+    method: 'post',
+    path: '/api/devices/import',
+    summary: 'Register many devices from a CSV file, all or none',
+    description: [
+      `The body is CSV (\`text/csv\`, UTF-8, at most ${IMPORT_LIMITS.bytes / 1024 / 1024} MB and ${IMPORT_LIMITS.rows} devices): a header row naming the columns — \`${IMPORT_REQUIRED_COLUMNS.join('`, `')}\` required; \`${IMPORT_OPTIONAL_COLUMNS.join('`, `')}\` optional (one column per external-id platform) — then one device a row, all into \`site\`.`,
+      'Every row is checked first; a file with any problem registers nothing and answers 400 `STW_ERR_IMPORT_INVALID` with every problem in `detail.problems` (`line`, `column`, `code`, `message`, `value`). A clean file is stored in one transaction and the answer holds each device’s secret, shown this once.',
+    ].join('\n\n'),
+    permission: 'devices:write',
+    query: importQuery,
+    rawBody: {
+      description: 'CSV: a header row, then one device a row',
+      examples: [{ name: 'Two door sensors and a camera', contentType: 'text/csv', body: 'id,type,zone,label,imei\r\ndoor-2-01,door-sensor,2-01,Room 201,864475040123456\r\ndoor-2-02,door-sensor,2-02,,864475040123457\r\ncam-lobby-2,camera,lobby,"Lobby, east",\r\n' }],
+    },
+    responses: { 201: { description: 'Every device registered, with its secret (shown this once)', schema: importedSchema } },
+    errors: ['STW_ERR_SITE_NOT_FOUND', 'STW_ERR_IMPORT_INVALID', 'STW_ERR_IMPORT_TOO_LARGE', 'STW_ERR_DEVICE_EXISTS', 'STW_ERR_EXTERNAL_ID_TAKEN'],
   },
   {
     method: 'get',
@@ -126,6 +176,20 @@ export const deviceRoutes: ApiRouteModule = {
       deps.logger.info({ device: device.id, site: device.site, by: userOf(req).username }, 'device registered');
       audit(deps, req, { action: 'device.registered', site: device.site, target: { kind: 'device', id: device.id }, after: deviceFields(device) });
       res.status(201).location(`/api/devices/${encodeURIComponent(device.id)}`).json({ device, secret });
+    });
+
+    app.post('/api/devices/import', allow('devices:write'), csvBody, (req: Request, res: Response) => {
+      const { site } = parseInput(importQuery, req.query, 'query');
+      assertSiteVisible(userOf(req), site);
+      if (!deps.sites.get(site)) throw new StoreTwinError('STW_ERR_SITE_NOT_FOUND', `no site "${site}"`);
+      if (typeof req.body !== 'string') throw new StoreTwinError('STW_ERR_VALIDATION', 'send the CSV as the body with Content-Type: text/csv');
+      const user = userOf(req);
+      const answer: ImportAnswer = importDevicesCsv(req.body, site, { registry: deps.registry, sites: siteDirectory(deps), devices: deps.devices, canSee: (s) => canSeeSite(user, s) }, (devices) => {
+        // In the import's transaction: the devices and their audit entries are stored together.
+        for (const device of devices) audit(deps, req, { action: 'device.registered', site: device.site, target: { kind: 'device', id: device.id }, after: deviceFields(device) });
+      });
+      deps.logger.info({ site, devices: answer.devices.length, by: user.username }, 'devices imported');
+      res.status(201).json(answer);
     });
 
     app.get('/api/devices/:device', allow('devices:read'), (req: Request, res: Response) => {

@@ -203,6 +203,14 @@ export class SqliteRegistry implements Registry {
     })();
   }
 
+  insertDevices(recs: readonly DeviceRecord[], alsoInTransaction?: () => void): void {
+    // Each insertDevice nests as a savepoint: the first constraint that fails undoes them all.
+    this.db.transaction(() => {
+      for (const rec of recs) this.insertDevice(rec);
+      alsoInTransaction?.();
+    })();
+  }
+
   getDevice(id: string): DeviceRecord | null {
     const row = this.stmt.getDevice.get(id);
     return row === undefined ? null : fromDeviceRow(row, this.stmt.externalIdsOf.all(id));
