@@ -16,6 +16,7 @@ import type { PublicDevice } from '../../server/registry/types.ts';
 import type { Localized } from '../../server/sites/model.ts';
 import type { SiteState } from '../../server/twin/types.ts';
 import type { LiveEvent } from '../../server/live/protocol.ts';
+import type { OverviewAnswer } from '../../protocol/overview.ts';
 import type { FootfallSummaryResponse } from './footfall-data.ts';
 import type { History } from './replay-core.ts';
 import type { SiteModel } from './twin/types.ts';
@@ -337,6 +338,11 @@ export class Api {
   /** `POST /api/devices`: the secret (the device's MQTT password) is in this answer only. */
   registerDevice(input: DeviceInput): Promise<{ device: PublicDevice; secret: string }> {
     return this.request('POST', '/api/devices', input);
+  }
+
+  /** `GET /api/overview`: every site this user may see, in one answer. */
+  overview(): Promise<OverviewAnswer> {
+    return this.request('GET', '/api/overview');
   }
 
   kpis(query: KpiQuery): Promise<KpiResponse> {
