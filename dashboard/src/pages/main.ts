@@ -226,7 +226,9 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
   // A notification's link (/?alarm=…): that alarm's site, then its detail.
   const linked = await alarmFromLink(api);
   const remembered = localStorage.getItem(SITE_KEY);
-  const first = sites.find((s) => s.id === linked?.site) ?? sites.find((s) => s.id === remembered) ?? sites[0];
+  // /?site=<id> (the overview's rows link there) opens that site; the remembered one otherwise.
+  const asked = new URLSearchParams(location.search).get('site');
+  const first = sites.find((s) => s.id === linked?.site) ?? sites.find((s) => s.id === asked) ?? sites.find((s) => s.id === remembered) ?? sites[0];
   if (first) await selectSite(first.id);
   else markReady();
   if (initialMode === 'replay' && canReplay(store)) await setMode('replay');
