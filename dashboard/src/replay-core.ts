@@ -92,11 +92,14 @@ export function noDataUntil(h: Pick<History, 'from' | 'to' | 'dataFrom'>): numbe
   return Math.max(from, Math.min(to, Date.parse(h.dataFrom)));
 }
 
-/** Marks drawn closer than this many pixels merge into one (a cluster, labelled ×N). */
-export const CLUSTER_PX = 28;
+/** Marks drawn closer than this many pixels merge into one (a cluster, labelled ×N, up to ~32 px wide). */
+export const CLUSTER_PX = 32;
 
 export interface Cluster<T> {
-  /** Where it is drawn: the middle of its first and last item, in px from the window start. */
+  /**
+   * Where it is drawn: at its first item, in px from the window start. Two clusters are then
+   * always more than the gap apart, so their labels never overlap.
+   */
   x: number;
   /** The first item's time (a click jumps there). */
   at: number;
@@ -111,15 +114,12 @@ export function clusterByPixels<T>(items: readonly T[], at: (item: T) => number,
   const span = Math.max(1, toMs - fromMs);
   const px = (t: number) => ((t - fromMs) / span) * widthPx;
   const sorted = [...items].sort((a, b) => at(a) - at(b));
-  const clusters: Array<Cluster<T> & { x0: number; x1: number }> = [];
+  const clusters: Array<Cluster<T>> = [];
   for (const item of sorted) {
     const x = px(at(item));
     const last = clusters[clusters.length - 1];
-    if (last && x - last.x0 <= gapPx) {
-      last.items.push(item);
-      last.x1 = x;
-      last.x = (last.x0 + x) / 2;
-    } else clusters.push({ x, x0: x, x1: x, at: at(item), items: [item] });
+    if (last && x - last.x <= gapPx) last.items.push(item);
+    else clusters.push({ x, at: at(item), items: [item] });
   }
-  return clusters.map(({ x, at: t, items: group }) => ({ x, at: t, items: group }));
+  return clusters;
 }

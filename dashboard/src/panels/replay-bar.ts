@@ -200,7 +200,7 @@ export class ReplayBar {
     const r = i18n.t.replayView;
     const noData = this.history !== null && this.t < this.dataFrom;
     this.clock.value = i18n.dateTime(this.t, this.tz);
-    this.clock.classList.toggle('nodata', noData);
+    this.clock.classList.toggle('unknown', noData);
     this.clock.dataset.nodata = noData ? 'true' : 'false';
     this.veil.hidden = !noData;
     if (noData) {
