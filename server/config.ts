@@ -66,6 +66,8 @@ export const configSchema = z
     demo: z.boolean().default(true),
     /** Simulated seconds per real second for the demo simulators. */
     demoSpeed: z.coerce.number().positive().max(3600).default(30),
+    /** `off`: the demo sites and their registered devices without the in-process simulators (drive them yourself). */
+    demoDevices: z.union([z.boolean(), z.enum(['on', 'off'], { error: 'must be on or off' })]).default('on').transform((v) => v === true || v === 'on'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     http: z
       .object({
@@ -252,6 +254,7 @@ const ENV_KEYS: Record<string, keyof ConfigInput> = {
   STORETWIN_PUBLIC_URL: 'publicUrl',
   STORETWIN_LOG_LEVEL: 'logLevel',
   STORETWIN_DEMO_SPEED: 'demoSpeed',
+  STORETWIN_DEMO_DEVICES: 'demoDevices',
 };
 
 function fromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof ConfigInput, unknown>> {

@@ -1,9 +1,12 @@
 /**
  * The MQTT wire: one connection per device, exactly as real StoreTwin devices connect (client
  * id = username = device id, password = its secret, a retained `offline` last will), so the
- * broker's authentication, authorisation and presence handling are exercised for real.
+ * broker's authentication, authorisation and presence handling are exercised for real. The
+ * connection is a socket to `target`, or a stream the caller makes (the demo's in-process
+ * connections to the embedded broker, which then knows them from real devices).
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Duplex } from 'node:stream';
+import mqtt, { MqttClient, type IClientOptions } from 'mqtt';
 
 import type { DeviceType } from '../devices/types.ts';
 import { errorMessage, withTimeout, type DeviceLink, type LinkHooks, type LinkMessage, type LinkState, type OpenOptions, type SentMessage, type SimulatedDeviceSpec, type Transport } from './link.ts';
@@ -19,10 +22,17 @@ const CONNACK_REASONS: Record<number, string> = {
 };
 
 export class MqttTransport implements Transport {
-  constructor(readonly target: string) {}
+  /**
+   * @param target the broker's URL, or (with `stream`) what stands for it in messages.
+   * @param stream a new connection to the broker for each (re)connect, instead of a socket.
+   */
+  constructor(
+    readonly target: string,
+    private readonly stream?: () => Duplex,
+  ) {}
 
   open(device: { id: string; site: string; type: DeviceType; spec: SimulatedDeviceSpec }, hooks: LinkHooks, options: OpenOptions): DeviceLink {
-    return new MqttLink(this.target, device.id, `storetwin/${device.site}/${device.id}`, device.type, hooks, options);
+    return new MqttLink(this.stream ?? this.target, device.id, `storetwin/${device.site}/${device.id}`, device.type, hooks, options);
   }
 }
 
@@ -32,7 +42,7 @@ class MqttLink implements DeviceLink {
   private readonly client: MqttClient;
 
   constructor(
-    url: string,
+    url: string | (() => Duplex),
     private readonly deviceId: string,
     /** `storetwin/{site}/{device}` */
     private readonly base: string,
@@ -52,7 +62,7 @@ class MqttLink implements DeviceLink {
       clean: true,
       will: { topic: `${base}/status`, payload: Buffer.from('offline'), qos: 1, retain: true },
     };
-    this.client = mqtt.connect(url, clientOptions);
+    this.client = typeof url === 'string' ? mqtt.connect(url, clientOptions) : new MqttClient(url, clientOptions);
     this.ready = this.watch();
   }
 

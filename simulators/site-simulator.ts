@@ -25,6 +25,8 @@ export interface SimulatorStats {
   connected: number;
   /** Devices that never got a connection accepted (refused credentials, unreachable broker). */
   failed: number;
+  /** Devices left to someone else for now (standAside()). */
+  yielded: number;
   /** Messages put on the wire (events, snapshots and status). */
   sent: number;
   /** Messages the other end took: MQTT PUBACKs (QoS 1), pushes answered 200. */
@@ -104,6 +106,8 @@ interface DeviceRuntime {
   booted: boolean;
   /** Simulated ms up to which this device has been advanced. */
   advancedTo: number;
+  /** Someone else drives the device (standAside()): not connected, not advanced, until resume(). */
+  yielded: boolean;
 }
 
 /**
@@ -213,13 +217,18 @@ export class SiteSimulator {
 
   stats(): SimulatorStats {
     let failed = 0;
-    for (const dev of this.devices.values()) if (dev.link?.state === 'failed') failed++;
+    let yielded = 0;
+    for (const dev of this.devices.values()) {
+      if (dev.link?.state === 'failed') failed++;
+      if (dev.yielded) yielded++;
+    }
     const { sent, acked, dropped, skipped, errors, stalledTicks } = this.counters;
     const delivery = this.transport.totals?.();
     return {
       devices: this.devices.size,
       connected: this.connectedCount(),
       failed,
+      yielded,
       sent,
       acked,
       dropped,
@@ -287,6 +296,39 @@ export class SiteSimulator {
     return (await this.connectDevice(dev)) === 'connected';
   }
 
+  /**
+   * Leaves the device to someone else (a real client logged in with its credentials, which
+   * the broker let take the connection over): stops driving it without a word — no `offline`,
+   * no events, no door closing behind the other client — until resume(). The link is dropped
+   * rather than closed so it does not reconnect; the broker already closed its connection.
+   */
+  async standAside(deviceId: string): Promise<void> {
+    const dev = this.requireDevice(deviceId);
+    if (dev.yielded) return;
+    dev.yielded = true;
+    await dev.link?.close({ drop: true, timeoutMs: this.opts.stopTimeoutMs ?? 5000 });
+    this.progress();
+  }
+
+  /**
+   * Drives a device again after standAside(): it connects and boots as a device just powered
+   * on does (identity, a heartbeat with its state), and its clock starts from now rather than
+   * catching up on the time it was left alone. Resolves true once connected.
+   */
+  async resume(deviceId: string): Promise<boolean> {
+    const dev = this.requireDevice(deviceId);
+    if (!dev.yielded) return dev.link?.state === 'connected';
+    dev.yielded = false;
+    if (this.stopping || !this.running) return false;
+    dev.booted = false;
+    return (await this.connectDevice(dev)) === 'connected';
+  }
+
+  /** Whether the device is left to someone else (standAside()). */
+  isYielded(deviceId: string): boolean {
+    return this.requireDevice(deviceId).yielded;
+  }
+
   // ---------------------------------------------------------------------------------------
 
   private tickMs(): number {
@@ -322,7 +364,7 @@ export class SiteSimulator {
         timeZone: site.timezone,
         ...(this.opts.pictures ? { pictures: this.opts.pictures } : {}),
       });
-      this.devices.set(spec.id, { spec, type, sim, booted: false, advancedTo: this.simMs });
+      this.devices.set(spec.id, { spec, type, sim, booted: false, advancedTo: this.simMs, yielded: false });
     }
     if (problems.length > 0) throw new SimulatorError(`cannot simulate site ${site.id}:\n  ${problems.join('\n  ')}`);
   }

@@ -31,6 +31,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { DeviceRecord, Registry } from '../storage/types.ts';
 import type { MqttGateway } from './gateway.ts';
 import { BrokerLogin, CONNACK } from './login.ts';
+import { inProcessPipe } from './in-process.ts';
 import { GuardedConnection, type GuardViolation } from './packet-guard.ts';
 import { publishRefusal, subscribeRefusal } from './policy.ts';
 import { parseDeviceTopic, topicHasInvalidCharacters, topics } from './topics.ts';
@@ -71,6 +72,19 @@ interface Session {
   device: DeviceRecord;
   /** QoS 1 uplinks of this client awaiting their durable commit. */
   inflight: number;
+  /** Connected through connectInProcess() (the demo's simulated devices), not a socket. */
+  local: boolean;
+  /** A newer connection of the same device that logged in while this one was up. */
+  replacedBy?: Client;
+}
+
+/** A device's connection came up (CONNACK sent) or went away. */
+export interface DeviceConnection {
+  device: string;
+  site: string;
+  connected: boolean;
+  /** Made with connectInProcess() (the demo), rather than by a client over TCP or WebSocket. */
+  local: boolean;
 }
 
 export class Broker implements MqttGateway {
@@ -90,6 +104,9 @@ export class Broker implements MqttGateway {
   private readonly integrations = new Map<Client, { user: PublicUser; untrack: () => void }>();
   /** client id → the integration client holding it. */
   private readonly integrationIds = new Map<string, Client>();
+  /** Connections made with connectInProcess(), by the guarded stream aedes holds. */
+  private readonly localConnections = new WeakSet<Duplex>();
+  private readonly connectionListeners = new Set<(c: DeviceConnection) => void>();
   private readonly login: BrokerLogin;
   private readonly log: Logger;
 
@@ -172,6 +189,22 @@ export class Broker implements MqttGateway {
     return this.current.has(deviceId);
   }
 
+  /**
+   * A connection from this process, for an MQTT client given the returned stream. It logs in
+   * and is policed like any other; device connections made this way are reported `local`.
+   */
+  connectInProcess(): Duplex {
+    const [client, server] = inProcessPipe();
+    this.handle(server, undefined, true);
+    return client;
+  }
+
+  /** Calls `listener` whenever a device's connection comes up or goes away; returns the unsubscribe. */
+  onDeviceConnection(listener: (c: DeviceConnection) => void): () => void {
+    this.connectionListeners.add(listener);
+    return () => this.connectionListeners.delete(listener);
+  }
+
   async stop(): Promise<void> {
     const closeServer = (s: { close(cb: () => void): unknown } | null) => new Promise<void>((r) => (s ? s.close(() => r()) : r()));
     this.ws?.clients.forEach((c) => c.terminate());
@@ -182,11 +215,13 @@ export class Broker implements MqttGateway {
     this.current.clear();
     this.integrations.clear();
     this.integrationIds.clear();
+    this.connectionListeners.clear();
   }
 
-  private handle(conn: Duplex, req?: IncomingMessage): void {
+  private handle(conn: Duplex, req?: IncomingMessage, local = false): void {
     const aedes = this.requireAedes();
     const guarded = new GuardedConnection(conn, this.deps.config, (v) => this.onViolation(conn, v));
+    if (local) this.localConnections.add(guarded);
     aedes.handle(guarded, req);
   }
 
@@ -213,7 +248,16 @@ export class Broker implements MqttGateway {
       const { identity } = outcome;
       if (identity.kind === 'user' && outcome.token) return this.admitUser(client, outcome.token, password!.toString('utf8'), deny, done);
       if (identity.kind !== 'device') return deny('STW_ERR_MQTT_BAD_CREDENTIALS', CONNACK.BAD_USERNAME_OR_PASSWORD, `"${username}" cannot log in here`);
-      this.sessions.set(client, { device: identity.device, inflight: 0 });
+      // The device logs in again while its old connection is up (NB-IoT reconnects; another
+      // client taking the device over): aedes closes the old one next [MQTT-3.1.4-2]. The
+      // device is not gone, so that close says nothing: no last will, no offline.
+      const previous = this.current.get(identity.device.id);
+      const old = previous && previous !== client ? this.sessions.get(previous) : undefined;
+      if (previous && old) {
+        old.replacedBy = client;
+        (previous as { will?: unknown }).will = null;
+      }
+      this.sessions.set(client, { device: identity.device, inflight: 0, local: this.localConnections.has(client.conn as unknown as Duplex) });
       this.deps.metrics.mqttAuthenticated.inc();
       done(null, true);
     } catch (err) {
@@ -301,6 +345,7 @@ export class Broker implements MqttGateway {
     if (!session) return;
     this.current.set(session.device.id, client);
     void this.deps.ingest.acceptPresence(session.device, true);
+    this.announce(session, true);
   }
 
   private onDisconnect(client: Client): void {
@@ -311,10 +356,25 @@ export class Broker implements MqttGateway {
     const session = this.sessions.get(client);
     if (!session) return;
     this.sessions.delete(client);
+    this.announce(session, false);
+    const holder = this.current.get(session.device.id);
     // A device that already reconnected on a new connection is not offline.
-    if (this.current.get(session.device.id) !== client) return;
-    this.current.delete(session.device.id);
+    if (holder && holder !== client) return;
+    if (holder === client) this.current.delete(session.device.id);
+    // Replaced by a connection still on its way up (its onReady says online): not offline either.
+    if (session.replacedBy && this.sessions.has(session.replacedBy)) return;
     void this.deps.ingest.acceptPresence(session.device, false);
+  }
+
+  private announce(session: Session, connected: boolean): void {
+    const change: DeviceConnection = { device: session.device.id, site: session.device.site, connected, local: session.local };
+    for (const listener of this.connectionListeners) {
+      try {
+        listener(change);
+      } catch (err) {
+        this.log.error({ err, device: change.device }, 'device connection listener failed');
+      }
+    }
   }
 
   private onError(client: Client | null, err: Error): void {

@@ -1,4 +1,7 @@
-/** `storetwin serve` and `storetwin demo`: run the server (with the demo unless --no-demo). */
+/**
+ * `storetwin serve` and `storetwin demo`: run the server (with the demo unless --no-demo;
+ * with `--demo-devices off`, the demo sites and devices without their simulators).
+ */
 import { Option, type Command } from 'commander';
 import { createApp, type App } from '../app.ts';
 import { seedDemoDevices, startDemo, type DemoRunner } from '../demo.ts';
@@ -11,6 +14,7 @@ interface ServeOptions extends CommonOptions {
   mqttUrl?: string;
   demo: boolean;
   demoSpeed?: string;
+  demoDevices?: string;
 }
 
 export function registerServeCommands(program: Command): void {
@@ -21,6 +25,7 @@ export function registerServeCommands(program: Command): void {
     .addOption(new Option('--mqtt-url <url>', 'use an external broker instead of the embedded one: mqtt[s]://user:pass@host:port [env STORETWIN_MQTT_URL]'))
     .addOption(new Option('--no-demo', 'start without the demo sites and their simulators'))
     .addOption(new Option('--demo-speed <n>', 'simulated seconds per real second for the demo [default 30]'))
+    .addOption(demoDevicesOption())
     .action(async (opts: ServeOptions, cmd: Command) => run(cmd, opts, opts.demo));
 
   addCommonOptions(program.command('demo').description('the same as serve, always with the demo sites and simulators'))
@@ -29,7 +34,12 @@ export function registerServeCommands(program: Command): void {
     .addOption(new Option('--mqtt-port <port>', 'MQTT/TCP port'))
     .addOption(new Option('--mqtt-url <url>', 'an external broker instead of the embedded one'))
     .addOption(new Option('--demo-speed <n>', 'simulated seconds per real second [default 30]'))
+    .addOption(demoDevicesOption())
     .action(async (opts: ServeOptions, cmd: Command) => run(cmd, opts, true));
+}
+
+function demoDevicesOption(): Option {
+  return new Option('--demo-devices <on|off>', 'off: the demo sites and their devices without the simulators, to drive them with storetwin simulate [env STORETWIN_DEMO_DEVICES, default on]').choices(['on', 'off']);
 }
 
 async function run(cmd: Command, opts: ServeOptions, demo: boolean): Promise<void> {
@@ -42,6 +52,7 @@ async function run(cmd: Command, opts: ServeOptions, demo: boolean): Promise<voi
     sitesDirs: opts.sitesDir,
     logLevel: opts.logLevel,
     demoSpeed: opts.demoSpeed,
+    demoDevices: opts.demoDevices,
     // --no-demo only ever turns the demo off; STORETWIN_DEMO=0 does too.
     demo: demo ? undefined : false,
   });
@@ -50,7 +61,10 @@ async function run(cmd: Command, opts: ServeOptions, demo: boolean): Promise<voi
   const state: { runner: DemoRunner | null } = { runner: null };
   installShutdown(app, state);
   printBanner(app);
-  if (config.demo) {
+  if (config.demo && !config.demoDevices) {
+    await seedDemoDevices(app);
+    console.log(`demo: sites and devices without simulators (--demo-devices off); device secrets in ${config.dataDir}/demo-credentials.json\n`);
+  } else if (config.demo) {
     const started = Date.now();
     const credentials = await seedDemoDevices(app);
     state.runner = await startDemo(app, credentials);
