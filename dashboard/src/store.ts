@@ -2,6 +2,7 @@
  * What the dashboard knows about the selected site right now: its model, live state and open
  * alarms. Live pushes go in here; views subscribe and re-render the part they show.
  */
+import type { ArmingChange } from '../../protocol/arming.ts';
 import type { Alarm } from '../../server/alarms/types.ts';
 import { isOpen } from './alarm-order.ts';
 import type { TwinBatch } from '../../server/live/protocol.ts';
@@ -70,6 +71,19 @@ export class Store {
   setArming(zones: ZoneArming[]): void {
     this.arming = new Map(zones.map((z) => [z.zone, z]));
     this.emit('arming');
+  }
+
+  /** A pushed arming change of the selected site (`arming` on the live feed). */
+  applyArming(change: ArmingChange): void {
+    if (change.site !== this.site) return;
+    const known = this.arming.get(change.zone);
+    this.arming.set(change.zone, { zone: change.zone, armed: change.armed, source: known?.source ?? 'manual', by: change.by, until: known?.until ?? null });
+    this.emit('arming');
+  }
+
+  /** Zones armed now, as the twin tints them. */
+  armedZones(): string[] {
+    return [...this.arming.values()].filter((z) => z.armed).map((z) => z.zone);
   }
 
   zoneName(zone: string | null, pick: (v: { en: string; 'zh-CN': string }) => string): string {

@@ -18,6 +18,7 @@ import { AlarmConsole } from '../panels/alarm-console.ts';
 import type { AlarmCtx } from '../panels/alarm-detail.ts';
 import { FootfallPanel } from '../panels/footfall.ts';
 import { canReplay, Header, type Mode } from '../panels/header.ts';
+import { Legend } from '../panels/legend.ts';
 import { ReplayBar } from '../panels/replay-bar.ts';
 import { SidePanel } from '../panels/side-panel.ts';
 import { Store } from '../store.ts';
@@ -26,6 +27,9 @@ import { loadTwinView } from '../twin-loader.ts';
 import type { TwinView } from '../twin/types.ts';
 
 const SITE_KEY = 'storetwin.site';
+const COVERAGE_KEY = 'storetwin.coverage';
+/** Schedules arm and disarm zones without anyone pushing a change: re-read arming this often. */
+const ARMING_REFRESH_MS = 60_000;
 
 export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me, initialMode: Mode, toLogin: () => void): Promise<void> {
   const sites = await api.sites();
@@ -44,6 +48,9 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
   const canvas = h('canvas', { class: 'twin', 'data-testid': 'twin-canvas' });
   const twinWrap = h('div', { class: 'twin-wrap' }, canvas);
   const toolbar = h('div', { class: 'twin-toolbar' });
+  const legend = new Legend(i18n);
+  twinWrap.append(legend.el);
+  let coverage = localStorage.getItem(COVERAGE_KEY) === '1';
   const sidePanel = new SidePanel(ctx);
   // Records what the twin was told to flash, for the tests.
   const setTwinAlarms = (zones: Array<{ zone: string; severity: Severity }>) => {
@@ -107,13 +114,37 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
     mode: () => header.mode,
     replayWindow: () => (replay ? { from: replay.windowStart, to: replay.windowEnd, at: replay.instant, dataFrom: replay.dataStart } : null),
     pick: (zone: string) => sidePanel.show({ kind: 'zone', id: zone }),
+    twinFloorBoxes: () => twin?.floorBoxes?.() ?? null,
+    twinZone: (zone: string) => twin?.zoneProbe?.(zone) ?? null,
+    armedZones: () => store.armedZones(),
   });
+
+  // The toolbar (and the legend, beside a wide twin) cover part of the canvas: fits keep clear.
+  const updateInsets = () => {
+    const wide = twinWrap.clientWidth >= 900;
+    twin?.setInsets?.({ top: toolbar.offsetTop + toolbar.offsetHeight, left: wide && !legend.el.hidden ? legend.el.offsetLeft + legend.el.offsetWidth : 0 });
+  };
+  const overlays = new ResizeObserver(updateInsets);
+  overlays.observe(toolbar);
+  overlays.observe(legend.el);
+
+  // Armed zones are tinted live: at load, on every pushed change, after arm/disarm here.
+  store.on('arming', () => twin?.setArmed?.(store.armedZones()));
 
   function renderToolbar(): void {
     const t = i18n.t;
     const floors = h('select', { 'aria-label': 'floor' }, h('option', { value: 'all' }, t.allFloors), ...(store.model?.floors ?? []).map((f) => h('option', { value: f.id }, i18n.pick(f.name))));
     floors.addEventListener('change', () => twin?.showFloor(floors.value));
-    replace(toolbar, floors, h('button', { onclick: () => twin?.setMode('3d') }, t.view3d), h('button', { onclick: () => twin?.setMode('2d') }, t.view2d), h('button', { onclick: () => twin?.fitToFloor() }, t.fit));
+    const coverageButton = h('button', { class: coverage ? 'on' : '', 'aria-pressed': String(coverage), title: t.legend.coverageHint, 'data-testid': 'coverage-toggle' }, t.legend.coverage);
+    coverageButton.addEventListener('click', () => {
+      coverage = !coverage;
+      localStorage.setItem(COVERAGE_KEY, coverage ? '1' : '0');
+      coverageButton.classList.toggle('on', coverage);
+      coverageButton.setAttribute('aria-pressed', String(coverage));
+      twin?.setCoverage?.(coverage);
+    });
+    legend.render();
+    replace(toolbar, floors, h('button', { onclick: () => twin?.setMode('3d') }, t.view3d), h('button', { onclick: () => twin?.setMode('2d') }, t.view2d), h('button', { 'data-testid': 'twin-fit', onclick: () => twin?.fitToFloor() }, t.fit), coverageButton, legend.button);
   }
 
   async function selectSite(site: string): Promise<void> {
@@ -136,8 +167,11 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
     twin = await loadTwinView(canvas, model, deviceTypes, i18n.language);
     twin.onPick((pick) => sidePanel.show(pick));
     twin.setState(state);
+    twin.setArmed?.(store.armedZones());
+    twin.setCoverage?.(coverage);
     for (const a of alarms) store.upsertAlarm(a);
     renderToolbar();
+    updateInsets();
     header.render();
     if (footfall) void footfall.load();
     markReadyAfterFrames();
@@ -154,6 +188,8 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
     store.state = state;
     store.emit('state');
     twin?.setState(state);
+    // Arming changes pushed while the connection was down were missed: read it whole too.
+    store.setArming(await api.arming(store.site).catch(() => [...store.arming.values()]));
   }
 
   async function setMode(mode: Mode): Promise<void> {
@@ -218,6 +254,11 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
     if (alarm.site !== store.site) return;
     console_.receive(alarm);
   });
+  socket.on('arming', (change) => store.applyArming(change));
+  setInterval(() => {
+    const site = store.site;
+    if (site && !document.hidden) void api.arming(site).then((zones) => store.site === site && store.setArming(zones)).catch(() => undefined);
+  }, ARMING_REFRESH_MS);
 
   i18n.onChange(() => {
     if (store.site) void selectSite(store.site);

@@ -46,7 +46,7 @@ export class SidePanel {
     return this.ctx.store.model?.devices.find((d) => d.id === pick.id)?.zone ?? this.ctx.store.state?.devices[pick.id]?.zone ?? null;
   }
 
-  /** Arming changes are not pushed live; a panel shows what holds when it opens. */
+  /** Arming changes are pushed live (`arming`); opening a panel also reads the details (who, until). */
   private async refreshArming(): Promise<void> {
     const { api, store } = this.ctx;
     if (!store.site) return;

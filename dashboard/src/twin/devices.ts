@@ -1,8 +1,11 @@
 /**
  * Devices: one InstancedMesh per kind (door sensors, camera bodies, footfall counters), one
- * merged translucent mesh for every camera's field-of-view fan (per-vertex colour, floors in
- * contiguous ranges), and one InstancedMesh of markers above devices with a low battery or a
- * weak signal: only flagged devices are instances, so unflagged sites draw none.
+ * merged translucent mesh for every camera's field-of-view fan (per-vertex colour and alpha,
+ * floors in contiguous ranges), and one InstancedMesh of markers above devices with a low
+ * battery or a weak signal: only flagged devices are instances, so unflagged sites draw none.
+ *
+ * Coverage fans are quiet: hidden unless asked for (a toggle shows every fan, faint) or their
+ * camera is selected (that fan only, a little stronger), so they never tint the whole twin.
  */
 import {
   BoxGeometry,
@@ -49,6 +52,9 @@ export class DeviceLayer {
   private readonly coneFloors: Array<[number, number]> = [];
   private readonly coneColors: Float32Array;
   private readonly coneColorAttr: BufferAttribute;
+  private readonly cameraOffline: Uint8Array;
+  private coverageAll = false;
+  private selected: ReadonlySet<number> = new Set();
   private readonly m = new Matrix4();
   private readonly q = new Quaternion();
   private readonly v = new Vector3();
@@ -60,6 +66,7 @@ export class DeviceLayer {
     const n = layout.devices.length;
     this.slotOf = new Int32Array(n);
     this.flags = new Uint8Array(n);
+    this.cameraOffline = new Uint8Array(n);
     for (const d of layout.devices) {
       this.slotOf[d.index] = this.slots[d.kind].length;
       this.slots[d.kind].push(d.index);
@@ -118,17 +125,18 @@ export class DeviceLayer {
     if (floor >= 0) this.coneFloors[floor] = [floorStart, pos.length / 3 - floorStart];
     const geo = new BufferGeometry();
     geo.setAttribute('position', new BufferAttribute(new Float32Array(pos), 3));
-    this.coneColors = new Float32Array(pos.length);
-    this.coneColorAttr = new BufferAttribute(this.coneColors, 3);
+    this.coneColors = new Float32Array((pos.length / 3) * 4);
+    this.coneColorAttr = new BufferAttribute(this.coneColors, 4);
     this.coneColorAttr.setUsage(DynamicDrawUsage);
     geo.setAttribute('color', this.coneColorAttr);
     geo.computeBoundingSphere();
     this.cones = new Mesh(
       geo,
-      new MeshBasicMaterial({ vertexColors: true, transparent: true, opacity: 0.16, depthWrite: false, side: DoubleSide }),
+      new MeshBasicMaterial({ vertexColors: true, transparent: true, depthWrite: false, side: DoubleSide }),
     );
     this.cones.name = 'fov';
     this.cones.renderOrder = 2;
+    this.cones.visible = false;
     for (const d of layout.devices) {
       this.setColor(d.index, d.kind === 'camera' ? STATE_COLORS.camera : d.kind === 'counter' ? STATE_COLORS.counter : STATE_COLORS.deviceUnknown);
     }
@@ -158,14 +166,17 @@ export class DeviceLayer {
     mesh.boundingSphere = null;
   }
 
-  private setConeColor(di: number, hex: number): void {
-    this.c.setHex(hex);
-    const start = this.coneStart[di]! * 3;
-    const end = start + this.coneCount[di]! * 3;
-    for (let i = start; i < end; i += 3) {
+  private writeCone(di: number): void {
+    const selected = this.selected.has(di);
+    const alpha = selected ? 0.22 : this.coverageAll ? 0.1 : 0;
+    this.c.setHex(this.cameraOffline[di] ? STATE_COLORS.offline : selected ? STATE_COLORS.coneSelected : STATE_COLORS.cone);
+    const start = this.coneStart[di]! * 4;
+    const end = start + this.coneCount[di]! * 4;
+    for (let i = start; i < end; i += 4) {
       this.coneColors[i] = this.c.r;
       this.coneColors[i + 1] = this.c.g;
       this.coneColors[i + 2] = this.c.b;
+      this.coneColors[i + 3] = alpha;
     }
     this.coneColorAttr.needsUpdate = true;
   }
@@ -175,7 +186,18 @@ export class DeviceLayer {
     const mesh = this.meshOf(d.kind);
     mesh.setColorAt(this.slotOf[di]!, this.c.setHex(hex));
     mesh.instanceColor!.needsUpdate = true;
-    if (d.kind === 'camera') this.setConeColor(di, hex === STATE_COLORS.camera ? STATE_COLORS.cone : STATE_COLORS.offline);
+    if (d.kind === 'camera') {
+      this.cameraOffline[di] = hex === STATE_COLORS.camera ? 0 : 1;
+      this.writeCone(di);
+    }
+  }
+
+  /** Which fans show: every one (faint) when `all`, and the selected cameras' (stronger). */
+  setCoverage(all: boolean, selected: ReadonlySet<number>): void {
+    this.coverageAll = all;
+    this.selected = selected;
+    for (const di of this.slots.camera) this.writeCone(di);
+    this.cones.visible = all || [...selected].some((di) => this.layout.devices[di]?.kind === 'camera');
   }
 
   setFlags(di: number, flags: number): void {

@@ -1,8 +1,10 @@
 /**
- * Where things are: floors stacked by level (each floor's base is the sum of the heights of
- * the floors below it, level 0 at elevation 0), zones with centroids and bounds, devices with
- * positions. Coordinates are the model's metres with z up; the view rotates the whole twin
- * into three.js' y-up world once, at its root.
+ * Where things are drawn: floors placed by an arrangement (twin/arrange.ts: pulled apart
+ * vertically in 3D so every floor can be read, side by side in 2D), zones with centroids and
+ * bounds, devices with positions. Coordinates are the model's metres with z up, shifted by
+ * their floor's offset; the view rotates the whole twin into three.js' y-up world once, at its
+ * root. Without an arrangement floors stack as built: each floor's base is the sum of the
+ * heights of the floors below it, level 0 at elevation 0.
  */
 import type { DeviceTypeInfo } from '../../../server/api/routes/device-types.ts';
 import type { Zone } from '../../../server/sites/model.ts';
@@ -17,10 +19,35 @@ export interface FloorInfo {
   name: string;
   level: number;
   height: number;
+  /** Drawn base of the floor (model z plus the arrangement's offset). */
   elevation: number;
+  /** Drawn bounds of the floor's zones. */
   min: Vec2;
   max: Vec2;
 }
+
+/** A floor as built, before it is placed: what an arrangement needs to place it. */
+export interface FloorFootprint {
+  level: number;
+  height: number;
+  /** Model bounds of its zones; a floor without zones has an empty box at the origin. */
+  min: Vec2;
+  max: Vec2;
+}
+
+/** Per floor (in level order): where it is drawn, as an offset added to its model metres. */
+export type FloorOffsets = ReadonlyArray<readonly [number, number, number]>;
+export type Arrangement = (floors: readonly FloorFootprint[]) => FloorOffsets;
+
+/** Floors stacked as built: each floor's base is the sum of the heights of those below. */
+export const builtStack: Arrangement = (floors) => {
+  let base = -floors.filter((f) => f.level < 0).reduce((s, f) => s + f.height, 0);
+  return floors.map((f) => {
+    const at = [0, 0, base] as const;
+    base += f.height;
+    return at;
+  });
+};
 
 export interface ZoneInfo {
   id: string;
@@ -108,6 +135,26 @@ function centroidOf(p: Vec2[]): Vec2 {
   return [cx / (6 * a), cy / (6 * a)];
 }
 
+function footprint(f: SiteModel['floors'][number]): FloorFootprint {
+  const min: Vec2 = [Infinity, Infinity];
+  const max: Vec2 = [-Infinity, -Infinity];
+  for (const z of f.zones) {
+    for (const [x, y] of z.polygon) {
+      min[0] = Math.min(min[0], x);
+      min[1] = Math.min(min[1], y);
+      max[0] = Math.max(max[0], x);
+      max[1] = Math.max(max[1], y);
+    }
+  }
+  if (!Number.isFinite(min[0])) return { level: f.level, height: f.height, min: [0, 0], max: [0, 0] };
+  return { level: f.level, height: f.height, min, max };
+}
+
+/** Every floor as built, in level order: what arrangements are computed from. */
+export function footprints(site: SiteModel): FloorFootprint[] {
+  return [...site.floors].sort((a, b) => a.level - b.level).map(footprint);
+}
+
 export class SiteLayout {
   readonly floors: FloorInfo[] = [];
   readonly zones: ZoneInfo[] = [];
@@ -120,28 +167,27 @@ export class SiteLayout {
   /** Devices of each zone, for "the zone is offline when all its devices are". */
   readonly zoneDevices: number[][] = [];
 
-  constructor(site: SiteModel, lang: Lang, catalogue: DeviceCatalogue) {
+  constructor(site: SiteModel, lang: Lang, catalogue: DeviceCatalogue, arrange: Arrangement = builtStack) {
     const capabilities = new Map(catalogue.map((t) => [t.id, t.capabilities] as const));
     const floors = [...site.floors].sort((a, b) => a.level - b.level);
-    const below = floors.filter((f) => f.level < 0).reduce((s, f) => s + f.height, 0);
-    let base = -below;
+    const offsets = arrange(floors.map(footprint));
     for (const f of floors) {
       const fi = this.floors.length;
+      const [ox, oy, oz] = offsets[fi] ?? [0, 0, 0];
       const info: FloorInfo = {
         id: f.id,
         index: fi,
         name: f.name[lang] ?? f.name.en,
         level: f.level,
         height: f.height,
-        elevation: base,
+        elevation: oz,
         min: [Infinity, Infinity],
         max: [-Infinity, -Infinity],
       };
-      base += f.height;
       this.floors.push(info);
       this.floorById.set(f.id, fi);
       for (const z of f.zones) {
-        let poly = z.polygon.map((p) => [p[0], p[1]] as Vec2);
+        let poly = z.polygon.map((p) => [p[0] + ox, p[1] + oy] as Vec2);
         if (signedArea(poly) < 0) poly = poly.reverse();
         const min: Vec2 = [Infinity, Infinity];
         const max: Vec2 = [-Infinity, -Infinity];
@@ -173,7 +219,7 @@ export class SiteLayout {
         const zi = this.zoneById.get(d.zone);
         if (zi === undefined) continue;
         const di = this.doors.length;
-        this.doors.push({ id: d.id, index: di, zone: zi, floor: fi, from: [d.from[0], d.from[1]], to: [d.to[0], d.to[1]] });
+        this.doors.push({ id: d.id, index: di, zone: zi, floor: fi, from: [d.from[0] + ox, d.from[1] + oy], to: [d.to[0] + ox, d.to[1] + oy] });
         this.doorById.set(d.id, di);
       }
     }
@@ -186,13 +232,14 @@ export class SiteLayout {
       const zone = this.zones[zi]!;
       const kind = deviceKind(capabilities.get(d.type) ?? []);
       const index = this.devices.length;
+      const [ox, oy] = offsets[zone.floor] ?? [0, 0, 0];
       this.devices.push({
         id: d.id,
         index,
         kind,
         zone: zi,
         floor: zone.floor,
-        position: d.position ? [d.position[0], d.position[1], d.position[2]] : [zone.centroid[0], zone.centroid[1], 1],
+        position: d.position ? [d.position[0] + ox, d.position[1] + oy, d.position[2]] : [zone.centroid[0], zone.centroid[1], 1],
         door: d.door !== undefined ? (this.doorById.get(d.door) ?? null) : null,
         fov: kind === 'camera' ? (d.fov ?? { heading: 0, angle: 60, range: 8 }) : null,
       });

@@ -12,6 +12,12 @@
  * them, recomputes colours only for the entities that changed and writes only colours that
  * differ from the last applied one. Frames are rendered on demand: a change, a control
  * gesture, a door still swinging, a camera tween or a pulsing alarm schedules one.
+ *
+ * Legible at first glance: in 3D the floors are pulled apart (twin/arrange.ts) and the camera
+ * tilted so no floor hides another; in 2D they lie side by side. fit() frames what is shown by
+ * projecting its corners through the camera, with margins, whatever the canvas' shape; it runs
+ * at start, on "Fit", and on every resize until the user moves the camera. Changing mode (or
+ * the canvas' shape enough to change the arrangement) rebuilds the layers: a few ms.
  */
 import {
   AmbientLight,
@@ -32,13 +38,14 @@ import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
 import type { Severity } from '../../../server/alarms/types.ts';
 import type { TwinBatch } from '../../../server/live/protocol.ts';
 import type { DeviceState, SiteState, ZoneState } from '../../../server/twin/types.ts';
+import { explodedStack, floorNameSize, gridColumns, sideBySide, stackTilt, type NameSide } from './arrange.ts';
 import { DeviceLayer, FLAG_LOW_BATTERY, FLAG_WEAK_SIGNAL } from './devices.ts';
 import { DoorLayer } from './doors.ts';
 import { LabelLayer } from './labels.ts';
-import { SiteLayout, type DeviceCatalogue, type Lang } from './layout.ts';
-import { KIND_COLORS, SEVERITY_COLORS, STATE_COLORS, mixHex, occupancyColor } from './palette.ts';
-import type { Pick, SiteModel, TwinStats, TwinView } from './types.ts';
-import { ZoneLayer } from './zones.ts';
+import { SiteLayout, footprints, slabThickness, type DeviceCatalogue, type FloorFootprint, type Lang } from './layout.ts';
+import { KIND_COLORS, PULSE_COLORS, SEVERITY_COLORS, STATE_COLORS, occupancyColor, pulseColor } from './palette.ts';
+import type { FloorBox, Pick, SiteModel, TwinStats, TwinView } from './types.ts';
+import { ZoneLayer, wallHeight } from './zones.ts';
 
 export interface TwinViewOptions {
   /** The device catalogue (`GET /api/device-types`): how each device is drawn follows from what its type can do. */
@@ -53,6 +60,13 @@ const MAX_LABELLED_FLOORS = 6;
 const ORTHO_HALF = 50;
 const TWEEN_MS = 700;
 const PULSE_MS = 1100;
+const FOV = 24;
+/** The 3D view's turn off the front, degrees: enough to see the floors as volumes. */
+const YAW = 12;
+/** Tilt of the 3D view of one floor, degrees above the horizon. */
+const FLOOR_TILT = 60;
+/** Margins kept free around a fitted view, CSS px, besides what overlays cover (setInsets). */
+const MARGIN = 14;
 
 interface Tween {
   t0: number;
@@ -85,11 +99,25 @@ class ThreeTwinView implements TwinView {
   private readonly ortho: OrthographicCamera;
   private camera: PerspectiveCamera | OrthographicCamera;
   private readonly controls: OrbitControls;
-  private readonly layout: SiteLayout;
-  private readonly zones: ZoneLayer;
-  private readonly doors: DoorLayer;
-  private readonly devices: DeviceLayer;
-  private readonly labels: LabelLayer;
+  private readonly built: FloorFootprint[];
+  /** The arrangement the layers were built for ('3d:<tilt>' or '2d:<columns>'). */
+  private arrangement = '';
+  private tilt = 40;
+  private layout!: SiteLayout;
+  private zones!: ZoneLayer;
+  private doors!: DoorLayer;
+  private devices!: DeviceLayer;
+  private labels!: LabelLayer;
+  private zoneColor!: Int32Array;
+  private deviceColor!: Int32Array;
+  private doorHasSensor!: Uint8Array;
+  private rebuilt = false;
+  private coverage = false;
+  private selection: Pick | null = null;
+  /** The user moved the camera since the last fit: a resize no longer refits. */
+  private userMoved = false;
+  /** What the page's overlays cover on each side of the canvas, CSS px. */
+  private insets = { top: 48, right: 0, bottom: 0, left: 0 };
   private readonly resizeObserver: ResizeObserver;
   private readonly raycaster = new Raycaster();
 
@@ -102,10 +130,6 @@ class ThreeTwinView implements TwinView {
   private readonly pendingDevices = new Map<string, DeviceState>();
   private readonly dirtyZones = new Set<number>();
   private readonly dirtyDevices = new Set<number>();
-  /** Last colour written per zone/device, -1 before the first. */
-  private readonly zoneColor: Int32Array;
-  private readonly deviceColor: Int32Array;
-  private readonly doorHasSensor: Uint8Array;
   private alarms = new Map<number, Severity>();
   private armed = new Set<number>();
 
@@ -123,9 +147,9 @@ class ThreeTwinView implements TwinView {
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
-    site: SiteModel,
-    deviceTypes: DeviceCatalogue,
-    language: Lang,
+    private readonly site: SiteModel,
+    private readonly deviceTypes: DeviceCatalogue,
+    private readonly language: Lang,
     antialias: boolean,
   ) {
     this.renderer = new WebGLRenderer({ canvas, antialias, powerPreference: 'high-performance' });
@@ -133,7 +157,7 @@ class ThreeTwinView implements TwinView {
     this.renderer.setClearColor(0xf1f5f9, 1);
     this.renderer.info.autoReset = true;
 
-    this.layout = new SiteLayout(site, language, deviceTypes);
+    this.built = footprints(site);
     this.root.rotation.x = -Math.PI / 2;
     this.scene.add(this.root);
     this.scene.add(new HemisphereLight(0xffffff, 0x94a3b8, 1.6));
@@ -142,22 +166,9 @@ class ThreeTwinView implements TwinView {
     sun.position.set(0.4, 1, 0.3);
     this.scene.add(sun);
 
-    this.zones = new ZoneLayer(this.layout);
-    this.doors = new DoorLayer(this.layout);
-    this.devices = new DeviceLayer(this.layout);
-    this.labels = new LabelLayer(this.layout, (m) => this.root.add(m), this.renderer.capabilities.getMaxAnisotropy());
-    this.root.add(this.zones.mesh, this.zones.walls, this.doors.mesh, this.devices.sensors, this.devices.cameras);
-    this.root.add(this.devices.counters, this.devices.markers, this.devices.cones);
-
-    this.zoneColor = new Int32Array(this.layout.zones.length).fill(-1);
-    this.deviceColor = new Int32Array(this.layout.devices.length).fill(-1);
-    this.doorHasSensor = new Uint8Array(this.layout.doors.length);
-    for (const d of this.layout.devices) if (d.door !== null) this.doorHasSensor[d.door] = 1;
-    for (let i = 0; i < this.layout.zones.length; i++) this.dirtyZones.add(i);
-
     const w = Math.max(1, canvas.clientWidth);
     const h = Math.max(1, canvas.clientHeight);
-    this.persp = new PerspectiveCamera(45, w / h, 0.1, 20000);
+    this.persp = new PerspectiveCamera(FOV, w / h, 0.1, 20000);
     this.ortho = new OrthographicCamera(-ORTHO_HALF, ORTHO_HALF, ORTHO_HALF, -ORTHO_HALF, 0.1, 20000);
     this.camera = this.persp;
     this.controls = new OrbitControls(this.persp, canvas);
@@ -165,16 +176,87 @@ class ThreeTwinView implements TwinView {
     this.controls.dampingFactor = 0.12;
     this.controls.maxPolarAngle = Math.PI * 0.495;
     this.controls.addEventListener('change', this.invalidate);
+    this.controls.addEventListener('start', this.onUserMove);
     this.configureControls();
 
     this.resize();
+    this.arrange();
     this.resizeObserver = new ResizeObserver(() => this.resize());
     this.resizeObserver.observe(canvas);
     canvas.addEventListener('pointerdown', this.onPointerDown);
     canvas.addEventListener('pointerup', this.onPointerUp);
-    this.updateLabels();
+    canvas.addEventListener('wheel', this.onUserMove, { passive: true });
     this.fit(false);
     this.invalidate();
+  }
+
+  private readonly onUserMove = (): void => {
+    this.userMoved = true;
+  };
+
+  /**
+   * (Re)builds the layout and the layers for the mode and the canvas' shape, if they call for
+   * another arrangement than the one built. State, alarms and arming are kept and re-applied.
+   */
+  private arrange(): void {
+    const aspect = this.persp.aspect;
+    let key: string;
+    let layout: () => SiteLayout;
+    // Floor names stand left of the floors in 3D, unless the canvas is narrow (a phone held
+    // upright): then above them, where it has room to spare.
+    const side: NameSide = this.mode === '3d' && aspect >= 1 ? 'left' : 'top';
+    if (this.mode === '3d') {
+      const tilt = stackTilt(this.built, aspect, YAW, side, this.nameWidth());
+      key = `3d:${tilt}:${side}`;
+      layout = () => {
+        this.tilt = tilt;
+        return new SiteLayout(this.site, this.language, this.deviceTypes, explodedStack(tilt, YAW, side));
+      };
+    } else {
+      const columns = gridColumns(this.built, aspect);
+      key = `2d:${columns}`;
+      layout = () => new SiteLayout(this.site, this.language, this.deviceTypes, sideBySide(columns));
+    }
+    if (key === this.arrangement) return;
+    this.arrangement = key;
+    if (this.zones) {
+      for (const layer of [this.zones, this.doors, this.devices, this.labels]) layer.dispose();
+      this.root.remove(this.zones.mesh, this.zones.walls, this.doors.mesh, this.devices.sensors, this.devices.cameras, this.devices.counters, this.devices.markers, this.devices.cones);
+    }
+    this.layout = layout();
+    this.zones = new ZoneLayer(this.layout);
+    this.doors = new DoorLayer(this.layout);
+    this.devices = new DeviceLayer(this.layout);
+    this.labels = new LabelLayer(this.layout, (m) => this.root.add(m), this.renderer.capabilities.getMaxAnisotropy(), side);
+    this.root.add(this.zones.mesh, this.zones.walls, this.doors.mesh, this.devices.sensors, this.devices.cameras);
+    this.root.add(this.devices.counters, this.devices.markers, this.devices.cones);
+    this.zoneColor = new Int32Array(this.layout.zones.length).fill(-1);
+    this.deviceColor = new Int32Array(this.layout.devices.length).fill(-1);
+    this.doorHasSensor = new Uint8Array(this.layout.doors.length);
+    for (const d of this.layout.devices) if (d.door !== null) this.doorHasSensor[d.door] = 1;
+    for (let i = 0; i < this.layout.zones.length; i++) this.dirtyZones.add(i);
+    for (let i = 0; i < this.layout.devices.length; i++) this.dirtyDevices.add(i);
+    this.zones.setVisibleFloor(this.floor);
+    this.doors.setVisibleFloor(this.floor);
+    this.devices.setVisibleFloor(this.floor);
+    this.applyCoverage();
+    this.rebuilt = true;
+    this.labelKey = '';
+    this.updateLabels();
+    this.invalidate();
+  }
+
+  /** Roughly how wide the floor names are, metres (they stand left of the floors in 3D). */
+  private nameWidth(): number {
+    const size = floorNameSize(this.built);
+    let widest = 0;
+    for (const f of this.site.floors) {
+      const name = f.name[this.language] ?? f.name.en;
+      let w = 0;
+      for (const ch of name) w += ch.charCodeAt(0) > 0x2e80 ? 1 : 0.62;
+      widest = Math.max(widest, w);
+    }
+    return (widest + 1) * size + 2;
   }
 
   // ---- TwinView ----------------------------------------------------------------------
@@ -265,12 +347,72 @@ class ThreeTwinView implements TwinView {
     this.controls.object = this.camera;
     this.configureControls();
     this.controls.update();
+    this.arrange();
     this.fit(false);
     this.invalidate();
   }
 
   fitToFloor(): void {
     this.fit(true);
+  }
+
+  setInsets(insets: Partial<Record<'top' | 'right' | 'bottom' | 'left', number>>): void {
+    const next = { ...this.insets, ...insets };
+    if (Object.keys(next).every((k) => next[k as keyof typeof next] === this.insets[k as keyof typeof next])) return;
+    this.insets = next;
+    // Before the first frame there is nothing to glide from.
+    if (!this.userMoved) this.fit(this.frameLog.length > 0);
+  }
+
+  setCoverage(on: boolean): void {
+    this.coverage = on;
+    this.applyCoverage();
+    this.invalidate();
+  }
+
+  floorBoxes(): { width: number; height: number; floors: FloorBox[] } {
+    this.camera.updateMatrixWorld();
+    const width = this.canvas.clientWidth;
+    const height = this.canvas.clientHeight;
+    const floors: FloorBox[] = [];
+    for (const f of this.shownFloors()) {
+      const box = { floor: this.layout.floors[f]!.id, left: Infinity, top: Infinity, right: -Infinity, bottom: -Infinity };
+      for (const p of this.floorCorners(f, false)) {
+        p.project(this.camera);
+        const x = ((p.x + 1) / 2) * width;
+        const y = ((1 - p.y) / 2) * height;
+        box.left = Math.min(box.left, x);
+        box.right = Math.max(box.right, x);
+        box.top = Math.min(box.top, y);
+        box.bottom = Math.max(box.bottom, y);
+      }
+      floors.push(box);
+    }
+    return { width, height, floors };
+  }
+
+  zoneProbe(zone: string): { x: number; y: number; color: number } | null {
+    const zi = this.layout.zoneById.get(zone);
+    if (zi === undefined) return null;
+    const z = this.layout.zones[zi]!;
+    const p = toWorld(z.centroid[0], z.centroid[1], this.layout.floors[z.floor]!.elevation + slabThickness(z.kind));
+    this.camera.updateMatrixWorld();
+    p.project(this.camera);
+    return { x: ((p.x + 1) / 2) * this.canvas.clientWidth, y: ((1 - p.y) / 2) * this.canvas.clientHeight, color: this.zoneColor[zi]! };
+  }
+
+  /** Coverage fans: all (faint) if asked, plus the selected camera's, or those of the selected zone. */
+  private applyCoverage(): void {
+    const selected = new Set<number>();
+    const sel = this.selection;
+    if (sel?.kind === 'device') {
+      const di = this.layout.deviceById.get(sel.id);
+      if (di !== undefined) selected.add(di);
+    } else if (sel?.kind === 'zone') {
+      const zi = this.layout.zoneById.get(sel.id);
+      if (zi !== undefined) for (const di of this.layout.zoneDevices[zi]!) selected.add(di);
+    }
+    this.devices.setCoverage(this.coverage, selected);
   }
 
   onPick(listener: (pick: Pick) => void): () => void {
@@ -299,6 +441,8 @@ class ThreeTwinView implements TwinView {
     this.canvas.removeEventListener('pointerdown', this.onPointerDown);
     this.canvas.removeEventListener('pointerup', this.onPointerUp);
     this.controls.removeEventListener('change', this.invalidate);
+    this.controls.removeEventListener('start', this.onUserMove);
+    this.canvas.removeEventListener('wheel', this.onUserMove);
     this.controls.dispose();
     this.labels.dispose();
     this.zones.dispose();
@@ -324,7 +468,7 @@ class ThreeTwinView implements TwinView {
     let again = false;
     this.flush();
     if (this.doors.step(dt)) again = true;
-    if (this.alarms.size > 0) {
+    if (this.pulsing()) {
       this.pulse(now);
       again = true;
     }
@@ -364,7 +508,8 @@ class ThreeTwinView implements TwinView {
 
   private flush(): void {
     const L = this.layout;
-    let immediate = false;
+    let immediate = this.rebuilt;
+    this.rebuilt = false;
     if (this.pendingFull) {
       const full = this.pendingFull;
       this.pendingFull = null;
@@ -433,27 +578,34 @@ class ThreeTwinView implements TwinView {
     return normal;
   }
 
+  /** The zone's colour by the palette's order: alarm > offline > armed+open > open > armed > occupancy > kind. */
   private zoneColorOf(zi: number): number {
     const z = this.layout.zones[zi]!;
     const sev = this.alarms.get(zi);
     if (sev) return SEVERITY_COLORS[sev];
-    const st = this.zoneStates.get(z.id);
-    const open = st?.door === 'open';
-    if (this.armed.has(zi)) return open ? STATE_COLORS.armedOpen : STATE_COLORS.armed;
-    if (open) return STATE_COLORS.doorOpen;
     const devs = this.layout.zoneDevices[zi]!;
     if (devs.length > 0 && devs.every((di) => this.deviceStates.get(this.layout.devices[di]!.id)?.online === false)) {
       return STATE_COLORS.offline;
     }
+    const st = this.zoneStates.get(z.id);
+    const open = st?.door === 'open';
+    if (this.armed.has(zi)) return open ? STATE_COLORS.armedOpen : STATE_COLORS.armed;
+    if (open) return STATE_COLORS.doorOpen;
     const cap = st?.capacity ?? z.capacity;
     if (cap && st?.occupancy != null) return occupancyColor(st.occupancy / cap);
     return KIND_COLORS[z.kind];
   }
 
+  private pulsing(): boolean {
+    for (const sev of this.alarms.values()) if (PULSE_COLORS[sev]) return true;
+    return false;
+  }
+
   private pulse(now: number): void {
     const k = 0.5 - 0.5 * Math.cos((now / PULSE_MS) * 2 * Math.PI);
     for (const [zi, sev] of this.alarms) {
-      const c = mixHex(SEVERITY_COLORS[sev], 0xffffff, 0.6 * k);
+      if (!PULSE_COLORS[sev]) continue;
+      const c = pulseColor(sev, k);
       this.zoneColor[zi] = c;
       this.zones.setColor(zi, c);
     }
@@ -510,6 +662,10 @@ class ThreeTwinView implements TwinView {
     this.ortho.top = ORTHO_HALF;
     this.ortho.bottom = -ORTHO_HALF;
     this.ortho.updateProjectionMatrix();
+    if (this.zones && !this.userMoved) {
+      this.arrange();
+      this.fit(false);
+    }
     this.invalidate();
   }
 
@@ -518,42 +674,147 @@ class ThreeTwinView implements TwinView {
     return 0.9 * Math.min((2 * ORTHO_HALF * a) / Math.max(1, width), (2 * ORTHO_HALF) / Math.max(1, depth));
   }
 
-  /** Frames the shown floors' bounds. */
-  private fit(animate: boolean): void {
-    const floors = this.floor === null ? this.layout.floors : [this.layout.floors[this.floor]!];
-    let minX = Infinity;
-    let minY = Infinity;
-    let maxX = -Infinity;
-    let maxY = -Infinity;
-    let minZ = Infinity;
-    let maxZ = -Infinity;
-    for (const f of floors) {
-      minX = Math.min(minX, f.min[0]);
-      minY = Math.min(minY, f.min[1]);
-      maxX = Math.max(maxX, f.max[0]);
-      maxY = Math.max(maxY, f.max[1]);
-      minZ = Math.min(minZ, f.elevation);
-      maxZ = Math.max(maxZ, f.elevation + f.height * 0.5);
+  private shownFloors(): number[] {
+    return this.floor === null ? this.layout.floors.map((f) => f.index).filter((f) => Number.isFinite(this.layout.floors[f]!.min[0])) : [this.floor];
+  }
+
+  /** A floor's box in world coordinates: slab to wall tops, with its labels (and its name) if asked. */
+  private floorCorners(f: number, withLabels: boolean): Vector3[] {
+    const fl = this.layout.floors[f]!;
+    let [x0, y0] = fl.min;
+    let [x1, y1] = fl.max;
+    const ext = withLabels ? this.labels.extent(f) : null;
+    if (ext) {
+      x0 = Math.min(x0, ext.min[0]);
+      y0 = Math.min(y0, ext.min[1]);
+      x1 = Math.max(x1, ext.max[0]);
+      y1 = Math.max(y1, ext.max[1]);
     }
-    if (!Number.isFinite(minX)) return;
-    const center = toWorld((minX + maxX) / 2, (minY + maxY) / 2, (minZ + maxZ) / 2);
-    const width = maxX - minX;
-    const depth = maxY - minY;
+    const z0 = fl.elevation;
+    const z1 = fl.elevation + slabThickness('room') + wallHeight(fl.height);
+    const out: Vector3[] = [];
+    for (const x of [x0, x1]) for (const y of [y0, y1]) for (const z of [z0, z1]) out.push(toWorld(x, y, z));
+    return out;
+  }
+
+  /** The margins as bounds in normalised device coordinates (−1…1, y up). */
+  private ndcBounds(): { x0: number; x1: number; y0: number; y1: number } {
+    const w = Math.max(1, this.canvas.clientWidth);
+    const h = Math.max(1, this.canvas.clientHeight);
+    // Overlays may cover at most half the canvas: the twin keeps the rest.
+    const side = (inset: number, size: number) => Math.min(size / 4, inset) + MARGIN;
+    return {
+      x0: -1 + (2 * side(this.insets.left, w)) / w,
+      x1: 1 - (2 * side(this.insets.right, w)) / w,
+      y0: -1 + (2 * side(this.insets.bottom, h)) / h,
+      y1: 1 - (2 * side(this.insets.top, h)) / h,
+    };
+  }
+
+  /** Frames the shown floors with margins: every corner of every floor projected inside them. */
+  private fit(animate: boolean): void {
+    const points = this.shownFloors().flatMap((f) => this.floorCorners(f, true));
+    if (points.length === 0) return;
+    this.userMoved = false;
+    const b = this.ndcBounds();
     if (this.mode === '2d') {
+      let minX = Infinity;
+      let maxX = -Infinity;
+      let minZ = Infinity;
+      let maxZ = -Infinity;
+      for (const p of points) {
+        minX = Math.min(minX, p.x);
+        maxX = Math.max(maxX, p.x);
+        minZ = Math.min(minZ, p.z);
+        maxZ = Math.max(maxZ, p.z);
+      }
+      const halfW = ORTHO_HALF * this.persp.aspect;
+      // World width shown at zoom 1 is 2·halfW across NDC 2; the allowed box spans (x1 − x0).
+      const zoom = Math.min(((b.x1 - b.x0) * halfW) / Math.max(1, maxX - minX), ((b.y1 - b.y0) * ORTHO_HALF) / Math.max(1, maxZ - minZ));
+      // Put the box's centre at the allowed box's centre: screen right is +x, screen up is −z.
+      const cx = (minX + maxX) / 2 - (((b.x0 + b.x1) / 2) * halfW) / zoom;
+      const cz = (minZ + maxZ) / 2 + (((b.y0 + b.y1) / 2) * ORTHO_HALF) / zoom;
+      const center = new Vector3(cx, (points[0]!.y + points[points.length - 1]!.y) / 2, cz);
       const pos = center.clone().add(new Vector3(0, 1000, 0.001));
-      const zoom = this.orthoZoomFor(width, depth);
       if (animate) this.startTween(pos, center, zoom);
       else this.jump(pos, center, zoom);
       return;
     }
-    const radius = 0.5 * Math.hypot(width, depth, maxZ - minZ);
-    const vfov = (this.persp.fov * Math.PI) / 180;
-    const hfov = 2 * Math.atan(Math.tan(vfov / 2) * this.persp.aspect);
-    const dist = (radius / Math.sin(Math.min(vfov, hfov) / 2)) * 0.62;
-    const dir = new Vector3(0.12, 0.75, 0.65).normalize();
-    const pos = center.clone().addScaledVector(dir, dist);
-    if (animate) this.startTween(pos, center, 1);
-    else this.jump(pos, center, 1);
+    const tilt = ((this.floor === null ? this.tilt : FLOOR_TILT) * Math.PI) / 180;
+    const yaw = (YAW * Math.PI) / 180;
+    const dir = new Vector3(Math.sin(yaw) * Math.cos(tilt), Math.sin(tilt), Math.cos(yaw) * Math.cos(tilt));
+    const { target, distance } = this.framing(points, dir, b);
+    const pos = target.clone().addScaledVector(dir, distance);
+    if (animate) this.startTween(pos, target, 1);
+    else this.jump(pos, target, 1);
+  }
+
+  /**
+   * The perspective camera's target and distance along `dir` (unit, towards the camera) that
+   * fit every point inside the NDC bounds: a bisection on the distance, then the target moved
+   * so the points' projected box is centred in the bounds, a few times over.
+   */
+  private framing(points: Vector3[], dir: Vector3, b: { x0: number; x1: number; y0: number; y1: number }): { target: Vector3; distance: number } {
+    const fwd = dir.clone().negate();
+    const right = fwd.clone().cross(new Vector3(0, 1, 0)).normalize();
+    const up = right.clone().cross(fwd).normalize();
+    const tanV = Math.tan(((this.persp.fov * Math.PI) / 180) / 2);
+    const tanH = tanV * this.persp.aspect;
+    const target = new Vector3();
+    for (const p of points) target.add(p);
+    target.divideScalar(points.length);
+    let radius = 1;
+    for (const p of points) radius = Math.max(radius, p.distanceTo(target));
+    const rel = new Vector3();
+    const box = (d: number) => {
+      const r = { x0: Infinity, x1: -Infinity, y0: Infinity, y1: -Infinity, ok: true };
+      for (const p of points) {
+        rel.copy(p).sub(target);
+        const depth = rel.dot(fwd) + d;
+        if (depth < 0.5) {
+          r.ok = false;
+          return r;
+        }
+        const x = rel.dot(right) / (depth * tanH);
+        const y = rel.dot(up) / (depth * tanV);
+        r.x0 = Math.min(r.x0, x);
+        r.x1 = Math.max(r.x1, x);
+        r.y0 = Math.min(r.y0, y);
+        r.y1 = Math.max(r.y1, y);
+      }
+      return r;
+    };
+    const fits = (d: number) => {
+      const r = box(d);
+      return r.ok && r.x0 >= b.x0 && r.x1 <= b.x1 && r.y0 >= b.y0 && r.y1 <= b.y1;
+    };
+    let distance = radius * 3;
+    for (let round = 0; round < 5; round++) {
+      let lo = 0.5;
+      let hi = radius * 4;
+      while (!fits(hi) && hi < radius * 1e4) hi *= 2;
+      for (let i = 0; i < 40; i++) {
+        const mid = (lo + hi) / 2;
+        if (fits(mid)) hi = mid;
+        else lo = mid;
+      }
+      distance = hi;
+      const r = box(distance);
+      const dx = (r.x0 + r.x1) / 2 - (b.x0 + b.x1) / 2;
+      const dy = (r.y0 + r.y1) / 2 - (b.y0 + b.y1) / 2;
+      if (Math.abs(dx) < 1e-3 && Math.abs(dy) < 1e-3) break;
+      target.addScaledVector(right, dx * distance * tanH).addScaledVector(up, dy * distance * tanV);
+    }
+    // The last move may have pushed a side out by a hair: one more bisection settles it.
+    let lo = 0.5;
+    let hi = distance * 1.2;
+    while (!fits(hi) && hi < radius * 1e4) hi *= 2;
+    for (let i = 0; i < 40; i++) {
+      const mid = (lo + hi) / 2;
+      if (fits(mid)) hi = mid;
+      else lo = mid;
+    }
+    return { target, distance: hi };
   }
 
   private jump(pos: Vector3, target: Vector3, zoom: number): void {
@@ -606,6 +867,10 @@ class ThreeTwinView implements TwinView {
     this.down = null;
     if (!d || Math.hypot(ev.clientX - d.x, ev.clientY - d.y) > 6 || performance.now() - d.t > 600) return;
     const pick = this.pickAt(ev.clientX, ev.clientY);
+    // A picked camera (or zone) shows its coverage; a click on nothing clears it.
+    this.selection = pick;
+    this.applyCoverage();
+    this.invalidate();
     if (pick) for (const l of this.listeners) l(pick);
   };
 

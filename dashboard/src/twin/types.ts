@@ -34,6 +34,15 @@ export interface TwinStats {
   updatesPerSecond: number;
 }
 
+/** Where a floor is drawn on the canvas now: its box's projected bounds, CSS pixels from the canvas' top left. */
+export interface FloorBox {
+  floor: string;
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+}
+
 export interface TwinView {
   /** Full state (at load, after a reconnect, or a replay instant). */
   setState(state: SiteState): void;
@@ -48,10 +57,19 @@ export interface TwinView {
   setArmed?(zones: string[]): void;
   /** Flies the camera to a zone (new critical alarm, a click in the console). */
   flyTo(zone: string): void;
-  /** 'all' stacks every floor; a floor id shows that one. */
+  /** 'all' shows every floor (pulled apart in 3D, side by side in 2D); a floor id shows that one. */
   showFloor(floor: string | 'all'): void;
   setMode(mode: '3d' | '2d'): void;
+  /** Frames what is shown (every floor, or the selected one) with margins, from the default angle. */
   fitToFloor(): void;
+  /** What the page's overlays (toolbar, legend) cover of the canvas, CSS px: fits keep clear of it. */
+  setInsets?(insets: Partial<Record<'top' | 'right' | 'bottom' | 'left', number>>): void;
+  /** Every camera's coverage fan, faint (off by default; a selected camera's fan shows anyway). */
+  setCoverage?(on: boolean): void;
+  /** For tests and tools: each shown floor's projected box, and the canvas size (CSS pixels). */
+  floorBoxes?(): { width: number; height: number; floors: FloorBox[] };
+  /** For tests and tools: a zone's centre on the canvas (CSS pixels) and the colour it is drawn in now. */
+  zoneProbe?(zone: string): { x: number; y: number; color: number } | null;
   onPick(listener: (pick: Pick) => void): () => void;
   stats(): TwinStats;
   dispose(): void;
