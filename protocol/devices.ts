@@ -27,7 +27,9 @@ export interface RegisteredDevice {
  * platform has its own column, left empty where the device has no id there.
  */
 export const IMPORT_REQUIRED_COLUMNS = ['id', 'type', 'zone'] as const;
-export const IMPORT_OPTIONAL_COLUMNS = ['label', 'imei', 'ctwing', 'onenet', 'hikvision', 'axis', 'frigate'] as const;
+/** The platforms a device may have an id on (server/registry/types.ts EXTERNAL_ID_PLATFORMS). */
+export const EXTERNAL_ID_COLUMNS = ['imei', 'ctwing', 'onenet', 'hikvision', 'axis', 'frigate'] as const;
+export const IMPORT_OPTIONAL_COLUMNS = ['label', ...EXTERNAL_ID_COLUMNS] as const;
 export type ImportColumn = (typeof IMPORT_REQUIRED_COLUMNS)[number] | (typeof IMPORT_OPTIONAL_COLUMNS)[number];
 
 /** Beyond these an import is refused whole (413 STW_ERR_IMPORT_TOO_LARGE): split the file. */
