@@ -17,6 +17,7 @@ import type { Localized } from '../../server/sites/model.ts';
 import type { SiteState } from '../../server/twin/types.ts';
 import type { LiveEvent } from '../../server/live/protocol.ts';
 import type { OverviewAnswer } from '../../protocol/overview.ts';
+import type { ImportAnswer, RegisteredDevice } from '../../protocol/devices.ts';
 import type { FootfallSummaryResponse } from './footfall-data.ts';
 import type { History } from './replay-core.ts';
 import type { SiteModel } from './twin/types.ts';
@@ -180,13 +181,13 @@ export class Api {
     return { blob: await res.blob(), filename };
   }
 
-  /** The fetch with the token; a refusal becomes an ApiError (a 401 also signs out). */
-  private async send(method: string, path: string, body?: unknown): Promise<Response> {
+  /** The fetch with the token; a refusal becomes an ApiError (a 401 also signs out). `text` is sent as is (a CSV). */
+  private async send(method: string, path: string, body?: unknown, text?: { type: string; body: string }): Promise<Response> {
     const headers: Record<string, string> = {};
     const token = this.token;
     if (token) headers.authorization = `Bearer ${token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+    if (body !== undefined || text) headers['content-type'] = text?.type ?? 'application/json';
+    const res = await fetch(`${this.base}${path}`, { method, headers, body: text ? text.body : body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
     if (res.ok) return res;
     const data = (await res.json().catch(() => ({}))) as { error?: { code: string; message: string; detail?: unknown } };
     const code = data.error?.code ?? `HTTP_${res.status}`;
@@ -284,7 +285,7 @@ export class Api {
     return (await this.request<{ alarm: Alarm }>('POST', `/api/alarms/${enc(id)}/comment`, { text })).alarm;
   }
 
-  async events(query: { site: string; device?: string; zone?: string; from?: string; to?: string; limit?: number }): Promise<StoredEvent[]> {
+  async events(query: { site: string; device?: string; zone?: string; type?: string; from?: string; to?: string; limit?: number }): Promise<StoredEvent[]> {
     return (await this.request<{ items: StoredEvent[] }>('GET', `/api/events${qs(query)}`)).items;
   }
 
@@ -338,6 +339,24 @@ export class Api {
   /** `POST /api/devices`: the secret (the device's MQTT password) is in this answer only. */
   registerDevice(input: DeviceInput): Promise<{ device: PublicDevice; secret: string }> {
     return this.request('POST', '/api/devices', input);
+  }
+
+  /** `GET /api/devices?site=`: every registered device of a site, page after page. */
+  async siteDevices(site: string): Promise<RegisteredDevice[]> {
+    const items: RegisteredDevice[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.request<{ items: RegisteredDevice[]; nextCursor: string | null }>('GET', `/api/devices${qs({ site, limit: 1000, cursor })}`);
+      items.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return items;
+  }
+
+  /** `POST /api/devices/import?site=`: a CSV, all or none; the secrets are in this answer only. */
+  async importDevices(site: string, csv: string): Promise<ImportAnswer> {
+    const res = await this.send('POST', `/api/devices/import${qs({ site })}`, undefined, { type: 'text/csv', body: csv });
+    return (await res.json()) as ImportAnswer;
   }
 
   /** `GET /api/overview`: every site this user may see, in one answer. */
