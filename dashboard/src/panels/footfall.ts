@@ -31,12 +31,14 @@ export class FootfallPanel {
   private model: SiteModel | null = null;
   private failed = false;
   private offs: Array<() => void> = [];
+  /** The live part (halls' occupancy): redrawn on every twin batch without touching the charts (and an open hover). */
+  private readonly hallsEl = h('div', { class: 'ff-halls' });
 
   constructor(
     private readonly ctx: Ctx,
     private readonly opts: FootfallOptions = {},
   ) {
-    this.offs.push(ctx.store.on('state', () => this.render()));
+    this.offs.push(ctx.store.on('state', () => this.renderLive()));
     this.offs.push(ctx.i18n.onChange(() => this.render()));
   }
 
@@ -105,8 +107,7 @@ export class FootfallPanel {
       return;
     }
     const day = (date: string) => new Intl.DateTimeFormat(i18n.language, { timeZone: 'UTC', weekday: 'short', month: 'short', day: 'numeric' }).format(Date.parse(`${date}T00:00:00Z`));
-    const halls = this.halls();
-    const insideNow = halls.reduce((n, z) => n + (z.occupancy ?? 0), 0);
+    const insideNow = this.halls().reduce((n, z) => n + (z.occupancy ?? 0), 0);
     // Hours of today that have begun, on the site's clock.
     const hourNow = Number(new Intl.DateTimeFormat('en-GB', { timeZone: summary.timezone, hour: '2-digit', hourCycle: 'h23' }).format(Date.parse(summary.at)));
     replace(
@@ -124,25 +125,35 @@ export class FootfallPanel {
       ...(summary.counters.length === 0
         ? [h('p', { class: 'empty' }, r.noCounters)]
         : this.series.map((e) => this.figure(e, e.zone === null ? insideNow : null, hourNow + 1))),
+      this.hallsEl,
+    );
+    this.renderLive();
+  }
+
+  /** Each hall's occupancy, and the site's people inside now. */
+  private renderLive(): void {
+    const t = this.ctx.i18n.t;
+    if (!this.summary) return;
+    const halls = this.halls();
+    const inside = this.el.querySelector('[data-testid="footfall-inside"]');
+    if (inside) inside.textContent = String(halls.reduce((n, z) => n + (z.occupancy ?? 0), 0));
+    replace(
+      this.hallsEl,
+      halls.length ? h('h3', {}, t.occupancy) : null,
       halls.length
         ? h(
-            'div',
-            { class: 'ff-halls' },
-            h('h3', {}, t.occupancy),
-            h(
-              'ul',
-              { class: 'occupancy' },
-              ...halls.map((z) => {
-                const pct = z.capacity ? Math.min(100, Math.round(((z.occupancy ?? 0) / z.capacity) * 100)) : null;
-                return h(
-                  'li',
-                  { 'data-zone': z.zone },
-                  h('span', {}, this.zoneName(z.zone)),
-                  h('meter', { min: 0, max: z.capacity ?? 100, value: z.occupancy ?? 0 }),
-                  h('span', { class: 'num' }, `${z.occupancy ?? t.unknown}${z.capacity ? ` / ${z.capacity}` : ''}${pct !== null ? ` (${pct}%)` : ''}`),
-                );
-              }),
-            ),
+            'ul',
+            { class: 'occupancy' },
+            ...halls.map((z) => {
+              const pct = z.capacity ? Math.min(100, Math.round(((z.occupancy ?? 0) / z.capacity) * 100)) : null;
+              return h(
+                'li',
+                { 'data-zone': z.zone },
+                h('span', {}, this.zoneName(z.zone)),
+                h('meter', { min: 0, max: z.capacity ?? 100, value: z.occupancy ?? 0 }),
+                h('span', { class: 'num' }, `${z.occupancy ?? t.unknown}${z.capacity ? ` / ${z.capacity}` : ''}${pct !== null ? ` (${pct}%)` : ''}`),
+              );
+            }),
           )
         : null,
     );
