@@ -12,9 +12,11 @@ import { z } from 'zod';
 
 import { deviceTypeHas } from '../devices/index.ts';
 import type { SimAction } from '../devices/types.ts';
+import { isStoreTwinError, type ErrorCode } from '../server/errors.ts';
 import { SiteCatalog } from '../server/sites/catalog.ts';
 import { idSchema, type Placement, type Site } from '../server/sites/model.ts';
 import { readCredentials, type Credentials } from './credentials.ts';
+import { fetchRegisteredDevice } from './registered-device.ts';
 import { SiteSimulator, SimulatorError, type SentMessage, type SimulatorStats } from './site-simulator.ts';
 import { fetchExternalIds } from './via/external-ids.ts';
 import { planVia, ViaError, viaAdapterIds, viaStyleOf, type ViaPlan } from './via/index.ts';
@@ -71,7 +73,7 @@ const listenOption = z.union([z.number(), z.string()]).transform((value, ctx) =>
 });
 
 /** Options that mean something only with `--via`, and for which delivery styles. */
-const VIA_ONLY = ['token', 'settings', 'externalId', 'apiToken', 'listen', 'username', 'password', 'frigateMqtt'] as const;
+const VIA_ONLY = ['token', 'settings', 'externalId', 'listen', 'username', 'password', 'frigateMqtt'] as const;
 
 /** Options as commander hands them over (numbers may still be strings). */
 export const simulateOptionsSchema = z
@@ -95,6 +97,10 @@ export const simulateOptionsSchema = z
       .transform((v) => new Date(v))
       .optional(),
     device: idSchema.optional(),
+    /** The device's MQTT secret, instead of a credentials file. */
+    secret: z.string().min(1).max(200).optional(),
+    /** StoreTwin's HTTP address for --api-token without --via (with --via, --url is it). */
+    apiUrl: z.string().refine((value) => hasProtocol(value, ['http:', 'https:']), 'must be an http:// or https:// URL').optional(),
     open: flag,
     close: flag,
     tamper: flag,
@@ -124,6 +130,13 @@ export const simulateOptionsSchema = z
       }
     }
     if (o.via !== undefined && o.credentials !== undefined) ctx.addIssue({ code: 'custom', path: ['credentials'], message: 'not with --via: an integration has no MQTT login' });
+    if (o.via !== undefined && o.secret !== undefined) ctx.addIssue({ code: 'custom', path: ['secret'], message: 'not with --via: an integration has no MQTT login' });
+    if (o.secret !== undefined && !o.device) ctx.addIssue({ code: 'custom', path: ['secret'], message: "needs --device: it is that one device's secret" });
+    if (o.via === undefined && o.apiToken !== undefined && !o.device) {
+      ctx.addIssue({ code: 'custom', path: ['apiToken'], message: 'without --via, needs --device: it looks up a device registered by hand' });
+    }
+    if (o.apiUrl !== undefined && o.via !== undefined) ctx.addIssue({ code: 'custom', path: ['apiUrl'], message: "not with --via: --url is StoreTwin's HTTP address there" });
+    if (o.apiUrl !== undefined && o.apiToken === undefined) ctx.addIssue({ code: 'custom', path: ['apiUrl'], message: 'needs --api-token' });
     if (o.via === undefined) {
       for (const name of VIA_ONLY) if (o[name] !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: 'only with --via' });
     }
@@ -164,11 +177,14 @@ export type SimulateOptions = z.output<typeof simulateOptionsSchema>;
 /** A failure the CLI reports as a message and an exit code, without a stack trace. */
 export class SimulateCommandError extends Error {
   readonly exitCode: number;
+  /** The catalogue's code, where the failure has one (an unknown device: STW_ERR_DEVICE_NOT_FOUND). */
+  readonly code: ErrorCode | undefined;
 
-  constructor(message: string, exitCode = 1, options?: { cause?: unknown }) {
+  constructor(message: string, exitCode = 1, options?: { cause?: unknown; code?: ErrorCode }) {
     super(message, options);
     this.name = 'SimulateCommandError';
     this.exitCode = exitCode;
+    this.code = options?.code;
   }
 }
 
@@ -304,16 +320,38 @@ async function findTarget(opts: SimulateOptions): Promise<{ site: Site; placemen
     if (!site) throw new SimulateCommandError('--site is required');
     return { site, placement: undefined };
   }
-  site ??= catalog.siteOfDevice(opts.device);
-  const placement = site ? catalog.placement(site.id, opts.device) : undefined;
-  if (!site || !placement) {
-    const where = opts.site ? `site "${opts.site}"` : `any site in ${opts.sitesDir}`;
-    throw new SimulateCommandError(`no device "${opts.device}" in ${where}`);
+  const placed = site ?? catalog.siteOfDevice(opts.device);
+  const placement = placed ? catalog.placement(placed.id, opts.device) : undefined;
+  if (placed && placement) return { site: placed, placement };
+  if (opts.apiToken !== undefined) return registeredTarget(opts, opts.device, catalog);
+  const where = opts.site ? `site "${opts.site}"` : `any site in ${opts.sitesDir}`;
+  throw new SimulateCommandError(
+    `no device "${opts.device}" in ${where}; a device registered by hand is looked up on the server with --api-token TOKEN` +
+      `${opts.via ? '' : ` [--api-url ${DEFAULT_HTTP_URL}]`}`,
+    1,
+    { code: 'STW_ERR_DEVICE_NOT_FOUND' },
+  );
+}
+
+/** A device registered by hand: its type, zone and site from the server's API. */
+async function registeredTarget(opts: SimulateOptions, device: string, catalog: SiteCatalog): Promise<{ site: Site; placement: Placement }> {
+  const apiUrl = opts.via !== undefined ? opts.url : (opts.apiUrl ?? DEFAULT_HTTP_URL);
+  let found: { site: Site; placement: Placement };
+  try {
+    found = await fetchRegisteredDevice({ apiUrl, apiToken: opts.apiToken ?? '', device, localSite: (id) => catalog.get(id) });
+  } catch (err) {
+    if (!isStoreTwinError(err)) throw err;
+    const what = err.code === 'STW_ERR_DEVICE_NOT_FOUND' ? `no device "${device}" is registered on ${apiUrl} (nor placed in ${opts.sitesDir})` : err.message;
+    throw new SimulateCommandError(what, 1, { cause: err, code: err.code });
   }
-  return { site, placement };
+  if (opts.site && opts.site !== found.site.id) {
+    throw new SimulateCommandError(`device "${device}" belongs to site "${found.site.id}", not "${opts.site}"`, 1, { code: 'STW_ERR_DEVICE_NOT_FOUND' });
+  }
+  return found;
 }
 
 async function loadCredentials(opts: SimulateOptions, print: (line: string) => void): Promise<Credentials | undefined> {
+  if (opts.secret !== undefined && opts.device) return { [opts.device]: opts.secret };
   const file = opts.credentials ?? (existsSync(DEFAULT_CREDENTIALS_FILE) ? DEFAULT_CREDENTIALS_FILE : undefined);
   if (!file) {
     print('no credentials file: devices connect without a password (brokers that allow anonymous clients)');
