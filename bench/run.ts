@@ -29,6 +29,7 @@ const SCENARIOS: readonly Scenario[] = [
   { name: 'soak', file: 'soak.bench.ts', quick: ['--quick'] },
   { name: 'twin', file: 'twin.bench.ts', quick: ['--seconds', '3'] },
   { name: 'history', file: 'history.bench.ts', quick: ['--runs', '1'] },
+  { name: 'overview', file: 'overview.bench.ts', quick: ['--quick'] },
 ];
 
 const args = process.argv.slice(2);

@@ -22,12 +22,26 @@ export interface SiteDays {
   weekAgo: { start: number; end: number };
   /** The same local time as now, a week ago. */
   sameTime: number;
+  /** Local dates, `YYYY-MM-DD`, of today and of the day a week ago. */
+  date: string;
+  compareDate: string;
 }
 
 /** The next local midnight after `start` (a DST day is 23 or 25 h long). */
 const dayAfter = (start: number, tz: string) => localDayStart(start + DAY_MS + DAY_MS / 2, tz);
 
+/** The days of each time zone last asked for: they change at local midnight, not with every request. */
+const daysByZone = new Map<string, SiteDays>();
+
 export function siteDays(timezone: string, now: number): SiteDays {
+  const known = daysByZone.get(timezone);
+  if (known && now >= known.today.start && now < known.today.end) return { ...known, now, sameTime: known.weekAgo.start + (now - known.today.start) };
+  const days = computeDays(timezone, now);
+  daysByZone.set(timezone, days);
+  return days;
+}
+
+function computeDays(timezone: string, now: number): SiteDays {
   const todayStart = localDayStart(now, timezone);
   const weekAgoStart = localDayStart(todayStart - 7 * DAY_MS + DAY_MS / 2, timezone);
   return {
@@ -36,6 +50,8 @@ export function siteDays(timezone: string, now: number): SiteDays {
     today: { start: todayStart, end: dayAfter(todayStart, timezone) },
     weekAgo: { start: weekAgoStart, end: dayAfter(weekAgoStart, timezone) },
     sameTime: weekAgoStart + (now - todayStart),
+    date: localDate(todayStart, timezone),
+    compareDate: localDate(weekAgoStart, timezone),
   };
 }
 
@@ -91,8 +107,8 @@ export function siteFootfall(days: SiteDays, minutes: readonly MinuteCounts[]): 
   const today = tallyIn(minutes.filter((_, i) => i % 2 === 0), days.today.start, days.today.end, tz, days.today.end);
   const weekAgo = tallyIn(minutes.filter((_, i) => i % 2 === 1), days.weekAgo.start, days.weekAgo.end, tz, days.sameTime);
   return {
-    date: localDate(days.now, tz),
-    compareDate: localDate(days.weekAgo.start, tz),
+    date: days.date,
+    compareDate: days.compareDate,
     today: today.total,
     lastWeekSameTime: weekAgo.beforeCut,
     lastWeek: weekAgo.total,

@@ -4,7 +4,7 @@
  * - open alarms: one query for every alarm not closed out (AlarmService.open()), grouped here;
  * - device health and occupancy: the twin's live state (no storage read at all);
  * - footfall: the rollup (footfall-rollup.ts), which reads only the minutes it has not read;
- *   the counters of all sites from one registry read;
+ *   the counters of all sites from one registry read, kept until a device changes;
  * - response KPI: ResponseKpis over the last 7 days, by site, for roles with `kpis:read`.
  * A feature module: start() subscribes the rollup to late counts and warms it up (reads the
  * days of every site once, in event-loop slices), stop() lets go.
@@ -13,11 +13,11 @@ import { can, visibleSites } from '../auth/roles.ts';
 import type { Alarm } from '../alarms/types.ts';
 import { StoreTwinError } from '../errors.ts';
 import type { EventBus } from '../events.ts';
-import { countersOf } from '../history/footfall.ts';
+import { countersOf, type Counter } from '../history/footfall.ts';
 import type { ResponseKpis } from '../kpis/service.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Site } from '../sites/model.ts';
-import type { EventStore, Registry, UserRecord } from '../storage/types.ts';
+import type { DeviceRecord, EventStore, Registry, UserRecord } from '../storage/types.ts';
 import type { TwinReader } from '../twin/types.ts';
 import type { OverviewAnswer, OverviewResponse, SiteOverview } from '../../protocol/overview.ts';
 import { counterDays, siteDays, siteFootfall } from './footfall.ts';
@@ -41,6 +41,8 @@ export interface OverviewDeps {
 
 export class ChainOverview {
   private readonly rollup: FootfallRollup;
+  private countersBySite: Map<string, Counter[]> | null = null;
+  private readonly unsubscribe: Array<() => void> = [];
 
   constructor(private readonly deps: OverviewDeps) {
     this.rollup = new FootfallRollup({ events: deps.events, bus: deps.bus, now: deps.now });
@@ -48,11 +50,17 @@ export class ChainOverview {
 
   start(): void {
     this.rollup.start();
+    for (const event of ['device.registered', 'device.updated', 'device.removed'] as const) {
+      const forget = () => (this.countersBySite = null);
+      this.deps.bus.on(event, forget);
+      this.unsubscribe.push(() => this.deps.bus.off(event, forget));
+    }
     // The first overview after a start would read two whole days of every counter: do it now.
     this.footfall(this.deps.sites.list(), this.deps.now()).catch((err: unknown) => this.deps.logger.warn({ err }, 'overview footfall warm-up failed'));
   }
 
   stop(): Promise<void> {
+    for (const off of this.unsubscribe.splice(0)) off();
     return this.rollup.stop();
   }
 
@@ -85,10 +93,9 @@ export class ChainOverview {
 
   /** Sites with counters → their footfall, from one rollup read for all of them. */
   private async footfall(sites: readonly Site[], now: number): Promise<Map<string, NonNullable<SiteOverview['footfall']>>> {
-    const devices = this.deps.registry.allDevices();
-    const registry = { allDevices: () => devices };
+    const countersBySite = this.counters();
     const plans = sites.flatMap((site) => {
-      const counters = countersOf(site, registry);
+      const counters = countersBySite.get(site.id) ?? [];
       if (counters.length === 0) return [];
       const days = siteDays(site.timezone, now);
       return [{ site: site.id, days, wanted: counterDays(counters, days) }];
@@ -101,6 +108,22 @@ export class ChainOverview {
       at += p.wanted.length;
     }
     return out;
+  }
+
+  /**
+   * Each site's counters, kept until a device is registered, changed or removed: one registry
+   * read for all sites (countersOf would walk every device once per site), not one a request.
+   */
+  private counters(): Map<string, Counter[]> {
+    if (this.countersBySite) return this.countersBySite;
+    const bySite = new Map<string, DeviceRecord[]>();
+    for (const d of this.deps.registry.allDevices()) {
+      const list = bySite.get(d.site);
+      if (list) list.push(d);
+      else bySite.set(d.site, [d]);
+    }
+    this.countersBySite = new Map(this.deps.sites.list().map((site) => [site.id, countersOf(site, { allDevices: () => bySite.get(site.id) ?? [] })]));
+    return this.countersBySite;
   }
 
   /** Share acknowledged within target over the last week, by site; none when the week is too large to read. */

@@ -229,7 +229,9 @@ export async function renderOverview(root: HTMLElement, api: Api, i18n: I18n, me
 
   function responseCell(s: SiteOverview): HTMLElement {
     const r = s.response;
-    if (!r || r.ackWithinTargetShare === null) return h('span', { class: 'muted' }, '—');
+    if (!r || (r.ackWithinTargetShare === null && r.alarms === 0)) return h('span', { class: 'muted' }, '—');
+    // Raised so recently that none can be judged yet: acknowledged or not, each may still make it.
+    if (r.ackWithinTargetShare === null) return h('div', { class: 'stack' }, h('span', { class: 'muted' }, '—'), h('span', { class: 'muted small' }, i18n.t.overview.pending(r.alarms)));
     const pct = Math.round(r.ackWithinTargetShare * 100);
     return h('div', { class: 'stack' }, h('strong', { class: pct < 80 ? 'late' : '' }, `${pct}%`), h('span', { class: 'muted small' }, i18n.t.overview.ofAlarms(r.alarms)));
   }
