@@ -275,4 +275,12 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
   if (initialMode === 'replay' && canReplay(store)) await setMode('replay');
   else if (initialMode === 'replay') history.replaceState(null, '', '/');
   if (linked) console_.open(linked);
+  // /?site=&device=<id> (the device page links there): that device's panel, its zone in view.
+  const device = new URLSearchParams(location.search).get('device');
+  const placed = device && first?.id === asked ? store.model?.devices.find((d) => d.id === device) : undefined;
+  if (placed) {
+    sidePanel.show({ kind: 'device', id: placed.id });
+    // Assigned in selectSite, which TypeScript's narrowing does not follow.
+    (twin as TwinView | null)?.flyTo(placed.zone);
+  }
 }
