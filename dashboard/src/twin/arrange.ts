@@ -43,7 +43,8 @@ export function explodedStack(tiltDeg: number, yawDeg: number, nameSide: NameSid
     // A name above (behind) each floor makes the floor that much deeper.
     const d = Math.max(0, ...floors.map(depth)) + nameBand(floors, nameSide);
     const tallest = Math.max(0, ...floors.map((f) => f.height));
-    const gap = Math.max(tallest, (d * Math.tan(tilt)) / Math.cos(yaw) + wallHeight(tallest) + 0.08 * d + 1);
+    // The margin covers perspective: the lowest floors are seen a few degrees steeper.
+    const gap = Math.max(tallest, (d * Math.tan(tilt)) / Math.cos(yaw) + wallHeight(tallest) + 0.25 * d + 1);
     return floors.map((_, i) => [0, 0, i * gap] as const);
   };
 }
@@ -91,20 +92,17 @@ export function gridColumns(floors: readonly FloorFootprint[], aspect: number): 
  */
 export function stackTilt(floors: readonly FloorFootprint[], aspect: number, yawDeg: number, nameSide: NameSide, extraWidth: number): number {
   const w = Math.max(1, ...floors.map(width)) + (nameSide === 'left' ? extraWidth : 0);
-  let best = 40;
-  let bestScale = 0;
-  for (let t = 55; t >= 26; t--) {
+  const d = Math.max(1, ...floors.map(depth)) + nameBand(floors, nameSide);
+  const scales: Array<[number, number]> = [];
+  for (let t = 58; t >= 32; t--) {
     const gap = explodedStack(t, yawDeg, nameSide)(floors)[1]?.[2] ?? 0;
     const rad = (t * Math.PI) / 180;
-    const d = Math.max(1, ...floors.map(depth)) + nameBand(floors, nameSide);
     const h = (floors.length - 1) * gap * Math.cos(rad) + d * Math.sin(rad) + 2;
-    const scale = Math.min(aspect / w, 1 / h);
-    if (scale > bestScale * 1.02) {
-      best = t;
-      bestScale = scale;
-    }
+    scales.push([t, Math.min(aspect / w, 1 / h)]);
   }
-  return best;
+  // Steeper reads each floor better: worth giving up a twelfth of the size for.
+  const best = Math.max(...scales.map(([, s]) => s));
+  return scales.find(([, s]) => s >= 0.92 * best)![0];
 }
 
 /** Floors side by side in `columns` columns, highest first (left to right, then down). */

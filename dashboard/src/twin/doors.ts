@@ -5,6 +5,7 @@
  */
 import { Color, DoubleSide, InstancedMesh, Matrix4, MeshLambertMaterial, PlaneGeometry, Quaternion, Vector3 } from 'three';
 import { slabThickness, type SiteLayout } from './layout.ts';
+import { wallHeight } from './zones.ts';
 import { STATE_COLORS } from './palette.ts';
 
 const SWING = (80 * Math.PI) / 180;
@@ -56,7 +57,8 @@ export class DoorLayer {
       this.angle0[d.index] = Math.atan2(dy, dx);
       this.side[d.index] = dx * cy - dy * cx >= 0 ? 1 : -1;
       this.width[d.index] = Math.max(0.2, Math.hypot(dx, dy));
-      this.leafH[d.index] = Math.min(2.1, fl.height * 0.7);
+      // As tall as the cut-away walls: a full-height leaf would hide the rooms behind it.
+      this.leafH[d.index] = wallHeight(fl.height);
       this.base[d.index] = fl.elevation + slabThickness(zone.kind);
       this.mesh.setColorAt(d.index, this.c.setHex(STATE_COLORS.doorClosed));
       this.write(d.index);

@@ -44,7 +44,7 @@ export const STATE_COLORS = {
   armedOpen: 0xc026d3,
   offline: 0x9ca3af,
   outline: 0x334155,
-  doorClosed: 0x8b6b4a,
+  doorClosed: 0xa08a70,
   doorLeafOpen: 0x0284c7,
   deviceOnline: 0x10b981,
   deviceUnknown: 0x64748b,

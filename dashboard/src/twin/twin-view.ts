@@ -60,7 +60,7 @@ const MAX_LABELLED_FLOORS = 6;
 const ORTHO_HALF = 50;
 const TWEEN_MS = 700;
 const PULSE_MS = 1100;
-const FOV = 24;
+const FOV = 18;
 /** The 3D view's turn off the front, degrees: enough to see the floors as volumes. */
 const YAW = 12;
 /** Tilt of the 3D view of one floor, degrees above the horizon. */
@@ -375,18 +375,24 @@ class ThreeTwinView implements TwinView {
     const width = this.canvas.clientWidth;
     const height = this.canvas.clientHeight;
     const floors: FloorBox[] = [];
+    const onCanvas = (p: Vector3): [number, number] => {
+      p.project(this.camera);
+      return [((p.x + 1) / 2) * width, ((1 - p.y) / 2) * height];
+    };
     for (const f of this.shownFloors()) {
-      const box = { floor: this.layout.floors[f]!.id, left: Infinity, top: Infinity, right: -Infinity, bottom: -Infinity };
-      for (const p of this.floorCorners(f, false)) {
-        p.project(this.camera);
-        const x = ((p.x + 1) / 2) * width;
-        const y = ((1 - p.y) / 2) * height;
-        box.left = Math.min(box.left, x);
-        box.right = Math.max(box.right, x);
-        box.top = Math.min(box.top, y);
-        box.bottom = Math.max(box.bottom, y);
-      }
-      floors.push(box);
+      // floorCorners: x outer, then y, then z (slab, wall top).
+      const c = this.floorCorners(f, false).map(onCanvas);
+      const xs = c.map((p) => p[0]);
+      const ys = c.map((p) => p[1]);
+      floors.push({
+        floor: this.layout.floors[f]!.id,
+        left: Math.min(...xs),
+        right: Math.max(...xs),
+        top: Math.min(...ys),
+        bottom: Math.max(...ys),
+        front: [c[0]!, c[4]!],
+        back: [c[3]!, c[7]!],
+      });
     }
     return { width, height, floors };
   }

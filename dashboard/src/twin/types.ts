@@ -41,6 +41,9 @@ export interface FloorBox {
   top: number;
   right: number;
   bottom: number;
+  /** The floor's front edge at its slab ([left, right] ends) and its back edge at its walls' tops, as [x, y]. */
+  front: [[number, number], [number, number]];
+  back: [[number, number], [number, number]];
 }
 
 export interface TwinView {

@@ -8,6 +8,7 @@
  */
 import {
   BufferAttribute,
+  Color,
   BufferGeometry,
   DynamicDrawUsage,
   LineBasicMaterial,
@@ -36,6 +37,7 @@ export class ZoneLayer {
   private readonly floorVerts: Array<[number, number]> = [];
   private readonly floorLines: Array<[number, number]> = [];
   private ranges: Array<[number, number]> = [];
+  private readonly color = new Color();
 
   constructor(private readonly layout: SiteLayout) {
     const pos: number[] = [];
@@ -108,11 +110,13 @@ export class ZoneLayer {
     this.walls.name = 'walls';
   }
 
-  /** Writes a zone's colour into the buffer; uploaded by commit(). */
+  /**
+   * Writes a zone's colour into the buffer; uploaded by commit(). Vertex colours are in the
+   * renderer's linear working space: the palette's sRGB hex goes through Color.setHex, so the
+   * zone shows the palette's colour, not a paler one.
+   */
   setColor(zone: number, hex: number): void {
-    const r = ((hex >> 16) & 0xff) / 255;
-    const g = ((hex >> 8) & 0xff) / 255;
-    const b = (hex & 0xff) / 255;
+    const { r, g, b } = this.color.setHex(hex);
     const start = this.vStart[zone]!;
     const count = this.vCount[zone]!;
     const c = this.colors;
