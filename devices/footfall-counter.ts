@@ -32,11 +32,17 @@ const { decode, encode } = jsonOnly(codec);
 const PERIOD_MS = MINUTE_MS;
 const HEARTBEAT_MS = 10 * MINUTE_MS;
 
+/** The people one counter's zone holds when the site model gives no capacity. */
+const DEFAULT_CAPACITY_SHARE = 60;
+
 function simulate(env: SimEnvironment): SimulatedDevice {
   const { random } = env;
-  // Guests stay long in a hotel; shoppers about twenty minutes.
-  const stay = isAllDay(env.openingHours) ? uniform(random, 40, 90) : uniform(random, 15, 35);
-  const model = new FootfallModel(random, uniform(random, 2, 6), stay);
+  // People cross a hotel lobby or wait in it for a quarter of an hour; shoppers stay about twenty minutes.
+  const stay = isAllDay(env.openingHours) ? uniform(random, 8, 20) : uniform(random, 15, 35);
+  // Arrivals sized so the crowd at the busiest hour fills 55–75 % of the place (Little's law:
+  // people inside = arrivals per minute × minutes of stay): over capacity only by chance.
+  const peakCrowd = (env.countsCapacity ?? DEFAULT_CAPACITY_SHARE) * uniform(random, 0.55, 0.75);
+  const model = new FootfallModel(random, peakCrowd / stay, stay);
   // Counts close on wall-clock minutes, as counters bin them.
   const counts = new Periodic(PERIOD_MS, PERIOD_MS, true);
   const heartbeat = new Periodic(HEARTBEAT_MS, uniform(random, 0, HEARTBEAT_MS));

@@ -172,6 +172,12 @@ export interface SimEnvironment {
    */
   timeZone?: string;
   /**
+   * Types that count footfall (`count`): this counter's share of the people the zone it counts
+   * into holds (the zone's capacity over the counters feeding it), so the simulated crowd fits
+   * the place. Absent: the zone has no capacity.
+   */
+  countsCapacity?: number;
+  /**
    * Where a camera renders its pictures. A 320×240 JPEG costs 60–125 ms of CPU in jpeg-js; the
    * demo, whose simulators share the server's event loop, renders in a worker thread so the
    * alarms do not wait behind a picture. Absent: rendered synchronously.

@@ -362,6 +362,7 @@ export class SiteSimulator {
         label: spec.label ?? spec.id,
         random: seededRandom(`${baseSeed}:${site.id}:${spec.id}`),
         timeZone: site.timezone,
+        ...(type.capabilities.includes('count') ? countsCapacity(site, spec, zones, (t) => resolve(t)?.capabilities.includes('count') === true) : {}),
         ...(this.opts.pictures ? { pictures: this.opts.pictures } : {}),
       });
       this.devices.set(spec.id, { spec, type, sim, booted: false, advancedTo: this.simMs, yielded: false });
@@ -568,6 +569,23 @@ function defaultResolveType(typeId: string): DeviceType | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A counter's share of the capacity of the zone it counts into (its placement's `counts`, else
+ * its own zone), split evenly among the site's counters feeding that zone.
+ */
+function countsCapacity(
+  site: Site,
+  spec: SimulatedDeviceSpec,
+  zones: Map<string, { capacity?: number | undefined }>,
+  counts: (typeId: string) => boolean,
+): { countsCapacity?: number } {
+  const target = site.devices.find((p) => p.id === spec.id)?.counts ?? spec.zone;
+  const capacity = zones.get(target)?.capacity;
+  if (capacity === undefined) return {};
+  const feeding = site.devices.filter((p) => counts(p.type) && (p.counts ?? p.zone) === target).length;
+  return { countsCapacity: capacity / Math.max(1, feeding) };
 }
 
 /** "09:30" → 9.5; "24:00" → 24. */
