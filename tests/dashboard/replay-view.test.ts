@@ -139,16 +139,23 @@ async function openDesk(language: 'en' | 'zh-CN', width: number, height: number)
     localStorage.setItem('storetwin.site', 'demo-shop');
     localStorage.setItem('storetwin.language', lang);
   }, language);
-  await logInThroughPage(page, t.httpUrl, '/', { username: 'admin', password: PASSWORD });
+  await logInThroughPage(page, t.httpUrl, '/', { username: 'admin', password: PASSWORD }, 45_000);
   return page;
 }
 
 async function enterReplay(page: Page): Promise<NonNullable<ReturnType<Hooks['replayWindow']>>> {
   await page.click('[data-testid="mode-replay"]');
-  await page.locator('[data-testid="replay-axis"] .tick').first().waitFor({ timeout: 15_000 });
+  await page.locator('[data-testid="replay-axis"] .tick').first().waitFor({ timeout: 30_000 });
   const win = await page.evaluate(() => window.__storetwin.replayWindow());
   if (!win) throw new Error('no replay window');
   return win;
+}
+
+/** Waits until the bar shows the window the picker asked for (`from`/`to` are set as the load starts). */
+async function loaded(page: Page): Promise<void> {
+  await page.locator('[data-testid="replay-bar"]:is([data-state="ready"], [data-state="failed"])').waitFor({ timeout: 30_000 });
+  const problem = await page.textContent('[data-testid="replay-problem"]');
+  expect(await page.getAttribute('[data-testid="replay-bar"]', 'data-state'), problem ?? '').toBe('ready');
 }
 
 async function scrubTo(page: Page, offset: number): Promise<void> {
@@ -247,6 +254,7 @@ describe('replay view', { timeout: 90_000 }, () => {
       const w = window.__storetwin.replayWindow();
       return w !== null && w.to - w.from === 3_600_000;
     });
+    await loaded(page);
     // An hour is labelled every 5 or 10 minutes, and its data began before it: no hatch.
     const labels = await page.locator('[data-testid="replay-axis"] .tick').allTextContents();
     expect(labels.length).toBeGreaterThanOrEqual(6);
@@ -258,12 +266,19 @@ describe('replay view', { timeout: 90_000 }, () => {
     await page.selectOption('[data-testid="replay-window"]', 'today');
     const today = localDayStart(Date.now(), TZ);
     await page.waitForFunction((from) => window.__storetwin.replayWindow()?.from === from, today);
+    await loaded(page);
 
     await page.selectOption('[data-testid="replay-window"]', 'yesterday');
     const yesterday = localDayStart(today - H, TZ);
     await page.waitForFunction(([from, to]) => window.__storetwin.replayWindow()?.from === from && window.__storetwin.replayWindow()?.to === to, [yesterday, today]);
+    await loaded(page);
     // Nothing was recorded before the first event: yesterday is no data up to it (or whole).
     expect(Number(await page.getAttribute('[data-testid="replay-nodata"]', 'data-until'))).toBe(FIRST >= today ? today : Math.max(FIRST, yesterday));
+    if (FIRST >= today) {
+      // Nothing at all, up to its very end: the twin stays veiled.
+      expect(await page.locator('[data-testid="replay-veil"] strong').textContent()).toBe('No recorded data in this window');
+      expect(await page.locator('[data-testid="replay-veil"]').isVisible()).toBe(true);
+    }
 
     await page.selectOption('[data-testid="replay-window"]', 'custom');
     const local = (ms: number) => new Intl.DateTimeFormat('sv-SE', { timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(ms).replace(' ', 'T');
@@ -273,6 +288,7 @@ describe('replay view', { timeout: 90_000 }, () => {
     await page.fill('[data-testid="replay-to"]', local(to));
     await page.click('[data-testid="replay-apply"]');
     await page.waitForFunction(([f, tt]) => window.__storetwin.replayWindow()?.from === f && window.__storetwin.replayWindow()?.to === tt, [from, to]);
+    await loaded(page);
     // Its first hour has no data (the first event was three hours ago).
     expect(Number(await page.getAttribute('[data-testid="replay-nodata"]', 'data-until'))).toBe(FIRST);
     // A reversed window is refused with a message.

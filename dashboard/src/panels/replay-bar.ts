@@ -43,6 +43,8 @@ export class ReplayBar {
   private from = 0;
   private to = 0;
   private dataFrom = 0;
+  /** The window holds no recorded event at all: no data up to and including its end. */
+  private empty = false;
   private t = 0;
   private state: SiteState | null = null;
   private applied = 0;
@@ -93,6 +95,7 @@ export class ReplayBar {
     this.to = win.to;
     this.renderControls();
     this.problem.textContent = '';
+    this.el.dataset.state = 'loading';
     replace(this.track, h('span', { class: 'loading' }, i18n.t.loading));
     replace(this.axis);
     // The live list must not stay up with its "just now" while the window loads.
@@ -103,6 +106,7 @@ export class ReplayBar {
     } catch (err) {
       if (seq !== this.loadSeq) return;
       replace(this.track);
+      this.el.dataset.state = 'failed';
       this.problem.textContent = `${i18n.t.replayView.loadFailed}: ${err instanceof Error ? err.message : String(err)}`;
       return;
     }
@@ -111,12 +115,14 @@ export class ReplayBar {
     this.from = Date.parse(history.from);
     this.to = Date.parse(history.to);
     this.dataFrom = noDataUntil(history);
+    this.empty = history.dataFrom === null;
     this.state = null;
     this.scrubber.max = String(this.to - this.from);
     this.scrubber.step = '1000';
     this.renderControls();
     this.drawTimeline();
     this.seek(this.to - this.from);
+    this.el.dataset.state = 'ready';
   }
 
   /** Moves to `from + offset` ms. */
@@ -198,14 +204,13 @@ export class ReplayBar {
   private showInstant(): void {
     const { i18n } = this.ctx;
     const r = i18n.t.replayView;
-    const noData = this.history !== null && this.t < this.dataFrom;
+    const noData = this.history !== null && (this.empty || this.t < this.dataFrom);
     this.clock.value = i18n.dateTime(this.t, this.tz);
     this.clock.classList.toggle('unknown', noData);
     this.clock.dataset.nodata = noData ? 'true' : 'false';
     this.veil.hidden = !noData;
     if (noData) {
-      const whole = this.dataFrom >= this.to;
-      replace(this.veil, h('strong', {}, whole ? r.noDataAtAll : r.noDataBefore(i18n.dateTime(this.dataFrom, this.tz))), h('span', {}, r.noDataHint));
+      replace(this.veil, h('strong', {}, this.empty ? r.noDataAtAll : r.noDataBefore(i18n.dateTime(this.dataFrom, this.tz))), h('span', {}, r.noDataHint));
     }
   }
 
@@ -280,7 +285,7 @@ export class ReplayBar {
       parts.push(
         h(
           'div',
-          { class: 'nodata', 'data-testid': 'replay-nodata', 'data-until': this.dataFrom, style: `width:${pct(this.dataFrom)}`, title: this.dataFrom >= this.to ? r.noDataAtAll : r.noDataBefore(i18n.dateTime(this.dataFrom, tz)) },
+          { class: 'nodata', 'data-testid': 'replay-nodata', 'data-until': this.dataFrom, style: `width:${pct(this.dataFrom)}`, title: this.empty ? r.noDataAtAll : r.noDataBefore(i18n.dateTime(this.dataFrom, tz)) },
           h('span', {}, r.noData),
         ),
       );
