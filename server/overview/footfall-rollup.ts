@@ -60,17 +60,20 @@ export class FootfallRollup {
   private readonly tallies = new Map<string, Map<number, Tally>>();
   private queue: Promise<unknown> = Promise.resolve();
   private off: (() => void) | null = null;
+  private stopped = false;
 
   constructor(private readonly deps: FootfallRollupDeps) {}
 
   start(): void {
+    this.stopped = false;
     const listener = (events: ServerEvents['events.accepted'][0]) => this.late(events);
     this.deps.bus.on('events.accepted', listener);
     this.off = () => this.deps.bus.off('events.accepted', listener);
   }
 
-  /** Stops listening and waits for a read under way (the warm-up), before storage closes. */
+  /** Stops listening and ends a read under way (the warm-up) at its next counter, before storage closes. */
   async stop(): Promise<void> {
+    this.stopped = true;
     this.off?.();
     this.off = null;
     await this.queue;
@@ -90,6 +93,7 @@ export class FootfallRollup {
     const slicer = new EventLoopSlicer();
     const out: MinuteCounts[] = [];
     for (const day of days) {
+      if (this.stopped) break;
       const tally = this.tally(day);
       const counts = tally.minutes.slice();
       const to = Math.min(tally.end, now + 1);

@@ -300,8 +300,9 @@ export async function renderOverview(root: HTMLElement, api: Api, i18n: I18n, me
         'div',
         { class: 'ov-result', 'data-testid': 'ov-result', 'data-sort': view.sort, 'data-dir': view.dir, 'data-rows': matching.length },
         h('p', { class: 'ov-summary', 'data-testid': 'ov-summary' }, t.overview.summary(data.sites.length, open, critical, offline)),
-        data.sites.length === 0 ? h('p', { class: 'empty' }, t.overview.empty) : matching.length === 0 ? h('p', { class: 'empty', 'data-testid': 'ov-nomatch' }, t.overview.noMatch) : table,
-        h('p', { class: 'ov-legend muted small' }, h('span', { class: 'key today' }), t.overview.legendToday, h('span', { class: 'key last-week' }), t.overview.legendLastWeek),
+        // In a scroller of its own: between a phone's cards and a wide desktop the table may be wider than the page.
+        data.sites.length === 0 ? h('p', { class: 'empty' }, t.overview.empty) : matching.length === 0 ? h('p', { class: 'empty', 'data-testid': 'ov-nomatch' }, t.overview.noMatch) : h('div', { class: 'ov-scroll' }, table),
+        h('p', { class: 'ov-legend muted small' }, h('span', { class: 'ov-key today' }), t.overview.legendToday, h('span', { class: 'ov-key last-week' }), t.overview.legendLastWeek),
         h('p', { class: 'muted small' }, t.overview.help),
       ),
     );
