@@ -9,7 +9,7 @@ import type { Api, StoredEvent } from '../api.ts';
 import { h, replace } from '../dom.ts';
 import type { I18n, Strings } from '../i18n.ts';
 import type { DeviceRow } from './device-rows.ts';
-import { batteryText, signalText, statusBadge, typeName } from './device-table.ts';
+import { batteryText, codeEl, signalText, statusBadge, typeName } from './device-table.ts';
 import { when } from './integration-table.ts';
 
 const RECENT = 20;
@@ -117,12 +117,12 @@ export class DeviceDetail {
         ...pair(T.zone, zone ? `${zone} (${d.zone})` : d.zone),
         ...pair(T.col.battery, batteryText(row, t), 'detail-battery'),
         ...pair(T.col.signal, signalText(row, t), 'detail-signal'),
-        ...pair(T.col.lastSeen(tz), when(i18n, s?.lastSeen ?? null, tz, this.ctx.now())),
+        ...pair(T.col.lastSeen(null), when(i18n, s?.lastSeen ?? null, tz, this.ctx.now())),
         ...pair(T.lastEvent, s?.lastEvent ? `${s.lastEvent.type}${s.lastEvent.seq === null ? '' : ` #${s.lastEvent.seq}`} · ${i18n.dateTime(s.lastEvent.ts, tz)}` : T.none),
         ...pair(T.rejections, String(s?.rejected ?? 0)),
         ...pair(
           T.col.rejection,
-          rejection ? h('div', { class: 'last-error', 'data-testid': 'detail-rejection' }, h('code', {}, rejection.code), h('span', { class: 'message' }, rejection.message), when(i18n, rejection.at, tz, this.ctx.now())) : T.none,
+          rejection ? h('div', { class: 'last-error', 'data-testid': 'detail-rejection' }, codeEl(rejection.code), h('span', { class: 'message' }, rejection.message), when(i18n, rejection.at, tz, this.ctx.now())) : T.none,
         ),
         ...pair(T.firmware, fw && (fw.hardwareVersion !== undefined || fw.softwareVersion !== undefined) ? `${T.firmwareText(String(fw.hardwareVersion ?? '?'), String(fw.softwareVersion ?? '?'))} · ${i18n.dateTime(this.firmware!.ts, tz)}` : T.firmwareUnknown),
         ...pair(T.externalIds, ext.length ? h('dl', { class: 'pairs', 'data-testid': 'detail-external-ids' }, ...ext.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, h('code', {}, v))])) : T.none),

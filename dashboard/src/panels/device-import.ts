@@ -9,6 +9,7 @@
 import { IMPORT_OPTIONAL_COLUMNS, IMPORT_REQUIRED_COLUMNS, type ImportAnswer, type ImportProblem, type ImportRefusal } from '../../../protocol/devices.ts';
 import { ApiError, type Api } from '../api.ts';
 import { h } from '../dom.ts';
+import { codeEl } from './device-table.ts';
 import type { I18n, Strings } from '../i18n.ts';
 
 const EXAMPLE = 'id,type,zone,label,imei\ndoor-2-01,door-sensor,2-01,Room 201 door,864475040123456\ncam-lobby-2,camera,lobby,"Lobby, east",';
@@ -30,7 +31,7 @@ export interface ImportEvents {
 
 export class DeviceImportForm {
   private readonly text = h('textarea', { class: 'dev-import-text', rows: 8, spellcheck: 'false', wrap: 'off', 'data-testid': 'import-text' });
-  private readonly file = h('input', { type: 'file', accept: '.csv,.tsv,.txt,text/csv,text/plain', 'data-testid': 'import-file' });
+  private readonly file = h('input', { type: 'file', class: 'visually-hidden', accept: '.csv,.tsv,.txt,text/csv,text/plain', 'data-testid': 'import-file' });
   private fileNote: Text | null = null;
   private problems: ImportProblem[] | null = null;
   private failure: Text | null = null;
@@ -84,7 +85,8 @@ export class DeviceImportForm {
         h('dt', {}, T.importExample),
         h('dd', {}, h('pre', { class: 'dev-import-example' }, EXAMPLE)),
       ),
-      h('label', { class: 'dev-import-file' }, h('span', {}, T.chooseFile), this.file, this.fileNote ? h('span', { class: 'hint', 'data-testid': 'import-file-note' }, this.fileNote(t)) : null),
+      // The browser's own file button speaks the browser's language: ours speaks the page's.
+      h('div', { class: 'dev-import-file' }, h('label', { class: 'button' }, T.chooseFile, this.file), this.fileNote ? h('span', { class: 'hint', 'data-testid': 'import-file-note' }, this.fileNote(t)) : null),
       h('label', { class: 'dev-import-paste' }, h('span', {}, T.orPaste), this.text),
       this.failure ? h('p', { class: 'error', role: 'alert', 'data-testid': 'import-failure' }, this.failure(t)) : null,
       this.problems ? this.problemsView(t, this.problems) : null,
@@ -117,7 +119,7 @@ export class DeviceImportForm {
               { 'data-line': p.line, 'data-code': p.code },
               h('td', { class: 'num' }, p.line === 0 ? T.wholeFile : String(p.line)),
               h('td', {}, p.column ?? '—'),
-              h('td', {}, h('code', {}, p.code)),
+              h('td', {}, codeEl(p.code)),
               h('td', {}, p.message, p.value !== undefined && !p.message.includes(p.value) ? h('span', { class: 'value' }, ` «${p.value}»`) : null),
             ),
           ),

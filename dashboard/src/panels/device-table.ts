@@ -38,6 +38,12 @@ export function signalText(row: DeviceRow, t: Strings): string {
   return [rsrp === null ? null : `${rsrp} dBm`, snr === null ? null : `SNR ${snr} dB`].filter(Boolean).join(' · ');
 }
 
+/** An STW_ERR_ code that may break after its underscores (a narrow cell), its text unchanged. */
+export function codeEl(code: string, title?: string): HTMLElement {
+  const parts = code.split('_');
+  return h('code', { title }, ...parts.flatMap((p, i) => (i === 0 ? [p] : [h('wbr'), `_${p}`])));
+}
+
 export function typeName(i18n: I18n, row: DeviceRow): string {
   return row.type ? i18n.pick(row.type.label) : row.device.type;
 }
@@ -65,8 +71,8 @@ function rowEl(ctx: DeviceTableCtx, row: DeviceRow): HTMLTableRowElement {
     'tr',
     { 'data-device': d.id, class: [ctx.selected === d.id ? 'selected' : '', d.enabled ? '' : 'off'].join(' ').trim() || null, 'aria-selected': ctx.selected === d.id ? 'true' : null },
     h('th', { scope: 'row', 'data-label': col.device }, h('div', {}, link, d.label ? h('span', { class: 'dev-label' }, d.label) : null, d.enabled ? null : h('span', { class: 'chip' }, T.disabled))),
-    h('td', { 'data-label': col.type }, typeName(i18n, row)),
-    h('td', { 'data-label': col.zone }, h('div', {}, h('span', {}, zone ?? d.zone), zone ? h('code', { class: 'dev-zone-id' }, d.zone) : null)),
+    h('td', { class: 'type', 'data-label': col.type }, typeName(i18n, row)),
+    h('td', { class: 'zone', 'data-label': col.zone }, h('div', {}, h('span', {}, zone ?? d.zone), zone ? h('code', { class: 'dev-zone-id' }, d.zone) : null)),
     h('td', { 'data-label': col.status }, statusBadge(row, t)),
     h('td', { class: `num${matchesFilter(row, 'lowBattery') ? ' warn' : ''}${row.hasBattery ? '' : ' na'}`, 'data-label': col.battery, 'data-testid': 'device-battery' }, batteryText(row, t)),
     h('td', { class: `num${row.hasSignal ? '' : ' na'}`, 'data-label': col.signal, 'data-testid': 'device-signal' }, signalText(row, t)),
@@ -74,7 +80,7 @@ function rowEl(ctx: DeviceTableCtx, row: DeviceRow): HTMLTableRowElement {
     h(
       'td',
       { class: rejection ? 'rejection' : 'rejection none', 'data-label': col.rejection, 'data-testid': 'device-rejection' },
-      rejection ? h('div', { class: 'last-error' }, h('code', { title: rejection.message }, rejection.code), when(i18n, rejection.at, ctx.tz, ctx.now())) : h('span', { class: 'none-text' }, T.none),
+      rejection ? h('div', { class: 'last-error' }, codeEl(rejection.code, rejection.message), when(i18n, rejection.at, ctx.tz, ctx.now())) : h('span', { class: 'none-text' }, T.none),
     ),
     h('td', { class: 'registered', 'data-label': col.registered }, h('time', { datetime: d.createdAt }, i18n.dateTime(d.createdAt, ctx.tz))),
   );
