@@ -8,10 +8,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemoDevices, startDemo, type DemoRunner } from '../../server/demo.ts';
+import { PassThrough } from 'node:stream';
+import { demoCredentialsFile, seedDemoDevices, startDemo, type DemoRunner } from '../../server/demo.ts';
+import { runSimulateCommand } from '../../simulators/cli.ts';
 import type { NewEvent } from '../../server/storage/types.ts';
 import { eventually, startTestApp, tempDir, type TestApp } from '../helpers/app.ts';
 import { connectDevice } from '../helpers/mqtt.ts';
+import { sink } from '../helpers/sink.ts';
 
 const DEVICE = 'door-2-14';
 const GRACE_MS = 2500;
@@ -116,5 +119,28 @@ describe('demo devices step aside for a client holding their credentials', () =>
     expect(statuses.filter((s) => s.at >= backAt && !s.online)).toEqual([]);
     expect(events.filter((e) => e.at >= backAt)).toEqual([]);
     await second.endAsync();
+  }, 30_000);
+
+  it('storetwin simulate --device door-2-14 --interactive drives a demo device while the demo runs', async () => {
+    const since = Date.now();
+    const stdin = new PassThrough();
+    const stdout = sink();
+    const run = runSimulateCommand(
+      { url: t.mqttUrl, device: DEVICE, credentials: demoCredentialsFile(t.dataDir), interactive: true },
+      { stdout, stdin, handleSignals: false },
+    );
+    await eventually(() => stdout.text().includes('connected to') && demo.yielded().includes(DEVICE), 10_000);
+    // The simulate run boots the device (its heartbeat says closed), then the key opens the door.
+    stdin.write('o\n');
+    await eventually(() => events.some((e) => e.at >= since && e.type === 'door' && (e.data as { state: string }).state === 'open'), 5000);
+    await sleep(3000);
+    expect(t.app.twin.deviceState(DEVICE)?.door).toBe('open');
+    stdin.write('c\n');
+    await eventually(() => t.app.twin.deviceState(DEVICE)?.door === 'closed', 5000);
+    stdin.write('q\n');
+    const stats = await run;
+    expect(stats.errors).toBe(0);
+    expect(stdout.text()).not.toMatch(/error:|not connected/);
+    expect(statuses.filter((s) => s.at >= since && s.at < Date.now() - 500 && !s.online)).toEqual([]);
   }, 30_000);
 });
