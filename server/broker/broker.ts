@@ -12,7 +12,11 @@
  * - authorizeSubscribe: policy.ts again (a device only its own cmd topic, a user its sites'
  *   alarm feeds); `$SYS/#`, `#` and everything else get SUBACK 0x80;
  * - a transport guard (packet-guard.ts) in front of every connection caps packet sizes and
- *   requires CONNECT first.
+ *   requires CONNECT first;
+ * - presence: a device logging in again while its old connection is up (a reconnect, or another
+ *   client taking the device over) stays online: the old connection's close publishes no will
+ *   and records no offline. Device connections are reported to onDeviceConnection listeners,
+ *   marked `local` when made in-process (connectInProcess: the demo's simulated devices).
  * Every refusal is logged with its code and counted in /metrics.
  */
 import net from 'node:net';
