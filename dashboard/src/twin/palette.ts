@@ -41,7 +41,7 @@ export const KIND_COLORS: Readonly<Record<Zone['kind'], number>> = {
 export const STATE_COLORS = {
   doorOpen: 0x38bdf8,
   armed: 0x818cf8,
-  armedOpen: 0xc026d3,
+  armedOpen: 0xc42fd5,
   offline: 0x9ca3af,
   outline: 0x334155,
   doorClosed: 0xa08a70,
