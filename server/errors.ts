@@ -77,7 +77,7 @@ export const ERRORS = {
   STW_ERR_IMPORT_DUPLICATE: { status: 400, message: 'the same device id or external id appears twice in the import' },
   STW_ERR_CSV_MALFORMED: { status: 400, message: 'the CSV cannot be read: an unclosed or stray quote, a row with more fields than the header, or no rows' },
   STW_ERR_CSV_COLUMN: { status: 400, message: 'the CSV header names an unknown column, names one twice, or lacks id, type or zone' },
-  STW_ERR_EXTERNAL_ID_INVALID: { status: 400, message: 'external id is empty, too long or not in the form platform=id' },
+  STW_ERR_EXTERNAL_ID_INVALID: { status: 400, message: "external id is too long, spans lines, or is not in its platform's form (an IMEI's 15 digits, a MAC address)" },
   STW_ERR_USER_EXISTS: { status: 409, message: 'a user with this name already exists' },
   STW_ERR_USER_NOT_FOUND: { status: 404, message: 'no such user' },
   STW_ERR_LAST_ADMIN: { status: 409, message: 'the last admin cannot be removed' },
