@@ -144,3 +144,35 @@ describe('demo devices step aside for a client holding their credentials', () =>
     expect(statuses.filter((s) => s.at >= since && s.at < Date.now() - 500 && !s.online)).toEqual([]);
   }, 30_000);
 });
+
+describe('the broker across a take-over by the same device', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('a second connection of a device replaces the first without an offline in between', async () => {
+    const { secret } = await t.app.devices.register({ id: 'door-twice', site: 'demo-hotel', type: 'door-sensor', zone: '2-13' });
+    const presence: boolean[] = [];
+    t.app.bus.on('events.accepted', (batch: readonly NewEvent[]) => {
+      for (const e of batch) if (e.device === 'door-twice' && e.type === 'status') presence.push((e.data as { online: boolean }).online);
+    });
+    const will = { topic: 'storetwin/demo-hotel/door-twice/status', payload: Buffer.from('offline'), qos: 1 as const, retain: true };
+    const first = await connectDevice(t.mqttUrl, 'door-twice', secret, { will });
+    await eventually(() => presence.length === 1);
+    const firstClosed = new Promise<void>((r) => first.once('close', () => r()));
+    const second = await connectDevice(t.mqttUrl, 'door-twice', secret, { will });
+    await firstClosed;
+    await sleep(500);
+    // The first connection's will was not published and its close recorded no offline.
+    expect(presence).toEqual([true]);
+    expect(t.app.broker.isConnected('door-twice')).toBe(true);
+    await second.endAsync();
+    await eventually(() => presence.length === 2);
+    expect(presence).toEqual([true, false]);
+    first.end(true);
+  });
+});
