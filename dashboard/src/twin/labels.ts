@@ -49,7 +49,7 @@ export class LabelLayer {
     const T = this.nameSize;
     measure.font = font(100, 700);
     const nameW = (measure.measureText(floor.name).width / 100) * T;
-    const left = this.nameSide === 'left' ? nameW + T : 0;
+    const left = this.nameSide === 'left' ? nameW + T * 0.6 : 0;
     const top = this.nameSide === 'top' ? T * 1.8 : 0;
     const minX = floor.min[0] - pad - left;
     const minY = floor.min[1] - pad;
@@ -86,7 +86,7 @@ export class LabelLayer {
       if (z.floor !== f) continue;
       const zw = (z.max[0] - z.min[0]) * s;
       const zh = (z.max[1] - z.min[1]) * s;
-      let size = Math.min(zh * 0.3, 42);
+      let size = Math.min(zh * 0.3, 56);
       if (size < 7) continue;
       ctx.font = font(size);
       const tw = ctx.measureText(z.name).width;

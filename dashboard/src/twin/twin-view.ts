@@ -323,7 +323,9 @@ class ThreeTwinView implements TwinView {
     } else {
       const dir = this.persp.position.clone().sub(this.controls.target).normalize();
       if (dir.y < 0.5) dir.setY(0.5).normalize();
-      this.startTween(target.clone().addScaledVector(dir, size * 2.2 + 10), target, 1);
+      // Far enough that the zone and about a room's width around it fill the narrower side.
+      const tan = Math.tan(((this.persp.fov * Math.PI) / 180) / 2) * Math.min(1, this.persp.aspect);
+      this.startTween(target.clone().addScaledVector(dir, (size * 1.5) / tan), target, 1);
     }
   }
 
@@ -746,7 +748,9 @@ class ThreeTwinView implements TwinView {
       else this.jump(pos, center, zoom);
       return;
     }
-    const tilt = ((this.floor === null ? this.tilt : FLOOR_TILT) * Math.PI) / 180;
+    // One floor (picked, or the site's only one) is seen steeper: nothing stacks behind it.
+    const single = this.floor !== null || this.shownFloors().length === 1;
+    const tilt = ((single ? FLOOR_TILT : this.tilt) * Math.PI) / 180;
     const yaw = (YAW * Math.PI) / 180;
     const dir = new Vector3(Math.sin(yaw) * Math.cos(tilt), Math.sin(tilt), Math.cos(yaw) * Math.cos(tilt));
     const { target, distance } = this.framing(points, dir, b);
