@@ -18,8 +18,9 @@ function device(id: string, type: string, extra: Partial<RegisteredDevice> = {})
   return { id, site: 's', type, zone: 'z', label: null, position: null, externalIds: {}, enabled: true, createdAt: '2026-11-01T00:00:00Z', updatedAt: '2026-11-01T00:00:00Z', ...extra };
 }
 
-function state(id: string, extra: Partial<DeviceState> = {}): DeviceState {
-  return { id, site: 's', zone: 'z', type: 'door-sensor', online: null, lastSeen: null, lastEvent: null, battery: null, batteryPct: null, rsrp: null, snr: null, door: null, tamper: false, rejected: 0, lastRejection: null, ...extra };
+/** The twin's DeviceState as the state route answers it (more than the rows read). */
+function state(id: string, extra: Partial<DeviceState> = {}): DeviceState & Record<string, unknown> {
+  return { id, site: 's', zone: 'z', type: 'door-sensor', door: null, tamper: false, online: null, lastSeen: null, lastEvent: null, battery: null, batteryPct: null, rsrp: null, snr: null, rejected: 0, lastRejection: null, ...extra };
 }
 
 const ago = (s: number) => new Date(NOW - s * 1000).toISOString();

@@ -6,10 +6,30 @@
  * right by declaring them.
  */
 import type { RegisteredDevice } from '../../../protocol/devices.ts';
-import type { Api, DeviceTypeInfo } from '../api.ts';
 
-/** One device's live state, as `GET /api/sites/{site}/state` answers it. */
-export type DeviceState = Awaited<ReturnType<Api['state']>>['devices'][string];
+/**
+ * What the page reads of one device's live state (`GET /api/sites/{site}/state`, the twin's
+ * DeviceState). Declared here, structurally, so this file stays free of the DOM-bound client.
+ */
+export interface DeviceState {
+  online: boolean | null;
+  lastSeen: string | null;
+  lastEvent: { type: string; ts: string; seq: number | null } | null;
+  battery: number | null;
+  batteryPct: number | null;
+  rsrp: number | null;
+  snr: number | null;
+  rejected: number;
+  lastRejection: { code: string; message: string; at: string } | null;
+}
+
+/** What the page reads of a device type (`GET /api/device-types`). */
+export interface DeviceTypeInfo {
+  id: string;
+  label: { en: string; 'zh-CN': string };
+  capabilities: readonly string[];
+  heartbeatIntervalS: number;
+}
 
 export type DeviceStatus = 'online' | 'offline' | 'silent' | 'never' | 'unknown';
 export type DeviceFilter = 'all' | 'offline' | 'lowBattery' | 'neverSeen' | 'rejected';
