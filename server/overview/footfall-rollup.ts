@@ -26,8 +26,11 @@ import type { EventStore } from '../storage/types.ts';
 import { EventLoopSlicer } from '../storage/yield.ts';
 
 const MINUTE_MS = 60_000;
-/** A count this much older than now is taken as final (its minute is sealed). */
-export const GRACE_MS = 10 * MINUTE_MS;
+/**
+ * A count this much older than now is taken as final (its minute is sealed). Counts arrive
+ * seconds after their minute closes; each read re-reads this much, so it is kept short.
+ */
+export const GRACE_MS = 3 * MINUTE_MS;
 /** Days kept: today and the same weekday a week ago, with a day to spare. */
 const KEEP_MS = 9 * 86_400_000;
 

@@ -74,9 +74,26 @@ function readView(): View {
   return { sort: key, dir: dir === 'asc' || dir === 'desc' ? dir : FIRST_DIR[key], filter: q.get('q') ?? '' };
 }
 
+/**
+ * Formatters by language and time zone: building an Intl.DateTimeFormat costs far more than
+ * using one, and 200 rows share a zone or two.
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(language: string, timeZone: string, hourOnly: boolean): Intl.DateTimeFormat {
+  const key = `${language}|${timeZone}|${hourOnly}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f = hourOnly
+      ? new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', hourCycle: 'h23' })
+      : new Intl.DateTimeFormat(language, { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+    formatters.set(key, f);
+  }
+  return f;
+}
+
 /** Local hour (0..23) of an instant in a site's time zone. */
 function hourIn(at: number, timeZone: string): number {
-  return Number(new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', hourCycle: 'h23' }).format(at)) % 24;
+  return Number(formatter('en-GB', timeZone, true).format(at)) % 24;
 }
 
 export async function renderOverview(root: HTMLElement, api: Api, i18n: I18n, me: Me, toLogin: () => void): Promise<void> {
@@ -143,10 +160,11 @@ export async function renderOverview(root: HTMLElement, api: Api, i18n: I18n, me
   function sorted(sites: readonly SiteOverview[], now: number): SiteOverview[] {
     const keyed = sites.map((s) => ({ s, v: sortValue(s, view.sort, now, nameOf(s)), name: nameOf(s) }));
     const sign = view.dir === 'asc' ? 1 : -1;
+    const names = new Intl.Collator(i18n.language).compare;
     keyed.sort((a, b) => {
-      if (a.v === null || b.v === null) return a.v === b.v ? a.name.localeCompare(b.name, i18n.language) : a.v === null ? 1 : -1;
-      const c = typeof a.v === 'string' ? a.v.localeCompare(b.v as string, i18n.language) : a.v - (b.v as number);
-      return sign * c || a.name.localeCompare(b.name, i18n.language);
+      if (a.v === null || b.v === null) return a.v === b.v ? names(a.name, b.name) : a.v === null ? 1 : -1;
+      const c = typeof a.v === 'string' ? names(a.v, b.v as string) : a.v - (b.v as number);
+      return sign * c || names(a.name, b.name);
     });
     return keyed.map((k) => k.s);
   }
@@ -207,7 +225,7 @@ export async function renderOverview(root: HTMLElement, api: Api, i18n: I18n, me
     const since = s.alarms.oldestUnacknowledgedAt;
     if (since === null) return h('span', { class: 'muted' }, '—');
     const seconds = Math.max(0, (at - Date.parse(since)) / 1000);
-    return h('div', { class: 'stack' }, h('strong', { class: seconds >= 600 ? 'late' : '' }, i18n.t.duration(seconds)), h('span', { class: 'muted small' }, i18n.time(since, s.timezone)));
+    return h('div', { class: 'stack' }, h('strong', { class: seconds >= 600 ? 'late' : '' }, i18n.t.duration(seconds)), h('span', { class: 'muted small' }, formatter(i18n.language, s.timezone, false).format(Date.parse(since))));
   }
 
   function devicesCell(s: SiteOverview): HTMLElement {
