@@ -93,7 +93,7 @@ export class ChainOverview {
 
   /** Sites with counters → their footfall, from one rollup read for all of them. */
   private async footfall(sites: readonly Site[], now: number): Promise<Map<string, NonNullable<SiteOverview['footfall']>>> {
-    const countersBySite = this.counters();
+    const countersBySite = this.counters(sites);
     const plans = sites.flatMap((site) => {
       const counters = countersBySite.get(site.id) ?? [];
       if (counters.length === 0) return [];
@@ -114,8 +114,9 @@ export class ChainOverview {
    * Each site's counters, kept until a device is registered, changed or removed: one registry
    * read for all sites (countersOf would walk every device once per site), not one a request.
    */
-  private counters(): Map<string, Counter[]> {
-    if (this.countersBySite) return this.countersBySite;
+  private counters(sites: readonly Site[]): Map<string, Counter[]> {
+    // A site the map has not seen (a site file added since) makes it read again.
+    if (this.countersBySite && sites.every((s) => this.countersBySite?.has(s.id))) return this.countersBySite;
     const bySite = new Map<string, DeviceRecord[]>();
     for (const d of this.deps.registry.allDevices()) {
       const list = bySite.get(d.site);

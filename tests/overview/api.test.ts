@@ -94,6 +94,14 @@ describe('GET /api/overview', () => {
     expect(row((await get(tokens.olga)).body, SHOP).footfall!.today).toBe(before + 11);
   });
 
+  it('counts a counter registered after the start', async () => {
+    const before = row((await get(tokens.mia)).body, SHOP).footfall!.today;
+    await o.app.devices.register({ id: 'shop-counter-extra', site: SHOP, type: 'footfall-counter', zone: 'entrance-south' });
+    await o.accept('shop-counter-extra', [{ type: 'count', in: 13, out: 0, period: 60 }]);
+    await eventually(async () => row((await get(tokens.mia)).body, SHOP).footfall!.today === before + 13);
+    expect(row((await get(tokens.mia)).body, SHOP).devices.total).toBe(o.app.sites.get(SHOP)!.devices.length + 1);
+  });
+
   it('shows a user limited to some sites only those', async () => {
     const { status, body } = await get(tokens.sho);
     expect(status).toBe(200);
