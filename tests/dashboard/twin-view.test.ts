@@ -14,7 +14,7 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { ensureDashboardBuilt, launchBrowser, logInThroughPage, pixels, screenshot, type TestBrowser } from '../helpers/browser.ts';
 import { connectDevice } from '../helpers/mqtt.ts';
 
-type Box = { floor: string; left: number; top: number; right: number; bottom: number };
+type Box = { floor: string; left: number; top: number; right: number; bottom: number; front: [[number, number], [number, number]]; back: [[number, number], [number, number]] };
 interface Hooks {
   twinFloorBoxes(): { width: number; height: number; floors: Box[] } | null;
   twinZone(zone: string): { x: number; y: number; color: number } | null;
@@ -100,6 +100,9 @@ beforeAll(async () => {
   await t.app.users.createUser({ username: 'admin', password: PASSWORD, role: 'admin' });
   await t.app.users.createUser({ username: 'night-manager', password: PASSWORD, role: 'manager', sites: [HOTEL] });
   managerToken = (await t.app.users.login('night-manager', PASSWORD)).token;
+  // Two corridor cameras of the hotel's plan, registered: only registered devices are drawn.
+  await t.app.devices.register({ id: 'cam-2-a', site: HOTEL, type: 'camera', zone: '2-corridor' });
+  await t.app.devices.register({ id: 'cam-3-a', site: HOTEL, type: 'camera', zone: '3-corridor' });
   browser = await launchBrowser();
 }, 180_000);
 
@@ -232,6 +235,18 @@ describe('the twin at first glance', { timeout: 300_000 }, () => {
       expect(await api('POST', `/api/sites/${HOTEL}/zones/${zone}/disarm`, {})).toBe(200);
       await page.waitForFunction(([z, c]) => window.__storetwin.twinZone(z as string)?.color === c, [zone, ROOM] as const, { timeout: 5000 });
       expect(navigations).toBe(0);
+
+      // Camera coverage is off until asked for; "Coverage" draws the fans (and is pressed).
+      const still = await pixels(page, CANVAS);
+      await page.click('[data-testid="coverage-toggle"]');
+      await page.waitForTimeout(500);
+      const fans = await pixels(page, CANVAS);
+      let changed = 0;
+      for (let i = 0; i < fans.data.length; i += 4) if (Math.abs(fans.data[i + 2]! - still.data[i + 2]!) + Math.abs(fans.data[i]! - still.data[i]!) > 12) changed++;
+      expect(changed).toBeGreaterThan(500);
+      expect(await page.getAttribute('[data-testid="coverage-toggle"]', 'aria-pressed')).toBe('true');
+      await screenshot(page, 'twin-coverage-en-desktop');
+      await page.click('[data-testid="coverage-toggle"]');
     } finally {
       await page.close();
     }
