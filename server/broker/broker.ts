@@ -308,10 +308,10 @@ export class Broker implements MqttGateway {
     const refusal = device ? publishRefusal({ kind: 'device', device }, topic) : topicHasInvalidCharacters(topic) ? 'STW_ERR_MQTT_TOPIC_INVALID' : 'STW_ERR_MQTT_PUBLISH_DENIED';
     if (refusal || !device || !parsed || parsed.kind === 'cmd') {
       const code = refusal ?? 'STW_ERR_MQTT_PUBLISH_DENIED';
-      return done(this.hookRefusal(code, code === 'STW_ERR_MQTT_TOPIC_INVALID' ? 'topic holds NUL or invalid UTF-8' : `may not publish to "${topic}"`, client));
+      return done(this.hookRefusal(code, code === 'STW_ERR_MQTT_TOPIC_INVALID' ? 'topic holds NUL or invalid UTF-8' : `may not publish to "${topic}"`, client, device));
     }
     if (session && session.inflight >= this.deps.config.maxInflightPerClient) {
-      return done(this.hookRefusal('STW_ERR_MQTT_INFLIGHT_EXCEEDED', `more than ${this.deps.config.maxInflightPerClient} messages awaiting commit`, client));
+      return done(this.hookRefusal('STW_ERR_MQTT_INFLIGHT_EXCEEDED', `more than ${this.deps.config.maxInflightPerClient} messages awaiting commit`, client, device));
     }
     // Events are stored by us, not kept by the broker: only status is retained (DESIGN.md).
     if (parsed.kind !== 'status') packet.retain = false;
@@ -391,8 +391,11 @@ export class Broker implements MqttGateway {
     }
   }
 
-  private hookRefusal(code: ErrorCode, message: string, client: Client | null): HookRefusal {
+  private hookRefusal(code: ErrorCode, message: string, client: Client | null, device?: DeviceRecord | null): HookRefusal {
     this.refuse(code, message, { clientId: client?.id });
+    // A registered device's refusal is also its own, like ingest's: the twin keeps its last one
+    // (`lastRejection`, shown on the device page), e.g. a device publishing under a wrong site.
+    if (device) this.deps.bus.emit('ingest.rejected', { site: device.site, device: device.id, code, message, at: new Date().toISOString() });
     return new HookRefusal(code, message);
   }
 
