@@ -43,6 +43,7 @@ function simulate(env: SimEnvironment): SimulatedDevice {
   // people inside = arrivals per minute × minutes of stay): over capacity only by chance.
   const peakCrowd = (env.countsCapacity ?? DEFAULT_CAPACITY_SHARE) * uniform(random, 0.55, 0.75);
   const model = new FootfallModel(random, peakCrowd / stay, stay);
+  model.occupancy = Math.max(0, Math.round(env.countsCrowd ?? 0));
   // Counts close on wall-clock minutes, as counters bin them.
   const counts = new Periodic(PERIOD_MS, PERIOD_MS, true);
   const heartbeat = new Periodic(HEARTBEAT_MS, uniform(random, 0, HEARTBEAT_MS));

@@ -178,6 +178,12 @@ export interface SimEnvironment {
    */
   countsCapacity?: number;
   /**
+   * Types that count footfall: people inside the counted zone who came through this counter
+   * when the simulation starts (the demo, restarted, continues from the twin's occupancy), so
+   * they leave through it again. Absent: nobody.
+   */
+  countsCrowd?: number;
+  /**
    * Where a camera renders its pictures. A 320×240 JPEG costs 60–125 ms of CPU in jpeg-js; the
    * demo, whose simulators share the server's event loop, renders in a worker thread so the
    * alarms do not wait behind a picture. Absent: rendered synchronously.

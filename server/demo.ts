@@ -84,6 +84,8 @@ export async function startDemo(app: App, credentials: Credentials, options: Dem
           credentials,
           speed: app.config.demoSpeed,
           pictures,
+          // After a restart the people the twin still counts inside leave through the counters.
+          occupancy: (zone) => app.twin.siteState(site.id)?.zones[zone]?.occupancy,
         }),
     );
   // Listening before the devices connect: a client already holding a device takes it at once.

@@ -89,6 +89,11 @@ export interface SiteSimulatorOptions {
   stopTimeoutMs?: number;
   /** Resolves device types; defaults to the registered device modules. */
   resolveType?: (typeId: string) => DeviceType | undefined;
+  /**
+   * People inside a zone when the simulation starts (the twin's occupancy, for the demo after a
+   * restart): the zone's counters start with their share of them, who then leave as visitors do.
+   */
+  occupancy?: (zoneId: string) => number | null | undefined;
 }
 
 export class SimulatorError extends Error {
@@ -362,7 +367,7 @@ export class SiteSimulator {
         label: spec.label ?? spec.id,
         random: seededRandom(`${baseSeed}:${site.id}:${spec.id}`),
         timeZone: site.timezone,
-        ...(type.capabilities.includes('count') ? countsCapacity(site, spec, zones, (t) => resolve(t)?.capabilities.includes('count') === true) : {}),
+        ...(type.capabilities.includes('count') ? counted(site, spec, zones, (t) => resolve(t)?.capabilities.includes('count') === true, this.opts.occupancy) : {}),
         ...(this.opts.pictures ? { pictures: this.opts.pictures } : {}),
       });
       this.devices.set(spec.id, { spec, type, sim, booted: false, advancedTo: this.simMs, yielded: false });
@@ -572,20 +577,25 @@ function defaultResolveType(typeId: string): DeviceType | undefined {
 }
 
 /**
- * A counter's share of the capacity of the zone it counts into (its placement's `counts`, else
- * its own zone), split evenly among the site's counters feeding that zone.
+ * A counter's share of the zone it counts into (its placement's `counts`, else its own zone):
+ * of its capacity and of the people inside at the start, split evenly among the site's
+ * counters feeding that zone.
  */
-function countsCapacity(
+function counted(
   site: Site,
   spec: SimulatedDeviceSpec,
   zones: Map<string, { capacity?: number | undefined }>,
   counts: (typeId: string) => boolean,
-): { countsCapacity?: number } {
+  occupancy: SiteSimulatorOptions['occupancy'],
+): { countsCapacity?: number; countsCrowd?: number } {
   const target = site.devices.find((p) => p.id === spec.id)?.counts ?? spec.zone;
+  const feeding = Math.max(1, site.devices.filter((p) => counts(p.type) && (p.counts ?? p.zone) === target).length);
   const capacity = zones.get(target)?.capacity;
-  if (capacity === undefined) return {};
-  const feeding = site.devices.filter((p) => counts(p.type) && (p.counts ?? p.zone) === target).length;
-  return { countsCapacity: capacity / Math.max(1, feeding) };
+  const inside = occupancy?.(target);
+  return {
+    ...(capacity !== undefined ? { countsCapacity: capacity / feeding } : {}),
+    ...(inside ? { countsCrowd: inside / feeding } : {}),
+  };
 }
 
 /** "09:30" → 9.5; "24:00" → 24. */
