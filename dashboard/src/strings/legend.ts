@@ -63,6 +63,6 @@ export const legendStrings = defineStrings(
     weakSignal: '信号弱',
     doorClosed: '门，关闭',
     doorOpen: '门，打开（向内转开）',
-    cone: '摄像头视野：点“监控范围”，或选中摄像头或房间时显示',
+    cone: '摄像头视野：点“视野”，或选中摄像头或房间时显示',
   },
 );
