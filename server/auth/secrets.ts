@@ -77,4 +77,6 @@ export function sha256Hex(value: string): string {
  */
 export interface IssuedSecrets {
   issued(username: string, verifier: string, secret: string): void;
+  /** Many at once, in one commit (a CSV import of thousands of devices). */
+  issuedMany(entries: ReadonlyArray<{ username: string; verifier: string; secret: string }>): void;
 }

@@ -84,7 +84,7 @@ export class DeviceService implements DeviceRegistrar {
    */
   registerMany(inputs: readonly DeviceInput[], alsoInTransaction?: (devices: PublicDevice[]) => void): Array<{ device: PublicDevice; secret: string }> {
     const prepared = inputs.map((input) => this.prepare(input));
-    for (const { record, secret } of prepared) this.deps.issuedSecrets?.issued(record.id, record.secretHash, secret);
+    this.deps.issuedSecrets?.issuedMany(prepared.map(({ record, secret }) => ({ username: record.id, verifier: record.secretHash, secret })));
     const devices = prepared.map(({ record }) => toPublicDevice(record));
     this.deps.registry.insertDevices(
       prepared.map((p) => p.record),

@@ -50,6 +50,11 @@ describe('MosquittoSync', () => {
     try {
       const { secret } = await ctx.devices.register({ id: 'door-cli', site: 'demo-hotel', type: 'door-sensor', zone: '2-01' });
       await ctx.devices.register({ id: 'door-off', site: 'demo-hotel', type: 'door-sensor', zone: '2-02' });
+      // A CSV import's devices, their lines recorded in one commit.
+      const imported = ctx.devices.registerMany([
+        { id: 'door-csv-1', site: 'demo-hotel', type: 'door-sensor', zone: '2-04' },
+        { id: 'door-csv-2', site: 'demo-hotel', type: 'door-sensor', zone: '2-05' },
+      ]);
       ctx.devices.update('door-off', { enabled: false });
       // A device whose secret was issued before lines were recorded.
       ctx.storage.registry.insertDevice({ ...ctx.storage.registry.getDevice('door-cli')!, id: 'door-old', zone: '2-03', secretHash: hashMachineSecret('old secret') });
@@ -65,11 +70,12 @@ describe('MosquittoSync', () => {
       const passwords = new BrokerPasswordStore(ctx.storage.db);
       const sync = new MosquittoSync({ files, serverAccount: { username: 'storetwin', password: 'server pw' }, registry: ctx.storage.registry, passwords, bus: new EventBus(), logger: createLogger({ level: 'silent' }), metrics: new Metrics() });
       const summary = await sync.sync();
-      expect(summary).toMatchObject({ devices: 1, users: 1, devicesWithoutLine: ['door-old'], written: true });
+      expect(summary).toMatchObject({ devices: 3, users: 1, devicesWithoutLine: ['door-old'], written: true });
 
       const lines = Object.fromEntries((await readFile(files.passwordFile, 'utf8')).split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':') as [string, string]));
-      expect(Object.keys(lines).sort()).toEqual(['desk', 'door-cli', 'storetwin']);
+      expect(Object.keys(lines).sort()).toEqual(['desk', 'door-cli', 'door-csv-1', 'door-csv-2', 'storetwin']);
       expect(verifyMosquittoPassword(secret, lines['door-cli']!)).toBe(true);
+      expect(verifyMosquittoPassword(imported[1]!.secret, lines['door-csv-2']!)).toBe(true);
       expect(verifyMosquittoPassword(newest, lines.desk!)).toBe(true);
       expect(verifyMosquittoPassword('server pw', lines.storetwin!)).toBe(true);
       const acl = await readFile(files.aclFile, 'utf8');

@@ -38,6 +38,7 @@ export class BrokerPasswordStore implements IssuedSecrets {
   private readonly all: Statement<[], Row>;
   private readonly remove: Statement<[string, string]>;
   private readonly stamp: Statement<[], { n: number; latest: number | null }>;
+  private readonly insertMany: (entries: ReadonlyArray<{ username: string; verifier: string; secret: string }>) => void;
 
   constructor(
     db: Database,
@@ -47,10 +48,18 @@ export class BrokerPasswordStore implements IssuedSecrets {
     this.all = db.prepare('SELECT username, verifier, hash, created_at FROM broker_passwords ORDER BY username, created_at DESC');
     this.remove = db.prepare('DELETE FROM broker_passwords WHERE username = ? AND verifier = ?');
     this.stamp = db.prepare('SELECT count(*) AS n, max(created_at) AS latest FROM broker_passwords');
+    this.insertMany = db.transaction((entries) => {
+      for (const e of entries) this.issued(e.username, e.verifier, e.secret);
+    });
   }
 
   issued(username: string, verifier: string, secret: string): void {
     this.insert.run(username, verifier, mosquittoPasswordHash(secret), this.now());
+  }
+
+  /** One commit for all: 5,000 devices of an import took 5 s as 5,000 commits. */
+  issuedMany(entries: ReadonlyArray<{ username: string; verifier: string; secret: string }>): void {
+    this.insertMany(entries);
   }
 
   /** Every recorded line, newest first per username. */
