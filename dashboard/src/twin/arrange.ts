@@ -91,13 +91,17 @@ export function gridColumns(floors: readonly FloorFootprint[], aspect: number): 
  * equally large views, the steepest. `extraWidth` is the floor names' width, metres.
  */
 export function stackTilt(floors: readonly FloorFootprint[], aspect: number, yawDeg: number, nameSide: NameSide, extraWidth: number): number {
-  const w = Math.max(1, ...floors.map(width)) + (nameSide === 'left' ? extraWidth : 0);
+  const yaw = (yawDeg * Math.PI) / 180;
+  const fw = Math.max(1, ...floors.map(width));
   const d = Math.max(1, ...floors.map(depth)) + nameBand(floors, nameSide);
+  // Turned by the yaw, a floor is wider and deeper on screen than its sides.
+  const w = fw * Math.cos(yaw) + d * Math.sin(yaw) + (nameSide === 'left' ? extraWidth : 0);
+  const deep = d * Math.cos(yaw) + fw * Math.sin(yaw);
   const scales: Array<[number, number]> = [];
   for (let t = 58; t >= 32; t--) {
     const gap = explodedStack(t, yawDeg, nameSide)(floors)[1]?.[2] ?? 0;
     const rad = (t * Math.PI) / 180;
-    const h = (floors.length - 1) * gap * Math.cos(rad) + d * Math.sin(rad) + 2;
+    const h = (floors.length - 1) * gap * Math.cos(rad) + deep * Math.sin(rad) + 2;
     scales.push([t, Math.min(aspect / w, 1 / h)]);
   }
   // Steeper reads each floor better: worth giving up a twelfth of the size for.

@@ -199,12 +199,14 @@ class ThreeTwinView implements TwinView {
    * another arrangement than the one built. State, alarms and arming are kept and re-applied.
    */
   private arrange(): void {
-    const aspect = this.persp.aspect;
+    // The shape of what the twin has to itself: the canvas less its overlays and margins.
+    const b = this.ndcBounds();
+    const aspect = (this.persp.aspect * (b.x1 - b.x0)) / Math.max(0.1, b.y1 - b.y0);
     let key: string;
     let layout: () => SiteLayout;
     // Floor names stand left of the floors in 3D, unless the canvas is narrow (a phone held
     // upright): then above them, where it has room to spare.
-    const side: NameSide = this.mode === '3d' && aspect >= 1 ? 'left' : 'top';
+    const side: NameSide = this.mode === '3d' && this.persp.aspect >= 1 ? 'left' : 'top';
     if (this.mode === '3d') {
       const tilt = stackTilt(this.built, aspect, YAW, side, this.nameWidth());
       key = `3d:${tilt}:${side}`;
@@ -362,8 +364,11 @@ class ThreeTwinView implements TwinView {
     const next = { ...this.insets, ...insets };
     if (Object.keys(next).every((k) => next[k as keyof typeof next] === this.insets[k as keyof typeof next])) return;
     this.insets = next;
+    if (this.userMoved) return;
     // Before the first frame there is nothing to glide from.
-    if (!this.userMoved) this.fit(this.frameLog.length > 0);
+    const key = this.arrangement;
+    this.arrange();
+    this.fit(this.frameLog.length > 0 && key === this.arrangement);
   }
 
   setCoverage(on: boolean): void {
