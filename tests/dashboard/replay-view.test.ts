@@ -22,6 +22,7 @@ interface Hooks {
 }
 declare const window: { __storetwin: Hooks };
 declare const localStorage: { setItem(k: string, v: string): void };
+declare const document: { documentElement: { lang: string } };
 type RangeInput = { value: string; dispatchEvent(e: Event): boolean };
 
 const SHOP = 'demo-shop';
@@ -297,6 +298,30 @@ describe('replay view', { timeout: 90_000 }, () => {
     await page.click('[data-testid="replay-apply"]');
     expect(await page.textContent('[data-testid="replay-problem"]')).toBe('“From” must be before “To”');
     await screenshot(page, 'replay-custom-en-desktop');
+  });
+
+  it('stays in replay on a language switch: the same window and instant, relabelled', async () => {
+    await page.selectOption('[data-testid="replay-window"]', 'hour');
+    await page.waitForFunction(() => {
+      const w = window.__storetwin.replayWindow();
+      return w !== null && w.to - w.from === 3_600_000;
+    });
+    await loaded(page);
+    const before = (await page.evaluate(() => window.__storetwin.replayWindow()))!;
+    await scrubTo(page, 20 * MIN);
+    const at = before.from + 20 * MIN;
+    await page.waitForFunction((t) => window.__storetwin.replayWindow()?.at === t, at);
+    await page.selectOption('[data-testid="language"]', 'zh-CN');
+    await page.waitForFunction(([f, t]) => {
+      const w = window.__storetwin.replayWindow();
+      return w !== null && w.from === f && w.at === t && document.documentElement.lang === 'zh-CN';
+    }, [before.from, at] as const);
+    await loaded(page);
+    expect(new URL(page.url()).pathname).toBe('/replay');
+    expect(await page.inputValue('[data-testid="replay-window"]')).toBe('hour');
+    await page.selectOption('[data-testid="language"]', 'en');
+    await page.waitForFunction(() => document.documentElement.lang === 'en' && window.__storetwin.replayWindow() !== null);
+    await loaded(page);
   });
 });
 

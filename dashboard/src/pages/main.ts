@@ -19,7 +19,7 @@ import type { AlarmCtx } from '../panels/alarm-detail.ts';
 import { FootfallPanel } from '../panels/footfall.ts';
 import { canReplay, Header, type Mode } from '../panels/header.ts';
 import { Legend } from '../panels/legend.ts';
-import { ReplayBar } from '../panels/replay-bar.ts';
+import { ReplayBar, type ReplayView } from '../panels/replay-bar.ts';
 import { SidePanel } from '../panels/side-panel.ts';
 import { Store } from '../store.ts';
 import { exposeForTests, markReady } from '../test-hooks.ts';
@@ -192,7 +192,7 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
     store.setArming(await api.arming(store.site).catch(() => [...store.arming.values()]));
   }
 
-  async function setMode(mode: Mode): Promise<void> {
+  async function setMode(mode: Mode, resume?: ReplayView): Promise<void> {
     if (mode === header.mode) return;
     header.mode = mode;
     header.render();
@@ -222,7 +222,7 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
       // The "no data" veil covers the twin while the instant is before the window's data.
       twinWrap.append(replay.veil);
       store.replaying = true;
-      await replay.load();
+      await (resume ? replay.resume(resume) : replay.load());
     } else {
       replay?.dispose();
       replay = null;
@@ -260,8 +260,11 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
     if (site && !document.hidden) void api.arming(site).then((zones) => store.site === site && store.setArming(zones)).catch(() => undefined);
   }, ARMING_REFRESH_MS);
 
+  // The twin's labels are drawn in the language: rebuild it, and stay in replay where it was.
   i18n.onChange(() => {
-    if (store.site) void selectSite(store.site);
+    if (!store.site) return;
+    const resume = replay?.view;
+    void selectSite(store.site).then(() => (resume ? setMode('replay', resume) : undefined));
   });
 
   // A notification's link (/?alarm=…): that alarm's site, then its detail.

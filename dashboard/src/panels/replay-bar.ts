@@ -34,6 +34,14 @@ const MAX_LISTED = 12;
 const DOOR_CLUSTER_PX = 6;
 const SEVERITY_RANK: Record<string, number> = { critical: 0, major: 1, minor: 2, warning: 3, info: 4 };
 
+export interface ReplayView {
+  choice: WindowChoice;
+  from: number;
+  to: number;
+  /** The instant shown. */
+  at: number;
+}
+
 export class ReplayBar {
   readonly el = h('section', { class: 'replay-bar', 'data-testid': 'replay-bar' });
   /** Laid over the twin by the page: shown while the instant has no data. */
@@ -153,6 +161,19 @@ export class ReplayBar {
 
   get windowStart(): number {
     return this.from;
+  }
+
+  /** Where the replay stands: the page rebuilds its twin on a language switch and comes back here. */
+  get view(): ReplayView {
+    return { choice: this.choice, from: this.from, to: this.to, at: this.t };
+  }
+
+  /** Loads a window someone was looking at (its choice kept, the same instant shown). */
+  async resume(view: ReplayView): Promise<void> {
+    await this.load(new Date(view.from), new Date(view.to));
+    this.choice = view.choice;
+    this.renderControls();
+    this.seek(view.at - this.from);
   }
 
   get windowEnd(): number {
