@@ -28,7 +28,7 @@ import { kpiRoutes } from './api/routes/kpis.ts';
 import { overviewRoutes } from './api/routes/overview.ts';
 import { ruleRoutes } from './api/routes/rules.ts';
 import { snapshotRoutes } from './api/routes/snapshots.ts';
-import { ArmingService, MaintenanceService } from './arming/index.ts';
+import { ArmingScheduleWatch, ArmingService, MaintenanceService } from './arming/index.ts';
 import { SqliteAuditStore } from './audit/store.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { prepareDataDir } from './data-dir.ts';
@@ -186,6 +186,8 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
   // People's actions, recorded by the API's route handlers (and the CLI's admin commands).
   const audit = new SqliteAuditStore(db, () => clock.now());
   const arming = new ArmingService({ db, sites, bus, clock });
+  // Windows opening and closing, overrides lapsing: announced like changes by hand.
+  const armingWatch = new ArmingScheduleWatch({ sites, arming, bus, clock });
   const maintenance = new MaintenanceService({ db, sites, registry, clock });
   const rules = new RuleStore({ db, dirs: ruleDirs(config), logger, now: () => clock.now() });
   const ruleEngine = new RuleEngine({ bus, clock, twin, arming, sites, rules, db, logger });
@@ -344,6 +346,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       await rules.start();
       alarms.start();
       ruleEngine.start();
+      armingWatch.start();
       deliveries.start();
       escalator.start();
       notifyFile.start({ publicUrl: config.publicUrl });
@@ -401,6 +404,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       notifyFile.stop();
       escalator.stop();
       await deliveries.stop();
+      armingWatch.stop();
       ruleEngine.stop();
       alarms.stop();
       rules.stop();

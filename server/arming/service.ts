@@ -56,6 +56,7 @@ export class ArmingService implements ArmingReader {
     get: Statement<[string, string], OverrideRow>;
     upsert: Statement<{ site: string; zone: string; armed: number; by: string; at: number; until: number | null }>;
     remove: Statement<[string, string]>;
+    overridden: Statement<[], { site: string; zone: string }>;
   } | null = null;
 
   constructor(private readonly deps: ArmingServiceDeps) {
@@ -71,6 +72,7 @@ export class ArmingService implements ArmingReader {
          ON CONFLICT (site, zone) DO UPDATE SET armed = excluded.armed, by = excluded.by, at = excluded.at, until_at = excluded.until_at`,
       ),
       remove: this.deps.db.prepare('DELETE FROM zone_arming WHERE site = ? AND zone = ?'),
+      overridden: this.deps.db.prepare('SELECT site, zone FROM zone_arming'),
     };
     return this.stmts;
   }
@@ -97,6 +99,11 @@ export class ArmingService implements ArmingReader {
     const s = this.deps.sites.get(site);
     if (!s) throw new StoreTwinError('STW_ERR_SITE_NOT_FOUND', `no site "${site}"`);
     return s.floors.flatMap((f) => f.zones.map((z) => this.describe(site, z, atMs)));
+  }
+
+  /** Zones with an override row, in force or lapsed (ArmingScheduleWatch looks at them). */
+  overriddenZones(): Array<{ site: string; zone: string }> {
+    return this.s.overridden.all();
   }
 
   arm(site: string, zone: string, by: string, until?: number | null): ZoneArming {

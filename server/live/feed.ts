@@ -11,8 +11,9 @@
  * - `twin`: twin.device / twin.zone changes batched per site and flushed at most every 250 ms,
  *   so a burst of 1,000 door events costs a client a few frames, not 1,000 messages;
  * - `event`: stored device events, at most `eventsPerSecond` per site (excess dropped);
- * - `arming`: every `zone.arming` (a zone armed, disarmed or handed back to its schedule), so
- *   every open twin tints the zone at once; people arm zones by hand, so these are few.
+ * - `arming`: every `zone.arming` (a zone armed, disarmed or handed back to its schedule by
+ *   hand, or changed by its schedule or a lapsing override), so every open twin tints the
+ *   zone at once; a few per zone and day.
  */
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';

@@ -28,8 +28,6 @@ import type { TwinView } from '../twin/types.ts';
 
 const SITE_KEY = 'storetwin.site';
 const COVERAGE_KEY = 'storetwin.coverage';
-/** Schedules arm and disarm zones without anyone pushing a change: re-read arming this often. */
-const ARMING_REFRESH_MS = 60_000;
 
 export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me, initialMode: Mode, toLogin: () => void): Promise<void> {
   const sites = await api.sites();
@@ -255,10 +253,6 @@ export async function renderMain(root: HTMLElement, api: Api, i18n: I18n, me: Me
     console_.receive(alarm);
   });
   socket.on('arming', (change) => store.applyArming(change));
-  setInterval(() => {
-    const site = store.site;
-    if (site && !document.hidden) void api.arming(site).then((zones) => store.site === site && store.setArming(zones)).catch(() => undefined);
-  }, ARMING_REFRESH_MS);
 
   // The twin's labels are drawn in the language: rebuild it, and stay in replay where it was.
   i18n.onChange(() => {
