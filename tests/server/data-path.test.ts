@@ -83,6 +83,9 @@ describe('door sensor → broker → ingest → storage + twin', () => {
     await eventually(async () => ((await api('/api/sites/demo-hotel/state')).body.devices as Record<string, { online: boolean }>)['door-t-2-15']?.online === true);
     client.stream.destroy(); // a dropped link, not a clean DISCONNECT: the broker sends the will
     await eventually(async () => ((await api('/api/sites/demo-hotel/state')).body.devices as Record<string, { online: boolean }>)['door-t-2-15']?.online === false);
+    // The twin hears an event as ingest accepts it, before its commit ends: the stored event
+    // can land a moment after the twin turned (a busy disk), so wait for it too.
+    await eventually(async () => ((await api('/api/events?device=door-t-2-15&type=status')).body.items?.[0]?.data as { online?: boolean } | undefined)?.online === false);
     const status = await api('/api/events?device=door-t-2-15&type=status');
     expect(status.body.items?.[0]).toMatchObject({ type: 'status', data: { online: false } });
   });
