@@ -49,7 +49,7 @@ export const ERRORS = {
   STW_ERR_PAYLOAD_TOO_MANY_EVENTS: { status: 413, message: 'message holds more events than one message may carry' },
   STW_ERR_DEVICE_RATE_LIMITED: { status: 429, message: 'device exceeded its event rate budget' },
   STW_ERR_STORAGE_FAILED: { status: 503, message: 'event could not be stored' },
-  STW_ERR_STORAGE_UNAVAILABLE: { status: 503, message: 'the event store (InfluxDB) cannot be reached, refused the credentials or failed the query' },
+  STW_ERR_STORAGE_UNAVAILABLE: { status: 503, message: 'a storage server (PostgreSQL, InfluxDB) cannot be reached, refused the credentials or failed the query' },
 
   // HTTP API
   STW_ERR_AUTH_REQUIRED: { status: 401, message: 'authentication required' },
