@@ -36,6 +36,17 @@ export const configSchema = z
      * database; README "Time series in InfluxDB"). Everything else stays in SQLite.
      */
     influxUrl: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+    /**
+     * PostgreSQL for everything transactional (devices, accounts, alarms and their outbox, rules,
+     * arming, audit…) instead of the SQLite file: postgres://user:pass@host:5432/DB. Several
+     * workers can share it (README "Several workers").
+     */
+    databaseUrl: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' }).optional(),
+    /**
+     * Redis for the live feed across workers: a dashboard connected to any worker gets every
+     * alarm and twin change of its sites (redis://[:pass@]host:6379[/db]).
+     */
+    redisUrl: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
     influx: z
       .object({
         /** Days raw points are kept: 0 = forever, else at least 31 (device times up to 30 days back are accepted). */
@@ -251,6 +262,8 @@ const ENV_KEYS: Record<string, keyof ConfigInput> = {
   STORETWIN_DATA_DIR: 'dataDir',
   STORETWIN_MQTT_URL: 'mqttUrl',
   STORETWIN_INFLUX_URL: 'influxUrl',
+  STORETWIN_DATABASE_URL: 'databaseUrl',
+  STORETWIN_REDIS_URL: 'redisUrl',
   STORETWIN_PUBLIC_URL: 'publicUrl',
   STORETWIN_LOG_LEVEL: 'logLevel',
   STORETWIN_DEMO_SPEED: 'demoSpeed',

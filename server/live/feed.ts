@@ -16,7 +16,7 @@
  *   zone at once; a few per zone and day.
  */
 import type { Server as HttpServer } from 'node:http';
-import { Server, type Socket } from 'socket.io';
+import { Server, type ServerOptions, type Socket } from 'socket.io';
 import { credentialsFromHeaders } from '../api/auth.ts';
 import { fromOwnOrigin, type OriginPolicy } from '../api/origin.ts';
 import type { ConnectionGuard } from '../auth/connection-guard.ts';
@@ -46,6 +46,8 @@ export interface LiveFeedDeps {
   /** Default 20 events per second per site. */
   eventsPerSecond?: number;
   path?: string;
+  /** socket.io's adapter: the Redis one when several workers serve dashboards (redis-fanout.ts). */
+  adapter?: ServerOptions['adapter'];
 }
 
 /**
@@ -107,6 +109,7 @@ export class LiveFeed {
       serveClient: false,
       // Other upgrade listeners (MQTT over WebSocket at /mqtt) own their paths.
       destroyUpgrade: false,
+      ...(this.deps.adapter === undefined ? {} : { adapter: this.deps.adapter }),
       // A page on another origin (another port of this host counts) may not open the feed
       // with the browser's cookie: refused before any handshake (HTTP 403).
       allowRequest: (req, callback) => callback(null, origins === undefined || fromOwnOrigin(req.headers, origins) !== false),
