@@ -47,6 +47,7 @@ import { RouteTester } from './notify/test-send.ts';
 import { DeliveryWorker } from './notify/worker.ts';
 import { RuleEngine } from './rules/engine.ts';
 import { RuleStore } from './rules/store.ts';
+import { createRuleTimerStore } from './rules/timer-store.ts';
 import { ReadWorker } from './reads/worker.ts';
 import { ConnectionGuard } from './auth/connection-guard.ts';
 import { UserService } from './auth/users.ts';
@@ -190,7 +191,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
   const armingWatch = new ArmingScheduleWatch({ sites, arming, bus, clock });
   const maintenance = new MaintenanceService({ db, sites, registry, clock });
   const rules = new RuleStore({ db, dirs: ruleDirs(config), logger, now: () => clock.now() });
-  const ruleEngine = new RuleEngine({ bus, clock, twin, arming, sites, rules, db, logger });
+  const ruleEngine = new RuleEngine({ bus, clock, twin, arming, sites, rules, timers: createRuleTimerStore({ kind: 'sqlite', db }), logger });
   // notify.yaml, watched: a valid edit reaches the planner, channels and escalator (onChange below).
   const notifyFile = await NotifyConfigFile.load({ dataDir: config.dataDir, logger });
   const notifyConfig = notifyFile.current;
@@ -345,7 +346,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       // Downstream of the twin: rules → alarms → (notifications, linkage, live).
       await rules.start();
       alarms.start();
-      ruleEngine.start();
+      await ruleEngine.start();
       armingWatch.start();
       deliveries.start();
       escalator.start();
@@ -405,7 +406,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       escalator.stop();
       await deliveries.stop();
       armingWatch.stop();
-      ruleEngine.stop();
+      await ruleEngine.stop();
       alarms.stop();
       rules.stop();
       twin.stop();

@@ -28,6 +28,7 @@ import { scheduleArming } from './hours.ts';
 import type { Localized } from '../sites/model.ts';
 import type { Rule } from './schema.ts';
 import { staticRules } from './store.ts';
+import { createRuleTimerStore } from './timer-store.ts';
 
 export interface BacktestOptions {
   events: EventStore;
@@ -127,7 +128,8 @@ export async function backtest(rule: Rule, opts: BacktestOptions): Promise<Backt
     arming: scheduleArming(opts.sites),
     sites: site ? { list: () => opts.sites.list().filter((s) => s.id === site), get: (id) => (id === site ? opts.sites.get(id) : undefined) } : opts.sites,
     rules: staticRules([{ ...rule, enabled: true }]),
-    db: scratch.db,
+    // The replay never restarts, so its timers are never read back: the scratch file takes them.
+    timers: createRuleTimerStore({ kind: 'sqlite', db: scratch.db }),
     logger,
   });
   const max = opts.maxFirings ?? 10_000;
@@ -172,7 +174,7 @@ export async function backtest(rule: Rule, opts: BacktestOptions): Promise<Backt
     return null;
   };
   twin.start();
-  engine.start();
+  await engine.start();
   try {
     // A '*' rule replays every site in the catalogue, each through its (site, ts) index.
     const sites = site === undefined ? opts.sites.list().map((s) => s.id) : [site];
@@ -210,7 +212,7 @@ export async function backtest(rule: Rule, opts: BacktestOptions): Promise<Backt
     const end = stopped === null ? toMs : scannedTo - 1;
     if (end > clock.now()) clock.set(end);
   } finally {
-    engine.stop();
+    await engine.stop();
     twin.stop();
     scratch.close();
   }

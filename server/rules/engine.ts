@@ -3,8 +3,12 @@
  * announces `rule.triggered` / `rule.resolved` for the alarm service. Rules are indexed by
  * event type and site, so an event costs only the rules that can match it; timers ("door open
  * for 5 min", "silent for 2 heartbeats") run on the injected Clock. Pending duration timers
- * and every fired (rule, source) live in `rule_timers`, so a restart neither forgets a door
- * that was already open nor loses the "came back" that clears an alarm.
+ * and every fired (rule, source) are kept in the RuleTimerStore, so a restart neither forgets a
+ * door that was already open nor loses the "came back" that clears an alarm.
+ *
+ * The timers in memory are what runs; the store is written behind them (one saveTurn per turn
+ * of the event loop, chained so a later turn never overtakes an earlier one) and read once, by
+ * start(). Evaluating a rule never waits for the database.
  */
 import { deviceTypeHas, getDeviceType } from '../../devices/index.ts';
 import type { ArmingReader } from '../arming/types.ts';
@@ -13,14 +17,13 @@ import type { Clock } from '../clock.ts';
 import type { EventBus, ServerEvents } from '../events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Zone } from '../sites/model.ts';
-import type { Database } from '../storage/sqlite/database.ts';
-import type { Statement } from 'better-sqlite3';
 import type { NewEvent } from '../storage/types.ts';
 import type { DeviceState, TwinReader, ZoneState } from '../twin/types.ts';
 import { holds, indexSites, render, type SiteInfo, type SiteLookup, type Vars } from './context.ts';
 import { formatLocal, isOpen, nextClosing, openTimeElapsed } from './hours.ts';
 import type { EventMatch, Rule, When } from './schema.ts';
 import type { RuleSource } from './store.ts';
+import type { RuleTimer, RuleTimerKey, RuleTimerPayload, RuleTimerStore } from './timer-store.ts';
 
 export interface RuleEngineDeps {
   bus: EventBus;
@@ -29,26 +32,15 @@ export interface RuleEngineDeps {
   arming: ArmingReader;
   sites: SiteLookup;
   rules: RuleSource;
-  /** For `rule_timers`. */
-  db: Database;
+  /** Where pending timers and unresolved triggers outlive a restart. */
+  timers: RuleTimerStore;
   logger: Logger;
 }
 
 type Of<K extends When['kind']> = Rule & { when: Extract<When, { kind: K }> };
 
-interface TimerRow {
-  rule: string;
-  source: string;
-  due_at: number;
-  payload: string;
-}
-
 /** Persisted per (rule, source): a pending duration timer, or a trigger not yet resolved. */
-interface TimerPayload {
-  state: 'pending' | 'fired';
-  site: string;
-  zone: string | null;
-  device: string | null;
+interface TimerPayload extends RuleTimerPayload {
   since?: number;
 }
 
@@ -73,15 +65,33 @@ export class RuleEngine {
   private readonly absenceLast = new Map<string, number>();
   private readonly unsubscribe: Array<() => void> = [];
   private running = false;
+  private starting: Promise<void> | null = null;
   /** Timer rows to write, by key(rule, source); null deletes (see saveTimer). */
-  private readonly timerWrites = new Map<string, { rule: string; source: string; row: { dueAt: number; payload: string } | null }>();
-  private timerStmts: { save: Statement; remove: Statement } | null = null;
+  private readonly timerWrites = new Map<string, { rule: string; source: string; row: { dueAt: number; payload: TimerPayload } | null }>();
+  /** The last turn's write: the next one starts after it (ordering), stop() waits for it. */
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: RuleEngineDeps) {
     this.log = deps.logger.child({ module: 'rules' });
   }
 
-  start(): void {
+  /** Reads the stored timers (the only wait), then follows the bus. */
+  start(): Promise<void> {
+    if (this.running) return Promise.resolve();
+    this.starting ??= this.deps.timers.loadAll().then(
+      (saved) => {
+        this.starting = null;
+        this.begin(saved);
+      },
+      (err: unknown) => {
+        this.starting = null;
+        throw err;
+      },
+    );
+    return this.starting;
+  }
+
+  private begin(saved: readonly RuleTimer[]): void {
     if (this.running) return;
     this.running = true;
     this.sitesIndex = indexSites(this.deps.sites);
@@ -89,7 +99,7 @@ export class RuleEngine {
       for (const z of Object.values(this.deps.twin.siteState(siteId)?.zones ?? {})) this.zoneStates.set(zoneSource(z.site, z.id), z);
     }
     this.loadRules();
-    this.restoreTimers();
+    this.restoreTimers(saved);
     this.seedTimers();
     this.listen('events.accepted', (batch) => {
       for (const e of batch) this.onEvent(e);
@@ -108,12 +118,20 @@ export class RuleEngine {
     );
   }
 
-  stop(): void {
+  /** Stops following the bus; resolves once every timer write queued so far is committed. */
+  async stop(): Promise<void> {
     this.running = false;
     for (const off of this.unsubscribe.splice(0)) off();
     for (const cancel of this.timers.values()) cancel();
     this.timers.clear();
     this.flushTimerWrites();
+    await this.writing;
+  }
+
+  /** Resolves once every timer write queued so far is committed (or has failed and been logged). */
+  async flushed(): Promise<void> {
+    this.flushTimerWrites();
+    await this.writing;
   }
 
   private listen<K extends keyof ServerEvents>(event: K, fn: (...args: ServerEvents[K]) => void): void {
@@ -254,20 +272,21 @@ export class RuleEngine {
 
   /**
    * Timer rows are written at the end of this turn of the event loop (setImmediate), all in
-   * one transaction, the last change of a (rule, source) winning: a batch of door events that
-   * opens and closes doors costs one commit, not one (fsynced) commit per door, and the alarm
-   * those events raise is committed and pushed first. They are what a restart restores timers
-   * from, and a restart (or stop()) comes after that turn.
+   * one transaction (one saveTurn), the last change of a (rule, source) winning: a batch of
+   * door events that opens and closes doors costs one commit, not one (fsynced) commit per
+   * door, and the alarm those events raise is committed and pushed first. They are what a
+   * restart restores timers from; stop() waits for them.
    */
   private saveTimer(rule: string, source: string, dueAt: number, payload: TimerPayload): void {
-    this.queueTimerWrite(rule, source, { dueAt: Math.round(dueAt), payload: JSON.stringify(payload) });
+    // A copy: the caller's object may change after this turn, the write must not.
+    this.queueTimerWrite(rule, source, { dueAt: Math.round(dueAt), payload: { ...payload } });
   }
 
   private deleteTimer(rule: string, source: string): void {
     this.queueTimerWrite(rule, source, null);
   }
 
-  private queueTimerWrite(rule: string, source: string, row: { dueAt: number; payload: string } | null): void {
+  private queueTimerWrite(rule: string, source: string, row: { dueAt: number; payload: TimerPayload } | null): void {
     this.timerWrites.set(key(rule, source), { rule, source, row });
     if (this.timerWrites.size > 1) return;
     setImmediate(() => this.flushTimerWrites());
@@ -275,25 +294,21 @@ export class RuleEngine {
 
   private flushTimerWrites(): void {
     if (this.timerWrites.size === 0) return;
-    const writes = [...this.timerWrites.values()];
-    this.timerWrites.clear();
-    const { db } = this.deps;
-    this.timerStmts ??= {
-      save: db.prepare('INSERT OR REPLACE INTO rule_timers (rule, source, due_at, payload) VALUES (?, ?, ?, ?)'),
-      remove: db.prepare('DELETE FROM rule_timers WHERE rule = ? AND source = ?'),
-    };
-    const { save, remove } = this.timerStmts;
-    try {
-      db.transaction(() => {
-        for (const w of writes) {
-          if (w.row) save.run(w.rule, w.source, w.row.dueAt, w.row.payload);
-          else remove.run(w.rule, w.source);
-        }
-      })();
-    } catch (err) {
-      // The timers still run in memory; only a restart before the next write would miss them.
-      this.log.error({ err, timers: writes.length }, 'saving rule timers failed');
+    const upserts: RuleTimer[] = [];
+    const removals: RuleTimerKey[] = [];
+    for (const w of this.timerWrites.values()) {
+      if (w.row) upserts.push({ rule: w.rule, source: w.source, dueAt: w.row.dueAt, payload: w.row.payload });
+      else removals.push({ rule: w.rule, source: w.source });
     }
+    this.timerWrites.clear();
+    // Chained: this turn's write starts when the previous one has ended, so the store sees the
+    // turns in order even when a commit takes longer than a turn (PostgreSQL over the network).
+    this.writing = this.writing.then(() =>
+      this.deps.timers.saveTurn(upserts, removals).catch((err: unknown) => {
+        // The timers still run in memory; only a restart before the next write would miss them.
+        this.log.error({ err, timers: upserts.length + removals.length }, 'saving rule timers failed');
+      }),
+    );
   }
 
   private schedule(k: string, at: number, fn: () => void): void {
@@ -319,17 +334,16 @@ export class RuleEngine {
     this.timers.delete(k);
   }
 
-  private restoreTimers(): void {
-    const rows = this.deps.db.prepare('SELECT rule, source, due_at, payload FROM rule_timers').all() as TimerRow[];
-    for (const row of rows) {
+  private restoreTimers(saved: readonly RuleTimer[]): void {
+    for (const row of saved) {
       const rule = this.rules.get(row.rule);
       if (!rule) {
         this.deleteTimer(row.rule, row.source);
         continue;
       }
-      const payload = JSON.parse(row.payload) as TimerPayload;
+      const payload = row.payload as TimerPayload;
       if (payload.state === 'fired') this.fired.set(key(row.rule, row.source), payload);
-      else if (rule.when.kind === 'duration') this.armDuration(rule as Of<'duration'>, row.source, payload, row.due_at);
+      else if (rule.when.kind === 'duration') this.armDuration(rule as Of<'duration'>, row.source, payload, row.dueAt);
       else this.deleteTimer(row.rule, row.source);
     }
   }

@@ -4,7 +4,7 @@ import { rule, startRig, type Rig } from './setup.ts';
 const msg = { en: '{zone} {device} {value} {minutes}', 'zh-CN': '{zone} {device} {value} {minutes}' };
 let rig: Rig | null = null;
 afterEach(async () => {
-  rig?.engine.stop();
+  await rig?.engine.stop();
   await rig?.close();
   rig = null;
 });
@@ -206,11 +206,11 @@ describe('rule kinds', () => {
     await rig.register('door-2-20');
     rig.send('door-2-20', { type: 'door', state: 'open' });
     rig.clock.advance(200_000);
-    rig.engine.stop();
+    await rig.engine.stop();
     expect(rig.storage.db.prepare('SELECT rule, source FROM rule_timers').all()).toEqual([{ rule: 'open-long', source: 'demo-hotel/2-20' }]);
     rig.clock.advance(60_000); // down for a minute
     const second = rig.newEngine();
-    second.start();
+    await second.start();
     rig.engine = second;
     rig.clock.advance(39_000);
     expect(rig.triggered).toHaveLength(0);
@@ -218,14 +218,14 @@ describe('rule kinds', () => {
     expect(rig.triggered).toHaveLength(1);
     expect(rig.triggered[0]?.message.en).toContain(' 5'); // held 5 minutes, restart included
     // The fired state is kept too: a third engine still resolves it when the door closes.
-    second.stop();
+    await second.stop();
     const third = rig.newEngine();
-    third.start();
+    await third.start();
     rig.engine = third;
     rig.send('door-2-20', { type: 'door', state: 'closed' });
     expect(rig.resolved.map((r) => r.source)).toEqual(['demo-hotel/2-20']);
     // Timer rows are written together at the end of the turn.
-    await new Promise((resolve) => setImmediate(resolve));
+    await third.flushed();
     expect(rig.storage.db.prepare('SELECT count(*) AS n FROM rule_timers').get()).toEqual({ n: 0 });
   });
 });

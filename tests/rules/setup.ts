@@ -16,6 +16,7 @@ import { DeviceService } from '../../server/registry/devices.ts';
 import { RuleEngine } from '../../server/rules/engine.ts';
 import { ruleSchema, type Rule, type RuleInput } from '../../server/rules/schema.ts';
 import { staticRules, type RuleSource } from '../../server/rules/store.ts';
+import { createRuleTimerStore } from '../../server/rules/timer-store.ts';
 import { SiteCatalog } from '../../server/sites/catalog.ts';
 import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 import type { NewEvent, RecordedEvent } from '../../server/storage/types.ts';
@@ -81,9 +82,9 @@ export async function startRig(opts: { rules: RuleSource | Rule[]; start?: numbe
   bus.on('rule.triggered', (t) => triggered.push(t));
   bus.on('rule.resolved', (r) => resolved.push(r));
   const newEngine = (rules: RuleSource = source) =>
-    new RuleEngine({ bus, clock, twin, arming, sites, rules, db: storage.db, logger });
+    new RuleEngine({ bus, clock, twin, arming, sites, rules, timers: createRuleTimerStore({ kind: 'sqlite', db: storage.db }), logger });
   const engine = newEngine();
-  engine.start();
+  await engine.start();
   return {
     dir,
     storage,
