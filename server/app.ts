@@ -29,7 +29,8 @@ import { overviewRoutes } from './api/routes/overview.ts';
 import { ruleRoutes } from './api/routes/rules.ts';
 import { snapshotRoutes } from './api/routes/snapshots.ts';
 import { ArmingScheduleWatch, ArmingService, MaintenanceService } from './arming/index.ts';
-import { SqliteAuditStore } from './audit/store.ts';
+import { createAuditStore } from './audit/store.ts';
+import type { AuditStore } from './audit/types.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { SqliteAlarmWindow } from './history/alarms.ts';
@@ -95,7 +96,7 @@ export interface App {
   readonly events: EventStore;
   readonly devices: DeviceService;
   readonly users: UserService;
-  readonly audit: SqliteAuditStore;
+  readonly audit: AuditStore;
   readonly twin: Twin;
   readonly ingest: Ingest;
   readonly broker: MqttGateway;
@@ -185,7 +186,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
   const emqx = new EmqxAuth({ login: new BrokerLogin({ registry, users, serverAccount }), registry, serverUsername: serverAccount?.username, ingest, logger, metrics });
   const db = storage.db;
   // People's actions, recorded by the API's route handlers (and the CLI's admin commands).
-  const audit = new SqliteAuditStore(db, () => clock.now());
+  const audit = createAuditStore({ kind: 'sqlite', db }, () => clock.now());
   const arming = new ArmingService({ db, sites, bus, clock });
   // Windows opening and closing, overrides lapsing: announced like changes by hand.
   const armingWatch = new ArmingScheduleWatch({ sites, arming, bus, clock });

@@ -1,7 +1,8 @@
 /**
- * Recording from a route handler: one call after the action succeeded, e.g.
+ * Recording from a route handler: one awaited call after the action succeeded, before the
+ * answer, so whoever reads the log next (any worker) finds the entry, e.g.
  *
- *     audit(deps, req, { action: 'alarm.acknowledged', site: alarm.site, target: { kind: 'alarm', id: alarm.id } });
+ *     await audit(deps, req, { action: 'alarm.acknowledged', site: alarm.site, target: { kind: 'alarm', id: alarm.id } });
  *
  * The actor is the authenticated caller (its name, id and role now) unless one is given (a
  * login, which has no caller yet; a failed login names the account tried), and the address is
@@ -36,8 +37,18 @@ export function actorOf(req: Request, who: PublicUser | string = userOf(req)): A
  * nothing an account for every site did without a site. A test harness without an audit store
  * records nothing; the composition root always has one.
  */
-export function audit(deps: { audit?: AuditStore }, req: Request, fields: AuditFields, who: PublicUser | string = userOf(req)): void {
+export async function audit(deps: { audit?: AuditStore }, req: Request, fields: AuditFields, who: PublicUser | string = userOf(req)): Promise<void> {
   if (!deps.audit) return;
+  await deps.audit.append(entryOf(req, fields, who));
+}
+
+/** Several entries of one request (a CSV import's devices), in one transaction. */
+export async function auditMany(deps: { audit?: AuditStore }, req: Request, fields: readonly AuditFields[], who: PublicUser | string = userOf(req)): Promise<void> {
+  if (!deps.audit || fields.length === 0) return;
+  await deps.audit.appendMany(fields.map((f) => entryOf(req, f, who)));
+}
+
+function entryOf(req: Request, fields: AuditFields, who: PublicUser | string): NewAuditEntry {
   const lists = [...(typeof who === 'string' ? [] : [who.sites]), ...(fields.scope === undefined ? [] : [fields.scope])];
-  deps.audit.append({ ...actorOf(req, who), ...fields, scope: widestScope(...lists) });
+  return { ...actorOf(req, who), ...fields, scope: widestScope(...lists) };
 }

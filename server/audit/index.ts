@@ -1,9 +1,12 @@
-/** The audit log: entry types, the SQLite store, and the small helpers every recorder uses. */
+/** The audit log: entry types, its stores (SQLite, PostgreSQL), and the small helpers every recorder uses. */
 import type { PublicDevice } from '../registry/types.ts';
 import type { AuditActor, AuditTarget } from './types.ts';
 
 export * from './types.ts';
-export { SqliteAuditStore, MAX_AUDIT_PAGE } from './store.ts';
+export { createAuditStore } from './store.ts';
+export { SqliteAuditStore } from './sqlite-store.ts';
+export { PostgresAuditStore, AUDIT_PG_SCHEMA } from './postgres-store.ts';
+export { MAX_AUDIT_PAGE } from './paging.ts';
 
 /** The command line acts for whoever has the data directory: recorded as `cli`, no address. */
 export const CLI_ACTOR: AuditActor = { user: 'cli', userId: null, role: null, ip: null };

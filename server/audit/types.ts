@@ -133,12 +133,21 @@ export interface AuditPage {
 }
 
 /**
- * The storage interface. Append-only on purpose: there is no update or delete, and the SQLite
- * table refuses both with triggers, so a bug (or an admin with an API) cannot rewrite history.
+ * The storage interface (server/audit/sqlite-store.ts, postgres-store.ts; createAuditStore picks
+ * one). Append-only on purpose: there is no update or delete, and the tables refuse both with
+ * triggers, so a bug (or an admin with an API) cannot rewrite history.
  */
 export interface AuditStore {
-  append(entry: NewAuditEntry): AuditEntry;
-  query(q: AuditQuery): AuditPage;
+  /** Stores one entry; refuses an action not in AUDIT_ACTIONS (STW_ERR_VALIDATION). */
+  append(entry: NewAuditEntry): Promise<AuditEntry>;
+  /**
+   * Several entries in one transaction, in the order given (ids increase along the list): all
+   * or none — an unknown action refuses the lot. What one call site records at once (a CSV
+   * import's devices) costs one commit, not one per entry.
+   */
+  appendMany(entries: readonly NewAuditEntry[]): Promise<AuditEntry[]>;
+  /** A page, newest first by (at, id); refuses an unknown action or group and a forged cursor. */
+  query(q: AuditQuery): Promise<AuditPage>;
 }
 
 export function isAuditAction(value: string): value is AuditAction {

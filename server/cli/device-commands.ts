@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { IMPORT_OPTIONAL_COLUMNS, IMPORT_REQUIRED_COLUMNS, type ImportProblem } from '../../protocol/devices.ts';
 import { DEVICE_TYPE_IDS, getDeviceType } from '../../devices/index.ts';
-import { CLI_ACTOR, SqliteAuditStore, deviceFields, type AuditActor, type NewAuditEntry } from '../audit/index.ts';
+import { CLI_ACTOR, createAuditStore, deviceFields, type AuditActor, type NewAuditEntry } from '../audit/index.ts';
 import { importDevicesCsv } from '../registry/csv-import.ts';
 import { csvField } from '../registry/csv.ts';
 import { toPublicDevice } from '../registry/devices.ts';
@@ -38,8 +38,8 @@ async function withContext<T>(
 }
 
 /** An admin command's audit entry, as `cli` (whoever holds the data directory). */
-function record(ctx: OfflineContext, fields: Omit<NewAuditEntry, keyof AuditActor>): void {
-  new SqliteAuditStore(ctx.storage.db).append({ ...CLI_ACTOR, ...fields });
+async function record(ctx: OfflineContext, ...entries: Array<Omit<NewAuditEntry, keyof AuditActor>>): Promise<void> {
+  await createAuditStore({ kind: 'sqlite', db: ctx.storage.db }).appendMany(entries.map((fields) => ({ ...CLI_ACTOR, ...fields })));
 }
 
 /** `imei=860374051096202` → ['imei', '860374051096202'] */
@@ -110,7 +110,7 @@ export function registerDeviceCommands(program: Command): void {
           position: parsePosition(opts.position) ?? null,
           externalIds: parseExternalIds(opts.externalId),
         });
-        record(ctx, { action: 'device.registered', site: created.site, target: { kind: 'device', id: created.id }, after: deviceFields(created) });
+        await record(ctx, { action: 'device.registered', site: created.site, target: { kind: 'device', id: created.id }, after: deviceFields(created) });
         if (opts.json) return console.log(JSON.stringify({ device: created, secret }, null, 2));
         console.log(
           [
@@ -147,13 +147,12 @@ export function registerDeviceCommands(program: Command): void {
     .addOption(new Option('--json', 'print JSON instead of CSV (the refusal too)'))
     .action(async (file: string, opts: CommonOptions & { site: string; json?: boolean }, cmd: Command) => {
       const text = readImportFile(file);
-      return withContext(cmd, opts, (ctx) => {
+      return withContext(cmd, opts, async (ctx) => {
         if (!ctx.sites.get(opts.site)) throw new StoreTwinError('STW_ERR_SITE_NOT_FOUND', `no site "${opts.site}"`);
         try {
-          const answer = importDevicesCsv(text, opts.site, { registry: ctx.storage.registry, sites: ctx.sites, devices: ctx.devices }, (devices) => {
-            // Inside the import's transaction: the devices and their audit entries together.
-            for (const d of devices) record(ctx, { action: 'device.registered', site: d.site, target: { kind: 'device', id: d.id }, after: deviceFields(d) });
-          });
+          const answer = importDevicesCsv(text, opts.site, { registry: ctx.storage.registry, sites: ctx.sites, devices: ctx.devices });
+          // Right after the import's commit, its audit entries in one transaction of their own.
+          await record(ctx, ...answer.devices.map(({ device: d }) => ({ action: 'device.registered' as const, site: d.site, target: { kind: 'device' as const, id: d.id }, after: deviceFields(d) })));
           if (opts.json) return console.log(JSON.stringify(answer, null, 2));
           // stdout is the CSV alone (`> secrets.csv`); what happened goes to stderr.
           console.log(['id,secret', ...answer.devices.map((d) => `${csvField(d.device.id)},${csvField(d.secret)}`)].join('\n'));
@@ -195,10 +194,10 @@ export function registerDeviceCommands(program: Command): void {
 
   addCommonOptions(device.command('remove <id>').description('delete a device (its stored events stay)')).action(
     async (id: string, opts: CommonOptions, cmd: Command) =>
-      withContext(cmd, opts, (ctx) => {
+      withContext(cmd, opts, async (ctx) => {
         const rec = ctx.storage.registry.getDevice(id);
         ctx.devices.remove(id);
-        if (rec) record(ctx, { action: 'device.removed', site: rec.site, target: { kind: 'device', id }, before: deviceFields(rec) });
+        if (rec) await record(ctx, { action: 'device.removed', site: rec.site, target: { kind: 'device', id }, before: deviceFields(rec) });
         console.log(`removed ${id}`);
       }),
   );
@@ -208,7 +207,7 @@ export function registerDeviceCommands(program: Command): void {
       withContext(cmd, opts, async (ctx) => {
         const { device: rotated, secret } = await ctx.devices.rotateSecret(id);
         // That it was rotated; never the secret.
-        record(ctx, { action: 'device.secret_rotated', site: rotated.site, target: { kind: 'device', id } });
+        await record(ctx, { action: 'device.secret_rotated', site: rotated.site, target: { kind: 'device', id } });
         console.log(`new secret for ${id} (shown only now): ${secret}`);
       }),
   );

@@ -5,7 +5,7 @@
  */
 import { type Command } from 'commander';
 import { createInterface } from 'node:readline/promises';
-import { CLI_ACTOR, SqliteAuditStore, userTarget, type AuditActor, type NewAuditEntry } from '../audit/index.ts';
+import { CLI_ACTOR, createAuditStore, userTarget, type AuditActor, type NewAuditEntry } from '../audit/index.ts';
 import { StoreTwinError } from '../errors.ts';
 import type { OfflineContext } from './offline-context.ts';
 import { ROLES, type UserRecord } from '../storage/types.ts';
@@ -30,8 +30,8 @@ function requireUser(ctx: OfflineContext, name: string): UserRecord {
 }
 
 /** An admin command's audit entry, as `cli` (whoever holds the data directory). */
-function record(ctx: OfflineContext, fields: Omit<NewAuditEntry, keyof AuditActor>): void {
-  new SqliteAuditStore(ctx.storage.db).append({ ...CLI_ACTOR, ...fields });
+async function record(ctx: OfflineContext, fields: Omit<NewAuditEntry, keyof AuditActor>): Promise<void> {
+  await createAuditStore({ kind: 'sqlite', db: ctx.storage.db }).append({ ...CLI_ACTOR, ...fields });
 }
 
 /** Opens the data directory, runs `body`, closes it whatever happens. */
@@ -63,7 +63,7 @@ export function registerUserCommands(program: Command): void {
           role: opts.role as (typeof ROLES)[number],
           sites: opts.sites ? opts.sites.split(',').map((s) => s.trim()).filter(Boolean) : [],
         });
-        record(ctx, { action: 'user.created', site: null, target: userTarget(created), after: { username: created.username, role: created.role, sites: created.sites }, scope: created.sites });
+        await record(ctx, { action: 'user.created', site: null, target: userTarget(created), after: { username: created.username, role: created.role, sites: created.sites }, scope: created.sites });
         console.log(`created ${created.role} "${created.username}"`);
       } finally {
         ctx.close();
@@ -77,10 +77,10 @@ export function registerUserCommands(program: Command): void {
   );
 
   addCommonOptions(user.command('remove <name>').description('delete a user and their sessions')).action((name: string, opts: CommonOptions, cmd: Command) =>
-    withContext(cmd, opts, (ctx) => {
+    withContext(cmd, opts, async (ctx) => {
       const target = requireUser(ctx, name);
       ctx.users.deleteUser(target.id);
-      record(ctx, { action: 'user.deleted', site: null, target: userTarget(target), before: { username: target.username, role: target.role, sites: target.sites }, scope: target.sites });
+      await record(ctx, { action: 'user.deleted', site: null, target: userTarget(target), before: { username: target.username, role: target.role, sites: target.sites }, scope: target.sites });
       console.log(`removed ${name}`);
     }),
   );
@@ -92,7 +92,7 @@ export function registerUserCommands(program: Command): void {
       await withContext(cmd, opts, async (ctx) => {
         const target = requireUser(ctx, name);
         await ctx.users.setPassword(target.id, password);
-        record(ctx, { action: 'user.updated', site: null, target: userTarget(target), detail: { passwordReset: true }, scope: target.sites });
+        await record(ctx, { action: 'user.updated', site: null, target: userTarget(target), detail: { passwordReset: true }, scope: target.sites });
         console.log(`password of "${name}" changed; every session and API token of the account was revoked`);
       });
     });
@@ -108,10 +108,10 @@ export function registerUserCommands(program: Command): void {
 
   addCommonOptions(user.command('revoke <name> <tokenId>').description('revoke one session or API token of a user (id from `user tokens`)')).action(
     (name: string, tokenId: string, opts: CommonOptions, cmd: Command) =>
-      withContext(cmd, opts, (ctx) => {
+      withContext(cmd, opts, async (ctx) => {
         const target = requireUser(ctx, name);
         ctx.users.revokeToken(target.id, tokenId);
-        record(ctx, { action: 'token.revoked', site: null, target: { kind: 'token', id: tokenId }, detail: { owner: target.username }, scope: target.sites });
+        await record(ctx, { action: 'token.revoked', site: null, target: { kind: 'token', id: tokenId }, detail: { owner: target.username }, scope: target.sites });
         console.log(`revoked ${tokenId} of "${name}"`);
       }),
   );

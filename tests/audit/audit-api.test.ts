@@ -385,7 +385,7 @@ describe('first start', () => {
       const password = pw('first-admin');
       const res = await fetch(`${fresh.httpUrl}/api/auth/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ setupToken: fresh.app.setupToken, username: 'boss', password }) });
       expect(res.status).toBe(201);
-      const [entry, ...rest] = fresh.app.audit.query({ limit: 10 }).items;
+      const [entry, ...rest] = (await fresh.app.audit.query({ limit: 10 })).items;
       expect(rest).toEqual([]);
       expect(entry).toMatchObject({ user: 'setup', userId: null, action: 'user.created', ip: '127.0.0.1', after: { username: 'boss', role: 'admin', sites: [] } });
       const text = JSON.stringify(entry);

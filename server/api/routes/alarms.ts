@@ -195,31 +195,31 @@ export function alarmRoutes(alarms: AlarmActions): ApiRouteModule {
         res.json({ alarm: visibleAlarm(req) });
       });
 
-      app.post('/api/alarms/:id/ack', actsOnAlarms, (req: Request, res: Response) => {
+      app.post('/api/alarms/:id/ack', actsOnAlarms, async (req: Request, res: Response) => {
         const alarm = visibleAlarm(req);
         const body = parseInput(transitionBody, req.body, 'body');
         const by = userOf(req).username;
         const next = alarms.acknowledge(alarm.id, by, body?.comment);
         deps.logger.info({ alarm: alarm.id, site: alarm.site, by }, 'alarm acknowledged');
-        audit(deps, req, { action: 'alarm.acknowledged', site: alarm.site, target: { kind: 'alarm', id: alarm.id }, before: { state: alarm.state }, after: { state: next.state }, ...commented(body?.comment) });
+        await audit(deps, req, { action: 'alarm.acknowledged', site: alarm.site, target: { kind: 'alarm', id: alarm.id }, before: { state: alarm.state }, after: { state: next.state }, ...commented(body?.comment) });
         res.json({ alarm: next });
       });
 
-      app.post('/api/alarms/:id/clear', actsOnAlarms, (req: Request, res: Response) => {
+      app.post('/api/alarms/:id/clear', actsOnAlarms, async (req: Request, res: Response) => {
         const alarm = visibleAlarm(req);
         const body = parseInput(transitionBody, req.body, 'body');
         const by = userOf(req).username;
         const next = alarms.clear(alarm.id, by, body?.comment);
         deps.logger.info({ alarm: alarm.id, site: alarm.site, by }, 'alarm cleared');
-        audit(deps, req, { action: 'alarm.cleared', site: alarm.site, target: { kind: 'alarm', id: alarm.id }, before: { state: alarm.state }, after: { state: next.state }, ...commented(body?.comment) });
+        await audit(deps, req, { action: 'alarm.cleared', site: alarm.site, target: { kind: 'alarm', id: alarm.id }, before: { state: alarm.state }, after: { state: next.state }, ...commented(body?.comment) });
         res.json({ alarm: next });
       });
 
-      app.post('/api/alarms/:id/comment', actsOnAlarms, (req: Request, res: Response) => {
+      app.post('/api/alarms/:id/comment', actsOnAlarms, async (req: Request, res: Response) => {
         const alarm = visibleAlarm(req);
         const body = parseInput(commentBody, req.body, 'body');
         const next = alarms.comment(alarm.id, userOf(req).username, body.text);
-        audit(deps, req, { action: 'alarm.commented', site: alarm.site, target: { kind: 'alarm', id: alarm.id }, ...commented(body.text) });
+        await audit(deps, req, { action: 'alarm.commented', site: alarm.site, target: { kind: 'alarm', id: alarm.id }, ...commented(body.text) });
         res.json({ alarm: next });
       });
     },

@@ -143,7 +143,7 @@ export function armingRoutes(deps: ArmingRoutesDeps): ApiRouteModule {
   /** What the audit log keeps of a zone's arming. */
   const armingOf = (z: ZoneArming) => ({ armed: z.armed, source: z.source, until: z.until });
 
-  const armOrDisarm = (api: ApiDeps, armed: boolean) => (req: Request, res: Response) => {
+  const armOrDisarm = (api: ApiDeps, armed: boolean) => async (req: Request, res: Response) => {
     const { site, zone } = parseInput(zoneParams, req.params, 'params');
     assertSiteVisible(userOf(req), site);
     // An empty POST (no body, no content type) is `{}`.
@@ -153,7 +153,7 @@ export function armingRoutes(deps: ArmingRoutesDeps): ApiRouteModule {
     // Throws the same not-found the change itself would.
     const before = arming.zoneState(site, zone);
     const state = armed ? arming.arm(site, zone, by, until) : arming.disarm(site, zone, by, until);
-    audit(api, req, { action: armed ? 'zone.armed' : 'zone.disarmed', site, target: { kind: 'zone', id: zone }, ...changes(armingOf(before), armingOf(state)) });
+    await audit(api, req, { action: armed ? 'zone.armed' : 'zone.disarmed', site, target: { kind: 'zone', id: zone }, ...changes(armingOf(before), armingOf(state)) });
     res.json({ site, arming: state });
   };
 
@@ -164,12 +164,12 @@ export function armingRoutes(deps: ArmingRoutesDeps): ApiRouteModule {
       app.post('/api/sites/:site/zones/:zone/arm', allow('zones:arm'), armOrDisarm(api, true));
       app.post('/api/sites/:site/zones/:zone/disarm', allow('zones:arm'), armOrDisarm(api, false));
 
-      app.delete('/api/sites/:site/zones/:zone/arming', allow('zones:arm'), (req: Request, res: Response) => {
+      app.delete('/api/sites/:site/zones/:zone/arming', allow('zones:arm'), async (req: Request, res: Response) => {
         const { site, zone } = parseInput(zoneParams, req.params, 'params');
         assertSiteVisible(userOf(req), site);
         const before = arming.zoneState(site, zone);
         const state = arming.resumeSchedule(site, zone, userOf(req).username);
-        audit(api, req, { action: 'zone.schedule_resumed', site, target: { kind: 'zone', id: zone }, ...changes(armingOf(before), armingOf(state)) });
+        await audit(api, req, { action: 'zone.schedule_resumed', site, target: { kind: 'zone', id: zone }, ...changes(armingOf(before), armingOf(state)) });
         res.json({ site, arming: state });
       });
 
@@ -180,7 +180,7 @@ export function armingRoutes(deps: ArmingRoutesDeps): ApiRouteModule {
         res.json({ site, at: new Date(at).toISOString(), zones: arming.siteState(site, at) });
       });
 
-      app.post('/api/maintenance', allowMaintenance, (req: Request, res: Response) => {
+      app.post('/api/maintenance', allowMaintenance, async (req: Request, res: Response) => {
         const body = parseInput(maintenanceBody, req.body ?? {}, 'body');
         const user = userOf(req);
         assertSiteVisible(user, body.site);
@@ -194,7 +194,7 @@ export function armingRoutes(deps: ArmingRoutesDeps): ApiRouteModule {
           by: user.username,
           mayArm: can(user.role, 'zones:arm'),
         });
-        audit(api, req, {
+        await audit(api, req, {
           action: 'maintenance.opened',
           site: window.site,
           target: { kind: 'maintenance', id: String(window.id) },
@@ -212,7 +212,7 @@ export function armingRoutes(deps: ArmingRoutesDeps): ApiRouteModule {
         res.json({ items });
       });
 
-      app.delete('/api/maintenance/:id', allowMaintenance, (req: Request, res: Response) => {
+      app.delete('/api/maintenance/:id', allowMaintenance, async (req: Request, res: Response) => {
         const { id } = parseInput(idParams, req.params, 'params');
         const user = userOf(req);
         const existing = maintenance.get(id);
@@ -221,7 +221,7 @@ export function armingRoutes(deps: ArmingRoutesDeps): ApiRouteModule {
           throw new StoreTwinError('STW_ERR_MAINTENANCE_NOT_FOUND', `no maintenance window ${id}`);
         }
         const ended = maintenance.end(id, { mayArm: can(user.role, 'zones:arm') });
-        audit(api, req, { action: 'maintenance.ended', site: ended.site, target: { kind: 'maintenance', id: String(id) }, detail: { zone: ended.zone, device: ended.device }, ...changes({ until: existing.until }, { until: ended.until }) });
+        await audit(api, req, { action: 'maintenance.ended', site: ended.site, target: { kind: 'maintenance', id: String(id) }, detail: { zone: ended.zone, device: ended.device }, ...changes({ until: existing.until }, { until: ended.until }) });
         res.json({ maintenance: ended });
       });
     },

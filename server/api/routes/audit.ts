@@ -47,12 +47,12 @@ export function auditRoutes(deps: { audit: AuditStore }): ApiRouteModule {
     name: 'audit',
     docs,
     register(app) {
-      app.get('/api/audit', allow('audit:read'), (req: Request, res: Response) => {
+      app.get('/api/audit', allow('audit:read'), async (req: Request, res: Response) => {
         const q = parseInput(auditQuery, req.query, 'query');
         const user = userOf(req);
         if (q.site !== undefined) assertSiteVisible(user, q.site);
         const viewer = user.sites.length > 0 ? { userId: user.id, sites: user.sites } : undefined;
-        res.json(deps.audit.query({ ...q, viewer }));
+        res.json(await deps.audit.query({ ...q, viewer }));
       });
     },
   };

@@ -120,11 +120,11 @@ export const authRoutes: ApiRouteModule = {
         if (err instanceof StoreTwinError && err.code === 'STW_ERR_AUTH_INVALID') {
           const account = deps.registry.getUserByName(username);
           const target = account ? userTarget(account) : null;
-          audit(deps, req, { action: 'auth.login_failed', site: null, target, scope: account?.sites ?? [] }, username);
+          await audit(deps, req, { action: 'auth.login_failed', site: null, target, scope: account?.sites ?? [] }, username);
         }
         throw err;
       }
-      audit(deps, req, { action: 'auth.login', site: null, target: null }, session.user);
+      await audit(deps, req, { action: 'auth.login', site: null, target: null }, session.user);
       sendSession(deps, req, res, session);
     });
 
@@ -133,7 +133,7 @@ export const authRoutes: ApiRouteModule = {
       if (deps.registry.countUsers() > 0) throw new StoreTwinError('STW_ERR_SETUP_DONE');
       const { setupToken, username, password } = parseInput(setupSchema, req.body, 'body');
       const user = await completeSetup({ registry: deps.registry, users: deps.users }, setupToken, { username, password });
-      audit(deps, req, { action: 'user.created', site: null, target: userTarget(user), after: { username: user.username, role: user.role, sites: user.sites } }, 'setup');
+      await audit(deps, req, { action: 'user.created', site: null, target: userTarget(user), after: { username: user.username, role: user.role, sites: user.sites } }, 'setup');
       deps.logger.info({ user: user.username }, 'setup completed: first admin created');
       res.status(201).json({ user });
     });
@@ -207,9 +207,9 @@ export const sessionRoutes: ApiRouteModule = {
   name: 'session',
   docs: sessionDocs,
   register(app, deps) {
-    app.post('/api/auth/logout', (req: Request, res: Response) => {
+    app.post('/api/auth/logout', async (req: Request, res: Response) => {
       deps.users.logout(authOf(req).token);
-      audit(deps, req, { action: 'auth.logout', site: null, target: { kind: 'token', id: tokenId(sha256Hex(authOf(req).token)) } });
+      await audit(deps, req, { action: 'auth.logout', site: null, target: { kind: 'token', id: tokenId(sha256Hex(authOf(req).token)) } });
       res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'strict', secure: cookieSecure(deps, req), path: '/' });
       res.status(204).end();
     });
@@ -219,12 +219,12 @@ export const sessionRoutes: ApiRouteModule = {
       res.json({ user, permissions: permissionsOf(user.role) });
     });
 
-    app.post('/api/auth/tokens', (req: Request, res: Response) => {
+    app.post('/api/auth/tokens', async (req: Request, res: Response) => {
       const { name, ttlDays } = parseInput(tokenSchema, req.body, 'body');
       const token = deps.users.createApiToken(authOf(req).user.id, name, ttlDays);
       const id = tokenId(sha256Hex(token));
       const expiresAt = deps.users.tokenExpiry(token) ?? null;
-      audit(deps, req, { action: 'token.created', site: null, target: { kind: 'token', id, name }, detail: { expiresAt } });
+      await audit(deps, req, { action: 'token.created', site: null, target: { kind: 'token', id, name }, detail: { expiresAt } });
       res.status(201).json({ id, token, name, expiresAt });
     });
 
@@ -234,11 +234,11 @@ export const sessionRoutes: ApiRouteModule = {
       res.json({ items: deps.users.listTokens(user.id).map((t) => ({ ...t, current: t.id === current })) });
     });
 
-    app.delete('/api/auth/tokens/:id', (req: Request, res: Response) => {
+    app.delete('/api/auth/tokens/:id', async (req: Request, res: Response) => {
       const { id } = parseInput(tokenIdParams, req.params, 'params');
       deps.users.revokeToken(authOf(req).user.id, id);
       deps.logger.info({ user: authOf(req).user.username, token: id }, 'token revoked');
-      audit(deps, req, { action: 'token.revoked', site: null, target: { kind: 'token', id } });
+      await audit(deps, req, { action: 'token.revoked', site: null, target: { kind: 'token', id } });
       res.status(204).end();
     });
 
@@ -249,7 +249,7 @@ export const sessionRoutes: ApiRouteModule = {
       const { user } = authOf(req);
       await deps.users.changePassword(user.id, currentPassword, newPassword);
       deps.logger.info({ user: user.username }, 'password changed: every session and token revoked');
-      audit(deps, req, { action: 'auth.password_changed', site: null, target: userTarget(user) });
+      await audit(deps, req, { action: 'auth.password_changed', site: null, target: userTarget(user) });
       sendSession(deps, req, res, await deps.users.login(user.username, newPassword));
     });
   },

@@ -12,7 +12,7 @@ import { importDevicesCsv } from '../../registry/csv-import.ts';
 import { deviceInputSchema, deviceUpdateSchema, toPublicDevice, type SiteDirectory } from '../../registry/devices.ts';
 import { ID_PATTERN } from '../../sites/model.ts';
 import type { DeviceRecord } from '../../storage/types.ts';
-import { audit } from '../audit.ts';
+import { audit, auditMany } from '../audit.ts';
 import { allow, userOf } from '../auth.ts';
 import { deviceSchema, pageOf } from '../openapi/schemas.ts';
 import type { ApiDeps, ApiRouteModule, RouteDoc } from '../types.ts';
@@ -174,20 +174,20 @@ export const deviceRoutes: ApiRouteModule = {
       if (existing && !canSeeSite(userOf(req), existing.site)) throw new StoreTwinError('STW_ERR_DEVICE_ID_UNAVAILABLE', `"${input.id}" cannot be used: choose another id`);
       const { device, secret } = await deps.devices.register(input);
       deps.logger.info({ device: device.id, site: device.site, by: userOf(req).username }, 'device registered');
-      audit(deps, req, { action: 'device.registered', site: device.site, target: { kind: 'device', id: device.id }, after: deviceFields(device) });
+      await audit(deps, req, { action: 'device.registered', site: device.site, target: { kind: 'device', id: device.id }, after: deviceFields(device) });
       res.status(201).location(`/api/devices/${encodeURIComponent(device.id)}`).json({ device, secret });
     });
 
-    app.post('/api/devices/import', allow('devices:write'), csvBody, (req: Request, res: Response) => {
+    app.post('/api/devices/import', allow('devices:write'), csvBody, async (req: Request, res: Response) => {
       const { site } = parseInput(importQuery, req.query, 'query');
       assertSiteVisible(userOf(req), site);
       if (!deps.sites.get(site)) throw new StoreTwinError('STW_ERR_SITE_NOT_FOUND', `no site "${site}"`);
       if (typeof req.body !== 'string') throw new StoreTwinError('STW_ERR_VALIDATION', 'send the CSV as the body with Content-Type: text/csv');
       const user = userOf(req);
-      const answer: ImportAnswer = importDevicesCsv(req.body, site, { registry: deps.registry, sites: siteDirectory(deps), devices: deps.devices, canSee: (s) => canSeeSite(user, s) }, (devices) => {
-        // In the import's transaction: the devices and their audit entries are stored together.
-        for (const device of devices) audit(deps, req, { action: 'device.registered', site: device.site, target: { kind: 'device', id: device.id }, after: deviceFields(device) });
-      });
+      const answer: ImportAnswer = importDevicesCsv(req.body, site, { registry: deps.registry, sites: siteDirectory(deps), devices: deps.devices, canSee: (s) => canSeeSite(user, s) });
+      // Right after the import's commit, its audit entries in one transaction of their own (the
+      // log may live in another database than the registry).
+      await auditMany(deps, req, answer.devices.map(({ device }) => ({ action: 'device.registered' as const, site: device.site, target: { kind: 'device' as const, id: device.id }, after: deviceFields(device) })));
       deps.logger.info({ site, devices: answer.devices.length, by: user.username }, 'devices imported');
       res.status(201).json(answer);
     });
@@ -196,20 +196,20 @@ export const deviceRoutes: ApiRouteModule = {
       res.json({ device: toPublicDevice(visibleDevice(deps, req)) });
     });
 
-    app.patch('/api/devices/:device', allow('devices:write'), (req: Request, res: Response) => {
+    app.patch('/api/devices/:device', allow('devices:write'), async (req: Request, res: Response) => {
       const rec = visibleDevice(deps, req);
       // Strict: unknown or immutable fields (id, site, type) are refused, not ignored.
       const patch = parseInput(deviceUpdateSchema, req.body, 'body');
       const device = deps.devices.update(rec.id, patch);
-      audit(deps, req, { action: 'device.updated', site: device.site, target: { kind: 'device', id: device.id }, ...changes(deviceFields(rec), deviceFields(device)) });
+      await audit(deps, req, { action: 'device.updated', site: device.site, target: { kind: 'device', id: device.id }, ...changes(deviceFields(rec), deviceFields(device)) });
       res.json({ device });
     });
 
-    app.delete('/api/devices/:device', allow('devices:write'), (req: Request, res: Response) => {
+    app.delete('/api/devices/:device', allow('devices:write'), async (req: Request, res: Response) => {
       const rec = visibleDevice(deps, req);
       deps.devices.remove(rec.id);
       deps.logger.info({ device: rec.id, site: rec.site, by: userOf(req).username }, 'device removed');
-      audit(deps, req, { action: 'device.removed', site: rec.site, target: { kind: 'device', id: rec.id }, before: deviceFields(rec) });
+      await audit(deps, req, { action: 'device.removed', site: rec.site, target: { kind: 'device', id: rec.id }, before: deviceFields(rec) });
       res.status(204).end();
     });
 
@@ -218,7 +218,7 @@ export const deviceRoutes: ApiRouteModule = {
       const { device, secret } = await deps.devices.rotateSecret(rec.id);
       deps.logger.info({ device: rec.id, by: userOf(req).username }, 'device secret rotated');
       // That it was rotated; never the secret.
-      audit(deps, req, { action: 'device.secret_rotated', site: device.site, target: { kind: 'device', id: device.id } });
+      await audit(deps, req, { action: 'device.secret_rotated', site: device.site, target: { kind: 'device', id: device.id } });
       res.json({ device, secret });
     });
   },

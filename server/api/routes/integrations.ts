@@ -291,11 +291,11 @@ export function integrationRoutes(deps: IntegrationRouteDeps): ApiRouteModule {
         res.json({ items: integrations.list().filter((i) => canSeeSite(user, i.site) && (site === undefined || i.site === site)) });
       });
 
-      app.post('/api/integrations', allow('integrations:manage'), (req: Request, res: Response) => {
+      app.post('/api/integrations', allow('integrations:manage'), async (req: Request, res: Response) => {
         const input = parseInput(integrationInputSchema, req.body, 'body');
         if (!canSeeSite(userOf(req), input.site)) throw new StoreTwinError('STW_ERR_SITE_NOT_FOUND', `no site "${input.site}"`);
         const { integration, token } = integrations.create(input);
-        audit(api, req, { action: 'integration.created', site: integration.site, target: target(integration), after: fields(integration) });
+        await audit(api, req, { action: 'integration.created', site: integration.site, target: target(integration), after: fields(integration) });
         // DESIGN.md: the answer carries `id` and `token` at its top level.
         res.status(201).location(`/api/integrations/${integration.id}`).json({ id: integration.id, token, pushUrl: pushUrl(deps, req, integration, token), integration });
       });
@@ -305,28 +305,28 @@ export function integrationRoutes(deps: IntegrationRouteDeps): ApiRouteModule {
         res.json({ integration: visible(req, id) });
       });
 
-      app.patch('/api/integrations/:id', allow('integrations:manage'), (req: Request, res: Response) => {
+      app.patch('/api/integrations/:id', allow('integrations:manage'), async (req: Request, res: Response) => {
         const { id } = parseInput(integrationParams, req.params, 'params');
         const before = visible(req, id);
         const patch = parseInput(integrationUpdateSchema, req.body, 'body');
         const integration = integrations.update(id, patch);
-        audit(api, req, { action: 'integration.updated', site: integration.site, target: target(integration), ...changes(fields(before), fields(integration)) });
+        await audit(api, req, { action: 'integration.updated', site: integration.site, target: target(integration), ...changes(fields(before), fields(integration)) });
         res.json({ integration });
       });
 
-      app.post('/api/integrations/:id/token', allow('integrations:manage'), (req: Request, res: Response) => {
+      app.post('/api/integrations/:id/token', allow('integrations:manage'), async (req: Request, res: Response) => {
         const { id } = parseInput(integrationParams, req.params, 'params');
         visible(req, id);
         const { integration, token } = integrations.rotateToken(id);
-        audit(api, req, { action: 'integration.token_rotated', site: integration.site, target: target(integration) });
+        await audit(api, req, { action: 'integration.token_rotated', site: integration.site, target: target(integration) });
         res.json({ integration, token, pushUrl: pushUrl(deps, req, integration, token) });
       });
 
-      app.delete('/api/integrations/:id', allow('integrations:manage'), (req: Request, res: Response) => {
+      app.delete('/api/integrations/:id', allow('integrations:manage'), async (req: Request, res: Response) => {
         const { id } = parseInput(integrationParams, req.params, 'params');
         const before = visible(req, id);
         integrations.remove(id);
-        audit(api, req, { action: 'integration.removed', site: before.site, target: target(before) });
+        await audit(api, req, { action: 'integration.removed', site: before.site, target: target(before) });
         res.status(204).end();
       });
     },

@@ -183,15 +183,15 @@ export function ruleRoutes(deps: { rules: RuleStore; limits?: BacktestLimits; re
         res.json({ rule: view(visible(req)) });
       });
 
-      app.post('/api/rules', allow('rules:write'), (req: Request, res: Response) => {
+      app.post('/api/rules', allow('rules:write'), async (req: Request, res: Response) => {
         checkSite(req, req.body);
         const created = deps.rules.create(req.body);
         api.logger.info({ rule: created.rule.id, by: userOf(req).username }, 'rule created');
-        audit(api, req, { action: 'rule.created', site: siteOf(created), target: { kind: 'rule', id: created.rule.id }, after: { ...created.rule } });
+        await audit(api, req, { action: 'rule.created', site: siteOf(created), target: { kind: 'rule', id: created.rule.id }, after: { ...created.rule } });
         res.status(201).location(`/api/rules/${encodeURIComponent(created.rule.id)}`).json({ rule: view(created) });
       });
 
-      app.put('/api/rules/:id', allow('rules:write'), (req: Request, res: Response) => {
+      app.put('/api/rules/:id', allow('rules:write'), async (req: Request, res: Response) => {
         const existing = writable(req);
         checkSite(req, req.body);
         const updated = deps.rules.update(existing.rule.id, req.body);
@@ -199,15 +199,15 @@ export function ruleRoutes(deps: { rules: RuleStore; limits?: BacktestLimits; re
         // A rule moved from one site to another concerns both: site-less, scoped to the two.
         const [was, is] = [siteOf(existing), siteOf(updated)];
         const where = was === is ? { site: is } : { site: null, scope: was === null || is === null ? [] : [was, is] };
-        audit(api, req, { action: 'rule.updated', ...where, target: { kind: 'rule', id: updated.rule.id }, ...changes({ ...existing.rule }, { ...updated.rule }) });
+        await audit(api, req, { action: 'rule.updated', ...where, target: { kind: 'rule', id: updated.rule.id }, ...changes({ ...existing.rule }, { ...updated.rule }) });
         res.json({ rule: view(updated) });
       });
 
-      app.delete('/api/rules/:id', allow('rules:write'), (req: Request, res: Response) => {
+      app.delete('/api/rules/:id', allow('rules:write'), async (req: Request, res: Response) => {
         const existing = writable(req);
         deps.rules.remove(existing.rule.id);
         api.logger.info({ rule: existing.rule.id, by: userOf(req).username }, 'rule removed');
-        audit(api, req, { action: 'rule.deleted', site: siteOf(existing), target: { kind: 'rule', id: existing.rule.id }, before: { ...existing.rule } });
+        await audit(api, req, { action: 'rule.deleted', site: siteOf(existing), target: { kind: 'rule', id: existing.rule.id }, before: { ...existing.rule } });
         res.status(204).end();
       });
 

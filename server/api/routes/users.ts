@@ -119,7 +119,7 @@ export const userRoutes: ApiRouteModule = {
       assertSitesExist(deps, input.sites);
       const user = await deps.users.createUser(input);
       deps.logger.info({ user: user.username, role: user.role, sites: user.sites, by: userOf(req).username }, 'user created');
-      audit(deps, req, { action: 'user.created', site: null, target: userTarget(user), after: { username: user.username, role: user.role, sites: user.sites }, scope: user.sites });
+      await audit(deps, req, { action: 'user.created', site: null, target: userTarget(user), after: { username: user.username, role: user.role, sites: user.sites }, scope: user.sites });
       res.status(201).location(`/api/users/${user.id}`).json({ user });
     });
 
@@ -135,15 +135,15 @@ export const userRoutes: ApiRouteModule = {
       deps.logger.info({ user: user.username, changed, by: userOf(req).username }, 'user changed');
       // Role and sites before → after; of the password only that it was reset.
       const edit = changes({ role: target.role, sites: target.sites }, { role: user.role, sites: user.sites });
-      audit(deps, req, { action: 'user.updated', site: null, target: userTarget(user), ...edit, ...(input.password === undefined ? {} : { detail: { passwordReset: true } }), scope: widestScope(target.sites, user.sites) });
+      await audit(deps, req, { action: 'user.updated', site: null, target: userTarget(user), ...edit, ...(input.password === undefined ? {} : { detail: { passwordReset: true } }), scope: widestScope(target.sites, user.sites) });
       res.json({ user });
     });
 
-    app.delete('/api/users/:id', allow('users:manage'), (req: Request, res: Response) => {
+    app.delete('/api/users/:id', allow('users:manage'), async (req: Request, res: Response) => {
       const target = manageable(deps, req);
       deps.users.deleteUser(target.id);
       deps.logger.info({ user: target.username, by: userOf(req).username }, 'user deleted');
-      audit(deps, req, { action: 'user.deleted', site: null, target: userTarget(target), before: { username: target.username, role: target.role, sites: target.sites }, scope: target.sites });
+      await audit(deps, req, { action: 'user.deleted', site: null, target: userTarget(target), before: { username: target.username, role: target.role, sites: target.sites }, scope: target.sites });
       res.status(204).end();
     });
 
@@ -151,12 +151,12 @@ export const userRoutes: ApiRouteModule = {
       res.json({ items: deps.users.listTokens(manageable(deps, req).id) });
     });
 
-    app.delete('/api/users/:id/tokens/:token', allow('users:manage'), (req: Request, res: Response) => {
+    app.delete('/api/users/:id/tokens/:token', allow('users:manage'), async (req: Request, res: Response) => {
       const target = manageable(deps, req);
       const { token } = parseInput(tokenParams, req.params, 'params');
       deps.users.revokeToken(target.id, token);
       deps.logger.info({ user: target.username, token, by: userOf(req).username }, 'token revoked');
-      audit(deps, req, { action: 'token.revoked', site: null, target: { kind: 'token', id: token }, detail: { owner: target.username }, scope: target.sites });
+      await audit(deps, req, { action: 'token.revoked', site: null, target: { kind: 'token', id: token }, detail: { owner: target.username }, scope: target.sites });
       res.status(204).end();
     });
   },
