@@ -31,12 +31,13 @@ export interface Grants {
   subscribe: string[];
 }
 
+/** The filters of one site's uplinks: a worker of several subscribes to its own sites' only. */
+export function siteSubscriptions(site: string): string[] {
+  return [`${TOPIC_ROOT}/${site}/+/up`, `${TOPIC_ROOT}/${site}/+/status`, `${TOPIC_ROOT}/${site}/+/snapshot/+`];
+}
+
 /** The filters StoreTwin subscribes to on an external broker: every device's uplinks. */
-export const SERVER_SUBSCRIPTIONS: readonly string[] = [
-  `${TOPIC_ROOT}/+/+/up`,
-  `${TOPIC_ROOT}/+/+/status`,
-  `${TOPIC_ROOT}/+/+/snapshot/+`,
-];
+export const SERVER_SUBSCRIPTIONS: readonly string[] = siteSubscriptions('+');
 
 export function grantsOf(identity: BrokerIdentity): Grants {
   switch (identity.kind) {
@@ -93,6 +94,8 @@ export function subscribeRefusal(identity: BrokerIdentity, filter: string): Erro
     case 'server': {
       // Exactly its filters, or one device's topic under them (a broker may check either).
       if (SERVER_SUBSCRIPTIONS.includes(filter)) return null;
+      const site = /^storetwin\/([a-z0-9-]+)\//.exec(filter)?.[1];
+      if (site !== undefined && siteSubscriptions(site).includes(filter)) return null;
       const parsed = /[+#]/.test(filter) ? null : parseDeviceTopic(filter);
       return parsed !== null && parsed.kind !== 'cmd' ? null : 'STW_ERR_MQTT_SUBSCRIBE_DENIED';
     }

@@ -54,6 +54,12 @@ export interface SiteOwnershipOptions {
   ttlMs?: number;
   /** How often leases are renewed and the membership read (default 2 s). */
   tickMs?: number;
+  /**
+   * Awaited after `lost` listeners ran and before a handoff's leases are released: the worker
+   * finishes closing what it had open for those sites (its broker sessions) before the next
+   * owner may start.
+   */
+  letGo?: (sites: readonly string[]) => Promise<void>;
 }
 
 export class SiteOwnership extends EventEmitter<SiteOwnershipEvents> implements SiteOwner {
@@ -100,6 +106,7 @@ export class SiteOwnership extends EventEmitter<SiteOwnershipEvents> implements 
     await this.running?.catch(() => {});
     const sites = this.owned();
     for (const site of sites) this.drop(site, 'stopped');
+    await this.opts.letGo?.(sites).catch(() => {});
     await this.opts.store.release(this.opts.worker, sites).catch(() => {});
     await this.opts.store.leave(this.opts.worker).catch(() => {});
   }
@@ -129,7 +136,10 @@ export class SiteOwnership extends EventEmitter<SiteOwnershipEvents> implements 
       // Hand off first: what the hash now gives another worker, we stop serving and release.
       const leaving = this.owned().filter((s) => !mineSet.has(s));
       for (const site of leaving) this.drop(site, 'handoff');
-      if (leaving.length > 0) await store.release(worker, leaving);
+      if (leaving.length > 0) {
+        await this.opts.letGo?.(leaving);
+        await store.release(worker, leaving);
+      }
 
       const leases = await store.claim(worker, mine, this.ttlMs);
       this.validUntil = started + this.ttlMs;
