@@ -55,8 +55,8 @@ function worker(name: string, opts: { failFirstOpens?: number } = {}): { ownersh
       if (openNow.get(site) === name) openNow.delete(site);
     },
   });
-  const ownership = new SiteOwnership({ store: new PostgresSiteLeaseStore(db.pg), worker: name, sites: () => SITES, ttlMs: 1_200, tickMs: 200, letGo: () => consumers.settled() });
-  const consumers = new SiteConsumers({ ownership, open: session, logger, retryMs: 50 });
+  const ownership: SiteOwnership = new SiteOwnership({ store: new PostgresSiteLeaseStore(db.pg), worker: name, sites: () => SITES, ttlMs: 1_200, tickMs: 200, letGo: (): Promise<void> => consumers.settled() });
+  const consumers: SiteConsumers = new SiteConsumers({ ownership, open: session, logger, retryMs: 50 });
   stops.push(async () => {
     ownership.halt();
     await consumers.stop();
