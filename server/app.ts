@@ -47,6 +47,7 @@ import { RoutePlanner } from './notify/planner.ts';
 import { RouteTester } from './notify/test-send.ts';
 import { DeliveryWorker } from './notify/worker.ts';
 import { RuleEngine } from './rules/engine.ts';
+import { createRuleDefinitionStore } from './rules/definition-store.ts';
 import { RuleStore } from './rules/store.ts';
 import { createRuleTimerStore } from './rules/timer-store.ts';
 import { ReadWorker } from './reads/worker.ts';
@@ -191,7 +192,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
   // Windows opening and closing, overrides lapsing: announced like changes by hand.
   const armingWatch = new ArmingScheduleWatch({ sites, arming, bus, clock });
   const maintenance = new MaintenanceService({ db, sites, registry, clock });
-  const rules = new RuleStore({ db, dirs: ruleDirs(config), logger, now: () => clock.now() });
+  const rules = new RuleStore({ definitions: createRuleDefinitionStore({ kind: 'sqlite', db }), dirs: ruleDirs(config), logger, now: () => clock.now() });
   const ruleEngine = new RuleEngine({ bus, clock, twin, arming, sites, rules, timers: createRuleTimerStore({ kind: 'sqlite', db }), logger });
   // notify.yaml, watched: a valid edit reaches the planner, channels and escalator (onChange below).
   const notifyFile = await NotifyConfigFile.load({ dataDir: config.dataDir, logger });

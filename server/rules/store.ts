@@ -4,6 +4,11 @@
  * 'api'). Files are validated together and every problem is reported at once
  * (STW_ERR_RULE_INVALID). The directories are watched: an edit is picked up after a short
  * debounce; a broken edit is logged and the rules in force stay as they were.
+ *
+ * The rules in force are an in-memory view (`list`, `get`: synchronous, what the engine and
+ * the API read): loaded from the RuleDefinitionStore by start(), and replaced from it after
+ * every write that goes through this class (a file sync, an API create, update or remove).
+ * Only those writes and the start wait for the database.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -11,16 +16,10 @@ import { extname, join } from 'node:path';
 import { load as loadYaml, YAMLException } from 'js-yaml';
 import { StoreTwinError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { Database } from '../storage/sqlite/database.ts';
+import type { RuleDefinitionStore, StoredRule } from './definition-store.ts';
 import { formatRuleProblems, validateRule, type Rule, type RuleProblem } from './schema.ts';
 
-export type RuleOrigin = 'file' | 'api';
-
-export interface StoredRule {
-  rule: Rule;
-  origin: RuleOrigin;
-  updatedAt: number;
-}
+export type { RuleOrigin, StoredRule } from './definition-store.ts';
 
 /** What the engine reads: the rules in force, and a signal when they change. */
 export interface RuleSource {
@@ -29,7 +28,8 @@ export interface RuleSource {
 }
 
 export interface RuleStoreDeps {
-  db: Database;
+  /** The table behind the view (createRuleDefinitionStore). */
+  definitions: RuleDefinitionStore;
   /** Rule directories, read in order (e.g. the repo's `rules/` for the demo, then `<dataDir>/rules`). */
   dirs: readonly string[];
   logger: Logger;
@@ -100,22 +100,15 @@ export function ruleInvalid(problems: readonly RuleProblem[]): StoreTwinError {
   return new StoreTwinError('STW_ERR_RULE_INVALID', `${problems.length} problem(s) in ${files} rule source(s):\n${formatRuleProblems(problems)}`, problems);
 }
 
-interface RuleRow {
-  id: string;
-  site: string;
-  origin: RuleOrigin;
-  enabled: number;
-  definition: string;
-  updated_at: number;
-}
-
 export class RuleStore implements RuleSource {
   private readonly log: Logger;
   private readonly listeners = new Set<() => void>();
   private readonly watchers: FSWatcher[] = [];
   private debounce: NodeJS.Timeout | null = null;
-  private cache: StoredRule[] | null = null;
-  private reloading: Promise<void> | null = null;
+  /** The rules in force, file rules first (see the header). */
+  private view: StoredRule[] = [];
+  /** Writes one after another: a reload and an API write must not interleave their view updates. */
+  private writing: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: RuleStoreDeps) {
     this.log = deps.logger.child({ module: 'rules.store' });
@@ -123,7 +116,7 @@ export class RuleStore implements RuleSource {
 
   /** Loads the files (throws STW_ERR_RULE_INVALID listing every problem) and starts watching. */
   async start(): Promise<void> {
-    await this.syncFiles();
+    await this.reload();
     if (this.deps.watch === false) return;
     for (const dir of this.deps.dirs) {
       try {
@@ -145,9 +138,13 @@ export class RuleStore implements RuleSource {
 
   /** Re-reads the files now. A broken edit throws and leaves the rules in force unchanged. */
   reload(): Promise<void> {
-    // Serialised: two overlapping reloads must not interleave their table writes.
-    const run = (this.reloading ?? Promise.resolve()).then(() => this.syncFiles());
-    this.reloading = run.catch(() => undefined);
+    return this.serial(() => this.syncFiles());
+  }
+
+  /** Runs fn after every write queued before it (its failure does not stop the next one). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.writing.then(fn);
+    this.writing = run.catch(() => undefined);
     return run;
   }
 
@@ -157,38 +154,55 @@ export class RuleStore implements RuleSource {
   }
 
   list(site?: string): StoredRule[] {
-    this.cache ??= (this.deps.db.prepare('SELECT * FROM rules ORDER BY origin DESC, id').all() as RuleRow[]).map((r) => ({
-      rule: JSON.parse(r.definition) as Rule,
-      origin: r.origin,
-      updatedAt: r.updated_at,
-    }));
-    return site === undefined ? this.cache : this.cache.filter((r) => r.rule.site === '*' || r.rule.site === site);
+    return site === undefined ? this.view : this.view.filter((r) => r.rule.site === '*' || r.rule.site === site);
   }
 
   get(id: string): StoredRule | null {
     return this.list().find((r) => r.rule.id === id) ?? null;
   }
 
-  /** Validates and stores an API rule. */
-  create(input: unknown): StoredRule {
+  /** Validates and stores an API rule. Throws STW_ERR_RULE_INVALID or STW_ERR_RULE_EXISTS. */
+  async create(input: unknown): Promise<StoredRule> {
     const rule = this.validate(input);
     if (this.get(rule.id)) throw new StoreTwinError('STW_ERR_RULE_EXISTS', `rule "${rule.id}" already exists`);
-    this.write(rule, 'api');
-    return this.get(rule.id) as StoredRule;
+    return this.serial(async () => {
+      // The table decides (another worker may have taken the id): the view may be behind it.
+      if (!(await this.deps.definitions.insertApiRule(rule, this.now()))) {
+        await this.refresh();
+        throw new StoreTwinError('STW_ERR_RULE_EXISTS', `rule "${rule.id}" already exists`);
+      }
+      await this.refresh();
+      return this.mustGet(rule.id);
+    });
   }
 
-  update(id: string, input: unknown): StoredRule {
+  /** Replaces an API rule (its id stays). Throws STW_ERR_RULE_NOT_FOUND, STW_ERR_RULE_FROM_FILE or STW_ERR_RULE_INVALID. */
+  async update(id: string, input: unknown): Promise<StoredRule> {
     const existing = this.mustGetApi(id);
     const body = typeof input === 'object' && input !== null && !Array.isArray(input) ? { ...input, id: existing.rule.id } : input;
     const rule = this.validate(body);
-    this.write(rule, 'api');
-    return this.get(rule.id) as StoredRule;
+    return this.serial(async () => {
+      const written = await this.deps.definitions.updateApiRule(rule, this.now());
+      await this.refresh();
+      if (!written) this.mustGetApi(id); // gone, or a file rule now: says which
+      return this.mustGet(rule.id);
+    });
   }
 
-  remove(id: string): void {
+  /** Removes an API rule. Throws STW_ERR_RULE_NOT_FOUND or STW_ERR_RULE_FROM_FILE. */
+  async remove(id: string): Promise<void> {
     this.mustGetApi(id);
-    this.deps.db.prepare("DELETE FROM rules WHERE id = ? AND origin = 'api'").run(id);
-    this.changed();
+    return this.serial(async () => {
+      const removed = await this.deps.definitions.removeApiRule(id);
+      await this.refresh();
+      if (!removed) this.mustGetApi(id);
+    });
+  }
+
+  private mustGet(id: string): StoredRule {
+    const found = this.get(id);
+    if (!found) throw new StoreTwinError('STW_ERR_RULE_NOT_FOUND', `no rule "${id}"`);
+    return found;
   }
 
   private mustGetApi(id: string): StoredRule {
@@ -204,13 +218,6 @@ export class RuleStore implements RuleSource {
     const result = validateRule(input, 'body');
     if (!result.ok) throw ruleInvalid(result.problems);
     return result.rule;
-  }
-
-  private write(rule: Rule, origin: RuleOrigin): void {
-    this.deps.db
-      .prepare('INSERT OR REPLACE INTO rules (id, site, origin, enabled, definition, updated_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(rule.id, rule.site, origin, rule.enabled ? 1 : 0, JSON.stringify(rule), this.now());
-    this.changed();
   }
 
   private now(): number {
@@ -229,25 +236,26 @@ export class RuleStore implements RuleSource {
 
   private async syncFiles(): Promise<void> {
     const { rules, problems } = await loadRuleFiles(this.deps.dirs);
-    const apiIds = new Set(
-      (this.deps.db.prepare("SELECT id FROM rules WHERE origin = 'api'").all() as Array<{ id: string }>).map((r) => r.id),
-    );
-    for (const { rule, source } of rules) {
-      if (apiIds.has(rule.id)) problems.push({ source, path: 'id', message: `rule id "${rule.id}" is already used by a rule created over the API` });
-    }
     if (problems.length > 0) throw ruleInvalid(problems);
-    const now = this.now();
-    const insert = this.deps.db.prepare("INSERT INTO rules (id, site, origin, enabled, definition, updated_at) VALUES (?, ?, 'file', ?, ?, ?)");
-    this.deps.db.transaction(() => {
-      this.deps.db.prepare("DELETE FROM rules WHERE origin = 'file'").run();
-      for (const { rule } of rules) insert.run(rule.id, rule.site, rule.enabled ? 1 : 0, JSON.stringify(rule), now);
-    })();
+    // The conflict check and the writes are one transaction: an API rule created meanwhile (by
+    // another worker too) is either seen here or refused its id.
+    const { conflicts } = await this.deps.definitions.replaceFileRules(
+      rules.map((r) => r.rule),
+      this.now(),
+    );
+    if (conflicts.length > 0) {
+      const taken = new Set(conflicts);
+      throw ruleInvalid(
+        rules.filter(({ rule }) => taken.has(rule.id)).map(({ rule, source }) => ({ source, path: 'id', message: `rule id "${rule.id}" is already used by a rule created over the API` })),
+      );
+    }
     this.log.info({ rules: rules.length }, 'rule files loaded');
-    this.changed();
+    await this.refresh();
   }
 
-  private changed(): void {
-    this.cache = null;
+  /** Replaces the view from the table and tells the listeners (the engine). */
+  private async refresh(): Promise<void> {
+    this.view = await this.deps.definitions.list();
     for (const l of this.listeners) {
       try {
         l();

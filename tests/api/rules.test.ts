@@ -13,6 +13,7 @@ import { EventBus } from '../../server/events.ts';
 import { createLogger } from '../../server/observability/logger.ts';
 import { Metrics } from '../../server/observability/metrics.ts';
 import { DeviceService } from '../../server/registry/devices.ts';
+import { createRuleDefinitionStore } from '../../server/rules/definition-store.ts';
 import { RuleStore } from '../../server/rules/store.ts';
 import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 import type { NewEvent } from '../../server/storage/types.ts';
@@ -54,7 +55,7 @@ beforeAll(async () => {
   );
   storage = openSqliteStorage(join(dir, 'storetwin.db'));
   const logger = createLogger({ level: 'silent' });
-  store = new RuleStore({ db: storage.db, dirs: [join(dir, 'rules')], logger, watch: false });
+  store = new RuleStore({ definitions: createRuleDefinitionStore({ kind: 'sqlite', db: storage.db }), dirs: [join(dir, 'rules')], logger, watch: false });
   await store.start();
   const sites = await demoSites();
   const bus = new EventBus();

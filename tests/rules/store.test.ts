@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StoreTwinError } from '../../server/errors.ts';
+import { createRuleDefinitionStore } from '../../server/rules/definition-store.ts';
 import { loadRuleFiles, RuleStore } from '../../server/rules/store.ts';
 import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 import { logger, RULES_DIR, startRig, type Rig } from './setup.ts';
@@ -15,7 +16,7 @@ afterEach(async () => {
 async function tempStore(opts: { watch?: boolean } = {}): Promise<{ dir: string; storage: SqliteStorage; store: RuleStore }> {
   const dir = await mkdtemp(join(tmpdir(), 'storetwin-rulefiles-'));
   const storage = openSqliteStorage(join(dir, 'db', 'storetwin.db'));
-  const store = new RuleStore({ db: storage.db, dirs: [join(dir, 'rules')], logger, watch: opts.watch ?? false, debounceMs: 30 });
+  const store = new RuleStore({ definitions: createRuleDefinitionStore({ kind: 'sqlite', db: storage.db }), dirs: [join(dir, 'rules')], logger, watch: opts.watch ?? false, debounceMs: 30 });
   cleanup.push(async () => {
     store.stop();
     storage.close();
@@ -76,7 +77,7 @@ describe('rule files', () => {
 
     const storage = openSqliteStorage(join(dir, 'x.db'));
     cleanup.push(() => storage.close());
-    const store = new RuleStore({ db: storage.db, dirs: [dir], logger, watch: false });
+    const store = new RuleStore({ definitions: createRuleDefinitionStore({ kind: 'sqlite', db: storage.db }), dirs: [dir], logger, watch: false });
     const err = await store.start().then(
       () => null,
       (e: unknown) => e,
@@ -92,20 +93,36 @@ describe('rule files', () => {
     await import('node:fs/promises').then((fs) => fs.mkdir(join(dir, 'rules')));
     await writeFile(join(dir, 'rules', 'one.yaml'), doorRule('from-file'));
     await store.start();
-    store.create({ id: 'from-api', site: 'demo-shop', severity: 'info', message: { en: 'a', 'zh-CN': 'b' }, when: { kind: 'silence' } });
+    await store.create({ id: 'from-api', site: 'demo-shop', severity: 'info', message: { en: 'a', 'zh-CN': 'b' }, when: { kind: 'silence' } });
     expect(store.list().map((r) => [r.rule.id, r.origin])).toEqual([
       ['from-file', 'file'],
       ['from-api', 'api'],
     ]);
     expect(store.list('demo-hotel').map((r) => r.rule.id)).toEqual(['from-file']);
-    expect(() => store.update('from-file', {})).toThrow(expect.objectContaining({ code: 'STW_ERR_RULE_FROM_FILE' }));
-    expect(() => store.remove('nope')).toThrow(expect.objectContaining({ code: 'STW_ERR_RULE_NOT_FOUND' }));
-    expect(() => store.create({ id: 'from-api' })).toThrow(expect.objectContaining({ code: 'STW_ERR_RULE_INVALID' }));
+    await expect(store.update('from-file', {})).rejects.toMatchObject({ code: 'STW_ERR_RULE_FROM_FILE' });
+    await expect(store.remove('nope')).rejects.toMatchObject({ code: 'STW_ERR_RULE_NOT_FOUND' });
+    await expect(store.create({ id: 'from-api' })).rejects.toMatchObject({ code: 'STW_ERR_RULE_INVALID' });
     const rows = storage.db.prepare('SELECT id, origin, enabled FROM rules ORDER BY id').all();
     expect(rows).toEqual([
       { id: 'from-api', origin: 'api', enabled: 1 },
       { id: 'from-file', origin: 'file', enabled: 1 },
     ]);
+  });
+
+  it('the table decides: an id another worker took is refused here, and this view learns of the rule', async () => {
+    const { dir, storage, store } = await tempStore();
+    await store.start();
+    const other = new RuleStore({ definitions: createRuleDefinitionStore({ kind: 'sqlite', db: storage.db }), dirs: [join(dir, 'rules')], logger, watch: false });
+    await other.start();
+    const body = { id: 'taken', site: 'demo-shop', severity: 'info', message: { en: 'a', 'zh-CN': 'b' }, when: { kind: 'silence' } };
+    await other.create(body);
+    expect(store.get('taken')).toBeNull(); // this worker's view is behind the table
+    await expect(store.create({ ...body, severity: 'critical' })).rejects.toMatchObject({ code: 'STW_ERR_RULE_EXISTS' });
+    expect(store.get('taken')).toMatchObject({ origin: 'api', rule: { severity: 'info' } });
+    await other.remove('taken');
+    // Removed elsewhere: an update here says so, and forgets the rule.
+    await expect(store.update('taken', body)).rejects.toMatchObject({ code: 'STW_ERR_RULE_NOT_FOUND' });
+    expect(store.get('taken')).toBeNull();
   });
 
   it('hot reload: editing a rule file changes what the engine does, a broken edit keeps the old rules', async () => {
@@ -114,11 +131,11 @@ describe('rule files', () => {
     await writeFile(join(dir, 'rules', 'r.yaml'), doorRule('door-any', 'minor'));
     let rig: Rig | null = null;
     const storage = openSqliteStorage(join(dir, 'rules.db'));
-    const store = new RuleStore({ db: storage.db, dirs: [join(dir, 'rules')], logger, debounceMs: 30 });
+    const store = new RuleStore({ definitions: createRuleDefinitionStore({ kind: 'sqlite', db: storage.db }), dirs: [join(dir, 'rules')], logger, debounceMs: 30 });
     await store.start();
     cleanup.push(async () => {
       store.stop();
-      rig?.engine.stop();
+      await rig?.engine.stop();
       await rig?.close();
       storage.close();
       await rm(dir, { recursive: true, force: true });

@@ -185,7 +185,7 @@ export function ruleRoutes(deps: { rules: RuleStore; limits?: BacktestLimits; re
 
       app.post('/api/rules', allow('rules:write'), async (req: Request, res: Response) => {
         checkSite(req, req.body);
-        const created = deps.rules.create(req.body);
+        const created = await deps.rules.create(req.body);
         api.logger.info({ rule: created.rule.id, by: userOf(req).username }, 'rule created');
         await audit(api, req, { action: 'rule.created', site: siteOf(created), target: { kind: 'rule', id: created.rule.id }, after: { ...created.rule } });
         res.status(201).location(`/api/rules/${encodeURIComponent(created.rule.id)}`).json({ rule: view(created) });
@@ -194,7 +194,7 @@ export function ruleRoutes(deps: { rules: RuleStore; limits?: BacktestLimits; re
       app.put('/api/rules/:id', allow('rules:write'), async (req: Request, res: Response) => {
         const existing = writable(req);
         checkSite(req, req.body);
-        const updated = deps.rules.update(existing.rule.id, req.body);
+        const updated = await deps.rules.update(existing.rule.id, req.body);
         api.logger.info({ rule: updated.rule.id, by: userOf(req).username }, 'rule updated');
         // A rule moved from one site to another concerns both: site-less, scoped to the two.
         const [was, is] = [siteOf(existing), siteOf(updated)];
@@ -205,7 +205,7 @@ export function ruleRoutes(deps: { rules: RuleStore; limits?: BacktestLimits; re
 
       app.delete('/api/rules/:id', allow('rules:write'), async (req: Request, res: Response) => {
         const existing = writable(req);
-        deps.rules.remove(existing.rule.id);
+        await deps.rules.remove(existing.rule.id);
         api.logger.info({ rule: existing.rule.id, by: userOf(req).username }, 'rule removed');
         await audit(api, req, { action: 'rule.deleted', site: siteOf(existing), target: { kind: 'rule', id: existing.rule.id }, before: { ...existing.rule } });
         res.status(204).end();
