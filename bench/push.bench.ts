@@ -101,7 +101,7 @@ async function main(): Promise<void> {
   });
   const app = await createApp(config, { logger: createLogger({ level: 'silent' }) });
   const addresses = await app.listen();
-  const integration = app.integrations.create({ adapter: 'ctwing', site: BENCH_SITE });
+  const integration = await app.integrations.create({ adapter: 'ctwing', site: BENCH_SITE });
   for (let i = 0; i < DEVICES; i++) {
     await app.devices.register({ id: `bench-ct-door-${i}`, site: BENCH_SITE, type: 'door-sensor', zone: benchZone(i), externalIds: { ctwing: `bench-ct-${i}` } });
   }

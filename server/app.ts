@@ -67,7 +67,7 @@ import { REPO_ROOT } from './config.ts';
 import { EventBus } from './events.ts';
 import { Ingest } from './ingest/ingest.ts';
 import { IntegrationService } from './integrations/service.ts';
-import { SqliteIntegrationStore } from './integrations/store.ts';
+import { createIntegrationStore } from './integrations/store.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { DeviceService } from './registry/devices.ts';
@@ -251,7 +251,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
   // Devices heard through a platform or device system (server/integrations): their pushes,
   // connectors, and snapshots for cameras that are not on our broker.
   const integrations = new IntegrationService({
-    store: new SqliteIntegrationStore(db, () => clock.now()),
+    store: createIntegrationStore({ kind: 'sqlite', db }, () => clock.now()),
     registry,
     ingest,
     sites,
@@ -355,7 +355,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       notifyFile.start({ publicUrl: config.publicUrl });
       snapshots.start();
       linker.start();
-      integrations.start();
+      await integrations.start();
       overview.start();
       let mqtt: AddressInfo;
       if (embedded) {

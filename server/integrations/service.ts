@@ -12,6 +12,13 @@
  * unknown device with its ids, ready to register. Cameras heard through an integration answer
  * the linker's snapshot command from a picture that came with a recent message or through the
  * adapter's `snapshot` (Frigate).
+ *
+ * The push path never waits for the store per message. This service keeps a view of the
+ * integrations (id → record as last read or written, and token hash → id) for authenticating
+ * pushes, the connectors and `hears`: loaded by start(), kept fresh by every change made
+ * through this service, re-read every 15 s and on a token it does not know (an integration
+ * created or re-keyed by another worker). Counters, keys, unknown devices and refusals are
+ * written in one batch a second (flush); the API's lists and counters read the store.
  */
 import type { Clock } from '../clock.ts';
 import { ERRORS, StoreTwinError, type ErrorCode } from '../errors.ts';
@@ -28,7 +35,7 @@ import { describeIssues } from '../../devices/shared/json.ts';
 import { adapters, getAdapter } from './adapters/index.ts';
 import type { Adapter, AdapterMessage, AdapterState, Connector, ExternalIdKey, PushRequest } from './adapters/types.ts';
 import { normalizeExternalId } from '../registry/external-ids.ts';
-import type { IntegrationCounts, IntegrationRecord, PendingWrites, SqliteIntegrationStore, UnknownDevice } from './store.ts';
+import { emptyPendingWrites, type IntegrationCounts, type IntegrationRecord, type IntegrationStore, type PendingWrites, type UnknownDevice } from './types.ts';
 import { randomBytes } from 'node:crypto';
 
 export interface IntegrationSettingsConfig {
@@ -43,7 +50,7 @@ export interface IntegrationSettingsConfig {
 }
 
 export interface IntegrationServiceDeps {
-  store: SqliteIntegrationStore;
+  store: IntegrationStore;
   registry: { findDeviceByExternalId(platform: string, id: string): DeviceRecord | null; getDevice(id: string): DeviceRecord | null };
   ingest: {
     acceptUplink(device: DeviceRecord, payload: Buffer, at?: string): Promise<IngestOutcome>;
@@ -93,6 +100,8 @@ interface Tally extends IntegrationCounts {
 
 const MASK = '••••••';
 const FLUSH_EVERY_MS = 1000;
+/** How often the view is re-read (changes made on another worker), in flushes. */
+const RELOAD_EVERY_FLUSHES = 15;
 const TOKEN_PREFIX = 'stw_int_';
 
 function emptyTally(): Tally {
@@ -106,24 +115,79 @@ export class IntegrationService {
   private readonly connectors = new Map<string, Connector>();
   private readonly deduper: SeqDeduper<string>;
   private readonly pictures = new Map<string, { jpeg: Buffer; at: number }>();
-  /** Counters, retransmission keys and unknown devices, written once a second (flush). */
-  private pending: PendingWrites = { counts: new Map(), keys: [], unknown: [] };
+  /** Counters, retransmission keys, unknown devices and refusals, written once a second (flush). */
+  private pending: PendingWrites = emptyPendingWrites();
   private flushTimer: NodeJS.Timeout | null = null;
+  private flushes = 0;
   private started = false;
+  /** The view (see the header): integrations by id, and their ids by token hash. */
+  private view = new Map<string, IntegrationRecord>();
+  private byToken = new Map<string, string>();
+  /** Bumped by every change through this service: a re-read that began before one is dropped. */
+  private changes = 0;
 
   constructor(private readonly deps: IntegrationServiceDeps) {
     this.log = deps.logger.child({ module: 'integrations' });
     this.deduper = new SeqDeduper<string>(deps.config.dedupeWindowS * 1000);
   }
 
-  /** Rebuilds the retransmission window and starts the connectors of enabled integrations. */
-  start(): void {
-    this.started = true;
+  /** Loads the view, rebuilds the retransmission window and starts the connectors of enabled integrations. */
+  async start(): Promise<void> {
     const now = this.deps.clock.now();
-    for (const k of this.deps.store.recentKeys(now - this.deps.config.dedupeWindowS * 1000)) this.deduper.remember(k.device, k.key, k.at);
-    for (const rec of this.deps.store.list()) this.syncConnector(rec);
-    this.flushTimer = setInterval(() => this.flush(), FLUSH_EVERY_MS);
+    const keys = await this.deps.store.recentKeys(now - this.deps.config.dedupeWindowS * 1000);
+    for (const k of keys) this.deduper.remember(k.device, k.key, k.at);
+    await this.reload();
+    this.started = true;
+    for (const rec of this.view.values()) this.syncConnector(rec);
+    this.flushTimer = setInterval(() => void this.tick(), FLUSH_EVERY_MS);
     this.flushTimer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    await this.flush();
+    if (++this.flushes % RELOAD_EVERY_FLUSHES !== 0) return;
+    try {
+      await this.reload();
+    } catch (err) {
+      this.log.warn({ err }, 'integrations could not be re-read');
+    }
+  }
+
+  /** Re-reads the view from the store, unless this service changed something meanwhile. */
+  private async reload(): Promise<void> {
+    const before = this.changes;
+    const all = await this.deps.store.list();
+    if (this.changes !== before) return;
+    this.view = new Map(all.map((r) => [r.id, r]));
+    this.byToken = new Map(all.map((r) => [r.tokenHash, r.id]));
+  }
+
+  /** Records a change made through this service (or a record read fresh) in the view. */
+  private remember(rec: IntegrationRecord): IntegrationRecord {
+    this.changes++;
+    const old = this.view.get(rec.id);
+    if (old !== undefined && old.tokenHash !== rec.tokenHash) this.byToken.delete(old.tokenHash);
+    this.view.set(rec.id, rec);
+    this.byToken.set(rec.tokenHash, rec.id);
+    return rec;
+  }
+
+  private forget(id: string): void {
+    this.changes++;
+    const old = this.view.get(id);
+    if (old !== undefined) this.byToken.delete(old.tokenHash);
+    this.view.delete(id);
+  }
+
+  /** The integration a push token names: the view, else the store (one created or re-keyed on another worker). */
+  private async integrationByToken(token: string | undefined): Promise<IntegrationRecord | null> {
+    if (!token) return null;
+    const hash = sha256Hex(token);
+    const id = this.byToken.get(hash);
+    const known = id === undefined ? undefined : this.view.get(id);
+    if (known !== undefined) return known;
+    const rec = await this.deps.store.byTokenHash(hash);
+    return rec === null ? null : this.remember(rec);
   }
 
   async stop(): Promise<void> {
@@ -133,7 +197,7 @@ export class IntegrationService {
     await Promise.allSettled(running.map((c) => c.stop()));
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = null;
-    this.flush();
+    await this.flush();
   }
 
   /**
@@ -141,11 +205,11 @@ export class IntegrationService {
    * second of them: counters a little low, and a retransmission of a message stored in that
    * second stored again — at least once, never lost.
    */
-  flush(): void {
+  async flush(): Promise<void> {
     const batch = this.pending;
-    this.pending = { counts: new Map(), keys: [], unknown: [] };
+    this.pending = emptyPendingWrites();
     try {
-      this.deps.store.applyBatch(batch);
+      await this.deps.store.applyBatch(batch);
     } catch (err) {
       this.log.error({ err }, 'integration counters could not be written');
     }
@@ -153,22 +217,22 @@ export class IntegrationService {
 
   // ---- management (API) --------------------------------------------------------------------
 
-  list(): PublicIntegration[] {
-    this.flush();
-    return this.deps.store.list().map((r) => this.toPublic(r));
+  async list(): Promise<PublicIntegration[]> {
+    await this.flush();
+    return (await this.deps.store.list()).map((r) => this.toPublic(r));
   }
 
-  get(id: string): IntegrationRecord | null {
-    this.flush();
+  async get(id: string): Promise<IntegrationRecord | null> {
+    await this.flush();
     return this.deps.store.get(id);
   }
 
-  create(input: { adapter: string; site: string; name?: string; settings?: unknown; enabled?: boolean }): { integration: PublicIntegration; token: string } {
+  async create(input: { adapter: string; site: string; name?: string; settings?: unknown; enabled?: boolean }): Promise<{ integration: PublicIntegration; token: string }> {
     const adapter = this.adapterOf(input.adapter);
     if (this.deps.sites.get(input.site) === undefined) throw new StoreTwinError('STW_ERR_SITE_NOT_FOUND', `no site "${input.site}"`);
     const settings = this.validSettings(adapter, input.settings ?? {});
     const token = TOKEN_PREFIX + newSecret();
-    const rec = this.deps.store.insert({
+    const rec = await this.deps.store.insert({
       id: `int-${randomBytes(6).toString('hex')}`,
       adapter: adapter.id,
       site: input.site,
@@ -177,6 +241,7 @@ export class IntegrationService {
       tokenHash: sha256Hex(token),
       enabled: input.enabled ?? true,
     });
+    this.remember(rec);
     this.syncConnector(rec);
     return { integration: this.toPublic(rec), token };
   }
@@ -186,8 +251,8 @@ export class IntegrationService {
    * secret (a password, OneNET's token) need not be sent again to change something else; the
    * masked placeholder the API shows counts as "unchanged".
    */
-  update(id: string, patch: { name?: string; enabled?: boolean; settings?: Record<string, unknown> }): PublicIntegration {
-    const rec = this.mustGet(id);
+  async update(id: string, patch: { name?: string; enabled?: boolean; settings?: Record<string, unknown> }): Promise<PublicIntegration> {
+    const rec = await this.mustGet(id);
     const adapter = this.adapterOf(rec.adapter);
     let settings = rec.settings;
     if (patch.settings !== undefined) {
@@ -195,39 +260,43 @@ export class IntegrationService {
       for (const [k, v] of Object.entries(patch.settings)) if (v !== MASK) merged[k] = v;
       settings = this.validSettings(adapter, merged);
     }
-    const next = this.deps.store.update(id, { name: patch.name ?? rec.name, enabled: patch.enabled ?? rec.enabled, settings })!;
+    const updated = await this.deps.store.update(id, { name: patch.name ?? rec.name, enabled: patch.enabled ?? rec.enabled, settings });
+    if (updated === null) throw new StoreTwinError('STW_ERR_INTEGRATION_NOT_FOUND', `no integration "${id}"`);
+    const next = this.remember(updated);
     this.states.delete(id);
     this.restartConnector(next);
     return this.toPublic(next);
   }
 
-  rotateToken(id: string): { integration: PublicIntegration; token: string } {
-    this.mustGet(id);
+  async rotateToken(id: string): Promise<{ integration: PublicIntegration; token: string }> {
+    await this.mustGet(id);
     const token = TOKEN_PREFIX + newSecret();
-    this.deps.store.setTokenHash(id, sha256Hex(token));
-    return { integration: this.toPublic(this.mustGet(id)), token };
+    const rec = await this.deps.store.setTokenHash(id, sha256Hex(token));
+    if (rec === null) throw new StoreTwinError('STW_ERR_INTEGRATION_NOT_FOUND', `no integration "${id}"`);
+    return { integration: this.toPublic(this.remember(rec)), token };
   }
 
-  remove(id: string): void {
-    this.mustGet(id);
+  async remove(id: string): Promise<void> {
+    await this.mustGet(id);
     const running = this.connectors.get(id);
     this.connectors.delete(id);
     void running?.stop();
     this.states.delete(id);
     this.buckets.delete(id);
-    this.deps.store.remove(id);
+    this.forget(id);
+    await this.deps.store.remove(id);
   }
 
   /** Devices integrations named that nobody has registered (yet): registered ones drop out. */
-  unknownDevices(): (UnknownDevice & { adapter: string; site: string })[] {
-    this.flush();
-    const byId = new Map(this.deps.store.list().map((r) => [r.id, r]));
+  async unknownDevices(): Promise<(UnknownDevice & { adapter: string; site: string })[]> {
+    await this.flush();
+    const byId = new Map((await this.deps.store.list()).map((r) => [r.id, r]));
     const out: (UnknownDevice & { adapter: string; site: string })[] = [];
-    for (const u of this.deps.store.listUnknown()) {
+    for (const u of await this.deps.store.listUnknown()) {
       const integ = byId.get(u.integration);
       if (!integ) continue;
       if (this.findDevice(integ, u.ids) !== null) {
-        this.deps.store.forgetUnknown(u.integration, u.ids);
+        await this.deps.store.forgetUnknown(u.integration, u.ids);
         continue;
       }
       out.push({ ...u, adapter: integ.adapter, site: integ.site });
@@ -267,7 +336,7 @@ export class IntegrationService {
   async push(adapterId: string, token: string | undefined, req: PushRequest): Promise<PushAnswer> {
     const adapter = getAdapter(adapterId);
     if (!adapter || adapter.delivery !== 'push') return this.refusal(adapterId, null, 'STW_ERR_ADAPTER_UNKNOWN', `no push adapter "${adapterId.slice(0, 40)}"`);
-    const rec = token ? this.deps.store.byTokenHash(sha256Hex(token)) : null;
+    const rec = await this.integrationByToken(token);
     // A token of another adapter's integration is as wrong as a made-up one.
     if (!rec || rec.adapter !== adapter.id) return this.refusal(adapter.id, null, 'STW_ERR_INTEGRATION_TOKEN_INVALID', token ? 'no integration of this adapter has that token' : 'no token: add ?token=TOKEN to the push URL or send Authorization: Bearer TOKEN');
     if (!rec.enabled) return this.refusal(adapter.id, rec, 'STW_ERR_INTEGRATION_DISABLED', `integration ${rec.id} is disabled`);
@@ -297,8 +366,8 @@ export class IntegrationService {
   }
 
   /** A push whose body could not be read: over `maxPushBytes`, or the connection failed mid-body. */
-  refuseBody(adapterId: string, token: string | undefined, err: unknown): PushAnswer {
-    const rec = token ? this.deps.store.byTokenHash(sha256Hex(token)) : null;
+  async refuseBody(adapterId: string, token: string | undefined, err: unknown): Promise<PushAnswer> {
+    const rec = await this.integrationByToken(token);
     const owned = rec !== null && rec.adapter === adapterId ? rec : null;
     const tooLarge = typeof err === 'object' && err !== null && (err as { type?: unknown }).type === 'entity.too.large';
     return tooLarge
@@ -446,7 +515,7 @@ export class IntegrationService {
   }
 
   private integrationHearing(device: DeviceRecord): { rec: IntegrationRecord; adapter: Adapter<unknown> } | null {
-    for (const rec of this.deps.store.list()) {
+    for (const rec of this.view.values()) {
       if (!rec.enabled || rec.site !== device.site) continue;
       const adapter = getAdapter(rec.adapter);
       if (adapter && adapter.externalIdKeys.some((k) => k !== 'imei' && device.externalIds[k] !== undefined)) return { rec, adapter };
@@ -467,7 +536,7 @@ export class IntegrationService {
 
   private refusal(adapter: string, rec: IntegrationRecord | null, code: ErrorCode, message: string): PushAnswer {
     this.countMessage(getAdapter(adapter) ? adapter : '(unknown)', 'refused', code);
-    if (rec) this.deps.store.recordError(rec.id, code, message);
+    if (rec) this.pending.errors.push({ integration: rec.id, code, message, at: this.deps.clock.now() });
     this.log.warn({ code, adapter: adapter.slice(0, 40), integration: rec?.id }, message);
     return { status: ERRORS[code].status, contentType: 'application/json', body: JSON.stringify({ error: { code, message } }) };
   }
@@ -484,14 +553,14 @@ export class IntegrationService {
       site: rec.site,
       settings: rec.settings,
       deliver: async (messages) => {
-        const current = this.deps.store.get(rec.id);
+        const current = this.view.get(rec.id);
         if (!current?.enabled) return;
         await this.deliver(current, adapter, messages);
       },
       parse: async (req) => this.safeParse(adapter, rec, req),
       refuse: (code, message) => {
         this.countMessage(adapter.id, 'refused', code);
-        this.deps.store.recordError(rec.id, code, message);
+        this.pending.errors.push({ integration: rec.id, code, message, at: this.deps.clock.now() });
         log.warn({ code }, message);
       },
       now: () => this.deps.clock.now(),
@@ -505,7 +574,7 @@ export class IntegrationService {
     const running = this.connectors.get(rec.id);
     this.connectors.delete(rec.id);
     if (running) {
-      void running.stop().then(() => this.syncConnector(this.deps.store.get(rec.id) ?? rec));
+      void running.stop().then(() => this.syncConnector(this.view.get(rec.id) ?? rec));
       return;
     }
     this.syncConnector(rec);
@@ -537,8 +606,8 @@ export class IntegrationService {
     return parsed.data;
   }
 
-  private mustGet(id: string): IntegrationRecord {
-    const rec = this.deps.store.get(id);
+  private async mustGet(id: string): Promise<IntegrationRecord> {
+    const rec = await this.deps.store.get(id);
     if (!rec) throw new StoreTwinError('STW_ERR_INTEGRATION_NOT_FOUND', `no integration "${id}"`);
     return rec;
   }

@@ -329,7 +329,7 @@ describe('the integrations page for an admin', { timeout: 120_000 }, () => {
     expect(await page.getAttribute('[data-testid="edit-setting-token"]', 'placeholder')).toBe('unchanged — type to replace');
     await page.click('[data-testid="integ-save"]');
     await page.locator('[data-testid="integ-status"]', { hasText: '“OneNET shop” saved' }).waitFor();
-    expect(t.app.integrations.get(otherId)?.settings).toMatchObject({ token: 'storetwin-onenet-token' });
+    expect((await t.app.integrations.get(otherId))?.settings).toMatchObject({ token: 'storetwin-onenet-token' });
 
     await row(page, otherId).locator('[data-testid="integ-remove"]').click();
     await page.locator('[data-testid="integ-remove"][role="dialog"]').waitFor();

@@ -235,7 +235,7 @@ describe('managing integrations', () => {
     // Changing something else keeps the secret.
     const renamed = await api(admin, 'PATCH', `/api/integrations/${integration.id}`, { name: 'OneNET hotel', settings: { token: shown.body.integration.settings.token } });
     expect(renamed.status).toBe(200);
-    expect(t.app.integrations.get(integration.id)?.settings).toMatchObject({ token: 'a-secret-push-token' });
+    expect((await t.app.integrations.get(integration.id))?.settings).toMatchObject({ token: 'a-secret-push-token' });
   });
 });
 
@@ -264,8 +264,8 @@ describe('the push rate budget', () => {
   it('answers 429 with Retry-After once an integration spends its burst, and other integrations are not slowed', async () => {
     const limited = await startTestApp({ integrations: { pushRate: { perSecond: 0.5, burst: 2 } } });
     try {
-      const a = limited.app.integrations.create({ adapter: 'ctwing', site: HOTEL });
-      const b = limited.app.integrations.create({ adapter: 'ctwing', site: HOTEL });
+      const a = await limited.app.integrations.create({ adapter: 'ctwing', site: HOTEL });
+      const b = await limited.app.integrations.create({ adapter: 'ctwing', site: HOTEL });
       const body = await fixture('ctwing-datareport-decoded.json');
       const send = (token: string) => fetch(`${limited.httpUrl}/api/ingest/ctwing?token=${token}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       expect((await send(a.token)).status).toBe(200);

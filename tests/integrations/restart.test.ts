@@ -26,7 +26,7 @@ describe('an integration across a restart', () => {
   it('keeps its token and counters, and still drops a retransmission of what it stored before', async () => {
     dataDir = await tempDir();
     t = await startTestApp({}, { dataDir, keepData: true });
-    const { integration, token } = t.app.integrations.create({ adapter: 'ctwing', site: 'demo-hotel' });
+    const { integration, token } = await t.app.integrations.create({ adapter: 'ctwing', site: 'demo-hotel' });
     await t.app.devices.register({ id: 'door-restart', site: 'demo-hotel', type: 'door-sensor', zone: '4-01', externalIds: { ctwing: 'acf7baaee65e431eadfb8f5fe50e8b81' } });
     const body = await readFile(FIXTURE);
     expect((await push(t.httpUrl, token, body)).body).toMatchObject({ accepted: 1 });
@@ -38,6 +38,6 @@ describe('an integration across a restart', () => {
     expect(again.body).toMatchObject({ accepted: 0, duplicates: 1 });
     const stored = await t.app.storage.events.query({ device: 'door-restart', limit: 100 });
     expect(stored.items.filter((e) => e.type === 'heartbeat')).toHaveLength(1);
-    expect(t.app.integrations.get(integration.id)?.counts).toMatchObject({ accepted: 1, duplicates: 1 });
+    expect((await t.app.integrations.get(integration.id))?.counts).toMatchObject({ accepted: 1, duplicates: 1 });
   });
 });

@@ -230,7 +230,7 @@ export function ingestRoutes(deps: IntegrationRouteDeps): ApiRouteModule {
         const answer =
           bodyError === undefined
             ? await deps.integrations.push(adapter, pushToken(req), pushRequest(req))
-            : deps.integrations.refuseBody(adapter, pushToken(req), bodyError);
+            : await deps.integrations.refuseBody(adapter, pushToken(req), bodyError);
         if (answer.retryAfterS !== undefined) res.setHeader('Retry-After', String(answer.retryAfterS));
         // A body left unread (refused over the cap) must not be taken for the next request.
         if (bodyError !== undefined) res.setHeader('Connection', 'close');
@@ -245,8 +245,8 @@ export function ingestRoutes(deps: IntegrationRouteDeps): ApiRouteModule {
 
 export function integrationRoutes(deps: IntegrationRouteDeps): ApiRouteModule {
   const { integrations } = deps;
-  const visible = (req: Request, id: string): PublicIntegration => {
-    const rec = integrations.get(id);
+  const visible = async (req: Request, id: string): Promise<PublicIntegration> => {
+    const rec = await integrations.get(id);
     if (!rec || !canSeeSite(userOf(req), rec.site)) throw new StoreTwinError('STW_ERR_INTEGRATION_NOT_FOUND', `no integration "${id}"`);
     return integrations.toPublic(rec);
   };
@@ -276,56 +276,56 @@ export function integrationRoutes(deps: IntegrationRouteDeps): ApiRouteModule {
       });
 
       // Before /:id. Whoever registers devices sees what integrations heard from unregistered ones.
-      app.get('/api/integrations/unknown-devices', allow('devices:write'), (req: Request, res: Response) => {
+      app.get('/api/integrations/unknown-devices', allow('devices:write'), async (req: Request, res: Response) => {
         const q = parseInput(integrationListQuery, req.query, 'query');
         const site = scopeSite(userOf(req), q.site);
         const user = userOf(req);
-        const items = integrations.unknownDevices().filter((u) => canSeeSite(user, u.site) && (site === undefined || u.site === site));
+        const items = (await integrations.unknownDevices()).filter((u) => canSeeSite(user, u.site) && (site === undefined || u.site === site));
         res.json({ items });
       });
 
-      app.get('/api/integrations', allow('integrations:manage'), (req: Request, res: Response) => {
+      app.get('/api/integrations', allow('integrations:manage'), async (req: Request, res: Response) => {
         const q = parseInput(integrationListQuery, req.query, 'query');
         const site = scopeSite(userOf(req), q.site);
         const user = userOf(req);
-        res.json({ items: integrations.list().filter((i) => canSeeSite(user, i.site) && (site === undefined || i.site === site)) });
+        res.json({ items: (await integrations.list()).filter((i) => canSeeSite(user, i.site) && (site === undefined || i.site === site)) });
       });
 
       app.post('/api/integrations', allow('integrations:manage'), async (req: Request, res: Response) => {
         const input = parseInput(integrationInputSchema, req.body, 'body');
         if (!canSeeSite(userOf(req), input.site)) throw new StoreTwinError('STW_ERR_SITE_NOT_FOUND', `no site "${input.site}"`);
-        const { integration, token } = integrations.create(input);
+        const { integration, token } = await integrations.create(input);
         await audit(api, req, { action: 'integration.created', site: integration.site, target: target(integration), after: fields(integration) });
         // DESIGN.md: the answer carries `id` and `token` at its top level.
         res.status(201).location(`/api/integrations/${integration.id}`).json({ id: integration.id, token, pushUrl: pushUrl(deps, req, integration, token), integration });
       });
 
-      app.get('/api/integrations/:id', allow('integrations:manage'), (req: Request, res: Response) => {
+      app.get('/api/integrations/:id', allow('integrations:manage'), async (req: Request, res: Response) => {
         const { id } = parseInput(integrationParams, req.params, 'params');
-        res.json({ integration: visible(req, id) });
+        res.json({ integration: await visible(req, id) });
       });
 
       app.patch('/api/integrations/:id', allow('integrations:manage'), async (req: Request, res: Response) => {
         const { id } = parseInput(integrationParams, req.params, 'params');
-        const before = visible(req, id);
+        const before = await visible(req, id);
         const patch = parseInput(integrationUpdateSchema, req.body, 'body');
-        const integration = integrations.update(id, patch);
+        const integration = await integrations.update(id, patch);
         await audit(api, req, { action: 'integration.updated', site: integration.site, target: target(integration), ...changes(fields(before), fields(integration)) });
         res.json({ integration });
       });
 
       app.post('/api/integrations/:id/token', allow('integrations:manage'), async (req: Request, res: Response) => {
         const { id } = parseInput(integrationParams, req.params, 'params');
-        visible(req, id);
-        const { integration, token } = integrations.rotateToken(id);
+        await visible(req, id);
+        const { integration, token } = await integrations.rotateToken(id);
         await audit(api, req, { action: 'integration.token_rotated', site: integration.site, target: target(integration) });
         res.json({ integration, token, pushUrl: pushUrl(deps, req, integration, token) });
       });
 
       app.delete('/api/integrations/:id', allow('integrations:manage'), async (req: Request, res: Response) => {
         const { id } = parseInput(integrationParams, req.params, 'params');
-        const before = visible(req, id);
-        integrations.remove(id);
+        const before = await visible(req, id);
+        await integrations.remove(id);
         await audit(api, req, { action: 'integration.removed', site: before.site, target: target(before) });
         res.status(204).end();
       });

@@ -1,0 +1,19 @@
+/** The SQLite integration store: the contract suite over a real database file. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createIntegrationStore } from '../../server/integrations/store.ts';
+import { openSqliteStorage } from '../../server/storage/sqlite/index.ts';
+import { integrationStoreContract } from './integration-store.contract.ts';
+
+integrationStoreContract('sqlite', async (now) => {
+  const dir = await mkdtemp(join(tmpdir(), 'stw-integrations-'));
+  const storage = openSqliteStorage(join(dir, 'storetwin.db'));
+  return {
+    store: createIntegrationStore({ kind: 'sqlite', db: storage.db }, now),
+    cleanup: async () => {
+      storage.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
