@@ -29,6 +29,7 @@ import { overviewRoutes } from './api/routes/overview.ts';
 import { ruleRoutes } from './api/routes/rules.ts';
 import { snapshotRoutes } from './api/routes/snapshots.ts';
 import { ArmingScheduleWatch, ArmingService, MaintenanceService } from './arming/index.ts';
+import { createArmingStore } from './arming/store.ts';
 import { createAuditStore } from './audit/store.ts';
 import type { AuditStore } from './audit/types.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -188,10 +189,12 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
   const db = storage.db;
   // People's actions, recorded by the API's route handlers (and the CLI's admin commands).
   const audit = createAuditStore({ kind: 'sqlite', db }, () => clock.now());
-  const arming = new ArmingService({ db, sites, bus, clock });
+  // Arming overrides and maintenance windows: both services keep what the rules and alarms ask in memory.
+  const armingStore = createArmingStore({ kind: 'sqlite', db });
+  const arming = new ArmingService({ store: armingStore, sites, bus, clock });
   // Windows opening and closing, overrides lapsing: announced like changes by hand.
   const armingWatch = new ArmingScheduleWatch({ sites, arming, bus, clock });
-  const maintenance = new MaintenanceService({ db, sites, registry, clock });
+  const maintenance = new MaintenanceService({ store: armingStore, sites, registry, clock });
   const rules = new RuleStore({ definitions: createRuleDefinitionStore({ kind: 'sqlite', db }), dirs: ruleDirs(config), logger, now: () => clock.now() });
   const ruleEngine = new RuleEngine({ bus, clock, twin, arming, sites, rules, timers: createRuleTimerStore({ kind: 'sqlite', db }), logger });
   // notify.yaml, watched: a valid edit reaches the planner, channels and escalator (onChange below).
@@ -346,6 +349,8 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       await ingest.start();
       twin.start();
       // Downstream of the twin: rules → alarms → (notifications, linkage, live).
+      await arming.start();
+      await maintenance.start();
       await rules.start();
       alarms.start();
       await ruleEngine.start();

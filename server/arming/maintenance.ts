@@ -8,13 +8,17 @@
  * disarming needs (`zones:arm`); without it a window covers one device for a few hours. The
  * caller says whether the person holds `zones:arm` (`mayArm`), decided by permission in
  * server/auth/roles.ts, never by role name.
+ *
+ * The alarm service asks `inMaintenance` for every alarm it would raise, so the windows not yet
+ * over are an in-memory view: loaded by start(), added to by create() and changed by end()
+ * after their write has committed, pruned as windows lapse. The API's `get` and `list` read the
+ * store (they may show a window another worker opened).
  */
-import type { Statement } from 'better-sqlite3';
 import { systemClock, type Clock } from '../clock.ts';
 import { StoreTwinError } from '../errors.ts';
-import type { Database } from '../storage/sqlite/database.ts';
 import type { DeviceRecord } from '../storage/types.ts';
 import type { ArmingSites } from './service.ts';
+import type { ArmingStore, MaintenanceRecord } from './store.ts';
 import type { ActiveMaintenance, MaintenanceReader, MaintenanceWindow } from './types.ts';
 
 export type { MaintenanceWindow } from './types.ts';
@@ -48,66 +52,47 @@ export interface NewMaintenance {
 }
 
 export interface MaintenanceServiceDeps {
-  db: Database;
+  store: ArmingStore;
   sites: ArmingSites & { placement?(siteId: string, deviceId: string): unknown };
   /** To accept registered devices that the site file does not place. */
   registry?: { getDevice(id: string): DeviceRecord | null };
   clock?: Clock;
 }
 
-interface Row {
-  id: number;
-  site: string;
-  zone: string | null;
-  device: string | null;
-  by: string;
-  reason: string | null;
-  from_at: number;
-  until_at: number;
-}
-
 export class MaintenanceService implements MaintenanceReader {
   private readonly clock: Clock;
-  private stmts: {
-    insert: Statement<{ site: string; zone: string | null; device: string | null; by: string; reason: string | null; from: number; until: number }>;
-    get: Statement<[number], Row>;
-    hit: Statement<{ site: string; zone: string | null; device: string | null; at: number }, Row>;
-    listSite: Statement<[string, number], Row>;
-    listAll: Statement<[number], Row>;
-    end: Statement<[number, number]>;
-  } | null = null;
+  /** Windows not over when last looked at, by site: the view (see the header). */
+  private readonly open = new Map<string, Map<number, MaintenanceRecord>>();
 
   constructor(private readonly deps: MaintenanceServiceDeps) {
     this.clock = deps.clock ?? systemClock;
   }
 
-  private get s(): NonNullable<MaintenanceService['stmts']> {
-    const db = this.deps.db;
-    this.stmts ??= {
-      insert: db.prepare(
-        'INSERT INTO maintenance (site, zone, device, by, reason, from_at, until_at) VALUES (@site, @zone, @device, @by, @reason, @from, @until)',
-      ),
-      get: db.prepare('SELECT * FROM maintenance WHERE id = ?'),
-      // maintenance_until narrows to windows not yet over; few rows remain after that.
-      hit: db.prepare(
-        `SELECT * FROM maintenance
-         WHERE until_at > @at AND from_at <= @at AND site = @site
-           AND ((zone IS NOT NULL AND zone = @zone) OR (device IS NOT NULL AND device = @device))
-         ORDER BY until_at DESC, id
-         LIMIT 1`,
-      ),
-      listSite: db.prepare('SELECT * FROM maintenance WHERE site = ? AND until_at > ? ORDER BY from_at, id'),
-      listAll: db.prepare('SELECT * FROM maintenance WHERE until_at > ? ORDER BY from_at, id'),
-      end: db.prepare('UPDATE maintenance SET until_at = ? WHERE id = ?'),
-    };
-    return this.stmts;
+  /** Loads the windows not yet over; call before anything asks. */
+  async start(): Promise<void> {
+    const windows = await this.deps.store.openWindows(this.clock.now());
+    this.open.clear();
+    for (const w of windows) this.remember(w);
   }
 
   inMaintenance(site: string, zone: string | null, device: string | null, atMs: number): ActiveMaintenance | null {
     if (zone === null && device === null) return null;
-    const row = this.s.hit.get({ site, zone, device, at: atMs });
-    if (row === undefined) return null;
-    return { ...this.toWindow(row, atMs), timezone: this.deps.sites.get(site)?.timezone ?? null };
+    const windows = this.open.get(site);
+    if (!windows) return null;
+    // Of the windows covering it, the one ending last (then the oldest), as the SQL used to pick.
+    let best: MaintenanceRecord | null = null;
+    const now = this.clock.now();
+    for (const w of windows.values()) {
+      if (w.until <= now && w.until <= atMs) {
+        windows.delete(w.id); // lapsed: nobody will ask about it again
+        continue;
+      }
+      if (!(w.from <= atMs && w.until > atMs)) continue;
+      if (!((w.zone !== null && w.zone === zone) || (w.device !== null && w.device === device))) continue;
+      if (!best || w.until > best.until || (w.until === best.until && w.id < best.id)) best = w;
+    }
+    if (!best) return null;
+    return { ...this.toWindow(best, atMs), timezone: this.deps.sites.get(site)?.timezone ?? null };
   }
 
   /**
@@ -115,7 +100,7 @@ export class MaintenanceService implements MaintenanceReader {
    * `mayArm`), STW_ERR_ZONE_NOT_FOUND, STW_ERR_DEVICE_NOT_FOUND or STW_ERR_VALIDATION (times,
    * and the limits in MAINTENANCE_LIMITS).
    */
-  create(input: NewMaintenance): MaintenanceWindow {
+  async create(input: NewMaintenance): Promise<MaintenanceWindow> {
     const { site } = input;
     const zone = input.zone ?? null;
     const device = input.device ?? null;
@@ -134,34 +119,49 @@ export class MaintenanceService implements MaintenanceReader {
       throw new StoreTwinError('STW_ERR_VALIDATION', 'until must be in the future and after from', [{ path: ['until'], message: 'must be in the future' }]);
     }
     checkLimits(from, input.until, now, input.mayArm);
-    const info = this.s.insert.run({ site, zone, device, by: input.by, reason: input.reason ?? null, from, until: input.until });
-    return this.toWindow(this.s.get.get(Number(info.lastInsertRowid))!, now);
+    const stored = await this.deps.store.insertWindow({ site, zone, device, by: input.by, reason: input.reason ?? null, from, until: input.until });
+    this.remember(stored);
+    return this.toWindow(stored, now);
   }
 
-  get(id: number): MaintenanceWindow | null {
-    const row = this.s.get.get(id);
-    return row ? this.toWindow(row, this.clock.now()) : null;
+  async get(id: number): Promise<MaintenanceWindow | null> {
+    const w = await this.deps.store.getWindow(id);
+    return w ? this.toWindow(w, this.clock.now()) : null;
   }
 
   /** Windows not yet over (in force or upcoming), of one site or of all. */
-  list(site?: string): MaintenanceWindow[] {
+  async list(site?: string): Promise<MaintenanceWindow[]> {
     const now = this.clock.now();
-    const rows = site === undefined ? this.s.listAll.all(now) : this.s.listSite.all(site, now);
-    return rows.map((r) => this.toWindow(r, now));
+    const windows = await this.deps.store.openWindows(now, site === undefined ? undefined : [site]);
+    return windows.map((w) => this.toWindow(w, now));
   }
 
   /**
    * Ends a window now (kept as a record). Ending a zone window re-arms the zone's alarms, so it
    * needs zones:arm like opening one. Throws STW_ERR_MAINTENANCE_NOT_FOUND or STW_ERR_FORBIDDEN.
    */
-  end(id: number, actor: { mayArm: boolean }): MaintenanceWindow {
-    const row = this.s.get.get(id);
-    if (!row) throw new StoreTwinError('STW_ERR_MAINTENANCE_NOT_FOUND', `no maintenance window ${id}`);
-    if (row.zone !== null && !actor.mayArm) throw new StoreTwinError('STW_ERR_FORBIDDEN', 'ending a zone maintenance window needs zones:arm');
+  async end(id: number, actor: { mayArm: boolean }): Promise<MaintenanceWindow> {
+    // A window's zone never changes: checking it before the write cannot race.
+    const found = await this.deps.store.getWindow(id);
+    if (!found) throw new StoreTwinError('STW_ERR_MAINTENANCE_NOT_FOUND', `no maintenance window ${id}`);
+    if (found.zone !== null && !actor.mayArm) throw new StoreTwinError('STW_ERR_FORBIDDEN', 'ending a zone maintenance window needs zones:arm');
     const now = this.clock.now();
-    // An upcoming window ends before it starts: keep from ≤ until so the record stays sane.
-    if (row.until_at > now) this.s.end.run(Math.max(now, row.from_at), id);
-    return this.toWindow(this.s.get.get(id)!, now);
+    // An upcoming window ends before it starts: the store keeps from ≤ until.
+    const ended = await this.deps.store.endWindow(id, now);
+    if (!ended) throw new StoreTwinError('STW_ERR_MAINTENANCE_NOT_FOUND', `no maintenance window ${id}`);
+    this.remember(ended);
+    return this.toWindow(ended, now);
+  }
+
+  /** Puts a window in the view, replacing what it held of it; a window over is dropped. */
+  private remember(w: MaintenanceRecord): void {
+    let windows = this.open.get(w.site);
+    if (w.until <= this.clock.now()) {
+      windows?.delete(w.id);
+      return;
+    }
+    if (!windows) this.open.set(w.site, (windows = new Map()));
+    windows.set(w.id, w);
   }
 
   private deviceExists(site: string, device: string): boolean {
@@ -170,7 +170,7 @@ export class MaintenanceService implements MaintenanceReader {
     return rec !== null && rec !== undefined && rec.site === site;
   }
 
-  private toWindow(r: Row, now: number): MaintenanceWindow {
+  private toWindow(r: MaintenanceRecord, now: number): MaintenanceWindow {
     return {
       id: r.id,
       site: r.site,
@@ -178,9 +178,9 @@ export class MaintenanceService implements MaintenanceReader {
       device: r.device,
       by: r.by,
       reason: r.reason,
-      from: new Date(r.from_at).toISOString(),
-      until: new Date(r.until_at).toISOString(),
-      active: r.from_at <= now && r.until_at > now,
+      from: new Date(r.from).toISOString(),
+      until: new Date(r.until).toISOString(),
+      active: r.from <= now && r.until > now,
     };
   }
 }

@@ -3,16 +3,20 @@
  * it is in force — until its `until`, or until changed when it has none — and otherwise the
  * zone's `armedDuring` schedule from the site file decides, in the site's time zone.
  *
- * Overrides live in the `zone_arming` table (one row per zone); an expired override is simply
- * ignored (and replaced by the next arm/disarm), so no timer is needed for it to lapse.
+ * Overrides are kept in the ArmingStore (one per zone); an expired override is simply ignored
+ * (and replaced by the next arm/disarm), so no timer is needed for it to lapse.
+ *
+ * The rules engine asks `isArmed` on every evaluation that depends on it, so the overrides
+ * are an in-memory view: every override, loaded by start() and changed by arm/disarm/
+ * resumeSchedule after their write has committed (writes one after another, so the view
+ * follows the table's order). Only those writes and the start wait for the database.
  */
-import type { Statement } from 'better-sqlite3';
 import { StoreTwinError } from '../errors.ts';
 import type { EventBus } from '../events.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { Site, Zone, ScheduleWindow } from '../sites/model.ts';
-import type { Database } from '../storage/sqlite/database.ts';
 import { scheduleArmed } from '../sites/schedule.ts';
+import type { ArmingOverride, ArmingStore } from './store.ts';
 import type { ArmingReader } from './types.ts';
 
 /** What arming and maintenance read of the site catalogue. SiteCatalog satisfies it. */
@@ -37,44 +41,29 @@ export interface ZoneArming {
 }
 
 export interface ArmingServiceDeps {
-  db: Database;
+  store: ArmingStore;
   sites: ArmingSites;
   bus: EventBus;
   clock?: Clock;
 }
 
-interface OverrideRow {
-  armed: number;
-  by: string;
-  at: number;
-  until_at: number | null;
-}
+const key = (site: string, zone: string) => `${site}\u0000${zone}`;
 
 export class ArmingService implements ArmingReader {
   private readonly clock: Clock;
-  private stmts: {
-    get: Statement<[string, string], OverrideRow>;
-    upsert: Statement<{ site: string; zone: string; armed: number; by: string; at: number; until: number | null }>;
-    remove: Statement<[string, string]>;
-    overridden: Statement<[], { site: string; zone: string }>;
-  } | null = null;
+  /** Every override by key(site, zone): the view (see the header). */
+  private readonly overrides = new Map<string, ArmingOverride>();
+  private writing: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: ArmingServiceDeps) {
     this.clock = deps.clock ?? systemClock;
   }
 
-  // Prepared on first use: the constructor only stores what it is given.
-  private get s(): NonNullable<ArmingService['stmts']> {
-    this.stmts ??= {
-      get: this.deps.db.prepare('SELECT armed, by, at, until_at FROM zone_arming WHERE site = ? AND zone = ?'),
-      upsert: this.deps.db.prepare(
-        `INSERT INTO zone_arming (site, zone, armed, by, at, until_at) VALUES (@site, @zone, @armed, @by, @at, @until)
-         ON CONFLICT (site, zone) DO UPDATE SET armed = excluded.armed, by = excluded.by, at = excluded.at, until_at = excluded.until_at`,
-      ),
-      remove: this.deps.db.prepare('DELETE FROM zone_arming WHERE site = ? AND zone = ?'),
-      overridden: this.deps.db.prepare('SELECT site, zone FROM zone_arming'),
-    };
-    return this.stmts;
+  /** Loads the overrides; call before anything asks. */
+  async start(): Promise<void> {
+    const rows = await this.deps.store.overrides();
+    this.overrides.clear();
+    for (const o of rows) this.overrides.set(key(o.site, o.zone), o);
   }
 
   /** The service's clock (routes answer with the instant they evaluated). */
@@ -84,7 +73,7 @@ export class ArmingService implements ArmingReader {
 
   isArmed(site: string, zone: string, atMs: number): boolean {
     const override = this.activeOverride(site, zone, atMs);
-    if (override) return override.armed === 1;
+    if (override) return override.armed;
     return this.armedBySchedule(site, zone, atMs);
   }
 
@@ -101,48 +90,62 @@ export class ArmingService implements ArmingReader {
     return s.floors.flatMap((f) => f.zones.map((z) => this.describe(site, z, atMs)));
   }
 
-  /** Zones with an override row, in force or lapsed (ArmingScheduleWatch looks at them). */
+  /** Zones with an override, in force or lapsed (ArmingScheduleWatch looks at them). */
   overriddenZones(): Array<{ site: string; zone: string }> {
-    return this.s.overridden.all();
+    return [...this.overrides.values()].map((o) => ({ site: o.site, zone: o.zone }));
   }
 
-  arm(site: string, zone: string, by: string, until?: number | null): ZoneArming {
+  arm(site: string, zone: string, by: string, until?: number | null): Promise<ZoneArming> {
     return this.set(site, zone, true, by, until ?? null);
   }
 
-  disarm(site: string, zone: string, by: string, until?: number | null): ZoneArming {
+  disarm(site: string, zone: string, by: string, until?: number | null): Promise<ZoneArming> {
     return this.set(site, zone, false, by, until ?? null);
   }
 
   /** Removes the override: the schedule decides again. Announced with the schedule's verdict. */
-  resumeSchedule(site: string, zone: string, by: string): ZoneArming {
+  async resumeSchedule(site: string, zone: string, by: string): Promise<ZoneArming> {
     const z = this.requireZone(site, zone);
-    const now = this.clock.now();
-    this.s.remove.run(site, zone);
-    const state = this.describe(site, z, now);
-    this.deps.bus.emit('zone.arming', { site, zone, armed: state.armed, by, at: new Date(now).toISOString() });
-    return state;
+    return this.serial(async () => {
+      await this.deps.store.removeOverride(site, zone);
+      this.overrides.delete(key(site, zone));
+      const now = this.clock.now();
+      const state = this.describe(site, z, now);
+      this.deps.bus.emit('zone.arming', { site, zone, armed: state.armed, by, at: new Date(now).toISOString() });
+      return state;
+    });
   }
 
-  private set(site: string, zone: string, armed: boolean, by: string, until: number | null): ZoneArming {
+  private async set(site: string, zone: string, armed: boolean, by: string, until: number | null): Promise<ZoneArming> {
     const z = this.requireZone(site, zone);
     const now = this.clock.now();
     if (until !== null && !(until > now)) {
       throw new StoreTwinError('STW_ERR_VALIDATION', 'until must be in the future', [{ path: ['until'], message: 'must be in the future' }]);
     }
-    this.s.upsert.run({ site, zone, armed: armed ? 1 : 0, by, at: now, until });
-    this.deps.bus.emit('zone.arming', { site, zone, armed, by, at: new Date(now).toISOString() });
-    return this.describe(site, z, now);
+    const override: ArmingOverride = { site, zone, armed, by, at: now, until };
+    return this.serial(async () => {
+      await this.deps.store.setOverride(override);
+      this.overrides.set(key(site, zone), override);
+      this.deps.bus.emit('zone.arming', { site, zone, armed, by, at: new Date(now).toISOString() });
+      return this.describe(site, z, now);
+    });
   }
 
-  private activeOverride(site: string, zone: string, atMs: number): OverrideRow | undefined {
-    const row = this.s.get.get(site, zone);
-    if (!row) return undefined;
+  /** Runs fn after every write queued before it (a failure does not stop the next one). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.writing.then(fn);
+    this.writing = run.catch(() => undefined);
+    return run;
+  }
+
+  private activeOverride(site: string, zone: string, atMs: number): ArmingOverride | undefined {
+    const o = this.overrides.get(key(site, zone));
+    if (!o) return undefined;
     // An override in force at atMs: set at or before it (a backtest may ask about the past),
     // and not lapsed.
-    if (row.at > atMs) return undefined;
-    if (row.until_at !== null && row.until_at <= atMs) return undefined;
-    return row;
+    if (o.at > atMs) return undefined;
+    if (o.until !== null && o.until <= atMs) return undefined;
+    return o;
   }
 
   private armedBySchedule(site: string, zone: string, atMs: number): boolean {
@@ -158,11 +161,11 @@ export class ArmingService implements ArmingReader {
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     return {
       zone: zone.id,
-      armed: override ? override.armed === 1 : bySchedule,
+      armed: override ? override.armed : bySchedule,
       source: override ? 'manual' : 'schedule',
       by: override?.by ?? null,
       at: override ? iso(override.at) : null,
-      until: override ? iso(override.until_at) : null,
+      until: override ? iso(override.until) : null,
       scheduleArmed: bySchedule,
       schedule: zone.armedDuring.map((w) => ({ days: [...w.days], from: w.from, to: w.to })),
     };

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { inWindow, localTime, scheduleArmed } from '../../server/sites/schedule.ts';
 import { ArmingService } from '../../server/arming/service.ts';
+import { createArmingStore } from '../../server/arming/store.ts';
 import { MAINTENANCE_LIMITS, MaintenanceService } from '../../server/arming/maintenance.ts';
 import { ManualClock } from '../../server/clock.ts';
 import { REPO_ROOT } from '../../server/config.ts';
@@ -60,7 +61,8 @@ describe('ArmingService', () => {
     bus = new EventBus();
     announced = [];
     bus.on('zone.arming', (c) => announced.push(c));
-    arming = new ArmingService({ db: storage.db, sites, bus, clock });
+    arming = new ArmingService({ store: createArmingStore({ kind: 'sqlite', db: storage.db }), sites, bus, clock });
+    await arming.start();
   });
   afterEach(async () => {
     storage.close();
@@ -80,10 +82,10 @@ describe('ArmingService', () => {
     expect(arming.zoneState(SHOP, 'cash-room', Date.parse('2026-11-23T16:00:00Z'))).toMatchObject({ armed: true, source: 'schedule', scheduleArmed: true });
   });
 
-  it('a manual override wins until its `until`, then the schedule decides again', () => {
+  it('a manual override wins until its `until`, then the schedule decides again', async () => {
     const now = clock.now(); // Mon 10:00 local: schedule says disarmed
     expect(arming.isArmed(SHOP, 'cash-room', now)).toBe(false);
-    const state = arming.arm(SHOP, 'cash-room', 'boss', now + 3600_000);
+    const state = await arming.arm(SHOP, 'cash-room', 'boss', now + 3600_000);
     expect(state).toMatchObject({ armed: true, source: 'manual', by: 'boss', until: '2026-11-23T03:00:00.000Z', scheduleArmed: false });
     expect(announced).toEqual([{ site: SHOP, zone: 'cash-room', armed: true, by: 'boss', at: '2026-11-23T02:00:00.000Z' }]);
     expect(arming.isArmed(SHOP, 'cash-room', now + 3599_999)).toBe(true);
@@ -94,19 +96,20 @@ describe('ArmingService', () => {
     // Disarm at night without until: holds through the schedule's window.
     clock.set(Date.parse('2026-11-23T14:00:00Z')); // 22:00 local
     expect(arming.isArmed(SHOP, 'cash-room', clock.now())).toBe(true);
-    arming.disarm(SHOP, 'cash-room', 'boss');
+    await arming.disarm(SHOP, 'cash-room', 'boss');
     expect(arming.isArmed(SHOP, 'cash-room', clock.now() + 6 * 3600_000)).toBe(false);
-    expect(arming.resumeSchedule(SHOP, 'cash-room', 'boss')).toMatchObject({ armed: true, source: 'schedule' });
+    expect(await arming.resumeSchedule(SHOP, 'cash-room', 'boss')).toMatchObject({ armed: true, source: 'schedule' });
     expect(announced.at(-1)).toMatchObject({ armed: true, by: 'boss' });
   });
 
-  it('survives a new service over the same database, and validates zones and until', () => {
-    arming.arm(SHOP, 'sales-hall', 'boss');
-    const again = new ArmingService({ db: storage.db, sites, bus, clock });
+  it('survives a new service over the same database, and validates zones and until', async () => {
+    await arming.arm(SHOP, 'sales-hall', 'boss');
+    const again = new ArmingService({ store: createArmingStore({ kind: 'sqlite', db: storage.db }), sites, bus, clock });
+    await again.start();
     expect(again.isArmed(SHOP, 'sales-hall', clock.now())).toBe(true);
-    expect(() => arming.arm(SHOP, 'no-such-zone', 'boss')).toThrow(expect.objectContaining({ code: 'STW_ERR_ZONE_NOT_FOUND' }));
-    expect(() => arming.arm('no-site', 'cash-room', 'boss')).toThrow(expect.objectContaining({ code: 'STW_ERR_SITE_NOT_FOUND' }));
-    expect(() => arming.arm(SHOP, 'cash-room', 'boss', clock.now())).toThrow(expect.objectContaining({ code: 'STW_ERR_VALIDATION' }));
+    await expect(arming.arm(SHOP, 'no-such-zone', 'boss')).rejects.toMatchObject({ code: 'STW_ERR_ZONE_NOT_FOUND' });
+    await expect(arming.arm('no-site', 'cash-room', 'boss')).rejects.toMatchObject({ code: 'STW_ERR_SITE_NOT_FOUND' });
+    await expect(arming.arm(SHOP, 'cash-room', 'boss', clock.now())).rejects.toMatchObject({ code: 'STW_ERR_VALIDATION' });
     const zones = arming.siteState(SHOP);
     expect(zones.map((z) => z.zone)).toContain('cash-room');
     expect(zones.find((z) => z.zone === 'sales-hall')).toMatchObject({ armed: true, source: 'manual' });
@@ -124,18 +127,19 @@ describe('MaintenanceService', () => {
     dir = await mkdtemp(join(tmpdir(), 'storetwin-maint-'));
     storage = openSqliteStorage(join(dir, 'storetwin.db'));
     clock = new ManualClock(Date.parse('2026-11-23T02:00:00Z'));
-    maintenance = new MaintenanceService({ db: storage.db, sites, registry: storage.registry, clock });
+    maintenance = new MaintenanceService({ store: createArmingStore({ kind: 'sqlite', db: storage.db }), sites, registry: storage.registry, clock });
+    await maintenance.start();
   });
   afterEach(async () => {
     storage.close();
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('suppresses a zone or a device for its window, and ends early on request', () => {
+  it('suppresses a zone or a device for its window, and ends early on request', async () => {
     const now = clock.now();
-    const zoneWindow = maintenance.create({ site: SHOP, zone: 'cash-room', until: now + 30 * 60_000, reason: 'new sensor', by: 'boss', mayArm: true });
+    const zoneWindow = await maintenance.create({ site: SHOP, zone: 'cash-room', until: now + 30 * 60_000, reason: 'new sensor', by: 'boss', mayArm: true });
     expect(zoneWindow).toMatchObject({ site: SHOP, zone: 'cash-room', device: null, by: 'boss', reason: 'new sensor', active: true });
-    const devWindow = maintenance.create({ site: SHOP, device: 'shop-cam-cash', until: now + 60 * 60_000, by: 'tech', mayArm: false });
+    const devWindow = await maintenance.create({ site: SHOP, device: 'shop-cam-cash', until: now + 60 * 60_000, by: 'tech', mayArm: false });
 
     // The reader names the window that matched, with the site's time zone for messages.
     expect(maintenance.inMaintenance(SHOP, 'cash-room', 'shop-door-cash', now)).toEqual({ ...zoneWindow, timezone: 'Asia/Shanghai' });
@@ -145,22 +149,34 @@ describe('MaintenanceService', () => {
     expect(maintenance.inMaintenance(SHOP, 'cash-room', 'shop-cam-cash', now)).toMatchObject({ id: devWindow.id });
     expect(maintenance.inMaintenance(SHOP, 'cash-room', null, now + 30 * 60_000)).toBeNull();
     expect(maintenance.inMaintenance('demo-hotel', 'cash-room', null, now)).toBeNull();
-    expect(maintenance.list(SHOP).map((w) => w.id)).toEqual([zoneWindow.id, devWindow.id]);
+    expect((await maintenance.list(SHOP)).map((w) => w.id)).toEqual([zoneWindow.id, devWindow.id]);
 
     clock.advance(5 * 60_000);
-    const ended = maintenance.end(devWindow.id, { mayArm: false });
+    const ended = await maintenance.end(devWindow.id, { mayArm: false });
     expect(ended).toMatchObject({ active: false, until: new Date(clock.now()).toISOString() });
     expect(maintenance.inMaintenance(SHOP, null, 'shop-cam-cash', clock.now())).toBeNull();
-    expect(maintenance.list(SHOP).map((w) => w.id)).toEqual([zoneWindow.id]);
+    expect((await maintenance.list(SHOP)).map((w) => w.id)).toEqual([zoneWindow.id]);
     // Kept as a record.
-    expect(maintenance.get(devWindow.id)).toMatchObject({ device: 'shop-cam-cash', by: 'tech' });
+    expect(await maintenance.get(devWindow.id)).toMatchObject({ device: 'shop-cam-cash', by: 'tech' });
   });
 
-  it('keeps zone windows and long windows to zones:arm, and caps every window', () => {
+  it('a service started over the same database suppresses the windows still open; they lapse by themselves', async () => {
     const now = clock.now();
-    const code = (fn: () => unknown) => {
+    const w = await maintenance.create({ site: SHOP, device: 'shop-cam-cash', until: now + 60 * 60_000, by: 'tech', mayArm: false });
+    const again = new MaintenanceService({ store: createArmingStore({ kind: 'sqlite', db: storage.db }), sites, registry: storage.registry, clock });
+    expect(again.inMaintenance(SHOP, null, 'shop-cam-cash', now)).toBeNull(); // its view is loaded by start()
+    await again.start();
+    expect(again.inMaintenance(SHOP, 'sales-hall', 'shop-cam-cash', now)).toMatchObject({ id: w.id, active: true, timezone: 'Asia/Shanghai' });
+    clock.advance(60 * 60_000);
+    expect(again.inMaintenance(SHOP, 'sales-hall', 'shop-cam-cash', clock.now())).toBeNull();
+    expect(await again.list(SHOP)).toEqual([]);
+  });
+
+  it('keeps zone windows and long windows to zones:arm, and caps every window', async () => {
+    const now = clock.now();
+    const code = async (fn: () => Promise<unknown>) => {
       try {
-        fn();
+        await fn();
         return null;
       } catch (err) {
         return (err as { code: string; message: string }).code + ': ' + (err as Error).message;
@@ -168,39 +184,39 @@ describe('MaintenanceService', () => {
     };
     const { withoutArmingMs, maxMs } = MAINTENANCE_LIMITS;
     expect(withoutArmingMs).toBe(8 * 3600_000);
-    expect(code(() => maintenance.create({ site: SHOP, zone: 'cash-room', until: now + 60_000, by: 'tech', mayArm: false }))).toMatch(/^STW_ERR_FORBIDDEN: .*zones:arm/);
-    expect(code(() => maintenance.create({ site: SHOP, device: 'shop-cam-cash', until: now + withoutArmingMs + 1, by: 'tech', mayArm: false }))).toMatch(/^STW_ERR_VALIDATION: .*at most 8 h/);
+    expect(await code(() => maintenance.create({ site: SHOP, zone: 'cash-room', until: now + 60_000, by: 'tech', mayArm: false }))).toMatch(/^STW_ERR_FORBIDDEN: .*zones:arm/);
+    expect(await code(() => maintenance.create({ site: SHOP, device: 'shop-cam-cash', until: now + withoutArmingMs + 1, by: 'tech', mayArm: false }))).toMatch(/^STW_ERR_VALIDATION: .*at most 8 h/);
     // Measured from the window's start, not from now.
     const from = now + 3600_000;
-    expect(code(() => maintenance.create({ site: SHOP, device: 'shop-cam-cash', from, until: from + withoutArmingMs + 1, by: 'tech', mayArm: false }))).toMatch(/^STW_ERR_VALIDATION/);
-    expect(maintenance.create({ site: SHOP, device: 'shop-cam-cash', from, until: from + withoutArmingMs, by: 'tech', mayArm: false })).toMatchObject({ active: false });
-    expect(maintenance.create({ site: SHOP, device: 'shop-door-cash', until: now + 3 * 86400_000, by: 'boss', mayArm: true })).toMatchObject({ active: true });
-    expect(code(() => maintenance.create({ site: SHOP, zone: 'cash-room', until: Date.parse('2036-01-01T00:00:00Z'), by: 'boss', mayArm: true }))).toMatch(/^STW_ERR_VALIDATION: .*30 days/);
-    expect(code(() => maintenance.create({ site: SHOP, zone: 'cash-room', from: now + maxMs + 1, until: now + maxMs + 60_000, by: 'boss', mayArm: true }))).toMatch(/^STW_ERR_VALIDATION: .*30 days ahead/);
+    expect(await code(() => maintenance.create({ site: SHOP, device: 'shop-cam-cash', from, until: from + withoutArmingMs + 1, by: 'tech', mayArm: false }))).toMatch(/^STW_ERR_VALIDATION/);
+    expect(await maintenance.create({ site: SHOP, device: 'shop-cam-cash', from, until: from + withoutArmingMs, by: 'tech', mayArm: false })).toMatchObject({ active: false });
+    expect(await maintenance.create({ site: SHOP, device: 'shop-door-cash', until: now + 3 * 86400_000, by: 'boss', mayArm: true })).toMatchObject({ active: true });
+    expect(await code(() => maintenance.create({ site: SHOP, zone: 'cash-room', until: Date.parse('2036-01-01T00:00:00Z'), by: 'boss', mayArm: true }))).toMatch(/^STW_ERR_VALIDATION: .*30 days/);
+    expect(await code(() => maintenance.create({ site: SHOP, zone: 'cash-room', from: now + maxMs + 1, until: now + maxMs + 60_000, by: 'boss', mayArm: true }))).toMatch(/^STW_ERR_VALIDATION: .*30 days ahead/);
 
-    const zoneWindow = maintenance.create({ site: SHOP, zone: 'cash-room', until: now + maxMs, by: 'boss', mayArm: true });
-    expect(code(() => maintenance.end(zoneWindow.id, { mayArm: false }))).toMatch(/^STW_ERR_FORBIDDEN/);
-    expect(maintenance.get(zoneWindow.id)).toMatchObject({ active: true });
-    expect(maintenance.end(zoneWindow.id, { mayArm: true })).toMatchObject({ active: false });
+    const zoneWindow = await maintenance.create({ site: SHOP, zone: 'cash-room', until: now + maxMs, by: 'boss', mayArm: true });
+    expect(await code(() => maintenance.end(zoneWindow.id, { mayArm: false }))).toMatch(/^STW_ERR_FORBIDDEN/);
+    expect(await maintenance.get(zoneWindow.id)).toMatchObject({ active: true });
+    expect(await maintenance.end(zoneWindow.id, { mayArm: true })).toMatchObject({ active: false });
   });
 
-  it('refuses unknown zones, devices, and windows in the past', () => {
+  it('refuses unknown zones, devices, and windows in the past', async () => {
     const now = clock.now();
-    const code = (fn: () => unknown) => {
+    const code = async (fn: () => Promise<unknown>) => {
       try {
-        fn();
+        await fn();
         return null;
       } catch (err) {
         return (err as { code: string }).code;
       }
     };
     const by = { by: 't', mayArm: true };
-    expect(code(() => maintenance.create({ site: SHOP, zone: 'nope', until: now + 1000, ...by }))).toBe('STW_ERR_ZONE_NOT_FOUND');
-    expect(code(() => maintenance.create({ site: SHOP, device: 'nope', until: now + 1000, ...by }))).toBe('STW_ERR_DEVICE_NOT_FOUND');
-    expect(code(() => maintenance.create({ site: SHOP, device: 'hotel-door-2-01', until: now + 1000, ...by }))).toBe('STW_ERR_DEVICE_NOT_FOUND');
-    expect(code(() => maintenance.create({ site: 'nope', zone: 'cash-room', until: now + 1000, ...by }))).toBe('STW_ERR_SITE_NOT_FOUND');
-    expect(code(() => maintenance.create({ site: SHOP, until: now + 1000, ...by }))).toBe('STW_ERR_VALIDATION');
-    expect(code(() => maintenance.create({ site: SHOP, zone: 'cash-room', until: now, ...by }))).toBe('STW_ERR_VALIDATION');
-    expect(code(() => maintenance.end(999, { mayArm: true }))).toBe('STW_ERR_MAINTENANCE_NOT_FOUND');
+    expect(await code(() => maintenance.create({ site: SHOP, zone: 'nope', until: now + 1000, ...by }))).toBe('STW_ERR_ZONE_NOT_FOUND');
+    expect(await code(() => maintenance.create({ site: SHOP, device: 'nope', until: now + 1000, ...by }))).toBe('STW_ERR_DEVICE_NOT_FOUND');
+    expect(await code(() => maintenance.create({ site: SHOP, device: 'hotel-door-2-01', until: now + 1000, ...by }))).toBe('STW_ERR_DEVICE_NOT_FOUND');
+    expect(await code(() => maintenance.create({ site: 'nope', zone: 'cash-room', until: now + 1000, ...by }))).toBe('STW_ERR_SITE_NOT_FOUND');
+    expect(await code(() => maintenance.create({ site: SHOP, until: now + 1000, ...by }))).toBe('STW_ERR_VALIDATION');
+    expect(await code(() => maintenance.create({ site: SHOP, zone: 'cash-room', until: now, ...by }))).toBe('STW_ERR_VALIDATION');
+    expect(await code(() => maintenance.end(999, { mayArm: true }))).toBe('STW_ERR_MAINTENANCE_NOT_FOUND');
   });
 });

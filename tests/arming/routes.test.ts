@@ -6,6 +6,7 @@ import { createHttpApp } from '../../server/api/app.ts';
 import { armingRoutes } from '../../server/api/routes/arming.ts';
 import { MaintenanceService } from '../../server/arming/maintenance.ts';
 import { ArmingService } from '../../server/arming/service.ts';
+import { createArmingStore } from '../../server/arming/store.ts';
 import { ManualClock } from '../../server/clock.ts';
 import { EventBus } from '../../server/events.ts';
 import { HOTEL, SHOP, startApi, type Harness } from '../api/harness.ts';
@@ -29,8 +30,11 @@ describe('arming and maintenance routes', () => {
   beforeAll(async () => {
     api = await startApi();
     const bus = new EventBus();
-    const arming = new ArmingService({ db: api.storage.db, sites: api.sites, bus, clock });
-    const maintenance = new MaintenanceService({ db: api.storage.db, sites: api.sites, registry: api.storage.registry, clock });
+    const store = createArmingStore({ kind: 'sqlite', db: api.storage.db });
+    const arming = new ArmingService({ store, sites: api.sites, bus, clock });
+    const maintenance = new MaintenanceService({ store, sites: api.sites, registry: api.storage.registry, clock });
+    await arming.start();
+    await maintenance.start();
     const app = createHttpApp({ ...api.deps, routes: [armingRoutes({ arming, maintenance })] });
     server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');

@@ -13,6 +13,7 @@ import type { ArmingChange } from '../../protocol/arming.ts';
 import { createApp, type App } from '../../server/app.ts';
 import { ArmingScheduleWatch } from '../../server/arming/schedule-watch.ts';
 import { ArmingService } from '../../server/arming/service.ts';
+import { createArmingStore } from '../../server/arming/store.ts';
 import { ManualClock } from '../../server/clock.ts';
 import { EventBus, type ServerEvents } from '../../server/events.ts';
 import type { LiveClientEvents, LiveServerEvents } from '../../server/live/protocol.ts';
@@ -41,7 +42,8 @@ describe('ArmingScheduleWatch', () => {
     announced = [];
     bus.on('zone.arming', (c) => announced.push(c));
     const sites = await SiteCatalog.load([SHIPPED_SITES]);
-    arming = new ArmingService({ db: storage.db, sites, bus, clock });
+    arming = new ArmingService({ store: createArmingStore({ kind: 'sqlite', db: storage.db }), sites, bus, clock });
+    await arming.start();
     watch = new ArmingScheduleWatch({ sites, arming, bus, clock });
     watch.start();
   });
@@ -66,8 +68,8 @@ describe('ArmingScheduleWatch', () => {
     expect(announced).toContainEqual({ site: 'demo-hotel', zone: 'office', armed: true, by: 'schedule', at: '2026-11-23T14:00:00.000Z' });
   });
 
-  it('announces a timed override lapsing, and a change by hand only once', () => {
-    arming.arm(SHOP, 'sales-hall', 'boss', clock.now() + 10 * 60_000);
+  it('announces a timed override lapsing, and a change by hand only once', async () => {
+    await arming.arm(SHOP, 'sales-hall', 'boss', clock.now() + 10 * 60_000);
     expect(announced).toEqual([{ site: SHOP, zone: 'sales-hall', armed: true, by: 'boss', at: '2026-11-23T12:59:00.000Z' }]);
     clock.advance(5 * 60_000);
     // The watch heard the arm: no second announcement of it.
@@ -76,7 +78,7 @@ describe('ArmingScheduleWatch', () => {
     expect(announced.filter((c) => c.zone === 'sales-hall').at(-1)).toEqual({ site: SHOP, zone: 'sales-hall', armed: false, by: 'schedule', at: '2026-11-23T13:09:00.000Z' });
     // Disarmed by hand during the cash room's window: no schedule announcement follows it.
     const before = announced.length;
-    arming.disarm(SHOP, 'cash-room', 'boss');
+    await arming.disarm(SHOP, 'cash-room', 'boss');
     clock.advance(3600_000);
     expect(announced.slice(before).filter((c) => c.site === SHOP)).toEqual([{ site: SHOP, zone: 'cash-room', armed: false, by: 'boss', at: '2026-11-23T13:09:00.000Z' }]);
   });

@@ -132,7 +132,7 @@ beforeAll(async () => {
   await addDoor('ui-door-mute', '4-08');
   for (const room of ROOMS) await addDoor(`ui-door-${room}`, room);
   await addDoor(OFFICE_DOOR, 'office');
-  for (const zone of ['4-07', '4-08', ...ROOMS, 'office']) t.app.arming.arm(HOTEL, zone, 'test');
+  for (const zone of ['4-07', '4-08', ...ROOMS, 'office']) await t.app.arming.arm(HOTEL, zone, 'test');
 
   // The office camera answers the snapshot command with its rendered JPEG.
   const { secret } = await t.app.devices.register({ id: CAMERA, site: HOTEL, type: 'camera', zone: 'office', label: 'Back office' });
@@ -374,7 +374,7 @@ describe('technicians and device-health alarms', { timeout: 300_000 }, () => {
     await Promise.all([techSocket, deskSocket].map((s) => new Promise<void>((res, rej) => (s.once('connect', () => res()), s.once('connect_error', rej)))));
 
     await addDoor('ui-door-battery', '3-05');
-    t.app.arming.arm(HOTEL, '3-05', 'test');
+    await t.app.arming.arm(HOTEL, '3-05', 'test');
     await send('ui-door-battery', { type: 'door', state: 'open' });
     await eventually(() => seen.desk.some((a) => a.rule === 'door-opened-armed' && a.zone === '3-05'), 10_000);
     await send('ui-door-battery', { type: 'heartbeat', battery: 2.41 });

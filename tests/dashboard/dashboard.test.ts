@@ -140,7 +140,7 @@ describe('dashboard in headless Chromium', { timeout: 60_000 }, () => {
 
   it('a door opened over MQTT in an armed zone turns the room to the alarm colour and reaches the console within 2 s', async () => {
     await publishDoor('closed', 1);
-    t.app.arming.arm(SHOP, ZONE, 'test');
+    await t.app.arming.arm(SHOP, ZONE, 'test');
     await page.waitForFunction(() => window.__storetwin.state?.zones['cash-room']?.door === 'closed', undefined, { timeout: 5000 });
     const before = await alarmPixels('before-alarm');
     await page.waitForTimeout(1500);

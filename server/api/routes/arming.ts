@@ -152,7 +152,7 @@ export function armingRoutes(deps: ArmingRoutesDeps): ApiRouteModule {
     const by = userOf(req).username;
     // Throws the same not-found the change itself would.
     const before = arming.zoneState(site, zone);
-    const state = armed ? arming.arm(site, zone, by, until) : arming.disarm(site, zone, by, until);
+    const state = armed ? await arming.arm(site, zone, by, until) : await arming.disarm(site, zone, by, until);
     await audit(api, req, { action: armed ? 'zone.armed' : 'zone.disarmed', site, target: { kind: 'zone', id: zone }, ...changes(armingOf(before), armingOf(state)) });
     res.json({ site, arming: state });
   };
@@ -168,7 +168,7 @@ export function armingRoutes(deps: ArmingRoutesDeps): ApiRouteModule {
         const { site, zone } = parseInput(zoneParams, req.params, 'params');
         assertSiteVisible(userOf(req), site);
         const before = arming.zoneState(site, zone);
-        const state = arming.resumeSchedule(site, zone, userOf(req).username);
+        const state = await arming.resumeSchedule(site, zone, userOf(req).username);
         await audit(api, req, { action: 'zone.schedule_resumed', site, target: { kind: 'zone', id: zone }, ...changes(armingOf(before), armingOf(state)) });
         res.json({ site, arming: state });
       });
@@ -184,7 +184,7 @@ export function armingRoutes(deps: ArmingRoutesDeps): ApiRouteModule {
         const body = parseInput(maintenanceBody, req.body ?? {}, 'body');
         const user = userOf(req);
         assertSiteVisible(user, body.site);
-        const window = maintenance.create({
+        const window = await maintenance.create({
           site: body.site,
           zone: body.zone ?? null,
           device: body.device ?? null,
@@ -203,24 +203,24 @@ export function armingRoutes(deps: ArmingRoutesDeps): ApiRouteModule {
         res.status(201).location(`/api/maintenance/${window.id}`).json({ maintenance: window });
       });
 
-      app.get('/api/maintenance', allow('devices:read'), (req: Request, res: Response) => {
+      app.get('/api/maintenance', allow('devices:read'), async (req: Request, res: Response) => {
         const q = parseInput(maintenanceQuery, req.query, 'query');
         const user = userOf(req);
         const site = scopeSite(user, q.site);
         // A user restricted to several sites without ?site= gets a 400 from scopeSite.
-        const items = maintenance.list(site).filter((w) => canSeeSite(user, w.site));
+        const items = (await maintenance.list(site)).filter((w) => canSeeSite(user, w.site));
         res.json({ items });
       });
 
       app.delete('/api/maintenance/:id', allowMaintenance, async (req: Request, res: Response) => {
         const { id } = parseInput(idParams, req.params, 'params');
         const user = userOf(req);
-        const existing = maintenance.get(id);
+        const existing = await maintenance.get(id);
         // 404 before 403: a window of an invisible site does not exist for this caller.
         if (!existing || !canSeeSite(user, existing.site)) {
           throw new StoreTwinError('STW_ERR_MAINTENANCE_NOT_FOUND', `no maintenance window ${id}`);
         }
-        const ended = maintenance.end(id, { mayArm: can(user.role, 'zones:arm') });
+        const ended = await maintenance.end(id, { mayArm: can(user.role, 'zones:arm') });
         await audit(api, req, { action: 'maintenance.ended', site: ended.site, target: { kind: 'maintenance', id: String(id) }, detail: { zone: ended.zone, device: ended.device }, ...changes({ until: existing.until }, { until: ended.until }) });
         res.json({ maintenance: ended });
       });
