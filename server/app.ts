@@ -37,7 +37,7 @@ import { prepareDataDir } from './data-dir.ts';
 import { SqliteAlarmWindow } from './history/alarms.ts';
 import { ResponseKpis } from './kpis/service.ts';
 import { ChainOverview } from './overview/index.ts';
-import { SnapshotLinker, SnapshotStore } from './linkage/index.ts';
+import { createSnapshotRowStore, SnapshotLinker, SnapshotStore } from './linkage/index.ts';
 import { LiveFeed } from './live/index.ts';
 import { EmailChannel } from './notify/channels/email.ts';
 import { WebhookChannel } from './notify/channels/webhook.ts';
@@ -250,7 +250,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     publicUrl: config.publicUrl,
     now: () => clock.now(),
   });
-  const snapshots = new SnapshotStore({ db, dataDir: config.dataDir, clock, onError: (err) => logger.warn({ err }, 'snapshot retention sweep failed') });
+  const snapshots = new SnapshotStore({ rows: createSnapshotRowStore({ kind: 'sqlite', db }), dataDir: config.dataDir, clock, onError: (err) => logger.warn({ err }, 'snapshot retention sweep failed') });
   // Devices heard through a platform or device system (server/integrations): their pushes,
   // connectors, and snapshots for cameras that are not on our broker.
   const integrations = new IntegrationService({

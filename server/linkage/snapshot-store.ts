@@ -15,13 +15,18 @@
  * Retention: rows and files older than `retentionDays` (default 30) are deleted on an hourly
  * sweep driven by the Clock. An alarm older than that keeps its snapshot reference; the URL
  * then answers 404 STW_ERR_SNAPSHOT_NOT_FOUND.
+ *
+ * The rows live in the storage backend (SnapshotRowStore, ./store.ts: SQLite or PostgreSQL);
+ * the files stay under the data directory, which several workers must share (a network or
+ * cluster file system) for each to serve the pictures another stored.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Statement } from 'better-sqlite3';
 import { systemClock, type Clock } from '../clock.ts';
-import type { Database } from '../storage/sqlite/database.ts';
+import type { SnapshotRecord, SnapshotRowStore } from './store.ts';
+
+export type { SnapshotRecord } from './store.ts';
 
 export const SNAPSHOT_ID = /^[0-9a-f]{64}$/;
 const DAY_MS = 24 * 3600_000;
@@ -35,16 +40,9 @@ export function snapshotId(site: string, jpeg: Buffer): string {
   return createHash('sha256').update(site).update('\0').update(jpeg).digest('hex');
 }
 
-export interface SnapshotRecord {
-  id: string;
-  site: string;
-  camera: string;
-  bytes: number;
-  takenAt: string;
-}
-
 export interface SnapshotStoreDeps {
-  db: Database;
+  /** Where the rows are kept: createSnapshotRowStore(backend). */
+  rows: SnapshotRowStore;
   /** Files go to `<dataDir>/snapshots/`. */
   dataDir: string;
   clock?: Clock;
@@ -55,23 +53,9 @@ export interface SnapshotStoreDeps {
   onError?: (err: unknown) => void;
 }
 
-interface Row {
-  id: string;
-  site: string;
-  camera: string;
-  bytes: number;
-  taken_at: number;
-}
-
 export class SnapshotStore {
   private readonly clock: Clock;
   private cancelSweep: (() => void) | null = null;
-  private stmts: {
-    upsert: Statement<{ id: string; site: string; camera: string; bytes: number; at: number }>;
-    get: Statement<[string], Row>;
-    expired: Statement<[number], { id: string }>;
-    remove: Statement<[string]>;
-  } | null = null;
 
   constructor(private readonly deps: SnapshotStoreDeps) {
     this.clock = deps.clock ?? systemClock;
@@ -79,21 +63,6 @@ export class SnapshotStore {
 
   get dir(): string {
     return path.join(this.deps.dataDir, 'snapshots');
-  }
-
-  private get s(): NonNullable<SnapshotStore['stmts']> {
-    const db = this.deps.db;
-    this.stmts ??= {
-      // The same picture again (a frozen camera) refreshes its time, so retention counts from its last use.
-      upsert: db.prepare(
-        `INSERT INTO snapshots (id, site, camera, bytes, taken_at) VALUES (@id, @site, @camera, @bytes, @at)
-         ON CONFLICT (id) DO UPDATE SET taken_at = max(taken_at, excluded.taken_at)`,
-      ),
-      get: db.prepare('SELECT id, site, camera, bytes, taken_at FROM snapshots WHERE id = ?'),
-      expired: db.prepare('SELECT id FROM snapshots WHERE taken_at < ? ORDER BY taken_at LIMIT 1000'),
-      remove: db.prepare('DELETE FROM snapshots WHERE id = ?'),
-    };
-    return this.stmts;
   }
 
   /** Sweeps once now, then every `sweepEveryMs`. */
@@ -160,19 +129,18 @@ export class SnapshotStore {
         throw err;
       }
     }
-    this.s.upsert.run({ id, site: input.site, camera: input.camera, bytes: input.jpeg.length, at: input.takenAt });
-    return this.get(id)!;
+    // The same picture again (a frozen camera) refreshes its time, so retention counts from its last use.
+    return this.deps.rows.upsert({ id, site: input.site, camera: input.camera, bytes: input.jpeg.length, takenAtMs: input.takenAt });
   }
 
-  get(id: string): SnapshotRecord | null {
+  async get(id: string): Promise<SnapshotRecord | null> {
     if (!SNAPSHOT_ID.test(id)) return null;
-    const row = this.s.get.get(id);
-    return row ? { id: row.id, site: row.site, camera: row.camera, bytes: row.bytes, takenAt: new Date(row.taken_at).toISOString() } : null;
+    return this.deps.rows.get(id);
   }
 
   /** The JPEG bytes, or null if unknown or its file is gone. */
   async read(id: string): Promise<Buffer | null> {
-    if (!this.get(id)) return null;
+    if (!(await this.get(id))) return null;
     try {
       return await readFile(this.filePath(id));
     } catch {
@@ -186,12 +154,15 @@ export class SnapshotStore {
     let removed = 0;
     try {
       for (;;) {
-        const batch = this.s.expired.all(cutoff);
+        const batch = await this.deps.rows.expired(cutoff, 1000);
         if (batch.length === 0) break;
-        for (const { id } of batch) {
-          // File first: a crash in between leaves a row without a file (404), never an orphan file.
+        for (const id of batch) {
+          // Row first, and only if still expired: a picture used again meanwhile keeps its file,
+          // and of two workers sweeping at once only the one that removed the row removes the
+          // file. A crash in between leaves a file without a row, which the same picture
+          // stored again reuses.
+          if (!(await this.deps.rows.removeExpired(id, cutoff))) continue;
           await rm(this.filePath(id), { force: true });
-          this.s.remove.run(id);
           removed++;
         }
       }

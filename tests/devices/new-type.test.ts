@@ -159,7 +159,7 @@ describe('a device type registered in devices/index.ts is all a new model needs'
       return a?.snapshot?.status === 'attached' ? a.snapshot : null;
     });
     expect(attached.camera).toBe(CAMERA);
-    expect(t.app.snapshots.get(attached.id)).toMatchObject({ site: SHOP, camera: CAMERA });
+    expect(await t.app.snapshots.get(attached.id)).toMatchObject({ site: SHOP, camera: CAMERA });
   });
 
   it('is drawn by the dashboard by its capabilities: a camera with its view, a counter', async () => {

@@ -97,7 +97,7 @@ describe('door–camera linkage over the real broker', () => {
     const bytes = await readFile(file);
     const image = jpeg.decode(bytes);
     expect([image.width, image.height]).toEqual([SNAPSHOT_WIDTH, SNAPSHOT_HEIGHT]);
-    expect(store.get(snap.id)).toMatchObject({ site: SHOP, camera: 'shop-cam-cash', bytes: bytes.length });
+    expect(await store.get(snap.id)).toMatchObject({ site: SHOP, camera: 'shop-cam-cash', bytes: bytes.length });
 
     // Served by the API as an immutable JPEG.
     const res = await fetch(`${base}${snap.url}`, { headers: { authorization: `Bearer ${token}` } });

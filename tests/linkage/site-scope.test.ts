@@ -89,8 +89,8 @@ describe('the same picture from two sites', () => {
     const shopSnap = await alarmWithPicture(SHOP);
     const hotelSnap = await alarmWithPicture(HOTEL);
     expect(hotelSnap.url).not.toBe(shopSnap.url);
-    expect(t.app.snapshots.get(shopSnap.id)).toMatchObject({ site: SHOP.site, camera: SHOP.camera, bytes: FRAME.length });
-    expect(t.app.snapshots.get(hotelSnap.id)).toMatchObject({ site: HOTEL.site, camera: HOTEL.camera, bytes: FRAME.length });
+    expect(await t.app.snapshots.get(shopSnap.id)).toMatchObject({ site: SHOP.site, camera: SHOP.camera, bytes: FRAME.length });
+    expect(await t.app.snapshots.get(hotelSnap.id)).toMatchObject({ site: HOTEL.site, camera: HOTEL.camera, bytes: FRAME.length });
 
     const hotelOnly = await userToken('hotel-only', [HOTEL.site]);
     const own = await get(hotelSnap.url, hotelOnly);

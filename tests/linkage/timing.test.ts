@@ -14,6 +14,7 @@ import { REPO_ROOT } from '../../server/config.ts';
 import { EventBus } from '../../server/events.ts';
 import { SnapshotLinker } from '../../server/linkage/linker.ts';
 import { SnapshotStore } from '../../server/linkage/snapshot-store.ts';
+import { createSnapshotRowStore } from '../../server/linkage/store.ts';
 import { SiteCatalog } from '../../server/sites/catalog.ts';
 import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 
@@ -54,7 +55,7 @@ describe('SnapshotLinker timing and SnapshotStore retention', () => {
     bus = new EventBus();
     statuses = [];
     commands = [];
-    store = new SnapshotStore({ db: storage.db, dataDir: dir, clock, retentionDays: 30 });
+    store = new SnapshotStore({ rows: createSnapshotRowStore({ kind: 'sqlite', db: storage.db }), dataDir: dir, clock, retentionDays: 30 });
     linker = new SnapshotLinker({
       bus,
       alarms: { attachSnapshot: (id, snapshot) => (statuses.push({ id, snapshot }), null) },
@@ -76,9 +77,9 @@ describe('SnapshotLinker timing and SnapshotStore retention', () => {
   });
 
   const settle = () => new Promise((r) => setTimeout(r, 20));
-  async function until(check: () => boolean): Promise<void> {
+  async function until(check: () => boolean | Promise<boolean>): Promise<void> {
     const deadline = Date.now() + 3000;
-    while (!check()) {
+    while (!(await check())) {
       if (Date.now() > deadline) throw new Error('timed out');
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -124,10 +125,10 @@ describe('SnapshotLinker timing and SnapshotStore retention', () => {
     expect(existsSync(store.filePath(old.id))).toBe(true);
     // Day 30 plus the next hourly sweep.
     clock.advance(24 * 3600_000 + 3600_000);
-    await until(() => store.get(old.id) === null);
-    expect(store.get(old.id)).toBeNull();
+    await until(async () => (await store.get(old.id)) === null);
+    expect(await store.get(old.id)).toBeNull();
     expect(existsSync(store.filePath(old.id))).toBe(false);
-    expect(store.get(recent.id)).not.toBeNull();
+    expect(await store.get(recent.id)).not.toBeNull();
     expect(await store.read(recent.id)).toHaveLength(recent.bytes);
   });
 });

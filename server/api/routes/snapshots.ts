@@ -36,7 +36,7 @@ export function snapshotRoutes(deps: { store: SnapshotStore }): ApiRouteModule {
     register(app) {
       app.get('/api/snapshots/:id', allow('alarms:read'), async (req: Request, res: Response) => {
         const { id } = parseInput(params, req.params, 'params');
-        const rec = deps.store.get(id);
+        const rec = await deps.store.get(id);
         if (!rec || !canSeeSite(userOf(req), rec.site)) throw new StoreTwinError('STW_ERR_SNAPSHOT_NOT_FOUND', `no snapshot ${id}`);
         const jpeg = await deps.store.read(id);
         if (!jpeg) throw new StoreTwinError('STW_ERR_SNAPSHOT_NOT_FOUND', `snapshot ${id} is no longer stored`);

@@ -1,0 +1,19 @@
+/** The SQLite snapshot rows: the contract suite over a real database file. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSnapshotRowStore } from '../../server/linkage/store.ts';
+import { openSqliteStorage } from '../../server/storage/sqlite/index.ts';
+import { snapshotStoreContract } from './snapshot-store.contract.ts';
+
+snapshotStoreContract('sqlite', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'stw-snapshot-rows-'));
+  const storage = openSqliteStorage(join(dir, 'storetwin.db'));
+  return {
+    rows: createSnapshotRowStore({ kind: 'sqlite', db: storage.db }),
+    cleanup: async () => {
+      storage.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
