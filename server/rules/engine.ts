@@ -14,6 +14,7 @@ import { deviceTypeHas, getDeviceType } from '../../devices/index.ts';
 import type { ArmingReader } from '../arming/types.ts';
 import type { AlarmTrigger } from '../alarms/types.ts';
 import type { Clock } from '../clock.ts';
+import type { SiteOwner } from '../cluster/site-ownership.ts';
 import type { EventBus, ServerEvents } from '../events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Zone } from '../sites/model.ts';
@@ -35,6 +36,12 @@ export interface RuleEngineDeps {
   /** Where pending timers and unresolved triggers outlive a restart. */
   timers: RuleTimerStore;
   logger: Logger;
+  /**
+   * A worker of several evaluates only the sites it holds (server/cluster/site-ownership.ts):
+   * it takes a site's stored timers over when it acquires the site and forgets them (already
+   * written) when it loses it. Alone, the engine serves every site.
+   */
+  owner?: SiteOwner;
 }
 
 type Of<K extends When['kind']> = Rule & { when: Extract<When, { kind: K }> };
@@ -59,6 +66,8 @@ export class RuleEngine {
   private readonly fired = new Map<string, TimerPayload>();
   /** Pending timers by key (duration, silence, absence) and per-rule site timers (closing checks). */
   private readonly timers = new Map<string, () => void>();
+  /** The site of each pending timer, to drop a site's timers when another worker takes it. */
+  private readonly timerSites = new Map<string, string>();
   private readonly zoneStates = new Map<string, ZoneState>();
   private readonly correlation = new Map<string, { first: number; second: number }>();
   private readonly windows = new Map<string, number[]>();
@@ -78,7 +87,8 @@ export class RuleEngine {
   /** Reads the stored timers (the only wait), then follows the bus. */
   start(): Promise<void> {
     if (this.running) return Promise.resolve();
-    this.starting ??= this.deps.timers.loadAll().then(
+    const owner = this.deps.owner;
+    this.starting ??= (owner ? this.deps.timers.load(owner.owned()) : this.deps.timers.loadAll()).then(
       (saved) => {
         this.starting = null;
         this.begin(saved);
@@ -116,6 +126,41 @@ export class RuleEngine {
         this.reseed();
       }),
     );
+    const owner = this.deps.owner;
+    if (owner) {
+      const onAcquired = (site: string): void => void this.adopt(site);
+      const onLost = (site: string): void => this.forget(site);
+      owner.on('acquired', onAcquired);
+      owner.on('lost', onLost);
+      this.unsubscribe.push(
+        () => owner.off('acquired', onAcquired),
+        () => owner.off('lost', onLost),
+      );
+    }
+  }
+
+  /** Whether this engine evaluates the site: every site alone, the held ones in a worker of several. */
+  private serves(site: string): boolean {
+    return this.deps.owner?.owns(site) ?? true;
+  }
+
+  /** A site acquired: its stored timers and triggers, its zones, its derived timers. */
+  private async adopt(site: string): Promise<void> {
+    try {
+      const saved = await this.deps.timers.load([site]);
+      if (!this.running || !this.serves(site)) return;
+      for (const z of Object.values(this.deps.twin.siteState(site)?.zones ?? {})) this.zoneStates.set(zoneSource(z.site, z.id), z);
+      this.restoreTimers(saved);
+      this.seedTimers([site]);
+    } catch (err) {
+      this.log.error({ err, site }, 'could not take over the rule timers of a site');
+    }
+  }
+
+  /** A site lost: its timers stop here (what they hold is written; the next owner reads it). */
+  private forget(site: string): void {
+    for (const [k, s] of this.timerSites) if (s === site) this.cancel(k);
+    for (const [k, f] of this.fired) if (f.site === site) this.fired.delete(k);
   }
 
   /** Stops following the bus; resolves once every timer write queued so far is committed. */
@@ -124,6 +169,7 @@ export class RuleEngine {
     for (const off of this.unsubscribe.splice(0)) off();
     for (const cancel of this.timers.values()) cancel();
     this.timers.clear();
+    this.timerSites.clear();
     this.flushTimerWrites();
     await this.writing;
   }
@@ -311,14 +357,17 @@ export class RuleEngine {
     );
   }
 
-  private schedule(k: string, at: number, fn: () => void): void {
+  private schedule(k: string, site: string, at: number, fn: () => void): void {
     this.timers.get(k)?.();
     if (!Number.isFinite(at)) {
       this.timers.delete(k);
+      this.timerSites.delete(k);
       return;
     }
+    this.timerSites.set(k, site);
     const cancel = this.deps.clock.at(at, () => {
       this.timers.delete(k);
+      this.timerSites.delete(k);
       if (!this.running) return;
       try {
         fn();
@@ -332,10 +381,12 @@ export class RuleEngine {
   private cancel(k: string): void {
     this.timers.get(k)?.();
     this.timers.delete(k);
+    this.timerSites.delete(k);
   }
 
   private restoreTimers(saved: readonly RuleTimer[]): void {
     for (const row of saved) {
+      if (!this.serves(row.payload.site)) continue;
       const rule = this.rules.get(row.rule);
       if (!rule) {
         this.deleteTimer(row.rule, row.source);
@@ -349,9 +400,10 @@ export class RuleEngine {
   }
 
   /** Timers derived from state rather than stored: silence (from lastSeen), absence, closing checks. */
-  private seedTimers(): void {
+  private seedTimers(only?: readonly string[]): void {
     const now = this.deps.clock.now();
     for (const [siteId, info] of this.sitesIndex) {
+      if (!this.serves(siteId) || (only !== undefined && !only.includes(siteId))) continue;
       const silence = this.forKind('silence', siteId);
       if (silence.length > 0) {
         for (const d of Object.values(this.deps.twin.siteState(siteId)?.devices ?? {})) {
@@ -380,6 +432,7 @@ export class RuleEngine {
       if (!rule || rule.when.kind !== 'duration') {
         cancel();
         this.timers.delete(k);
+        this.timerSites.delete(k);
       }
     }
     this.seedTimers();
@@ -388,7 +441,7 @@ export class RuleEngine {
   // ---- kinds -------------------------------------------------------------------------------
 
   private onEvent(e: NewEvent): void {
-    if (!this.running) return;
+    if (!this.running || !this.serves(e.site)) return;
     const zone = this.zone(e.site, e.zone);
     const data = e.data as unknown as Record<string, unknown>;
     for (const rule of this.forEvent(e.type, e.site)) {
@@ -514,7 +567,7 @@ export class RuleEngine {
     const last = this.absenceLast.get(k) ?? this.deps.clock.now();
     const w = rule.when;
     const due = w.duringOpeningHours && info ? openTimeElapsed(info.site, last, w.windowS) : last + w.windowS * 1000;
-    this.schedule(k, due, () => {
+    this.schedule(k, site, due, () => {
       if (this.fired.has(k)) return;
       this.trigger(rule, device, { site, zone, device }, { minutes: w.windowS / 60 });
     });
@@ -525,7 +578,7 @@ export class RuleEngine {
     if (!interval) return;
     const k = key(rule.id, device);
     const limitS = interval * rule.when.factor;
-    this.schedule(k, heardMs + limitS * 1000, () => {
+    this.schedule(k, site, heardMs + limitS * 1000, () => {
       if (this.fired.has(k)) return;
       this.trigger(rule, device, { site, zone, device }, { minutes: Math.round(limitS / 60), lastSeen: iso(heardMs) }, { lastSeen: iso(heardMs) });
     });
@@ -548,7 +601,7 @@ export class RuleEngine {
     const info = this.sitesIndex.get(siteId);
     if (!info) return;
     const closeAt = nextClosing(info.site, this.deps.clock.now() - rule.when.graceS * 1000);
-    this.schedule(key(rule.id, `closing:${siteId}`), closeAt + rule.when.graceS * 1000, () => {
+    this.schedule(key(rule.id, `closing:${siteId}`), siteId, closeAt + rule.when.graceS * 1000, () => {
       for (const [zoneId] of info.zones) {
         if (!this.zoneInScope(rule, siteId, zoneId)) continue;
         if (this.zoneStates.get(zoneSource(siteId, zoneId))?.door === 'open') {
@@ -562,7 +615,7 @@ export class RuleEngine {
   // ---- duration (state held for N seconds) -------------------------------------------------
 
   private onZone(state: ZoneState, changed: ReadonlyArray<keyof ZoneState> | null): void {
-    if (!this.running) return;
+    if (!this.running || !this.serves(state.site)) return;
     this.zoneStates.set(zoneSource(state.site, state.id), state);
     for (const rule of this.forKind('duration', state.site)) {
       if (rule.when.subject !== 'zone' || !this.zoneInScope(rule, state.site, state.id)) continue;
@@ -574,7 +627,7 @@ export class RuleEngine {
   }
 
   private onDevice(state: DeviceState, changed: ReadonlyArray<keyof DeviceState>): void {
-    if (!this.running) return;
+    if (!this.running || !this.serves(state.site)) return;
     for (const rule of this.forKind('duration', state.site)) {
       if (rule.when.subject !== 'device' || !this.inScope(rule, state.site, state.zone, state.type)) continue;
       if (!rule.when.where.some((c) => (changed as readonly string[]).includes(c.field))) continue;
@@ -605,7 +658,7 @@ export class RuleEngine {
 
   private armDuration(rule: Of<'duration'>, source: string, payload: TimerPayload & { value?: unknown }, due: number): void {
     const k = key(rule.id, source);
-    this.schedule(k, due, () => {
+    this.schedule(k, payload.site, due, () => {
       const current = this.rules.get(rule.id);
       if (!current || current.when.kind !== 'duration') return;
       const held = this.deps.clock.now() - (payload.since ?? due - rule.when.seconds * 1000);
