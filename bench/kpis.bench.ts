@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_KPI_ALARMS, ResponseKpis } from '../server/kpis/service.ts';
 import { openSqliteStorage } from '../server/storage/sqlite/index.ts';
-import { SqliteAlarmStore } from '../server/alarms/store.ts';
+import { SqliteAlarmStore } from '../server/alarms/sqlite-store.ts';
 
 const N = Number(process.argv[2] ?? MAX_KPI_ALARMS);
 const SITES = ['demo-hotel', 'demo-shop'];

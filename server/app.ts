@@ -13,7 +13,7 @@ import type { Express } from 'express';
 import { isIPv6, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { AlarmService } from './alarms/service.ts';
-import { SqliteAlarmStore } from './alarms/store.ts';
+import { createAlarmStore } from './alarms/store.ts';
 import { createHttpApp, originPolicy } from './api/app.ts';
 import { alarmRoutes } from './api/routes/alarms.ts';
 import { auditRoutes } from './api/routes/audit.ts';
@@ -34,7 +34,6 @@ import { createAuditStore } from './audit/store.ts';
 import type { AuditStore } from './audit/types.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { prepareDataDir } from './data-dir.ts';
-import { SqliteAlarmWindow } from './history/alarms.ts';
 import { ResponseKpis } from './kpis/service.ts';
 import { ChainOverview } from './overview/index.ts';
 import { createSnapshotRowStore, SnapshotLinker, SnapshotStore } from './linkage/index.ts';
@@ -43,7 +42,7 @@ import { EmailChannel } from './notify/channels/email.ts';
 import { WebhookChannel } from './notify/channels/webhook.ts';
 import { NotifyConfigFile } from './notify/config-file.ts';
 import { Escalator } from './notify/escalation.ts';
-import { SqliteOutbox } from './notify/outbox-store.ts';
+import { createOutbox, type Outbox } from './notify/outbox-store.ts';
 import { RoutePlanner } from './notify/planner.ts';
 import { RouteTester } from './notify/test-send.ts';
 import { DeliveryWorker } from './notify/worker.ts';
@@ -111,7 +110,7 @@ export interface App {
   readonly rules: RuleStore;
   readonly ruleEngine: RuleEngine;
   readonly alarms: AlarmService;
-  readonly outbox: SqliteOutbox;
+  readonly outbox: Outbox;
   readonly deliveries: DeliveryWorker;
   readonly snapshots: SnapshotStore;
   readonly live: LiveFeed;
@@ -200,18 +199,17 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
   // notify.yaml, watched: a valid edit reaches the planner, channels and escalator (onChange below).
   const notifyFile = await NotifyConfigFile.load({ dataDir: config.dataDir, logger });
   const notifyConfig = notifyFile.current;
-  const outbox = new SqliteOutbox(db, () => clock.now());
+  // Alarms, their history and the outbox commit together: one store, one database.
+  const alarmStore = createAlarmStore({ kind: 'sqlite', db });
+  const outbox = createOutbox({ kind: 'sqlite', db }, () => clock.now());
   const planner = new RoutePlanner({
     config: notifyConfig,
     timezoneOf: (site) => sites.get(site)?.timezone,
     publicUrl: config.publicUrl,
     sites,
-    notifiedRoutes: (alarm) => outbox.routesFor(alarm),
   });
   const alarms = new AlarmService({
-    db,
-    store: new SqliteAlarmStore(db),
-    outbox,
+    store: alarmStore,
     planner,
     bus,
     clock,
@@ -278,7 +276,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     logger,
   });
   // Every site in one table (GET /api/overview): footfall from its own rollup of the counters' minutes.
-  const overview = new ChainOverview({ sites, registry, twin, events, bus, alarms, kpis: new ResponseKpis({ alarms: new SqliteAlarmStore(db), targets: config.kpis.targets, now: () => clock.now() }), logger: logger.child({ module: 'overview' }), now: () => clock.now() });
+  const overview = new ChainOverview({ sites, registry, twin, events, bus, alarms, kpis: new ResponseKpis({ alarms: alarmStore, targets: config.kpis.targets, now: () => clock.now() }), logger: logger.child({ module: 'overview' }), now: () => clock.now() });
   const apiOptions = { trustProxy: config.http.trustProxy, allowedOrigins: config.http.allowedOrigins };
   const live = new LiveFeed({ bus, users, guard, origins: originPolicy(apiOptions), sites, clock, logger });
   let ready = false;
@@ -305,10 +303,10 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       notifyRoutes({ file: notifyFile, tester: routeTester }),
       armingRoutes({ arming, maintenance }),
       snapshotRoutes({ store: snapshots }),
-      historyRoutes({ alarms: new SqliteAlarmWindow(db), now: () => clock.now(), maxEvents: config.limits.historyMaxEvents, reads }),
+      historyRoutes({ alarms: alarmStore, now: () => clock.now(), maxEvents: config.limits.historyMaxEvents, reads }),
       footfallRoutes({ now: () => clock.now() }),
       overviewRoutes({ overview }),
-      kpiRoutes({ kpis: new ResponseKpis({ alarms: new SqliteAlarmStore(db), targets: config.kpis.targets, now: () => clock.now() }), now: () => clock.now() }),
+      kpiRoutes({ kpis: new ResponseKpis({ alarms: alarmStore, targets: config.kpis.targets, now: () => clock.now() }), now: () => clock.now() }),
       dashboardRoutes({ distDir: path.join(REPO_ROOT, 'dashboard', 'dist') }),
     ],
   });
@@ -352,11 +350,11 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       await arming.start();
       await maintenance.start();
       await rules.start();
-      alarms.start();
+      await alarms.start();
       await ruleEngine.start();
       armingWatch.start();
       deliveries.start();
-      escalator.start();
+      await escalator.start();
       notifyFile.start({ publicUrl: config.publicUrl });
       snapshots.start();
       linker.start();
@@ -414,7 +412,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       await deliveries.stop();
       armingWatch.stop();
       await ruleEngine.stop();
-      alarms.stop();
+      await alarms.stop();
       rules.stop();
       twin.stop();
       await reads.stop();

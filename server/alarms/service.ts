@@ -1,33 +1,45 @@
 /**
- * The alarm service: the only writer of alarms. Each change is ONE SQLite transaction holding
- * the alarm row, its history row and the change's notification deliveries (the outbox), so a
- * change is never committed without its deliveries, nor a delivery without its change. Only
- * after the commit is the change announced: on the bus (`alarm.changed`, for the live feed and
- * linkage) and on MQTT `storetwin/{site}/alarms` for integrations.
+ * The alarm service: the only writer of alarms. Each change is ONE store commit (one
+ * transaction) holding the alarm row, its history entries and the change's notification
+ * deliveries (the outbox), so a change is never committed without its deliveries, nor a
+ * delivery without its change. Only after the commit is the change announced: on the bus
+ * (`alarm.changed`, for the live feed, linkage, escalation and the delivery worker) and on MQTT
+ * `storetwin/{site}/alarms` for integrations.
  *
- * Methods are synchronous (better-sqlite3 is): a change cannot interleave with another one in
- * this process, and transactions are IMMEDIATE so a second connection (the CLI, another
- * worker) waits for the write lock instead of failing half way with SQLITE_BUSY.
+ * Every transition is decided here, by the state machine (state-machine.ts), before the commit;
+ * the store only writes the outcome, as a compare-and-set (store.ts). When the store answers
+ * `conflict` — another worker, the CLI or a second connection changed one of the rows first —
+ * the service reads the rows again and decides again (at most MAX_TRIES times).
+ *
+ * Changes never interleave in one service: they run one after another on ONE promise queue per
+ * service (`serial`), whatever the alarm — as the synchronous service they replace did. A queue
+ * per alarm would let changes of different alarms overlap, but a trigger is keyed by
+ * (rule, source) and an acknowledgement by id, which name the same alarm in two ways; one queue
+ * keeps that simple, and bus triggers are folded into batches anyway (flushPending).
+ *
+ * The view (`live`): every live alarm (not closed out) with its full history, keyed by
+ * (rule, source), loaded from the store at start() and kept up to date by this service after
+ * each of its commits. Triggers and resolutions from the rules engine (the hot path: once per
+ * stored batch of events) are decided on it with no read; a commit that finds it stale gets a
+ * conflict and refreshes the keys concerned. Changes by id (people, escalation, snapshots) read
+ * the alarm from the store: they are rare, and may be about an alarm another worker changed.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
 import { StoreTwinError } from '../errors.ts';
 import type { EventBus } from '../events.ts';
 import type { ActiveMaintenance, MaintenanceReader } from '../arming/types.ts';
-import type { DeliveryPlanner, OutboxWriter } from '../notify/types.ts';
+import type { DeliveryPlanner, NewDelivery } from '../notify/types.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { Database } from '../storage/sqlite/database.ts';
 import { isoToMs, msToIso } from '../storage/sqlite/time.ts';
 import { ChatterDetector, type ChatterPolicy } from './chatter.ts';
 import { apply, closedOut, raise, ruleActor, transition, type AlarmCommand } from './state-machine.ts';
-import type { SqliteAlarmStore } from './store.ts';
-import { SUPPRESSED_RULE, type Alarm, type AlarmAction, type AlarmActions, type AlarmQuery, type AlarmTransition, type AlarmTrigger, type Severity, type SnapshotStatus } from './types.ts';
+import type { AlarmStore, AlarmWrite } from './store.ts';
+import { SUPPRESSED_RULE, type Alarm, type AlarmAction, type AlarmActions, type AlarmQuery, type AlarmTrigger, type Severity, type SnapshotStatus } from './types.ts';
 
 export interface AlarmServiceDeps {
-  db: Database;
-  store: SqliteAlarmStore;
-  outbox: OutboxWriter;
+  store: AlarmStore;
   planner: DeliveryPlanner;
   bus: EventBus;
   clock: Clock;
@@ -43,6 +55,11 @@ export interface AlarmServiceDeps {
   chatter?: ChatterPolicy;
 }
 
+/** Decisions made again after a conflict before a change gives up (STW_ERR_STORAGE_FAILED). */
+export const MAX_TRIES = 5;
+
+/** Actions whose deliveries go to the routes already told about the alarm (planner.ts). */
+const TOLD_ACTIONS: ReadonlySet<AlarmAction> = new Set(['acknowledged', 'cleared', 'snapshot']);
 export { SUPPRESSED_RULE };
 
 /**
@@ -84,6 +101,20 @@ const liveKey = (a: { rule: string; source: string }): string => `${a.rule}\0${a
 
 type QueuedChange = { kind: 'raise'; trigger: AlarmTrigger } | { kind: 'resolve'; site: string; rule: string; source: string; at: string };
 
+/** A queued item ready to be decided: the effective trigger (null: suppressed) or a resolution. */
+type Prepared = { kind: 'raise'; trigger: AlarmTrigger | null; original: AlarmTrigger } | { kind: 'resolve'; site: string; rule: string; source: string; at: string };
+
+/** What a batch decided, to commit and then to apply. */
+interface Plan {
+  writes: AlarmWrite[];
+  deliveries: NewDelivery[];
+  changes: Change[];
+  /** (rule, source) → its live alarm after the batch, null once closed out: the view's update. */
+  view: Map<string, Alarm | null>;
+  /** The change each item made (null: none), in item order. */
+  outcomes: Array<Change | null>;
+}
+
 export class AlarmService implements AlarmActions {
   private readonly deps: AlarmServiceDeps;
   private readonly log: Logger;
@@ -93,6 +124,11 @@ export class AlarmService implements AlarmActions {
   /** Triggers and resolutions from the bus, committed together (attachToBus). */
   private readonly pending: QueuedChange[] = [];
   private flushScheduled = false;
+  /** The view of live alarms by (rule, source): see the header. */
+  private readonly live = new Map<string, Alarm>();
+  private loaded: Promise<void> | null = null;
+  /** The tail of the one queue every change runs on. */
+  private tail: Promise<unknown> = Promise.resolve();
 
   constructor(deps: AlarmServiceDeps) {
     this.deps = deps;
@@ -101,23 +137,26 @@ export class AlarmService implements AlarmActions {
     this.chatter = new ChatterDetector(deps.chatter);
   }
 
-  /** Listens to the rules engine's events (see attachToBus). */
-  start(): void {
+  /** Loads the view of live alarms, then listens to the rules engine's events (see attachToBus). */
+  async start(): Promise<void> {
+    await this.ensureLoaded();
     this.unsubscribe ??= this.attachToBus();
   }
 
-  stop(): void {
+  /** Stops listening and commits what the bus queued: no trigger is lost. */
+  async stop(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = null;
-    this.flushPending();
+    await this.flushPending();
+    await this.tail;
   }
 
   /**
    * `rule.triggered` → raise, `rule.resolved` → resolve, batched: what the rules engine emits
-   * while it works through one stored batch of events is committed in ONE transaction when the
+   * while it works through one stored batch of events is committed in ONE changeset when the
    * emitting code returns (a microtask later), so a door flapping in thousands of events costs
-   * one fsync per ingest commit, not one per event. Each change still runs in its own savepoint:
-   * one that fails is logged and rolled back alone. Returns the unsubscribe function.
+   * one commit per ingest batch, not one per event. A change that fails to be decided (its
+   * planner threw) is logged and left out alone. Returns the unsubscribe function.
    */
   attachToBus(): () => void {
     const { bus } = this.deps;
@@ -132,78 +171,66 @@ export class AlarmService implements AlarmActions {
   }
 
   /**
-   * Commits what the bus queued so far (stop() calls it too, so no trigger is lost). The batch
-   * holds the write lock throughout, so the live alarms it touches are kept in memory: a repeat
-   * of one it already read folds in with the state machine alone, and such an alarm's row is
-   * written once, at the end — a flapping door's thousand repeats are one UPDATE.
+   * Commits what the bus queued so far, as one changeset decided on the view: a repeat of an
+   * alarm the batch already touched folds in with the state machine alone, and each alarm's row
+   * is written once, at its final state — a flapping door's thousand repeats are one UPDATE.
+   * Resolves when the batch — and every change queued before it — is committed (or failed,
+   * which is logged: nothing of the batch is stored).
    */
-  flushPending(): void {
+  async flushPending(): Promise<void> {
     this.flushScheduled = false;
     const queued = this.pending.splice(0);
-    if (queued.length === 0) return;
-    const { db, store } = this.deps;
-    const changes: Change[] = [];
-    /** (rule, source) → its live alarm as this batch left it; `dirty` rows are not written yet. */
-    const live = new Map<string, Alarm>();
-    const dirty = new Set<string>();
-    const writeBack = (key: string): void => {
-      if (dirty.delete(key)) store.update(live.get(key)!);
-    };
-    const step = (item: QueuedChange): void => {
-      let body: () => Change | null;
-      let cached: Alarm | undefined;
-      let key: string;
-      if (item.kind === 'raise') {
-        const trigger = this.effectiveTrigger(item.trigger);
-        if (trigger === null) return;
-        key = liveKey(trigger);
-        cached = live.get(key);
-        const before = cached;
-        body = before ? () => this.repeatBody(before, trigger) : () => this.upsertBody(trigger);
-      } else {
-        key = liveKey(item);
-        const when = normalizeIso(item.at, 'at');
-        body = () => this.resolveAt(item.rule, item.source, when);
-      }
-      // SQL is about to read the row: it must hold what this batch did to it.
-      if (!cached) writeBack(key);
-      // A savepoint: a change that fails rolls back alone.
-      const change = db.transaction(() => this.plan(body))();
-      if (change === null) return;
-      changes.push(change);
-      if (closedOut(change.alarm)) {
-        live.delete(key);
-        dirty.delete(key);
-      } else {
-        live.set(key, change.alarm);
-        if (cached) dirty.add(key);
-      }
-    };
-    try {
-      db.transaction(() => {
-        for (const item of queued) {
-          try {
-            step(item);
-          } catch (err) {
-            const what = item.kind === 'raise' ? item.trigger : item;
-            this.log.error({ err, rule: what.rule, source: what.source, site: what.site }, `${item.kind === 'raise' ? 'raising' : 'resolving'} alarm failed`);
-          }
-        }
-        for (const key of [...dirty]) writeBack(key);
-      }).immediate();
-    } catch (err) {
-      // The commit itself failed (disk full, I/O error): nothing of the batch is stored.
-      this.log.error({ err, changes: changes.length }, 'committing alarm changes failed');
+    if (queued.length === 0) {
+      await this.tail;
       return;
     }
-    this.settle(changes);
+    const prepared: Prepared[] = [];
+    for (const item of queued) {
+      try {
+        prepared.push(item.kind === 'raise' ? { kind: 'raise', trigger: this.effectiveTrigger(item.trigger), original: item.trigger } : { ...item, at: normalizeIso(item.at, 'at') });
+      } catch (err) {
+        this.logFailed(item, err);
+      }
+    }
+    await this.serial(() => this.run(prepared, false)).catch((err: unknown) => {
+      // The commit itself failed (disk full, database gone): nothing of the batch is stored.
+      this.log.error({ err, changes: prepared.length }, 'committing alarm changes failed');
+    });
+  }
+
+  private logFailed(item: QueuedChange | Prepared, err: unknown): void {
+    const what = item.kind === 'raise' ? ('original' in item ? item.original : item.trigger) : item;
+    this.log.error({ err, rule: what.rule, source: what.source, site: what.site }, `${item.kind === 'raise' ? 'raising' : 'resolving'} alarm failed`);
   }
 
   private enqueue(item: QueuedChange): void {
     this.pending.push(item);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    queueMicrotask(() => this.flushPending());
+    queueMicrotask(() => void this.flushPending());
+  }
+
+  /** Runs `fn` after every change queued before it (the one queue, see the header). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(async () => {
+      await this.ensureLoaded();
+      return fn();
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private ensureLoaded(): Promise<void> {
+    this.loaded ??= this.deps.store.live().then(
+      (alarms) => {
+        for (const a of alarms) this.live.set(liveKey(a), a);
+      },
+      (err: unknown) => {
+        this.loaded = null; // the next change tries again
+        throw err;
+      },
+    );
+    return this.loaded;
   }
 
   /** The trigger to raise: itself (`at` normalised), the record of a suppressed one, or null. */
@@ -213,20 +240,151 @@ export class AlarmService implements AlarmActions {
     return suppressed === undefined ? normalized : suppressed;
   }
 
-  /** A repeat of a live alarm this batch already holds: the state machine and its history entry, if any. */
-  private repeatBody(before: Alarm, trigger: AlarmTrigger): Change {
+  async raise(trigger: AlarmTrigger): Promise<Alarm | null> {
+    const effective = this.effectiveTrigger(trigger);
+    if (effective === null) return null;
+    const [change] = await this.serial(() => this.run([{ kind: 'raise', trigger: effective, original: trigger }], true));
+    // Suppressed: nothing raised, though a critical one left its record.
+    return effective.rule === SUPPRESSED_RULE && trigger.rule !== SUPPRESSED_RULE ? null : (change?.alarm ?? null);
+  }
+
+  async resolve(rule: string, source: string, at: string): Promise<Alarm | null> {
+    const when = normalizeIso(at, 'at');
+    const [change] = await this.serial(() => this.run([{ kind: 'resolve', site: '', rule, source, at: when }], true));
+    return change?.alarm ?? null;
+  }
+
+  /**
+   * Decides `items` on the view and commits them as one changeset; on a conflict refreshes the
+   * keys from the store and decides again. `strict`: a failing item fails the call (a direct
+   * raise/resolve); otherwise it is logged and left out (a bus batch). Inside the queue.
+   */
+  private async run(items: readonly Prepared[], strict: boolean): Promise<Array<Change | null>> {
+    const { store, clock } = this.deps;
+    for (let attempt = 1; ; attempt++) {
+      const told = await this.toldAbout(items);
+      const now = clock.now();
+      const plan = this.plan(items, told, now, strict);
+      if (plan.writes.length === 0) return plan.outcomes;
+      const outcome = await store.commit({ writes: plan.writes, deliveries: plan.deliveries, now });
+      if (outcome === 'committed') {
+        for (const [key, alarm] of plan.view) {
+          if (alarm === null) this.live.delete(key);
+          else this.live.set(key, alarm);
+        }
+        this.settle(plan.changes);
+        return plan.outcomes;
+      }
+      if (attempt >= MAX_TRIES) throw new StoreTwinError('STW_ERR_STORAGE_FAILED', `alarm changes kept conflicting with other writers (${attempt} tries)`);
+      this.log.debug({ attempt, items: items.length }, 'alarm changes conflicted, deciding again');
+      await this.refresh(items);
+    }
+  }
+
+  /** Reads the live alarms of the items' (rule, source) again (after a conflict). */
+  private async refresh(items: readonly Prepared[]): Promise<void> {
+    const keys = new Map<string, { rule: string; source: string }>();
+    for (const item of items) {
+      const at = item.kind === 'raise' ? item.trigger : item;
+      if (at !== null) keys.set(liveKey(at), { rule: at.rule, source: at.source });
+    }
+    const fresh = await Promise.all([...keys].map(async ([key, k]) => [key, await this.deps.store.findLive(k.rule, k.source)] as const));
+    for (const [key, alarm] of fresh) {
+      if (alarm === null) this.live.delete(key);
+      else this.live.set(key, alarm);
+    }
+  }
+
+  /**
+   * Routes already told about the alarms the items may clear (a resolution of an auto-clearing
+   * alarm): the planner sends the clear to them. Read once per batch, only when it resolves.
+   */
+  private async toldAbout(items: readonly Prepared[]): Promise<Map<string, string[]>> {
+    const ids: string[] = [];
+    for (const item of items) {
+      if (item.kind !== 'resolve') continue;
+      const alarm = this.live.get(liveKey(item));
+      if (alarm !== undefined) ids.push(alarm.id);
+    }
+    return ids.length === 0 ? new Map() : this.deps.store.notifiedRoutes([...new Set(ids)]);
+  }
+
+  /** The batch decided on the view (unchanged here): writes, deliveries, changes. */
+  private plan(items: readonly Prepared[], told: Map<string, string[]>, now: number, strict: boolean): Plan {
+    const work = new Map<string, Alarm | null>();
+    const current = (key: string): Alarm | null => (work.has(key) ? (work.get(key) ?? null) : (this.live.get(key) ?? null));
+    /** Per alarm id, in first-touched order: the row to write. */
+    const ops = new Map<string, { before: Alarm | null; after: Alarm }>();
+    const deliveries: NewDelivery[] = [];
+    const changes: Change[] = [];
+    const outcomes: Array<Change | null> = [];
+    for (const item of items) {
+      let change: Change | null = null;
+      try {
+        let key: string;
+        let before: Alarm | null;
+        if (item.kind === 'raise') {
+          if (item.trigger === null) {
+            outcomes.push(null);
+            continue;
+          }
+          key = liveKey(item.trigger);
+          before = current(key);
+          change = before ? this.repeated(before, item.trigger) : this.raised(item.trigger);
+        } else {
+          key = liveKey(item);
+          before = current(key);
+          change = this.resolved(before, item.rule, item.at);
+        }
+        if (change !== null) {
+          const { alarm, action } = change;
+          const planned = this.deps.planner.plan(alarm, action, { level: alarm.escalationLevel, now, ...(told.has(alarm.id) ? { notified: told.get(alarm.id) } : {}) });
+          // Decided: only now does the batch's state change (a throw above leaves it as it was).
+          if (action === 'raised') told.set(alarm.id, []);
+          const routes = told.get(alarm.id);
+          for (const d of planned) if (routes !== undefined && !routes.includes(d.route)) routes.push(d.route);
+          deliveries.push(...planned);
+          const op = ops.get(alarm.id);
+          if (op) op.after = alarm;
+          else ops.set(alarm.id, { before: action === 'raised' ? null : before, after: alarm });
+          work.set(key, closedOut(alarm) ? null : alarm);
+          changes.push(change);
+        }
+      } catch (err) {
+        if (strict) throw err;
+        this.logFailed(item, err);
+        change = null;
+      }
+      outcomes.push(change);
+    }
+    const writes: AlarmWrite[] = [...ops.values()].map(({ before, after }) =>
+      before === null ? { kind: 'create', alarm: after, history: after.history } : { kind: 'update', before, after, history: after.history.slice(before.history.length) },
+    );
+    return { writes, deliveries, changes, view: work, outcomes };
+  }
+
+  /** A new alarm for a trigger with no live alarm of its (rule, source). */
+  private raised(trigger: AlarmTrigger): Change {
+    const alarm = raise(trigger, this.newId());
+    this.chatter.note(alarm.id, isoToMs(trigger.at, 'at'));
+    return { alarm, action: 'raised' };
+  }
+
+  /** A repeat of the live alarm: the state machine and its history entry, if any. */
+  private repeated(before: Alarm, trigger: AlarmTrigger): Change {
     const details = { ...(trigger.details ?? {}), autoClear: trigger.autoClear };
     const next = apply(before, { action: 'repeated', at: trigger.at, severity: trigger.severity, message: trigger.message, details });
-    for (const entry of next.history.slice(before.history.length)) this.deps.store.addHistory(next.id, entry);
     return this.markChatter({ alarm: next, action: 'repeated' }, trigger.at);
   }
 
-  raise(trigger: AlarmTrigger): Alarm | null {
-    const effective = this.effectiveTrigger(trigger);
-    if (effective === null) return null;
-    const alarm = this.commit(() => this.upsertBody(effective));
-    // Suppressed: nothing raised, though a critical one left its record.
-    return effective.rule === SUPPRESSED_RULE && trigger.rule !== SUPPRESSED_RULE ? null : alarm;
+  /** The rule's condition ended: a latched alarm records the restoration, an auto-clearing one clears. */
+  private resolved(live: Alarm | null, rule: string, when: string): Change | null {
+    if (live === null || live.state === 'cleared') return null;
+    // A latched alarm records the restoration (and closes out if it was acknowledged). Other
+    // rules without auto-clear are cleared by a person; their resolution changes nothing.
+    if (!live.latched && live.details.autoClear !== true) return null;
+    const cmd: AlarmCommand = live.latched ? { action: 'restored', at: when, by: ruleActor(rule) } : { action: 'cleared', at: when, by: ruleActor(rule) };
+    return this.markChatter({ alarm: apply(live, cmd), action: cmd.action }, when);
   }
 
   /**
@@ -251,98 +409,54 @@ export class AlarmService implements AlarmActions {
     return null;
   }
 
-  /** Opens the alarm for (rule, source) or counts a repeat of the open one; `at` normalised. Inside a transaction. */
-  private upsertBody(trigger: AlarmTrigger): Change {
-    const { at } = trigger;
-    const candidate = raise(trigger, this.newId());
-    const { store } = this.deps;
-    // Read inside the IMMEDIATE transaction: nobody can write between this and the upsert,
-    // so `before` is exactly the row the upsert will count the repeat on.
-    const before = store.findLive(trigger.rule, trigger.source);
-    const { alarm: stored, created } = store.upsertLive(candidate);
-    if (created) {
-      store.addHistory(stored.id, candidate.history[0] as AlarmTransition);
-      this.chatter.note(stored.id, isoToMs(at, 'at'));
-      return { alarm: { ...stored, history: candidate.history }, action: 'raised' };
-    }
-    // The write lock was held since the read, so a conflict means `before` existed.
-    if (before === null) throw new Error(`alarm upsert for ${trigger.rule}/${trigger.source} met a row the transaction did not see`);
-    // The upsert did the repeat in SQL; the state machine says which history entry it makes.
-    const next = apply(before, { action: 'repeated', at, severity: trigger.severity, message: trigger.message, details: candidate.details });
-    for (const entry of next.history.slice(before.history.length)) store.addHistory(stored.id, entry);
-    return this.markChatter({ alarm: { ...stored, history: next.history }, action: 'repeated' }, at);
-  }
-
-  resolve(rule: string, source: string, at: string): Alarm | null {
-    const when = normalizeIso(at, 'at');
-    return this.commit(() => this.resolveAt(rule, source, when));
-  }
-
-  private resolveAt(rule: string, source: string, when: string): Change | null {
-    const live = this.deps.store.findLive(rule, source);
-    if (live === null || live.state === 'cleared') return null;
-    // A latched alarm records the restoration (and closes out if it was acknowledged). Other
-    // rules without auto-clear are cleared by a person; their resolution changes nothing.
-    if (!live.latched && live.details.autoClear !== true) return null;
-    const change = this.write(live, live.latched ? { action: 'restored', at: when, by: ruleActor(rule) } : { action: 'cleared', at: when, by: ruleActor(rule) });
-    return this.markChatter(change, when);
-  }
-
   /**
    * Counts a change of the alarm's condition; the first time it chatters, the alarm is marked
-   * (in the same transaction) and counted.
+   * (in the same change) and counted.
    */
   private markChatter(change: Change, at: string): Change {
     const { alarm } = change;
     if (closedOut(alarm) || !this.chatter.note(alarm.id, isoToMs(at, 'at')) || alarm.chattering) return change;
-    const marked = { ...alarm, chattering: true };
-    this.deps.store.update(marked);
     this.deps.metrics?.alarmsChattering.inc({ rule: alarm.rule });
     this.log.warn({ alarm: alarm.id, site: alarm.site, rule: alarm.rule, source: alarm.source }, 'alarm is chattering');
-    return { ...change, alarm: marked };
+    return { ...change, alarm: { ...alarm, chattering: true } };
   }
 
-  acknowledge(id: string, by: string, comment?: string): Alarm {
+  acknowledge(id: string, by: string, comment?: string): Promise<Alarm> {
     return this.change(id, { action: 'acknowledged', at: this.now(), by, ...(comment === undefined ? {} : { comment }) });
   }
 
-  clear(id: string, by: string, comment?: string): Alarm {
+  clear(id: string, by: string, comment?: string): Promise<Alarm> {
     return this.change(id, { action: 'cleared', at: this.now(), by, ...(comment === undefined ? {} : { comment }) });
   }
 
-  comment(id: string, by: string, text: string): Alarm {
+  comment(id: string, by: string, text: string): Promise<Alarm> {
     return this.change(id, { action: 'commented', at: this.now(), by, comment: text });
   }
 
-  escalate(id: string, level: number, at: string): Alarm | null {
+  escalate(id: string, level: number, at: string): Promise<Alarm | null> {
     const when = normalizeIso(at, 'at');
-    return this.commit(() => {
-      const alarm = this.deps.store.get(id);
-      if (alarm === null) return null;
-      // An escalation timer firing after an ack, a clear or a restart is normal, not an error.
+    // An escalation timer firing after an ack, a clear or a restart is normal, not an error.
+    return this.changeById(id, false, (alarm) => {
       const next = transition(alarm, { action: 'escalated', at: when, level });
-      if (next instanceof StoreTwinError) return null;
-      return this.persist(alarm, next, 'escalated');
+      return next instanceof StoreTwinError ? null : { alarm: next, action: 'escalated' };
     });
   }
 
-  attachSnapshot(id: string, snapshot: SnapshotStatus, at: string): Alarm | null {
+  attachSnapshot(id: string, snapshot: SnapshotStatus, at: string): Promise<Alarm | null> {
     const when = normalizeIso(at, 'at');
-    return this.commit(() => {
-      const alarm = this.deps.store.get(id);
-      return alarm === null ? null : this.write(alarm, { action: 'snapshot', at: when, snapshot });
-    });
+    return this.changeById(id, false, (alarm) => ({ alarm: apply(alarm, { action: 'snapshot', at: when, snapshot }), action: 'snapshot' }));
   }
 
-  get(id: string): Alarm | null {
+  get(id: string): Promise<Alarm | null> {
     return this.deps.store.get(id);
   }
 
-  list(q: AlarmQuery): { items: Alarm[]; nextCursor: string | null } {
+  list(q: AlarmQuery): Promise<{ items: Alarm[]; nextCursor: string | null }> {
     return this.deps.store.list(q);
   }
 
-  open(site?: string): Alarm[] {
+  /** Alarms not closed out, from the store (what every worker sees, not only this one's view). */
+  open(site?: string): Promise<Alarm[]> {
     return this.deps.store.open(site);
   }
 
@@ -351,48 +465,44 @@ export class AlarmService implements AlarmActions {
   }
 
   /** A user's change to an existing alarm: 404 if unknown, 409 if its phase forbids it. */
-  private change(id: string, cmd: AlarmCommand): Alarm {
-    const alarm = this.commit(() => {
-      const current = this.deps.store.get(id);
-      if (current === null) throw new StoreTwinError('STW_ERR_ALARM_NOT_FOUND', `no alarm "${id}"`);
-      return this.write(current, cmd);
-    });
-    // commit() returns null only when the body does, which write() never does.
+  private async change(id: string, cmd: AlarmCommand): Promise<Alarm> {
+    const alarm = await this.changeById(id, true, (current) => ({ alarm: apply(current, cmd), action: cmd.action }));
+    // changeById returns null only when `decide` does, which this one never does.
     if (alarm === null) throw new StoreTwinError('STW_ERR_INTERNAL');
     return alarm;
   }
 
-  private write(alarm: Alarm, cmd: AlarmCommand): Change {
-    return this.persist(alarm, apply(alarm, cmd), cmd.action);
-  }
-
-  /** Inside the transaction: the row, the new history entries, the deliveries. */
-  private persist(before: Alarm, after: Alarm, action: AlarmAction): Change {
-    const { store } = this.deps;
-    store.update(after);
-    for (const entry of after.history.slice(before.history.length)) store.addHistory(after.id, entry);
-    return { alarm: after, action };
-  }
-
   /**
-   * Runs `body` and the outbox insert for its change in one IMMEDIATE transaction; a throw
-   * anywhere (the planner included) rolls back everything. Announces the change after commit.
+   * A change of the alarm `id` as the store has it now: `decide` (the state machine) says what
+   * it becomes, the planner who hears of it; one commit, guarded, decided again on a conflict.
+   * Unknown ids: STW_ERR_ALARM_NOT_FOUND when `required`, else null.
    */
-  private commit(body: () => Change | null): Alarm | null {
-    const change = this.deps.db.transaction(() => this.plan(body)).immediate();
-    if (change === null) return null;
-    this.settle([change]);
-    return change.alarm;
-  }
-
-  /** Inside the transaction: the change and its deliveries (the outbox). */
-  private plan(body: () => Change | null): Change | null {
-    const { planner, outbox, clock } = this.deps;
-    const change = body();
-    if (change === null) return null;
-    const level = change.alarm.escalationLevel;
-    outbox.insert(planner.plan(change.alarm, change.action, { level, now: clock.now() }));
-    return change;
+  private changeById(id: string, required: boolean, decide: (current: Alarm) => Change | null): Promise<Alarm | null> {
+    const { store, planner, clock } = this.deps;
+    return this.serial(async () => {
+      for (let attempt = 1; ; attempt++) {
+        const current = await store.get(id);
+        if (current === null) {
+          if (required) throw new StoreTwinError('STW_ERR_ALARM_NOT_FOUND', `no alarm "${id}"`);
+          return null;
+        }
+        const change = decide(current);
+        if (change === null) return null;
+        const { alarm, action } = change;
+        const notified = TOLD_ACTIONS.has(action) ? (await store.notifiedRoutes([id])).get(id) : undefined;
+        const now = clock.now();
+        const deliveries = planner.plan(alarm, action, { level: alarm.escalationLevel, now, ...(notified === undefined ? {} : { notified }) });
+        const outcome = await store.commit({ writes: [{ kind: 'update', before: current, after: alarm, history: alarm.history.slice(current.history.length) }], deliveries, now });
+        if (outcome === 'committed') {
+          const key = liveKey(alarm);
+          if (!closedOut(alarm)) this.live.set(key, alarm);
+          else if (this.live.get(key)?.id === id) this.live.delete(key);
+          this.settle([change]);
+          return alarm;
+        }
+        if (attempt >= MAX_TRIES) throw new StoreTwinError('STW_ERR_STORAGE_FAILED', `alarm "${id}" kept changing under this change (${attempt} tries)`);
+      }
+    });
   }
 
   /**

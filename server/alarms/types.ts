@@ -105,30 +105,30 @@ export interface AlarmQuery {
 }
 
 /**
- * The alarm service (server/alarms/service.ts). Every change is one SQLite transaction that
- * also writes the change's notification deliveries (the outbox), then is announced on the bus
- * as `alarm.changed`. Methods are synchronous: better-sqlite3 is, and it keeps a change and
- * its deliveries indivisible.
+ * The alarm service (server/alarms/service.ts). Every change is one store commit that also
+ * writes the change's notification deliveries (the outbox), then is announced on the bus as
+ * `alarm.changed`. Changes of one service run one after another (a promise queue), so they
+ * never interleave.
  */
 export interface AlarmActions {
   /**
    * Opens an alarm, or counts a repeat of the open one for (rule, source). Null when suppressed
    * (maintenance); a suppressed critical trigger raises a `maintenance-suppressed` info alarm instead.
    */
-  raise(trigger: AlarmTrigger): Alarm | null;
+  raise(trigger: AlarmTrigger): Promise<Alarm | null>;
   /**
    * The rule's condition ended: a latched alarm nobody acknowledged records `restored` and stays
    * active; otherwise the alarm clears if its rule auto-clears.
    */
-  resolve(rule: string, source: string, at: string): Alarm | null;
-  acknowledge(id: string, by: string, comment?: string): Alarm;
-  clear(id: string, by: string, comment?: string): Alarm;
-  comment(id: string, by: string, text: string): Alarm;
+  resolve(rule: string, source: string, at: string): Promise<Alarm | null>;
+  acknowledge(id: string, by: string, comment?: string): Promise<Alarm>;
+  clear(id: string, by: string, comment?: string): Promise<Alarm>;
+  comment(id: string, by: string, text: string): Promise<Alarm>;
   /** Records reaching escalation `level` and writes that level's deliveries; null if no longer open and unacknowledged. */
-  escalate(id: string, level: number, at: string): Alarm | null;
-  attachSnapshot(id: string, snapshot: SnapshotStatus, at: string): Alarm | null;
-  get(id: string): Alarm | null;
-  list(q: AlarmQuery): { items: Alarm[]; nextCursor: string | null };
+  escalate(id: string, level: number, at: string): Promise<Alarm | null>;
+  attachSnapshot(id: string, snapshot: SnapshotStatus, at: string): Promise<Alarm | null>;
+  get(id: string): Promise<Alarm | null>;
+  list(q: AlarmQuery): Promise<{ items: Alarm[]; nextCursor: string | null }>;
   /** Open alarms (for escalation timers and the console after a restart). */
-  open(site?: string): Alarm[];
+  open(site?: string): Promise<Alarm[]>;
 }

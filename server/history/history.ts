@@ -291,7 +291,7 @@ async function foldHistory(deps: HistoryDeps, site: Site, fromMs: number, toMs: 
   }
   snapshot ??= snapshotOf(fold);
 
-  const alarms = deps.alarms.overlapping(site.id, fromMs, toMs, MAX_HISTORY_ALARMS + 1, opts.alarmCategories);
+  const alarms = await deps.alarms.overlapping(site.id, fromMs, toMs, MAX_HISTORY_ALARMS + 1, opts.alarmCategories);
   const alarmsTruncated = alarms.length > MAX_HISTORY_ALARMS;
   if (alarmsTruncated) alarms.length = MAX_HISTORY_ALARMS;
   return {

@@ -59,7 +59,7 @@ export interface IntegrationServiceDeps {
   };
   sites: { get(id: string): unknown };
   /** The alarm a snapshot is for (its title goes to Frigate's event). */
-  alarmOf?: (id: string) => { id: string; rule: string; severity: string; message: { en: string } } | null;
+  alarmOf?: (id: string) => Promise<{ id: string; rule: string; severity: string; message: { en: string } } | null>;
   bus: EventBus;
   metrics: Metrics;
   logger: Logger;
@@ -397,7 +397,7 @@ export class IntegrationService {
     const recent = this.pictures.get(device.id);
     let jpeg: Buffer | null = recent !== undefined && now - recent.at <= this.deps.config.pictureMaxAgeS * 1000 ? recent.jpeg : null;
     if (jpeg === null && found.adapter.snapshot) {
-      const alarm = typeof command.alarm === 'string' ? this.deps.alarmOf?.(command.alarm) : null;
+      const alarm = typeof command.alarm === 'string' ? await this.deps.alarmOf?.(command.alarm) : null;
       jpeg = await found.adapter.snapshot(
         {
           device: { id: device.id, site: device.site, zone: device.zone, externalIds: device.externalIds },

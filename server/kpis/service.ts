@@ -1,11 +1,11 @@
 /**
  * Response KPIs over the stored alarms: reads the alarms raised in a range through the alarm
- * store (SqliteAlarmStore.alarmTimes) one site and one page at a time, yielding to the event
+ * store (AlarmStore.alarmTimes) one site and one page at a time, yielding to the event
  * loop between pages like the other long reads (server/storage/yield.ts), then computes the
  * figures (response.ts). A request reads at most `maxAlarms` alarms, else 413
  * STW_ERR_QUERY_TOO_LARGE; the route bounds the range (MAX_KPI_RANGE_DAYS).
  */
-import type { AlarmTimes } from '../alarms/store.ts';
+import type { AlarmStore, AlarmTimes } from '../alarms/store.ts';
 import { StoreTwinError } from '../errors.ts';
 import type { Localized } from '../sites/model.ts';
 import { EventLoopSlicer } from '../storage/yield.ts';
@@ -23,10 +23,8 @@ export const MAX_KPI_ALARMS = 100_000;
 /** Rows per store read: ~1 ms on an idle machine, so a read stays inside a slice (SLICE_MS). */
 const PAGE = 250;
 
-/** What the KPIs read of the alarm store. SqliteAlarmStore satisfies it. */
-export interface AlarmTimesReader {
-  alarmTimes(site: string, fromMs: number, toMs: number, after: { lastAt: number; id: string } | null, limit: number): AlarmTimes[];
-}
+/** What the KPIs read of the alarm store. Every AlarmStore satisfies it. */
+export type AlarmTimesReader = Pick<AlarmStore, 'alarmTimes'>;
 
 export interface ResponseKpiDeps {
   alarms: AlarmTimesReader;
@@ -80,7 +78,7 @@ export class ResponseKpis {
     for (const site of new Set(sites)) {
       let after: { lastAt: number; id: string } | null = null;
       for (;;) {
-        const page = this.deps.alarms.alarmTimes(site, fromMs, toMs, after, size);
+        const page = await this.deps.alarms.alarmTimes(site, fromMs, toMs, after, size);
         for (const a of page) byId.set(a.id, a);
         if (byId.size > max) {
           throw new StoreTwinError('STW_ERR_QUERY_TOO_LARGE', `more than ${max} alarms in the range: ask for a shorter one or one site`, { maxAlarms: max });

@@ -195,11 +195,13 @@ export class SnapshotLinker {
     }
   }
 
+  /** Queued on the alarm service in call order, so `pending` is recorded before what follows it. */
   private attach(alarmId: string, status: SnapshotStatus, at: string): void {
+    const failed = (err: unknown): void => this.deps.logger?.error({ err, alarm: alarmId, status: status.status }, 'snapshot status could not be recorded');
     try {
-      this.deps.alarms.attachSnapshot(alarmId, status, at);
+      this.deps.alarms.attachSnapshot(alarmId, status, at).catch(failed);
     } catch (err) {
-      this.deps.logger?.error({ err, alarm: alarmId, status: status.status }, 'snapshot status could not be recorded');
+      failed(err);
     }
   }
 }

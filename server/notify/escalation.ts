@@ -23,6 +23,8 @@ export interface EscalatorOptions {
 
 export class Escalator {
   private readonly timers = new Map<string, { level: number; cancel: () => void }>();
+  /** Reads of the open alarms and escalations under way (settled()). */
+  private readonly inFlight = new Set<Promise<void>>();
   private running = false;
   private readonly onChanged = ({ alarm }: { alarm: Alarm }) => this.track(alarm);
   private config: NotifyConfig;
@@ -41,14 +43,43 @@ export class Escalator {
     if (!this.running) return;
     for (const t of this.timers.values()) t.cancel();
     this.timers.clear();
-    for (const alarm of this.opts.alarms.open()) this.track(alarm);
+    void this.trackOpen();
   }
 
-  start(): void {
-    if (this.running) return;
+  /**
+   * Schedules from the open alarms (resolves once they are read). Changes announced meanwhile
+   * are tracked as they come; an older copy read here may schedule a level that has become
+   * moot, and escalate() then refuses it (the alarm is no longer active).
+   */
+  start(): Promise<void> {
+    if (this.running) return Promise.resolve();
     this.running = true;
     this.opts.bus.on('alarm.changed', this.onChanged);
-    for (const alarm of this.opts.alarms.open()) this.track(alarm);
+    return this.trackOpen();
+  }
+
+  private trackOpen(): Promise<void> {
+    return this.follow(
+      this.opts.alarms.open().then(
+        (alarms) => {
+          for (const alarm of alarms) this.track(alarm);
+        },
+        (err: unknown) => this.opts.logger?.error({ err }, 'reading open alarms for escalation failed'),
+      ),
+    );
+  }
+
+  /** `work` never rejects; it is kept until done so settled() can wait for it. */
+  private follow(work: Promise<void>): Promise<void> {
+    this.inFlight.add(work);
+    const done = (): void => void this.inFlight.delete(work);
+    work.then(done, done);
+    return work;
+  }
+
+  /** Resolves once the reads and escalations started so far (and any they started) are done. */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 
   stop(): void {
@@ -77,23 +108,23 @@ export class Escalator {
     if (existing?.level === next) return;
     existing?.cancel();
     const due = Date.parse(alarm.firstAt) + level.afterMinutes * 60_000;
-    const cancel = this.opts.clock.at(due, () => this.fire(alarm.id, next));
+    const cancel = this.opts.clock.at(due, () => void this.follow(this.fire(alarm.id, next)));
     this.timers.set(alarm.id, { level: next, cancel });
   }
 
-  private fire(id: string, level: number): void {
+  private async fire(id: string, level: number): Promise<void> {
     this.timers.delete(id);
     if (!this.running) return;
     try {
       const at = new Date(this.opts.clock.now()).toISOString();
-      const alarm = this.opts.alarms.escalate(id, level, at);
+      const alarm = await this.opts.alarms.escalate(id, level, at);
       this.opts.logger?.info({ alarm: id, level, escalated: alarm !== null }, 'escalation due');
       // The service announces the change on the bus too; tracking here as well keeps the
       // next level scheduled even if it does not.
       if (alarm) this.track(alarm);
     } catch (err) {
       this.opts.logger?.error({ err, alarm: id, level }, 'escalation failed');
-      const alarm = this.opts.alarms.get(id);
+      const alarm = await this.opts.alarms.get(id).catch(() => null);
       if (alarm) this.track(alarm);
     }
   }

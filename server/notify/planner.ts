@@ -1,5 +1,6 @@
 /**
- * Who hears about an alarm change. Called by the alarm service inside its transaction.
+ * Who hears about an alarm change. Called by the alarm service as it decides the change; the
+ * deliveries commit with it.
  *
  * - raised: level 0, the site's routes whose severities include the alarm's and whose
  *   on-call hours include now, except routes named in an escalation level (those are told
@@ -11,8 +12,9 @@
  *   the next message and on the dashboard); notifying each one would flood a phone with the
  *   same door. So the key `${alarm}:${action}:${level}:${route}` is unique without a counter.
  *
- * "Already told" is read from the outbox (routes with a delivery for the alarm) so a clear
- * reaches the person who got the alarm even when their on-call window has ended since.
+ * "Already told" is what the outbox holds (routes with a delivery for the alarm), read by the
+ * alarm service and passed in (`notified`), so a clear reaches the person who got the alarm
+ * even when their on-call window has ended since.
  *
  * The routes are those of the notify config in force: setConfig() swaps it when notify.yaml
  * is reloaded (server/notify/config-file.ts), and the next plan uses the new routes.
@@ -22,7 +24,7 @@ import type { Localized } from '../sites/model.ts';
 import type { NotifyConfig, Route } from './config.ts';
 import { inWindows } from './hours.ts';
 import { renderPayload, type PlaceNames } from './render.ts';
-import type { DeliveryPlanner, NewDelivery } from './types.ts';
+import type { DeliveryPlanner, NewDelivery, PlanOptions } from './types.ts';
 
 export const DEFAULT_TIMEZONE = 'Asia/Shanghai';
 
@@ -30,7 +32,7 @@ export interface RoutePlannerOptions {
   config: NotifyConfig;
   /** The site model's time zone (config `timezone` overrides it). */
   timezoneOf?: (site: string) => string | undefined;
-  /** Routes already notified for an alarm (SqliteOutbox#routesFor). */
+  /** Routes already notified for an alarm, when plan() is not told them (`notified`). */
   notifiedRoutes?: (alarm: string) => readonly string[];
   /** Config `publicUrl`: the base of the links in messages (the picture, the alarm); absent = relative links. */
   publicUrl?: string;
@@ -87,7 +89,7 @@ export class RoutePlanner implements DeliveryPlanner {
   }
 
   /** Routes for a notification of `action` at `level`. */
-  routesFor(alarm: Alarm, action: AlarmAction, level: number, now: number): Route[] {
+  routesFor(alarm: Alarm, action: AlarmAction, level: number, now: number, notified?: readonly string[]): Route[] {
     const { config } = this;
     switch (action) {
       case 'raised': {
@@ -99,19 +101,20 @@ export class RoutePlanner implements DeliveryPlanner {
         return ids.map((id) => config.route(alarm.site, id)).filter((r): r is Route => r !== undefined && this.matches(r, alarm, now));
       }
       case 'snapshot':
-        return alarm.snapshot?.status === 'attached' ? this.alreadyTold(alarm) : [];
+        return alarm.snapshot?.status === 'attached' ? this.alreadyTold(alarm, notified) : [];
       case 'acknowledged':
       case 'cleared':
-        return this.alreadyTold(alarm);
+        return this.alreadyTold(alarm, notified);
       default:
         return [];
     }
   }
 
-  private alreadyTold(alarm: Alarm): Route[] {
+  private alreadyTold(alarm: Alarm, notified: readonly string[] | undefined): Route[] {
     const { config } = this;
-    if (this.opts.notifiedRoutes) {
-      return this.opts.notifiedRoutes(alarm.id).map((id) => config.route(alarm.site, id)).filter((r): r is Route => r !== undefined);
+    const told = notified ?? this.opts.notifiedRoutes?.(alarm.id);
+    if (told !== undefined) {
+      return told.map((id) => config.route(alarm.site, id)).filter((r): r is Route => r !== undefined);
     }
     // Without the outbox to ask: everyone the alarm's severity and escalation level reached.
     const escalationOnly = new Set(config.escalation(alarm.site).flatMap((l) => l.routes));
@@ -120,10 +123,10 @@ export class RoutePlanner implements DeliveryPlanner {
     return [...ids].map((id) => config.route(alarm.site, id)).filter((r): r is Route => r !== undefined);
   }
 
-  plan(alarm: Alarm, action: AlarmAction, opts: { level: number; now: number }): NewDelivery[] {
+  plan(alarm: Alarm, action: AlarmAction, opts: PlanOptions): NewDelivery[] {
     const timezone = this.timezone(alarm.site);
     const place = placeNames(this.opts.sites, alarm);
-    return this.routesFor(alarm, action, opts.level, opts.now).map((route) => ({
+    return this.routesFor(alarm, action, opts.level, opts.now, opts.notified).map((route) => ({
       idempotencyKey: idempotencyKey(alarm.id, action, opts.level, route.id),
       alarm: alarm.id,
       site: alarm.site,

@@ -24,10 +24,15 @@ export interface NewDelivery {
 
 /** Decides who hears about an alarm change (routes by site, severity, time of day, escalation level). */
 export interface DeliveryPlanner {
-  plan(alarm: Alarm, action: AlarmAction, opts: { level: number; now: number }): NewDelivery[];
+  plan(alarm: Alarm, action: AlarmAction, opts: PlanOptions): NewDelivery[];
 }
 
-/** Inserts deliveries on the alarm service's database connection, inside its transaction. */
-export interface OutboxWriter {
-  insert(deliveries: readonly NewDelivery[]): void;
+export interface PlanOptions {
+  level: number;
+  now: number;
+  /**
+   * Routes that already have a delivery for the alarm, read by the alarm service before it
+   * plans (the planner itself never reads storage): a follow-up goes to the same people.
+   */
+  notified?: readonly string[];
 }

@@ -15,11 +15,11 @@ import type { EventBus } from '../events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Channel, SendResult } from './channels/types.ts';
-import type { DeliveryRecord, SqliteOutbox } from './outbox-store.ts';
+import type { DeliveryRecord, Outbox } from './outbox-store.ts';
 import type { ChannelKind } from './types.ts';
 
 export interface DeliveryWorkerOptions {
-  outbox: SqliteOutbox;
+  outbox: Outbox;
   channels: Partial<Record<ChannelKind, Channel>>;
   clock: Clock;
   /** 'alarm.changed' nudges the worker so a new alarm does not wait for the next poll. */
@@ -122,7 +122,7 @@ export class DeliveryWorker {
     let total = 0;
     do {
       this.again = false;
-      const batch = this.opts.outbox.claimDue(this.opts.clock.now(), this.batchSize, this.opts.leaseMs);
+      const batch = await this.opts.outbox.claimDue(this.opts.clock.now(), this.batchSize, this.opts.leaseMs);
       total += batch.length;
       await Promise.all(batch.map((d) => this.deliver(d)));
       if (batch.length === this.batchSize) this.again = true;
@@ -158,16 +158,16 @@ export class DeliveryWorker {
     const log = this.opts.logger?.child({ delivery: d.id, alarm: d.alarm, route: d.route, channel: d.channel });
     let outcome = result.outcome;
     if (result.outcome === 'delivered') {
-      this.opts.outbox.markDelivered(d.id, attempts, now);
+      await this.opts.outbox.markDelivered(d.id, attempts, now);
       log?.debug({ attempts }, 'delivered');
     } else if (result.outcome === 'dead' || attempts >= this.maxAttempts) {
       outcome = 'dead';
-      this.opts.outbox.markDead(d.id, attempts, result.error);
+      await this.opts.outbox.markDead(d.id, attempts, result.error);
       log?.warn({ attempts, error: result.error }, 'delivery dead-lettered');
     } else {
       let delay = backoffDelay(attempts, { baseMs: this.baseMs, capMs: this.capMs, random: this.random });
       if (result.retryAfterMs !== undefined) delay = Math.min(this.capMs, Math.max(delay, result.retryAfterMs));
-      this.opts.outbox.markRetry(d.id, attempts, now + delay, result.error);
+      await this.opts.outbox.markRetry(d.id, attempts, now + delay, result.error);
       log?.info({ attempts, delay, error: result.error }, 'delivery failed, will retry');
     }
     this.opts.metrics?.deliveries.inc({ channel: d.channel, outcome });

@@ -33,7 +33,7 @@ export interface OverviewDeps {
   twin: TwinReader;
   events: EventStore;
   bus: EventBus;
-  alarms: { open(): Alarm[] };
+  alarms: { open(): Promise<Alarm[]> };
   kpis: ResponseKpis;
   logger: Logger;
   now: () => number;
@@ -68,9 +68,9 @@ export class ChainOverview {
   async overview(user: Pick<UserRecord, 'role' | 'sites'>): Promise<OverviewAnswer> {
     const now = this.deps.now();
     const sites = visibleSites(user, this.deps.sites.list());
-    const alarms = alarmsBySite(this.deps.alarms.open());
     const withResponse = can(user.role, 'kpis:read');
-    const [footfall, response] = await Promise.all([this.footfall(sites, now), withResponse ? this.response(sites, now) : null]);
+    const [open, footfall, response] = await Promise.all([this.deps.alarms.open(), this.footfall(sites, now), withResponse ? this.response(sites, now) : null]);
+    const alarms = alarmsBySite(open);
     return {
       at: new Date(now).toISOString(),
       response: response !== null,

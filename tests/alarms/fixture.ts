@@ -1,18 +1,18 @@
 /**
- * A real alarm service for tests: a SQLite file in a temp dir, the real store, a bus, a manual
- * clock, and an outbox that really inserts into `deliveries` on the service's connection, so a
- * test can check that a delivery row exists exactly when its alarm change committed.
+ * A real alarm service for tests: a SQLite file in a temp dir, the real store (which writes the
+ * outbox `deliveries` in the change's transaction), a bus and a manual clock, so a test can
+ * check that a delivery row exists exactly when its alarm change committed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ActiveMaintenance, MaintenanceReader } from '../../server/arming/types.ts';
 import { AlarmService, type AlarmServiceDeps } from '../../server/alarms/service.ts';
-import { SqliteAlarmStore } from '../../server/alarms/store.ts';
+import { SqliteAlarmStore } from '../../server/alarms/sqlite-store.ts';
 import type { AlarmTrigger } from '../../server/alarms/types.ts';
 import { ManualClock } from '../../server/clock.ts';
 import { EventBus } from '../../server/events.ts';
-import type { DeliveryPlanner, NewDelivery, OutboxWriter } from '../../server/notify/types.ts';
+import type { DeliveryPlanner, NewDelivery, PlanOptions } from '../../server/notify/types.ts';
 import { createLogger } from '../../server/observability/logger.ts';
 import { Metrics } from '../../server/observability/metrics.ts';
 import type { Database } from '../../server/storage/sqlite/database.ts';
@@ -24,7 +24,7 @@ export class TestPlanner implements DeliveryPlanner {
   /** Set to make the next plan() throw (rollback tests). */
   failNext: Error | null = null;
 
-  plan(alarm: Parameters<DeliveryPlanner['plan']>[0], action: Parameters<DeliveryPlanner['plan']>[1], opts: { level: number; now: number }): NewDelivery[] {
+  plan(alarm: Parameters<DeliveryPlanner['plan']>[0], action: Parameters<DeliveryPlanner['plan']>[1], opts: PlanOptions): NewDelivery[] {
     if (this.failNext) {
       const err = this.failNext;
       this.failNext = null;
@@ -43,19 +43,6 @@ export class TestPlanner implements DeliveryPlanner {
       },
     ];
   }
-}
-
-/** A real insert into the outbox table, on the alarm service's connection. */
-export function sqliteOutbox(db: Database, clock: { now(): number }): OutboxWriter {
-  const stmt = db.prepare(
-    `INSERT INTO deliveries (idempotency_key, alarm, site, channel, route, payload, state, next_attempt_at, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
-  );
-  return {
-    insert(deliveries) {
-      for (const d of deliveries) stmt.run(d.idempotencyKey, d.alarm, d.site, d.channel, d.route, JSON.stringify(d.payload), d.nextAttemptAt, clock.now());
-    },
-  };
 }
 
 /** Devices and zones (`site/id`) under maintenance; each answers with `window` (by tech, until `until`, Shanghai time). */
@@ -112,9 +99,7 @@ export function createAlarmFixture(extra: Partial<AlarmServiceDeps> = {}): Alarm
   const store = new SqliteAlarmStore(db);
   const others: SqliteStorage[] = [];
   const service = new AlarmService({
-    db,
     store,
-    outbox: sqliteOutbox(db, clock),
     planner,
     bus,
     clock,
@@ -140,7 +125,7 @@ export function createAlarmFixture(extra: Partial<AlarmServiceDeps> = {}): Alarm
     secondService() {
       const other = openSqliteStorage(file);
       others.push(other);
-      return new AlarmService({ db: other.db, store: new SqliteAlarmStore(other.db), outbox: sqliteOutbox(other.db, clock), planner, bus, clock, logger });
+      return new AlarmService({ store: new SqliteAlarmStore(other.db), planner, bus, clock, logger });
     },
     deliveries(alarm) {
       const sql = 'SELECT alarm, route, payload FROM deliveries' + (alarm === undefined ? '' : ' WHERE alarm = ?') + ' ORDER BY id';

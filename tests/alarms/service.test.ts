@@ -5,9 +5,9 @@ import type { Alarm, AlarmAction, AlarmTrigger } from '../../server/alarms/types
 import { StoreTwinError } from '../../server/errors.ts';
 import { createAlarmFixture, trigger, type AlarmFixture } from './fixture.ts';
 
-function expectCode(fn: () => unknown, code: string): void {
+async function expectCode(fn: () => unknown, code: string): Promise<void> {
   try {
-    fn();
+    await fn();
   } catch (err) {
     expect(err).toBeInstanceOf(StoreTwinError);
     expect((err as StoreTwinError).code).toBe(code);
@@ -27,23 +27,23 @@ describe('AlarmService', () => {
   });
   afterEach(() => f.close());
 
-  it('runs the full lifecycle: raise, repeat, ack, clear — each with history, delivery, bus and MQTT', () => {
-    const raised = f.service.raise(trigger())!;
+  it('runs the full lifecycle: raise, repeat, ack, clear — each with history, delivery, bus and MQTT', async () => {
+    const raised = (await f.service.raise(trigger()))!;
     expect(raised).toMatchObject({ state: 'active', count: 1, site: 'demo-hotel', firstAt: '2026-11-23T02:14:07.000Z' });
     expect(raised.id).toMatch(/^[0-9a-f-]{36}$/);
 
-    const repeated = f.service.raise(trigger({ at: '2026-11-23T02:14:30Z' }))!;
+    const repeated = (await f.service.raise(trigger({ at: '2026-11-23T02:14:30Z' })))!;
     expect(repeated).toMatchObject({ id: raised.id, count: 2, lastAt: '2026-11-23T02:14:30.000Z' });
 
     f.clock.advance(60_000);
-    const acked = f.service.acknowledge(raised.id, 'alice', 'on my way');
+    const acked = await f.service.acknowledge(raised.id, 'alice', 'on my way');
     expect(acked).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'alice', acknowledgedAt: '2026-11-23T02:01:00.000Z' });
 
     f.clock.advance(60_000);
-    const cleared = f.service.clear(raised.id, 'bob');
+    const cleared = await f.service.clear(raised.id, 'bob');
     expect(cleared).toMatchObject({ state: 'cleared', acknowledged: true, clearedBy: 'bob', clearedAt: '2026-11-23T02:02:00.000Z' });
 
-    const stored = f.service.get(raised.id)!;
+    const stored = (await f.service.get(raised.id))!;
     expect(stored).toEqual(cleared);
     expect(stored.history.map((h) => [h.action, h.by, h.at, h.comment])).toEqual([
       ['raised', 'rule:door-armed', '2026-11-23T02:14:07.000Z', undefined],
@@ -60,17 +60,17 @@ describe('AlarmService', () => {
     expect(last.alarm).not.toHaveProperty('history');
 
     // A trigger after clearing opens a new alarm for the same (rule, source).
-    const again = f.service.raise(trigger({ at: '2026-11-23T03:00:00Z' }))!;
+    const again = (await f.service.raise(trigger({ at: '2026-11-23T03:00:00Z' })))!;
     expect(again.id).not.toBe(raised.id);
     expect(again.count).toBe(1);
-    expect(f.service.open().map((a) => a.id)).toEqual([again.id]);
+    expect((await f.service.open()).map((a) => a.id)).toEqual([again.id]);
   });
 
-  it('the stored repeat agrees with the state machine (the SQL upsert mirrors it)', () => {
+  it('the stored repeat agrees with the state machine (the SQL upsert mirrors it)', async () => {
     const first = trigger({ severity: 'minor', details: { opened: 1, nested: { a: 1 } } });
-    const a = f.service.raise(first)!;
+    const a = (await f.service.raise(first))!;
     const second = trigger({ at: '2026-11-23T02:10:00Z', severity: 'critical', message: { en: 'worse', 'zh-CN': '更糟' }, details: { nested: { b: 2 } } });
-    const b = f.service.raise(second)!;
+    const b = (await f.service.raise(second))!;
     const expected = apply(raise({ ...first, at: '2026-11-23T02:14:07.000Z' }, a.id), {
       action: 'repeated',
       at: '2026-11-23T02:10:00.000Z',
@@ -79,97 +79,97 @@ describe('AlarmService', () => {
       details: { nested: { b: 2 }, autoClear: false },
     });
     expect(b).toEqual(expected);
-    expect(f.service.get(a.id)).toEqual(expected);
+    expect(await f.service.get(a.id)).toEqual(expected);
     // Severity only goes up.
-    expect(f.service.raise(trigger({ severity: 'info' }))!.severity).toBe('critical');
+    expect((await f.service.raise(trigger({ severity: 'info' })))!.severity).toBe('critical');
   });
 
-  it('auto-clear leaves a cleared-unacknowledged alarm that can still be acknowledged', () => {
-    const a = f.service.raise(trigger({ autoClear: true }))!;
-    const cleared = f.service.resolve('door-armed', 'door-101', '2026-11-23T02:20:00Z')!;
+  it('auto-clear leaves a cleared-unacknowledged alarm that can still be acknowledged', async () => {
+    const a = (await f.service.raise(trigger({ autoClear: true })))!;
+    const cleared = (await f.service.resolve('door-armed', 'door-101', '2026-11-23T02:20:00Z'))!;
     expect(cleared).toMatchObject({ id: a.id, state: 'cleared', acknowledged: false, clearedBy: 'rule:door-armed', clearedAt: '2026-11-23T02:20:00.000Z' });
-    expect(f.service.list({ state: 'cleared', limit: 10 }).items[0]).toMatchObject({ id: a.id, acknowledged: false });
+    expect((await f.service.list({ state: 'cleared', limit: 10 })).items[0]).toMatchObject({ id: a.id, acknowledged: false });
 
-    const seen = f.service.acknowledge(a.id, 'alice');
+    const seen = await f.service.acknowledge(a.id, 'alice');
     expect(seen).toMatchObject({ state: 'cleared', acknowledged: true, acknowledgedBy: 'alice' });
-    expectCode(() => f.service.acknowledge(a.id, 'alice'), 'STW_ERR_ALARM_TRANSITION');
-    expectCode(() => f.service.clear(a.id, 'alice'), 'STW_ERR_ALARM_TRANSITION');
+    await expectCode(() => f.service.acknowledge(a.id, 'alice'), 'STW_ERR_ALARM_TRANSITION');
+    await expectCode(() => f.service.clear(a.id, 'alice'), 'STW_ERR_ALARM_TRANSITION');
     // Comments are allowed in any state.
-    expect(f.service.comment(a.id, 'alice', 'false alarm: cleaner').history.at(-1)).toMatchObject({ action: 'commented', by: 'alice', comment: 'false alarm: cleaner' });
+    expect((await f.service.comment(a.id, 'alice', 'false alarm: cleaner')).history.at(-1)).toMatchObject({ action: 'commented', by: 'alice', comment: 'false alarm: cleaner' });
   });
 
-  it('resolve leaves alarms of rules without auto-clear, and answers null when nothing is open', () => {
-    const a = f.service.raise(trigger({ autoClear: false }))!;
-    expect(f.service.resolve('door-armed', 'door-101', '2026-11-23T02:20:00Z')).toBeNull();
-    expect(f.service.get(a.id)!.state).toBe('active');
-    expect(f.service.resolve('other', 'x', '2026-11-23T02:20:00Z')).toBeNull();
+  it('resolve leaves alarms of rules without auto-clear, and answers null when nothing is open', async () => {
+    const a = (await f.service.raise(trigger({ autoClear: false })))!;
+    expect(await f.service.resolve('door-armed', 'door-101', '2026-11-23T02:20:00Z')).toBeNull();
+    expect((await f.service.get(a.id))!.state).toBe('active');
+    expect(await f.service.resolve('other', 'x', '2026-11-23T02:20:00Z')).toBeNull();
     expect(f.deliveries(a.id)).toHaveLength(1);
   });
 
-  it('refuses unknown alarms and forbidden transitions without writing anything', () => {
-    expectCode(() => f.service.acknowledge('nope', 'alice'), 'STW_ERR_ALARM_NOT_FOUND');
-    const a = f.service.raise(trigger())!;
-    f.service.acknowledge(a.id, 'alice');
+  it('refuses unknown alarms and forbidden transitions without writing anything', async () => {
+    await expectCode(() => f.service.acknowledge('nope', 'alice'), 'STW_ERR_ALARM_NOT_FOUND');
+    const a = (await f.service.raise(trigger()))!;
+    await f.service.acknowledge(a.id, 'alice');
     const before = f.deliveries().length;
-    expectCode(() => f.service.acknowledge(a.id, 'bob'), 'STW_ERR_ALARM_TRANSITION');
+    await expectCode(() => f.service.acknowledge(a.id, 'bob'), 'STW_ERR_ALARM_TRANSITION');
     expect(f.deliveries()).toHaveLength(before);
-    expect(f.service.get(a.id)!.acknowledgedBy).toBe('alice');
+    expect((await f.service.get(a.id))!.acknowledgedBy).toBe('alice');
   });
 
-  it('escalates only while active and unacknowledged, with that level in the planner', () => {
-    const a = f.service.raise(trigger())!;
-    const e1 = f.service.escalate(a.id, 1, '2026-11-23T02:19:07Z')!;
+  it('escalates only while active and unacknowledged, with that level in the planner', async () => {
+    const a = (await f.service.raise(trigger()))!;
+    const e1 = (await f.service.escalate(a.id, 1, '2026-11-23T02:19:07Z'))!;
     expect(e1.escalationLevel).toBe(1);
     expect(f.deliveries(a.id).at(-1)!.route).toBe('level-1');
-    expect(f.service.escalate(a.id, 1, '2026-11-23T02:24:07Z')).toBeNull();
-    f.service.acknowledge(a.id, 'alice');
-    expect(f.service.escalate(a.id, 2, '2026-11-23T02:24:07Z')).toBeNull();
-    expect(f.service.escalate('nope', 1, '2026-11-23T02:24:07Z')).toBeNull();
-    expect(f.service.get(a.id)!.escalationLevel).toBe(1);
+    expect(await f.service.escalate(a.id, 1, '2026-11-23T02:24:07Z')).toBeNull();
+    await f.service.acknowledge(a.id, 'alice');
+    expect(await f.service.escalate(a.id, 2, '2026-11-23T02:24:07Z')).toBeNull();
+    expect(await f.service.escalate('nope', 1, '2026-11-23T02:24:07Z')).toBeNull();
+    expect((await f.service.get(a.id))!.escalationLevel).toBe(1);
   });
 
-  it('attaches snapshots in any state', () => {
-    const a = f.service.raise(trigger())!;
-    f.service.clear(a.id, 'bob');
-    const s = f.service.attachSnapshot(a.id, { status: 'attached', id: 'f00d', camera: 'cam-101', at: '2026-11-23T02:14:08Z', url: '/api/snapshots/f00d' }, '2026-11-23T02:14:08Z')!;
+  it('attaches snapshots in any state', async () => {
+    const a = (await f.service.raise(trigger()))!;
+    await f.service.clear(a.id, 'bob');
+    const s = (await f.service.attachSnapshot(a.id, { status: 'attached', id: 'f00d', camera: 'cam-101', at: '2026-11-23T02:14:08Z', url: '/api/snapshots/f00d' }, '2026-11-23T02:14:08Z'))!;
     expect(s.snapshot).toMatchObject({ status: 'attached', id: 'f00d' });
     expect(changes.at(-1)!.action).toBe('snapshot');
-    expect(f.service.attachSnapshot('nope', { status: 'none', reason: 'x' }, '2026-11-23T02:14:08Z')).toBeNull();
+    expect(await f.service.attachSnapshot('nope', { status: 'none', reason: 'x' }, '2026-11-23T02:14:08Z')).toBeNull();
   });
 
-  it('rolls the alarm change back when the planner throws', () => {
+  it('rolls the alarm change back when the planner throws', async () => {
     f.planner.failNext = new Error('planner broke');
-    expect(() => f.service.raise(trigger())).toThrow('planner broke');
-    expect(f.service.open()).toEqual([]);
+    await expect(f.service.raise(trigger())).rejects.toThrow('planner broke');
+    expect(await f.service.open()).toEqual([]);
     expect(f.db.prepare('SELECT count(*) AS n FROM alarm_history').get()).toEqual({ n: 0 });
     expect(f.deliveries()).toEqual([]);
     expect(changes).toEqual([]);
     expect(f.published).toEqual([]);
 
-    const a = f.service.raise(trigger())!;
+    const a = (await f.service.raise(trigger()))!;
     f.planner.failNext = new Error('planner broke again');
-    expect(() => f.service.acknowledge(a.id, 'alice')).toThrow('planner broke again');
-    const after = f.service.get(a.id)!;
+    await expect(f.service.acknowledge(a.id, 'alice')).rejects.toThrow('planner broke again');
+    const after = (await f.service.get(a.id))!;
     expect(after).toMatchObject({ state: 'active', acknowledged: false, acknowledgedBy: null });
     expect(after.history.map((h) => h.action)).toEqual(['raised']);
     expect(f.deliveries(a.id)).toHaveLength(1);
 
     // A repeat rolled back leaves the count as it was.
     f.planner.failNext = new Error('again');
-    expect(() => f.service.raise(trigger())).toThrow('again');
-    expect(f.service.get(a.id)!.count).toBe(1);
+    await expect(f.service.raise(trigger())).rejects.toThrow('again');
+    expect((await f.service.get(a.id))!.count).toBe(1);
   });
 
   it('suppresses triggers from devices or zones under maintenance, and counts them', async () => {
     f.maintenance.devices.add('demo-hotel/door-101');
-    expect(f.service.raise(trigger())).toBeNull();
+    expect(await f.service.raise(trigger())).toBeNull();
     f.maintenance.devices.clear();
     f.maintenance.zones.add('demo-hotel/room-101');
-    expect(f.service.raise(trigger({ device: 'door-other', source: 'door-other' }))).toBeNull();
+    expect(await f.service.raise(trigger({ device: 'door-other', source: 'door-other' }))).toBeNull();
     // Another zone is not affected.
-    expect(f.service.raise(trigger({ zone: 'room-102', device: 'door-102', source: 'door-102' }))).not.toBeNull();
+    expect(await f.service.raise(trigger({ zone: 'room-102', device: 'door-102', source: 'door-102' }))).not.toBeNull();
 
-    expect(f.service.open()).toHaveLength(1);
+    expect(await f.service.open()).toHaveLength(1);
     expect(f.deliveries()).toHaveLength(1);
     const text = await f.metrics.registry.metrics();
     expect(text).toContain('storetwin_alarms_suppressed_total{rule="door-armed"} 2');
@@ -179,9 +179,9 @@ describe('AlarmService', () => {
   it('records a suppressed critical alarm as an info alarm that repeats fold into, in the same transaction as its delivery', async () => {
     f.maintenance.zones.add('demo-hotel/room-101');
     const critical = trigger({ severity: 'critical', autoClear: true });
-    expect(f.service.raise(critical)).toBeNull();
+    expect(await f.service.raise(critical)).toBeNull();
 
-    const [record] = f.service.open();
+    const [record] = await f.service.open();
     expect(record).toMatchObject({
       site: 'demo-hotel',
       zone: 'room-101',
@@ -205,18 +205,18 @@ describe('AlarmService', () => {
     expect(changes.map((c) => [c.alarm.rule, c.action])).toEqual([[SUPPRESSED_RULE, 'raised']]);
     expect(f.deliveries(record!.id)).toHaveLength(1);
 
-    expect(f.service.raise({ ...critical, at: '2026-11-23T02:20:00Z' })).toBeNull();
-    expect(f.service.open()).toEqual([expect.objectContaining({ id: record!.id, count: 2, lastAt: '2026-11-23T02:20:00.000Z' })]);
+    expect(await f.service.raise({ ...critical, at: '2026-11-23T02:20:00Z' })).toBeNull();
+    expect(await f.service.open()).toEqual([expect.objectContaining({ id: record!.id, count: 2, lastAt: '2026-11-23T02:20:00.000Z' })]);
     expect(changes.at(-1)).toMatchObject({ action: 'repeated' });
 
     // The record is written like any alarm change: a failing planner rolls it back.
     f.planner.failNext = new Error('outbox down');
-    expect(() => f.service.raise({ ...critical, at: '2026-11-23T02:30:00Z' })).toThrow('outbox down');
-    expect(f.service.get(record!.id)!.count).toBe(2);
+    await expect(f.service.raise({ ...critical, at: '2026-11-23T02:30:00Z' })).rejects.toThrow('outbox down');
+    expect((await f.service.get(record!.id))!.count).toBe(2);
 
     // Below critical, the counter and the log line are the record: maintenance is for that.
-    expect(f.service.raise(trigger({ severity: 'major', rule: 'door-silent' }))).toBeNull();
-    expect(f.service.open()).toHaveLength(1);
+    expect(await f.service.raise(trigger({ severity: 'major', rule: 'door-silent' }))).toBeNull();
+    expect(await f.service.open()).toHaveLength(1);
     const text = await f.metrics.registry.metrics();
     expect(text).toContain('storetwin_alarms_suppressed_total{rule="door-armed"} 3');
     expect(text).toContain('storetwin_alarms_suppressed_total{rule="door-silent"} 1');
@@ -235,7 +235,7 @@ describe('AlarmService', () => {
       return svc.raise(trigger({ at: new Date(Date.parse('2026-11-23T02:14:07Z') + i * 1000).toISOString() }));
     });
     const results = await Promise.all(tasks);
-    const open = f.service.open();
+    const open = await f.service.open();
     expect(open).toHaveLength(1);
     expect(open[0]!.count).toBe(50);
     expect(open[0]!.lastAt).toBe('2026-11-23T02:14:56.000Z');
@@ -255,21 +255,22 @@ describe('AlarmService', () => {
         f.bus.emit('rule.triggered', trigger({ autoClear: true }));
       }),
     );
-    // The bus path commits what one turn queued when the emitting code returns (a microtask).
-    await Promise.resolve();
-    const open = f.service.open('demo-hotel');
+    // The bus path commits what one turn queued when the emitting code returns (a microtask);
+    // flushPending() resolves once that batch is committed.
+    await f.service.flushPending();
+    const open = await f.service.open('demo-hotel');
     expect(open).toHaveLength(1);
     expect(open[0]!.count).toBe(50);
 
     f.bus.emit('rule.resolved', { site: 'demo-hotel', rule: 'door-armed', source: 'door-101', at: '2026-11-23T02:30:00Z' });
-    await Promise.resolve();
+    await f.service.flushPending();
     // Cleared but nobody acknowledged it: still listed, until someone does.
-    expect(f.service.open().map((a) => [a.id, a.state, a.acknowledged])).toEqual([[open[0]!.id, 'cleared', false]]);
+    expect((await f.service.open()).map((a) => [a.id, a.state, a.acknowledged])).toEqual([[open[0]!.id, 'cleared', false]]);
 
     stop();
     f.bus.emit('rule.triggered', trigger());
-    await Promise.resolve();
-    expect(f.service.get(open[0]!.id)!.count).toBe(50);
+    await f.service.flushPending();
+    expect((await f.service.get(open[0]!.id))!.count).toBe(50);
   });
 
   it('triggers of one turn on the bus commit together: one alarm, every repeat counted, one announcement of the latest count', async () => {
@@ -277,9 +278,9 @@ describe('AlarmService', () => {
     // What the rules engine emits while it works through one stored batch of a flapping door.
     for (let i = 0; i < 200; i++) f.bus.emit('rule.triggered', trigger({ at: new Date(Date.parse('2026-11-23T02:14:07Z') + i * 10).toISOString() }));
     f.bus.emit('rule.triggered', trigger({ rule: 'door-tamper', severity: 'major' }));
-    expect(f.service.open()).toEqual([]);
-    await Promise.resolve();
-    const open = f.service.open();
+    expect(await f.service.open()).toEqual([]);
+    await f.service.flushPending();
+    const open = await f.service.open();
     expect(open.map((a) => [a.rule, a.count]).sort()).toEqual([
       ['door-armed', 200],
       ['door-tamper', 1],
@@ -319,18 +320,18 @@ describe('AlarmService', () => {
       if (kind === 't') f.bus.emit('rule.triggered', x);
       else f.bus.emit('rule.resolved', x);
     }
-    await Promise.resolve();
+    await f.service.flushPending();
     stop();
 
     const g = createAlarmFixture();
     try {
       for (const [kind, x] of script) {
-        if (kind === 't') g.service.raise(x);
-        else g.service.resolve(x.rule, x.source, x.at);
+        if (kind === 't') await g.service.raise(x);
+        else await g.service.resolve(x.rule, x.source, x.at);
       }
       const shape = (a: Alarm) => ({ ...a, id: '', history: a.history.map((h) => [h.action, h.at, h.detail]) });
-      const batched = f.service.open().map((a) => shape(f.service.get(a.id)!));
-      const sequential = g.service.open().map((a) => shape(g.service.get(a.id)!));
+      const batched = await Promise.all((await f.service.open()).map(async (a) => shape((await f.service.get(a.id))!)));
+      const sequential = await Promise.all((await g.service.open()).map(async (a) => shape((await g.service.get(a.id))!)));
       expect(batched).toEqual(sequential);
       expect(batched.map((a) => [a.rule, a.count, a.state, a.severity])).toEqual([
         ['door-armed', 4, 'active', 'critical'],
@@ -347,8 +348,8 @@ describe('AlarmService', () => {
     f.bus.emit('rule.triggered', trigger({ source: 'door-2', device: 'door-2' }));
     f.planner.failNext = new Error('boom');
     // failNext fails the next plan: the first of the queue.
-    await Promise.resolve();
-    expect(f.service.open().map((a) => a.source)).toEqual(['door-2']);
+    await f.service.flushPending();
+    expect((await f.service.open()).map((a) => a.source)).toEqual(['door-2']);
     stop();
   });
 
@@ -356,30 +357,30 @@ describe('AlarmService', () => {
     const stop = f.service.attachToBus();
     f.planner.failNext = new Error('boom');
     expect(() => f.bus.emit('rule.triggered', trigger())).not.toThrow();
-    await Promise.resolve();
-    expect(f.service.open()).toEqual([]);
+    await f.service.flushPending();
+    expect(await f.service.open()).toEqual([]);
     stop();
   });
 
-  it('a failing MQTT publisher does not undo or fail a committed change', () => {
+  it('a failing MQTT publisher does not undo or fail a committed change', async () => {
     const g = createAlarmFixture({
       publish: () => {
         throw new Error('broker down');
       },
     });
     try {
-      const a = g.service.raise(trigger())!;
-      expect(g.service.get(a.id)).not.toBeNull();
+      const a = (await g.service.raise(trigger()))!;
+      expect(await g.service.get(a.id)).not.toBeNull();
       expect(g.deliveries(a.id)).toHaveLength(1);
     } finally {
       g.close();
     }
   });
 
-  it('lists with filters and keyset pages, newest activity first', () => {
+  it('lists with filters and keyset pages, newest activity first', async () => {
     const base = Date.parse('2026-11-23T00:00:00Z');
     for (let i = 0; i < 25; i++) {
-      f.service.raise(
+      (await f.service.raise(
         trigger({
           site: i % 2 === 0 ? 'demo-hotel' : 'demo-shop',
           source: `dev-${i}`,
@@ -387,40 +388,40 @@ describe('AlarmService', () => {
           severity: i % 5 === 0 ? 'critical' : 'minor',
           at: new Date(base + i * 60_000).toISOString(),
         }),
-      );
+      ));
     }
-    const all = f.service.list({ limit: 1000 }).items;
+    const all = (await f.service.list({ limit: 1000 })).items;
     expect(all).toHaveLength(25);
     expect(all.map((a) => a.source)).toEqual(Array.from({ length: 25 }, (_, i) => `dev-${24 - i}`));
 
     const seen: string[] = [];
     let cursor: string | undefined;
     for (;;) {
-      const page = f.service.list({ limit: 7, cursor });
+      const page = await f.service.list({ limit: 7, cursor });
       seen.push(...page.items.map((a) => a.source));
       if (page.nextCursor === null) break;
       cursor = page.nextCursor;
     }
     expect(seen).toEqual(all.map((a) => a.source));
 
-    expect(f.service.list({ site: 'demo-shop', limit: 100 }).items).toHaveLength(12);
-    expect(f.service.list({ sites: ['demo-shop'], limit: 100 }).items.every((a) => a.site === 'demo-shop')).toBe(true);
-    expect(f.service.list({ sites: [], limit: 100 }).items).toEqual([]);
-    expect(f.service.list({ rule: 'tamper', limit: 100 }).items).toHaveLength(9);
-    expect(f.service.list({ severity: 'critical', limit: 100 }).items).toHaveLength(5);
-    const window = f.service.list({ from: new Date(base + 10 * 60_000).toISOString(), to: new Date(base + 20 * 60_000).toISOString(), limit: 100 }).items;
+    expect((await f.service.list({ site: 'demo-shop', limit: 100 })).items).toHaveLength(12);
+    expect((await f.service.list({ sites: ['demo-shop'], limit: 100 })).items.every((a) => a.site === 'demo-shop')).toBe(true);
+    expect((await f.service.list({ sites: [], limit: 100 })).items).toEqual([]);
+    expect((await f.service.list({ rule: 'tamper', limit: 100 })).items).toHaveLength(9);
+    expect((await f.service.list({ severity: 'critical', limit: 100 })).items).toHaveLength(5);
+    const window = (await f.service.list({ from: new Date(base + 10 * 60_000).toISOString(), to: new Date(base + 20 * 60_000).toISOString(), limit: 100 })).items;
     expect(window.map((a) => a.source)).toEqual(Array.from({ length: 10 }, (_, i) => `dev-${19 - i}`));
 
     const [x, y] = all;
-    f.service.acknowledge(x!.id, 'op');
-    f.service.clear(y!.id, 'op');
-    expect(f.service.list({ state: 'acknowledged', limit: 100 }).items.map((a) => a.id)).toEqual([x!.id]);
-    expect(f.service.list({ state: 'cleared', limit: 100 }).items.map((a) => a.id)).toEqual([y!.id]);
-    expect(f.service.list({ state: 'active', limit: 100 }).items).toHaveLength(23);
+    await f.service.acknowledge(x!.id, 'op');
+    await f.service.clear(y!.id, 'op');
+    expect((await f.service.list({ state: 'acknowledged', limit: 100 })).items.map((a) => a.id)).toEqual([x!.id]);
+    expect((await f.service.list({ state: 'cleared', limit: 100 })).items.map((a) => a.id)).toEqual([y!.id]);
+    expect((await f.service.list({ state: 'active', limit: 100 })).items).toHaveLength(23);
     // Everything not closed out: the cleared alarm was never acknowledged, so it still counts.
-    expect(f.service.list({ state: 'open', limit: 100 }).items).toHaveLength(25);
-    f.service.acknowledge(y!.id, 'op');
-    expect(f.service.list({ state: 'open', limit: 100 }).items).toHaveLength(24);
-    expectCode(() => f.service.list({ limit: 10, cursor: 'not a cursor' }), 'STW_ERR_VALIDATION');
+    expect((await f.service.list({ state: 'open', limit: 100 })).items).toHaveLength(25);
+    await f.service.acknowledge(y!.id, 'op');
+    expect((await f.service.list({ state: 'open', limit: 100 })).items).toHaveLength(24);
+    await expectCode(() => f.service.list({ limit: 10, cursor: 'not a cursor' }), 'STW_ERR_VALIDATION');
   });
 });

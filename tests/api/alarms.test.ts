@@ -66,8 +66,8 @@ describe('alarms API', () => {
     tokens.hotelTech = await userToken('hotel-tech', 'technician', [HOTEL]);
     tokens.shopOnly = await userToken('shopkeeper', 'operator', [SHOP]);
 
-    hotelAlarm = f.service.raise(trigger({ site: HOTEL, source: 'door-101', severity: 'critical', at: '2026-11-23T02:14:07Z' }))!;
-    shopAlarm = f.service.raise(trigger({ site: SHOP, zone: 'cash-room', device: 'door-cash', source: 'door-cash', severity: 'minor', at: '2026-11-23T02:15:00Z' }))!;
+    hotelAlarm = (await f.service.raise(trigger({ site: HOTEL, source: 'door-101', severity: 'critical', at: '2026-11-23T02:14:07Z' })))!;
+    shopAlarm = (await f.service.raise(trigger({ site: SHOP, zone: 'cash-room', device: 'door-cash', source: 'door-cash', severity: 'minor', at: '2026-11-23T02:15:00Z' })))!;
   });
   afterAll(async () => {
     server.closeAllConnections();
@@ -131,7 +131,7 @@ describe('alarms API', () => {
       expect(res.status, path).toBe(404);
       expect(res.body.error.code).toBe('STW_ERR_ALARM_NOT_FOUND');
     }
-    expect(f.service.get(hotelAlarm.id)!.state).toBe('active');
+    expect((await f.service.get(hotelAlarm.id))!.state).toBe('active');
 
     const own = await request('GET', `/api/alarms/${shopAlarm.id}`, { token: tokens.shopOnly });
     expect(own.status).toBe(200);
@@ -154,7 +154,7 @@ describe('alarms API', () => {
       expect(res.status, path).toBe(404);
       expect(res.body.error.code).toBe('STW_ERR_ALARM_NOT_FOUND');
     }
-    expect(f.service.get(hotelAlarm.id)!.acknowledged).toBe(false);
+    expect((await f.service.get(hotelAlarm.id))!.acknowledged).toBe(false);
   });
 
   it('an operator acknowledges, comments and clears; `by` is the username; repeats are 409', async () => {
@@ -200,17 +200,18 @@ describe('alarms API', () => {
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(res.body.error.code).toBe('STW_ERR_VALIDATION');
     }
-    expect(f.service.get(shopAlarm.id)!.history).toHaveLength(1);
+    expect((await f.service.get(shopAlarm.id))!.history).toHaveLength(1);
   });
   it('technicians see, acknowledge, comment and clear device-health alarms of their sites, and only those', async () => {
-    const health = (site: string, source: string, at: string) =>
-      f.service.raise(trigger({ site, source, device: source, rule: 'low-battery', severity: 'minor', at, details: { category: 'device-health' } }))!;
-    const hotelBattery = health(HOTEL, 'door-201', '2026-11-23T03:00:00Z');
-    const shopBattery = health(SHOP, 'door-cash', '2026-11-23T03:01:00Z');
+    const health = async (site: string, source: string, at: string) =>
+      (await f.service.raise(trigger({ site, source, device: source, rule: 'low-battery', severity: 'minor', at, details: { category: 'device-health' } })))!;
+    const hotelBattery = await health(HOTEL, 'door-201', '2026-11-23T03:00:00Z');
+    const shopBattery = await health(SHOP, 'door-cash', '2026-11-23T03:01:00Z');
     // Newer security alarms the technician's pages must skip.
-    const security = ['door-301', 'door-302', 'door-303'].map((source, i) =>
-      f.service.raise(trigger({ source, device: source, rule: 'door-opened-armed', severity: 'critical', at: `2026-11-23T03:1${i}:00Z`, details: { category: 'security' } }))!,
-    );
+    const security: Alarm[] = [];
+    for (const [i, source] of ['door-301', 'door-302', 'door-303'].entries()) {
+      security.push((await f.service.raise(trigger({ source, device: source, rule: 'door-opened-armed', severity: 'critical', at: `2026-11-23T03:1${i}:00Z`, details: { category: 'security' } })))!);
+    }
 
     const ids = async (token: string, q = '') => ((await request('GET', `/api/alarms${q}`, { token })).body.items as Alarm[]).map((a) => a.id);
     expect(await ids(tokens.technician!, '?state=open')).toEqual([shopBattery.id, hotelBattery.id]);
@@ -236,7 +237,7 @@ describe('alarms API', () => {
       const res = await request('POST', `/api/alarms/${security[0]!.id}/${path}`, { token: tokens.hotelTech, body: path === 'comment' ? { text: 'mine?' } : {} });
       expect(res.status, path).toBe(404);
     }
-    expect(f.service.get(security[0]!.id)!.history).toHaveLength(1);
+    expect((await f.service.get(security[0]!.id))!.history).toHaveLength(1);
 
     const ack = await request('POST', `/api/alarms/${hotelBattery.id}/ack`, { token: tokens.hotelTech, body: { comment: 'battery ordered' } });
     expect(ack.status).toBe(200);

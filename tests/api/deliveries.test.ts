@@ -13,7 +13,7 @@ import { createHttpApp } from '../../server/api/app.ts';
 import { deliveryRoutes } from '../../server/api/routes/deliveries.ts';
 import { UserService } from '../../server/auth/users.ts';
 import { EventBus } from '../../server/events.ts';
-import { SqliteOutbox } from '../../server/notify/outbox-store.ts';
+import { SqliteOutbox } from '../../server/notify/sqlite-outbox.ts';
 import { createLogger } from '../../server/observability/logger.ts';
 import { Metrics } from '../../server/observability/metrics.ts';
 import { DeviceService } from '../../server/registry/devices.ts';
@@ -61,13 +61,13 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const now = Date.now();
-  outbox.insert([
+  await outbox.insert([
     { idempotencyKey: 'h1:raised:0:ops', alarm: 'h1', site: HOTEL, channel: 'webhook', route: 'ops', payload: { event: 'raised' }, nextAttemptAt: now },
     { idempotencyKey: 'h1:raised:0:mail', alarm: 'h1', site: HOTEL, channel: 'email', route: 'mail', payload: { to: ['a@b.test'] }, nextAttemptAt: now },
     { idempotencyKey: 's1:raised:0:ops', alarm: 's1', site: SHOP, channel: 'webhook', route: 'ops', payload: { event: 'raised' }, nextAttemptAt: now },
   ]);
-  const [first] = outbox.claimDue(now, 1);
-  outbox.markDead(first!.id, 1, 'HTTP 404');
+  const [first] = await outbox.claimDue(now, 1);
+  await outbox.markDead(first!.id, 1, 'HTTP 404');
 });
 
 afterAll(async () => {
@@ -117,7 +117,7 @@ describe('/api/deliveries', () => {
     expect(nudges).toBe(before + 1);
 
     expect((await call('POST', '/api/deliveries/999999/retry', admin)).body.error.code).toBe('STW_ERR_DELIVERY_NOT_FOUND');
-    outbox.markDelivered(dead.id, 1, Date.now());
+    await outbox.markDelivered(dead.id, 1, Date.now());
     const again = await call('POST', `/api/deliveries/${dead.id}/retry`, admin);
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('STW_ERR_DELIVERY_NOT_RETRYABLE');

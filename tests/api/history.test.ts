@@ -5,12 +5,13 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { historyRoutes } from '../../server/api/routes/history.ts';
-import { SqliteAlarmStore } from '../../server/alarms/store.ts';
+import { SqliteAlarmStore } from '../../server/alarms/sqlite-store.ts';
 import type { Alarm } from '../../server/alarms/types.ts';
 import { SqliteAlarmWindow } from '../../server/history/alarms.ts';
 import type { History } from '../../server/history/history.ts';
 import { generateSiteEvents, registerSiteDevices } from '../history/demo-day.ts';
 import { startRoutes, type RoutesHarness } from '../history/harness.ts';
+import { putAlarms } from '../helpers/alarms.ts';
 import { HOTEL, SHOP } from './harness.ts';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
@@ -57,16 +58,14 @@ describe('history API', () => {
     registerSiteDevices(h.storage, hotel);
     await generateSiteEvents(h.storage, hotel, { fromMs: NOW - 6 * H, toMs: NOW, seed: 3 });
     const store = new SqliteAlarmStore(h.storage.db);
-    const insert = (a: Alarm) => {
-      store.upsertLive({ ...a, state: 'active', clearedAt: null, clearedBy: null });
-      if (a.clearedAt !== null) store.update(a);
-    };
-    insert(alarm('before', HOTEL, NOW - 30 * H, NOW - 26 * H)); // cleared before the window
-    insert(alarm('spanning', HOTEL, NOW - 30 * H, NOW - 20 * H)); // open at `from`
-    insert(alarm('inside', HOTEL, NOW - 5 * H, NOW - 4 * H));
-    insert(alarm('open', HOTEL, NOW - 1 * H, null));
-    insert(alarm('after', HOTEL, NOW + 1 * H, null));
-    insert(alarm('shop', SHOP, NOW - 2 * H, null));
+    await putAlarms(store, [
+      alarm('before', HOTEL, NOW - 30 * H, NOW - 26 * H), // cleared before the window
+      alarm('spanning', HOTEL, NOW - 30 * H, NOW - 20 * H), // open at `from`
+      alarm('inside', HOTEL, NOW - 5 * H, NOW - 4 * H),
+      alarm('open', HOTEL, NOW - 1 * H, null),
+      alarm('after', HOTEL, NOW + 1 * H, null),
+      alarm('shop', SHOP, NOW - 2 * H, null),
+    ]);
     tokens.operator = await h.userToken('op', 'operator');
     tokens.technician = await h.userToken('tech', 'technician');
     tokens.shopOnly = await h.userToken('shopkeeper', 'manager', [SHOP]);
@@ -177,7 +176,7 @@ describe('history API', () => {
 
   it('shows a technician only the device-health alarms their console shows (issue 7)', async () => {
     const store = new SqliteAlarmStore(h.storage.db);
-    store.upsertLive({ ...alarm('battery', HOTEL, NOW - 3 * H, null), rule: 'low-battery', severity: 'minor', details: { category: 'device-health' } });
+    await putAlarms(store, [{ ...alarm('battery', HOTEL, NOW - 3 * H, null), rule: 'low-battery', severity: 'minor', details: { category: 'device-health' } }]);
     const ids = async (token: string, q = '') => ((await h.request('GET', url(q), { token })).body as History).alarms.map((a) => a.id);
     expect(await ids(tokens.technician!)).toEqual(['battery']);
     expect(await ids(tokens.operator!)).toEqual(['spanning', 'inside', 'battery', 'open']);

@@ -147,7 +147,7 @@ describe('maintenance is not a back door around arming', () => {
     expect(open.filter((a) => a.rule === 'door-opened-armed')).toEqual([]);
     expect(await metricValue(t.httpUrl, 'storetwin_alarms_suppressed_total', { rule: 'door-opened-armed' })).toBe(before + 2);
     // Normal routing: the pager asked for critical and major only.
-    expect(t.app.outbox.routesFor(record.id)).toEqual([]);
+    expect(await t.app.outbox.routesFor(record.id)).toEqual([]);
   });
 
   it('lets only zones:arm end a zone window', async () => {

@@ -64,7 +64,7 @@ beforeAll(async () => {
   const armed = await fetch(`${t.httpUrl}/api/sites/${HOTEL}/zones/${ZONE}/arm`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' });
   expect(armed.status).toBe(200);
   await door.publishAsync(`storetwin/${HOTEL}/${DOOR}/up`, JSON.stringify({ type: 'door', state: 'open', seq: 1 }), { qos: 1 });
-  alarm = await eventually(() => t.app.alarms.open(HOTEL).find((a) => a.zone === ZONE), 5000);
+  alarm = await eventually(async () => (await t.app.alarms.open(HOTEL)).find((a) => a.zone === ZONE), 5000);
   browser = await launchBrowser();
 }, 180_000);
 

@@ -10,10 +10,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteAlarmStore } from '../../server/alarms/store.ts';
+import { SqliteAlarmStore } from '../../server/alarms/sqlite-store.ts';
 import type { Alarm } from '../../server/alarms/types.ts';
 import { localDayStart, localHour } from '../../server/history/local-time.ts';
 import type { NewEvent } from '../../server/storage/types.ts';
+import { putAlarms } from '../helpers/alarms.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { ensureDashboardBuilt, launchBrowser, logInThroughPage, screenshot, type TestBrowser } from '../helpers/browser.ts';
 
@@ -123,8 +124,7 @@ beforeAll(async () => {
   await t.app.events.append(events);
 
   const alarms = new SqliteAlarmStore(t.app.storage.db);
-  for (let i = 0; i < 40; i++) alarms.upsertLive(alarm(CLUSTER_AT + i * 15_000, i));
-  LONE.forEach((at, i) => alarms.upsertLive(alarm(at, 100 + i)));
+  await putAlarms(alarms, [...Array.from({ length: 40 }, (_, i) => alarm(CLUSTER_AT + i * 15_000, i)), ...LONE.map((at, i) => alarm(at, 100 + i))]);
   browser = await launchBrowser();
 }, 240_000);
 

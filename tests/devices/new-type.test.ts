@@ -154,8 +154,8 @@ describe('a device type registered in devices/index.ts is all a new model needs'
     // Door opened + motion seen in the cash room within 60 s: the camera's motion counted there
     // only because it watches the cash room (it hangs in the back corridor).
     const intrusion = await eventually(() => alarms.find((a) => a.rule === 'shop-intrusion-confirmed' && a.zone === 'cash-room'));
-    const attached = await eventually(() => {
-      const a = t.app.alarms.get(intrusion.id);
+    const attached = await eventually(async () => {
+      const a = await t.app.alarms.get(intrusion.id);
       return a?.snapshot?.status === 'attached' ? a.snapshot : null;
     });
     expect(attached.camera).toBe(CAMERA);

@@ -72,7 +72,7 @@ function review(over: { type?: string; before?: Record<string, unknown> | null; 
 }
 
 describe('frigate: parse', () => {
-  it('takes the fixture (a person who entered the yard) to one motion in that zone, with label and score', () => {
+  it('takes the fixture (a person who entered the yard) to one motion in that zone, with label and score', async () => {
     expect(motions(parse(FIXTURE))).toEqual([
       {
         ids: { frigate: 'front_door' },
@@ -86,7 +86,7 @@ describe('frigate: parse', () => {
     expect(frigate.examples[0]?.request.body.equals(FIXTURE)).toBe(true);
   });
 
-  it('makes one person walking through the view a few motions (appearing, each zone entered), not one per frame', () => {
+  it('makes one person walking through the view a few motions (appearing, each zone entered), not one per frame', async () => {
     const id = '1764466447.120931-w2k9xz';
     const frames: object[] = [];
     const at = (i: number, zones: string[]): Record<string, unknown> => tracked({ id, camera: 'shop_floor', frame_time: 1764466447.2 + i / 5, start_time: 1764466447.120931, score: 0.7 + (i % 3) / 10, top_score: 0.91, current_zones: zones, box: [i, i, i + 50, i + 120] });
@@ -107,7 +107,7 @@ describe('frigate: parse', () => {
     ]);
   });
 
-  it('ignores, with a reason, what is not a new sighting: end, no new zone, other labels, false positives, low scores', () => {
+  it('ignores, with a reason, what is not a new sighting: end, no new zone, other labels, false positives, low scores', async () => {
     const after = tracked({});
     expect(ignoredWhy(parse(eventMsg('end', after, { ...after, end_time: 1607123970 })))).toContain('ended');
     expect(ignoredWhy(parse(eventMsg('update', after, after)))).toContain('no new zone');
@@ -125,7 +125,7 @@ describe('frigate: parse', () => {
     expect(m?.body).toEqual({ kind: 'events', events: [{ type: 'motion', label: 'person', confidence: 0.958984375, ts: '2020-12-04T23:19:22.083Z' }] });
   });
 
-  it('takes frigate/reviews: an alert when it starts or when a detection becomes one; not detections, repeats or ends', () => {
+  it('takes frigate/reviews: an alert when it starts or when a detection becomes one; not detections, repeats or ends', async () => {
     expect(motions(parse(review({})))).toEqual([
       {
         ids: { frigate: 'shop_back' },
@@ -144,7 +144,7 @@ describe('frigate: parse', () => {
     expect(ignoredWhy(parse(FIXTURE, settings({ sources: ['reviews'] })))).toContain('not in sources');
   });
 
-  it('refuses what is not a Frigate message with a code and a readable reason, and never throws', () => {
+  it('refuses what is not a Frigate message with a code and a readable reason, and never throws', async () => {
     const refusal = (body: string | Buffer | object): { code: ErrorCode; message: string } => {
       const r = parse(body);
       if (r.ok) throw new Error(`accepted ${JSON.stringify(body).slice(0, 80)}`);
@@ -184,7 +184,7 @@ describe('frigate: parse', () => {
     }
   });
 
-  it('validates its settings', () => {
+  it('validates its settings', async () => {
     expect(settings()).toEqual({
       mqttUrl: 'mqtt://192.0.2.20:1883',
       topicPrefix: 'frigate',
@@ -213,7 +213,7 @@ describe('frigate: parse', () => {
     }
   });
 
-  it('renders what Frigate would publish, and parses it back', () => {
+  it('renders what Frigate would publish, and parses it back', async () => {
     for (const example of frigate.examples) {
       const s = frigate.settingsSchema.parse(example.settings) as FrigateSettings;
       for (const m of example.expect) {
@@ -579,8 +579,8 @@ describe('frigate: through the real app', () => {
     await frigateClient.publishAsync('frigate/events', JSON.stringify(person('1764470047.331907-cashp1', 'cash_cam', ['till'])));
 
     const intrusion = await eventually(() => alarms.find((a) => a.rule === 'shop-intrusion-confirmed' && a.zone === 'cash-room'), 10_000);
-    const attached = await eventually(() => {
-      const a = t.app.alarms.get(intrusion.id);
+    const attached = await eventually(async () => {
+      const a = await t.app.alarms.get(intrusion.id);
       return a?.snapshot?.status === 'attached' ? a.snapshot : null;
     }, 10_000);
     // The picture is the detection's own snapshot that came with the motion, not a new one.
@@ -612,8 +612,8 @@ describe('frigate: through the real app', () => {
     await officeDoor.publishAsync(`storetwin/${SHOP}/door-office-frigate/up`, JSON.stringify({ type: 'door', state: 'open', seq: 1 }), { qos: 1 });
     await frigateClient.publishAsync('frigate/events', JSON.stringify(person('1764470112.004211-offp1', 'office_cam', ['desk'])));
     const intrusion = await eventually(() => alarms.find((a) => a.rule === 'shop-intrusion-confirmed' && a.zone === 'back-office'), 10_000);
-    const attached = await eventually(() => {
-      const a = t.app.alarms.get(intrusion.id);
+    const attached = await eventually(async () => {
+      const a = await t.app.alarms.get(intrusion.id);
       return a?.snapshot?.status === 'attached' ? a.snapshot : null;
     }, 10_000);
     // One Frigate event per alarm (the door's, then the intrusion's), each titled with its alarm.

@@ -32,7 +32,7 @@ const ALARMS: KpiAlarm[] = [
 const AS_OF = s(10_000);
 
 describe('nearest-rank percentiles', () => {
-  it('takes the value at rank ⌈p·n⌉', () => {
+  it('takes the value at rank ⌈p·n⌉', async () => {
     const ten = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
     expect(nearestRank(ten, 50)).toBe(5);
     expect(nearestRank(ten, 90)).toBe(9);
@@ -45,7 +45,7 @@ describe('nearest-rank percentiles', () => {
 });
 
 describe('response KPIs', () => {
-  it('totals: each alarm once, ack and clear times from raise, pending left out of the share', () => {
+  it('totals: each alarm once, ack and clear times from raise, pending left out of the share', async () => {
     const { total } = responseKpis({ alarms: ALARMS, by: 'site', targets: TARGETS, asOf: AS_OF });
     expect(total).toEqual({
       alarms: 6,
@@ -62,7 +62,7 @@ describe('response KPIs', () => {
     });
   });
 
-  it('by person: the acknowledging user, the unacknowledged last under key null', () => {
+  it('by person: the acknowledging user, the unacknowledged last under key null', async () => {
     const { groups } = responseKpis({ alarms: ALARMS, by: 'user', targets: TARGETS, asOf: AS_OF });
     expect(groups.map((g) => g.key)).toEqual(['alice', 'bob', null]);
     expect(groups[0]).toMatchObject({ alarms: 2, ackWithinTarget: 2, ackWithinTargetShare: 1, timeToAck: { median: 60, p90: 600 }, cleared: 1, uncleared: 1, timeToClear: { median: 60, p90: 60 } });
@@ -71,7 +71,7 @@ describe('response KPIs', () => {
     expect(groups[2]).not.toHaveProperty('label');
   });
 
-  it('by severity: critical first, each judged against its own target', () => {
+  it('by severity: critical first, each judged against its own target', async () => {
     const { groups } = responseKpis({ alarms: ALARMS, by: 'severity', targets: TARGETS, asOf: AS_OF });
     expect(groups.map((g) => g.key)).toEqual(['critical', 'major', 'minor']);
     expect(groups[0]).toMatchObject({ alarms: 4, occurrences: 8, acknowledged: 3, ackWithinTarget: 2, pending: 1, ackWithinTargetShare: 2 / 3, timeToAck: { median: 90, p90: 300 }, timeToClear: { median: 900, p90: 1200 } });
@@ -79,7 +79,7 @@ describe('response KPIs', () => {
     expect(groups[2]).toMatchObject({ alarms: 1, ackWithinTarget: 0, pending: 0, ackWithinTargetShare: 0 });
   });
 
-  it('by site with names, by rule; a tighter target changes the share', () => {
+  it('by site with names, by rule; a tighter target changes the share', async () => {
     const name = { en: 'Demo Hotel', 'zh-CN': '演示酒店' };
     const bySite = responseKpis({ alarms: ALARMS, by: 'site', targets: TARGETS, asOf: AS_OF, labels: (id) => (id === 'demo-hotel' ? name : undefined) });
     expect(bySite.groups.map((g) => [g.key, g.alarms, g.label])).toEqual([
@@ -97,7 +97,7 @@ describe('response KPIs', () => {
     expect(strict.total.ackWithinTarget).toBe(2); // a1 at exactly 60 s and a3; a6's 90 s is now late
   });
 
-  it('no alarms: zero counts and nulls, not NaN; a clock step back counts as 0 s', () => {
+  it('no alarms: zero counts and nulls, not NaN; a clock step back counts as 0 s', async () => {
     expect(responseKpis({ alarms: [], by: 'site', targets: TARGETS, asOf: AS_OF })).toEqual({
       groups: [],
       total: { alarms: 0, occurrences: 0, acknowledged: 0, unacknowledged: 0, ackWithinTarget: 0, pending: 0, ackWithinTargetShare: null, timeToAck: { median: null, p90: null }, cleared: 0, uncleared: 0, timeToClear: { median: null, p90: null } },
@@ -108,7 +108,7 @@ describe('response KPIs', () => {
 });
 
 describe('CSV', () => {
-  it('BOM, CRLF, a header in the language asked for, the groups and the total', () => {
+  it('BOM, CRLF, a header in the language asked for, the groups and the total', async () => {
     const name = { en: 'Demo Hotel', 'zh-CN': '演示酒店' };
     const r = responseKpis({ alarms: ALARMS, by: 'user', targets: TARGETS, asOf: AS_OF });
     const csv = kpiCsv({ by: 'user', ...r }, 'en');
@@ -124,7 +124,7 @@ describe('CSV', () => {
     expect(zh.split('\r\n').at(-2)).toMatch(/^合计,,6,/);
   });
 
-  it('quotes what needs quoting and defuses formulas', () => {
+  it('quotes what needs quoting and defuses formulas', async () => {
     expect(csvField('Shop, "East"')).toBe('"Shop, ""East"""');
     expect(csvField('=HYPERLINK("x")')).toBe('"\'=HYPERLINK(""x"")"');
     expect(csvField('-night.shift')).toBe("'-night.shift");
@@ -149,30 +149,30 @@ describe('read through the alarm store', () => {
   it('a latched alarm folded three times and acknowledged after its restore, a re-opened one, an unacknowledged one', async () => {
     // Latched, three triggers within a second: one alarm, count 3; restored; acknowledged at 75 s.
     const door = trigger({ rule: 'door-opened-armed', source: 'door-101', severity: 'critical', latch: true, autoClear: true, at: iso(0) });
-    const first = f.service.raise(door)!;
-    f.service.raise({ ...door, at: new Date(s(0.4)).toISOString() });
-    f.service.raise({ ...door, at: new Date(s(0.8)).toISOString() });
-    f.service.resolve('door-opened-armed', 'door-101', new Date(s(0.9)).toISOString());
+    const first = (await f.service.raise(door))!;
+    await f.service.raise({ ...door, at: new Date(s(0.4)).toISOString() });
+    await f.service.raise({ ...door, at: new Date(s(0.8)).toISOString() });
+    await f.service.resolve('door-opened-armed', 'door-101', new Date(s(0.9)).toISOString());
     at(75);
-    expect(f.service.acknowledge(first.id, 'alice')).toMatchObject({ count: 3, state: 'cleared', acknowledged: true });
+    expect(await f.service.acknowledge(first.id, 'alice')).toMatchObject({ count: 3, state: 'cleared', acknowledged: true });
 
     // Not latched, auto-clear: cleared at 30 s unseen, re-triggered at 40 s (opens again), acknowledged at 700 s, cleared at 1000 s.
     const silent = trigger({ rule: 'device-silent', source: 'door-102', device: 'door-102', severity: 'major', autoClear: true, at: iso(10) });
-    const second = f.service.raise(silent)!;
-    f.service.resolve('device-silent', 'door-102', iso(30));
-    expect(f.service.get(second.id)).toMatchObject({ state: 'cleared', clearedAt: iso(30) });
-    expect(f.service.raise({ ...silent, at: iso(40) })).toMatchObject({ id: second.id, count: 2, state: 'active', clearedAt: null });
+    const second = (await f.service.raise(silent))!;
+    await f.service.resolve('device-silent', 'door-102', iso(30));
+    expect(await f.service.get(second.id)).toMatchObject({ state: 'cleared', clearedAt: iso(30) });
+    expect(await f.service.raise({ ...silent, at: iso(40) })).toMatchObject({ id: second.id, count: 2, state: 'active', clearedAt: null });
     at(700);
-    f.service.acknowledge(second.id, 'bob');
+    await f.service.acknowledge(second.id, 'bob');
     at(1000);
-    f.service.clear(second.id, 'bob');
+    await f.service.clear(second.id, 'bob');
 
     // Never acknowledged.
-    f.service.raise(trigger({ rule: 'low-battery', source: 'door-103', device: 'door-103', severity: 'minor', at: iso(20) }));
+    await f.service.raise(trigger({ rule: 'low-battery', source: 'door-103', device: 'door-103', severity: 'minor', at: iso(20) }));
     // Another site, and one raised before the range: neither counted.
-    f.service.raise(trigger({ site: 'demo-shop', rule: 'tamper', source: 'shop-door', at: iso(50) }));
-    f.service.raise(trigger({ rule: 'tamper', source: 'old', at: iso(-10) }));
-    f.service.raise(trigger({ rule: 'tamper', source: 'old', at: iso(100) }));
+    await f.service.raise(trigger({ site: 'demo-shop', rule: 'tamper', source: 'shop-door', at: iso(50) }));
+    await f.service.raise(trigger({ rule: 'tamper', source: 'old', at: iso(-10) }));
+    await f.service.raise(trigger({ rule: 'tamper', source: 'old', at: iso(100) }));
 
     at(5000);
     const r = await kpis.report({ sites: ['demo-hotel'], fromMs: T0, toMs: s(3600), by: 'severity' });
@@ -194,7 +194,7 @@ describe('read through the alarm store', () => {
 
   it('reads page after page, and refuses more alarms than a request may read', async () => {
     // Raised out of order, and with equal times: the keyset (lastAt, id) must neither skip nor repeat one.
-    for (let i = 0; i < 40; i++) f.service.raise(trigger({ rule: 'low-battery', source: `dev-${i}`, severity: 'minor', at: new Date(s((i * 7) % 13)).toISOString() }));
+    for (let i = 0; i < 40; i++) (await f.service.raise(trigger({ rule: 'low-battery', source: `dev-${i}`, severity: 'minor', at: new Date(s((i * 7) % 13)).toISOString() })));
     const paged = new ResponseKpis({ alarms: f.store, targets: TARGETS, now: () => f.clock.now(), pageSize: 3 });
     const r = await paged.report({ sites: ['demo-hotel'], fromMs: T0, toMs: s(3600), by: 'rule' });
     expect(r.groups).toEqual([expect.objectContaining({ key: 'low-battery', alarms: 40, occurrences: 40 })]);

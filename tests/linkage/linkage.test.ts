@@ -71,7 +71,7 @@ describe('door–camera linkage over the real broker', () => {
 
   it('attaches the camera picture to an alarm in its zone', async () => {
     const started = performance.now();
-    const raised = alarms.raise(trigger('cash-room', 'shop-door-cash'))!;
+    const raised = (await alarms.raise(trigger('cash-room', 'shop-door-cash')))!;
     // The alarm is out before any camera is asked: raise() returns and announces at once.
     expect(raised.snapshot).toBeNull();
     expect(changes.find((c) => c.alarm.id === raised.id)?.action).toBe('raised');
@@ -89,7 +89,7 @@ describe('door–camera linkage over the real broker', () => {
     if (snap?.status !== 'attached') throw new Error('not attached');
     expect(snap.camera).toBe('shop-cam-cash');
     expect(snap.url).toBe(`/api/snapshots/${snap.id}`);
-    expect(alarms.get(raised.id)?.snapshot).toEqual(snap);
+    expect((await alarms.get(raised.id))?.snapshot).toEqual(snap);
 
     // Stored content-addressed, decodes as the camera's frame.
     const file = store.filePath(snap.id);
@@ -115,7 +115,7 @@ describe('door–camera linkage over the real broker', () => {
     const times: number[] = [];
     for (let i = 0; i < 5; i++) {
       const started = performance.now();
-      const raised = alarms.raise(trigger('cash-room', `warm-${i}`))!;
+      const raised = (await alarms.raise(trigger('cash-room', `warm-${i}`)))!;
       const attached = await eventually(() => changes.find((c) => c.alarm.id === raised.id && c.alarm.snapshot?.status === 'attached') ?? null, 3000, 2);
       times.push(attached!.at - started);
     }
@@ -124,18 +124,18 @@ describe('door–camera linkage over the real broker', () => {
   });
 
   it('does not wake the cameras for a minor alarm (low battery)', async () => {
-    const minor = alarms.raise({ ...trigger('cash-room', 'shop-door-cash-battery'), rule: 'test-low-battery', severity: 'minor' })!;
+    const minor = (await alarms.raise({ ...trigger('cash-room', 'shop-door-cash-battery'), rule: 'test-low-battery', severity: 'minor' }))!;
     await new Promise((r) => setTimeout(r, 300));
-    expect(alarms.get(minor.id)?.snapshot).toBeNull();
+    expect((await alarms.get(minor.id))?.snapshot).toBeNull();
   });
 
   it('says so when no camera watches the zone, or the camera is offline', async () => {
-    const none = alarms.raise(trigger('storage', 'shop-storage'))!;
-    const noCamera = await eventually(() => alarms.get(none.id)?.snapshot);
+    const none = (await alarms.raise(trigger('storage', 'shop-storage')))!;
+    const noCamera = await eventually(async () => (await alarms.get(none.id))?.snapshot);
     expect(noCamera).toEqual({ status: 'none', reason: 'no camera watches zone storage' });
 
-    const office = alarms.raise(trigger('back-office', 'shop-office'))!;
-    const offline = await eventually(() => alarms.get(office.id)?.snapshot);
+    const office = (await alarms.raise(trigger('back-office', 'shop-office')))!;
+    const offline = await eventually(async () => (await alarms.get(office.id))?.snapshot);
     expect(offline).toMatchObject({ status: 'none', reason: expect.stringContaining('offline') });
   });
 

@@ -40,7 +40,7 @@ describe('the same picture from two sites', () => {
   }
 
   async function alarmWithPicture(place: typeof SHOP): Promise<Attached> {
-    const raised: Alarm = t.app.alarms.raise({
+    const raised: Alarm = (await t.app.alarms.raise({
       site: place.site,
       zone: place.zone,
       device: null,
@@ -50,7 +50,7 @@ describe('the same picture from two sites', () => {
       message: { en: 'door opened', 'zh-CN': '门已打开' },
       autoClear: false,
       at: new Date().toISOString(),
-    })!;
+    }))!;
     return eventually(() => attached.get(raised.id), 5000);
   }
 

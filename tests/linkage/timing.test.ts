@@ -58,7 +58,7 @@ describe('SnapshotLinker timing and SnapshotStore retention', () => {
     store = new SnapshotStore({ rows: createSnapshotRowStore({ kind: 'sqlite', db: storage.db }), dataDir: dir, clock, retentionDays: 30 });
     linker = new SnapshotLinker({
       bus,
-      alarms: { attachSnapshot: (id, snapshot) => (statuses.push({ id, snapshot }), null) },
+      alarms: { attachSnapshot: (id, snapshot) => (statuses.push({ id, snapshot }), Promise.resolve(null)) },
       sites,
       registry: storage.registry,
       sendCommand: async (site, device, cmd) => void commands.push({ site, device, cmd }),

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../server/clock.ts';
 import { EmailChannel } from '../../server/notify/channels/email.ts';
 import { parseNotifyConfig } from '../../server/notify/config.ts';
-import { SqliteOutbox } from '../../server/notify/outbox-store.ts';
+import { SqliteOutbox } from '../../server/notify/sqlite-outbox.ts';
 import { RoutePlanner } from '../../server/notify/planner.ts';
 import { DeliveryWorker } from '../../server/notify/worker.ts';
 import { eventually, sampleAlarm, startSmtp, tempStorage } from './helpers.ts';
@@ -30,9 +30,9 @@ describe('email channel', () => {
     const planner = new RoutePlanner({ config });
     const channel = new EmailChannel({ config, timeoutMs: 5_000 });
     const worker = new DeliveryWorker({ outbox, clock, channels: { email: channel } });
-    outbox.insert(planner.plan(sampleAlarm(), 'raised', { level: 0, now: clock.now() }));
+    await outbox.insert(planner.plan(sampleAlarm(), 'raised', { level: 0, now: clock.now() }));
     await worker.runOnce();
-    expect(outbox.list({ limit: 1 }).items[0]).toMatchObject({ state: 'delivered', channel: 'email' });
+    expect((await outbox.list({ limit: 1 })).items[0]).toMatchObject({ state: 'delivered', channel: 'email' });
     await eventually(() => expect(smtp.mails).toHaveLength(1));
     const mail = smtp.mails[0]!;
     expect(mail.to).toEqual(['manager@hotel.test']);
@@ -52,9 +52,9 @@ describe('email channel', () => {
       sites: { '*': { routes: [{ id: 'm', channel: 'email', to: ['m@hotel.test'] }] } },
     });
     const outbox = new SqliteOutbox(db.storage.db, () => clock.now());
-    outbox.insert(new RoutePlanner({ config }).plan(sampleAlarm(), 'raised', { level: 0, now: clock.now() }));
+    await outbox.insert(new RoutePlanner({ config }).plan(sampleAlarm(), 'raised', { level: 0, now: clock.now() }));
     await new DeliveryWorker({ outbox, clock, channels: { email: new EmailChannel({ config, timeoutMs: 2_000 }) } }).runOnce();
-    expect(outbox.list({ limit: 1 }).items[0]).toMatchObject({ state: 'pending', attempts: 1, lastError: expect.stringContaining('SMTP') });
+    expect((await outbox.list({ limit: 1 })).items[0]).toMatchObject({ state: 'pending', attempts: 1, lastError: expect.stringContaining('SMTP') });
     smtp = await startSmtp(); // afterEach closes it
   });
 });

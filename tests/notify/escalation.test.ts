@@ -1,13 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AlarmService } from '../../server/alarms/service.ts';
-import { SqliteAlarmStore } from '../../server/alarms/store.ts';
+import { SqliteAlarmStore } from '../../server/alarms/sqlite-store.ts';
 import type { AlarmTrigger } from '../../server/alarms/types.ts';
 import { ManualClock } from '../../server/clock.ts';
 import { EventBus } from '../../server/events.ts';
 import { WebhookChannel } from '../../server/notify/channels/webhook.ts';
 import { parseNotifyConfig } from '../../server/notify/config.ts';
 import { Escalator } from '../../server/notify/escalation.ts';
-import { SqliteOutbox } from '../../server/notify/outbox-store.ts';
+import { SqliteOutbox } from '../../server/notify/sqlite-outbox.ts';
 import { RoutePlanner } from '../../server/notify/planner.ts';
 import { DeliveryWorker } from '../../server/notify/worker.ts';
 import { createLogger } from '../../server/observability/logger.ts';
@@ -42,9 +42,9 @@ function build() {
     },
   });
   const outbox = new SqliteOutbox(db.storage.db, () => clock.now());
-  const planner = new RoutePlanner({ config, notifiedRoutes: (a) => outbox.routesFor(a) });
+  const planner = new RoutePlanner({ config });
   const logger = createLogger({ level: 'silent' });
-  const alarms = new AlarmService({ db: db.storage.db, store: new SqliteAlarmStore(db.storage.db), outbox, planner, bus, clock, logger });
+  const alarms = new AlarmService({ store: new SqliteAlarmStore(db.storage.db), planner, bus, clock, logger });
   const escalator = new Escalator({ alarms, config, bus, clock });
   const channel = new WebhookChannel({ config });
   const worker = new DeliveryWorker({ outbox, clock, bus, channels: { webhook: channel } });
@@ -70,8 +70,8 @@ const paths = (r: Receiver) => r.requests.map((q) => `${q.path} ${(q.json as { e
 describe('escalation', () => {
   it('fires level 1 after N minutes unacknowledged, and stops on acknowledge', async () => {
     const { clock, alarms, escalator, worker } = build();
-    escalator.start();
-    const alarm = alarms.raise(trigger(clock))!;
+    await escalator.start();
+    const alarm = (await alarms.raise(trigger(clock)))!;
     expect(escalator.pending().get(alarm.id)).toBe(1);
     await worker.runOnce();
     // Level 0: desk only; manager and owner are escalation routes.
@@ -79,18 +79,22 @@ describe('escalation', () => {
     receiver.requests.length = 0;
 
     clock.advance(4 * 60_000);
-    expect(alarms.get(alarm.id)!.escalationLevel).toBe(0);
+
+    await escalator.settled();
+    expect((await alarms.get(alarm.id))!.escalationLevel).toBe(0);
     clock.advance(60_000);
-    expect(alarms.get(alarm.id)!.escalationLevel).toBe(1);
+    await escalator.settled();
+    expect((await alarms.get(alarm.id))!.escalationLevel).toBe(1);
     await worker.runOnce();
     expect(paths(receiver)).toEqual(['/manager escalated']);
     expect(escalator.pending().get(alarm.id)).toBe(2);
     receiver.requests.length = 0;
 
-    alarms.acknowledge(alarm.id, 'li.na');
+    await alarms.acknowledge(alarm.id, 'li.na');
     expect(escalator.pending().has(alarm.id)).toBe(false);
     clock.advance(30 * 60_000);
-    expect(alarms.get(alarm.id)!.escalationLevel).toBe(1);
+    await escalator.settled();
+    expect((await alarms.get(alarm.id))!.escalationLevel).toBe(1);
     await worker.runOnce();
     // The acknowledgement follow-up goes to everyone told so far; no level 2.
     expect(paths(receiver).sort()).toEqual(['/desk acknowledged', '/manager acknowledged']);
@@ -100,34 +104,38 @@ describe('escalation', () => {
 
   it('reaches only the escalation routes, and rebuilds timers from open alarms at start', async () => {
     const { clock, alarms, escalator, worker } = build();
-    const alarm = alarms.raise(trigger(clock))!; // major
+    const alarm = (await alarms.raise(trigger(clock)))!; // major
     await worker.runOnce();
     expect(paths(receiver)).toEqual(['/desk raised']);
     receiver.requests.length = 0;
 
     // The escalator starts late (a restart): level 1 is overdue and fires at once, level 2 on time.
     clock.advance(10 * 60_000);
-    escalator.start();
+    await escalator.settled();
+    await escalator.start();
     clock.advance(0);
-    expect(alarms.get(alarm.id)!.escalationLevel).toBe(1);
+    await escalator.settled();
+    expect((await alarms.get(alarm.id))!.escalationLevel).toBe(1);
     await worker.runOnce();
     expect(paths(receiver)).toEqual(['/manager escalated']);
     receiver.requests.length = 0;
 
     clock.advance(5 * 60_000);
-    expect(alarms.get(alarm.id)!.escalationLevel).toBe(2);
+
+    await escalator.settled();
+    expect((await alarms.get(alarm.id))!.escalationLevel).toBe(2);
     await worker.runOnce();
     // owner takes only critical alarms: escalation respects route severities.
     expect(paths(receiver)).toEqual([]);
-    alarms.clear(alarm.id, 'li.na');
+    await alarms.clear(alarm.id, 'li.na');
     expect(escalator.pending().size).toBe(0);
     escalator.stop();
   });
 
   it('a reloaded policy applies to alarms already waiting: new timing, new routes, removed levels', async () => {
     const { clock, alarms, escalator, worker, planner, channel } = build();
-    escalator.start();
-    const alarm = alarms.raise(trigger(clock))!;
+    await escalator.start();
+    const alarm = (await alarms.raise(trigger(clock)))!;
     expect(escalator.pending().get(alarm.id)).toBe(1);
     await worker.runOnce();
     receiver.requests.length = 0;
@@ -148,17 +156,20 @@ describe('escalation', () => {
     planner.setConfig(next);
     channel.setConfig(next);
     escalator.setConfig(next);
+    await escalator.settled();
     clock.advance(2 * 60_000);
-    expect(alarms.get(alarm.id)!.escalationLevel).toBe(1);
+    await escalator.settled();
+    expect((await alarms.get(alarm.id))!.escalationLevel).toBe(1);
     await worker.runOnce();
     expect(paths(receiver)).toEqual(['/duty escalated']);
     // No level 2 any more.
     expect(escalator.pending().has(alarm.id)).toBe(false);
 
     // A policy with no escalation cancels what waits.
-    const other = alarms.raise({ ...trigger(clock), source: 'door-1204', zone: 'room-1204' })!;
+    const other = (await alarms.raise({ ...trigger(clock), source: 'door-1204', zone: 'room-1204' }))!;
     expect(escalator.pending().get(other.id)).toBe(1);
     escalator.setConfig(parseNotifyConfig({ sites: {} }));
+    await escalator.settled();
     expect(escalator.pending().size).toBe(0);
     escalator.stop();
     await worker.stop();
@@ -167,7 +178,7 @@ describe('escalation', () => {
   it('a committed alarm reaches the webhook through the nudge, without advancing the clock', async () => {
     const { clock, alarms, worker } = build();
     worker.start();
-    alarms.raise(trigger(clock, 'critical'));
+    await alarms.raise(trigger(clock, 'critical'));
     await new Promise<void>((done) => {
       const check = () => (receiver.requests.length >= 1 ? done() : setTimeout(check, 10));
       check();

@@ -142,7 +142,7 @@ describe('hostile names in chat messages', () => {
     door = await connectDevice(t.mqttUrl, 'evil-door', secret);
     await door.publishAsync(`storetwin/${SITE}/evil-door/up`, JSON.stringify({ type: 'door', state: 'open', seq: 1 }), { qos: 1 });
 
-    const alarm: Alarm = await eventually(() => t.app.alarms.open(SITE).find((a) => a.rule === 'door-opened-armed'), 3000);
+    const alarm: Alarm = await eventually(async () => (await t.app.alarms.open(SITE)).find((a) => a.rule === 'door-opened-armed'), 3000);
     expect(alarm.message.en).toContain('[click](http://evil.example)');
 
     const raised = await eventually(() => {

@@ -57,7 +57,7 @@ async function openDoor(device: string, zone: string): Promise<Alarm> {
   doors.push(door);
   expect((await api('POST', `/api/sites/${SHOP}/zones/${zone}/arm`, {})).status).toBe(200);
   await door.publishAsync(`storetwin/${SHOP}/${device}/up`, JSON.stringify({ type: 'door', state: 'open', seq: 1 }), { qos: 1 });
-  return eventually(() => t.app.alarms.open(SHOP).find((a) => a.rule === 'door-opened-armed' && a.zone === zone), 5000);
+  return eventually(async () => (await t.app.alarms.open(SHOP)).find((a) => a.rule === 'door-opened-armed' && a.zone === zone), 5000);
 }
 
 /** The parts of the WeCom, DingTalk and Feishu bodies read here. */
@@ -144,8 +144,8 @@ describe('chat messages from a real alarm', () => {
     expect(raised.feishu.sign).toEqual(expect.any(String));
 
     // The camera's picture attaches; everyone told gets it, with an absolute link.
-    const attached = await eventually(() => {
-      const a = t.app.alarms.get(alarm.id);
+    const attached = await eventually(async () => {
+      const a = await t.app.alarms.get(alarm.id);
       return a?.snapshot?.status === 'attached' ? a.snapshot : null;
     }, 5000);
     const picture = `https://twin.example.com/api/snapshots/${attached.id}`;

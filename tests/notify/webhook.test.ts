@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../server/clock.ts';
 import { WebhookChannel } from '../../server/notify/channels/webhook.ts';
 import { parseNotifyConfig } from '../../server/notify/config.ts';
-import { SqliteOutbox } from '../../server/notify/outbox-store.ts';
+import { SqliteOutbox } from '../../server/notify/sqlite-outbox.ts';
 import { RoutePlanner } from '../../server/notify/planner.ts';
 import { DeliveryWorker } from '../../server/notify/worker.ts';
 import { Metrics } from '../../server/observability/metrics.ts';
@@ -26,7 +26,7 @@ afterEach(async () => {
 function setup(routes: ReadonlyArray<Record<string, unknown>>) {
   const config = parseNotifyConfig({ sites: { 'demo-hotel': { routes } }, allowPrivateNetworks: ['127.0.0.1/32'] });
   const outbox = new SqliteOutbox(db.storage.db, () => clock.now());
-  const planner = new RoutePlanner({ config, notifiedRoutes: (a) => outbox.routesFor(a) });
+  const planner = new RoutePlanner({ config });
   const metrics = new Metrics({ processMetrics: false });
   // random = 1 - ε: the jitter takes its ceiling, so waits are exactly 1 s, 2 s, 4 s…
   const worker = new DeliveryWorker({ outbox, clock, metrics, channels: { webhook: new WebhookChannel({ config }) }, random: () => 0.999999, maxAttempts: 4 });
@@ -37,9 +37,9 @@ describe('webhook delivery through the outbox', () => {
   it('delivers a signed generic body once, with its idempotency key', async () => {
     const { outbox, planner, worker, metrics } = setup([{ id: 'ops', channel: 'webhook', url: `${receiver.base}/hook`, secret: 's3cret' }]);
     const alarm = sampleAlarm();
-    outbox.insert(planner.plan(alarm, 'raised', { level: 0, now: clock.now() }));
+    await outbox.insert(planner.plan(alarm, 'raised', { level: 0, now: clock.now() }));
     // A replayed insert (same key) is ignored.
-    outbox.insert(planner.plan(alarm, 'raised', { level: 0, now: clock.now() }));
+    await outbox.insert(planner.plan(alarm, 'raised', { level: 0, now: clock.now() }));
     expect(await worker.runOnce()).toBe(1);
 
     expect(receiver.requests).toHaveLength(1);
@@ -51,7 +51,7 @@ describe('webhook delivery through the outbox', () => {
     expect(Number(req.headers['x-storetwin-timestamp'])).toBeGreaterThan(1_700_000_000);
     expect(req.json).toMatchObject({ event: 'raised', alarm: { id: 'a-1', severity: 'critical' } });
 
-    expect(outbox.list({ limit: 10 }).items[0]).toMatchObject({ state: 'delivered', attempts: 1 });
+    expect((await outbox.list({ limit: 10 })).items[0]).toMatchObject({ state: 'delivered', attempts: 1 });
     expect(await worker.runOnce()).toBe(0);
     expect(await metrics.registry.getSingleMetricAsString('storetwin_deliveries_total')).toContain('channel="webhook",outcome="delivered"} 1');
   });
@@ -59,24 +59,24 @@ describe('webhook delivery through the outbox', () => {
   it('retries 503/429 with exponential backoff and keeps the same Idempotency-Key', async () => {
     const { outbox, planner, worker } = setup([{ id: 'ops', channel: 'webhook', url: `${receiver.base}/hook` }]);
     receiver.script = [503, 429];
-    outbox.insert(planner.plan(sampleAlarm(), 'raised', { level: 0, now: clock.now() }));
+    await outbox.insert(planner.plan(sampleAlarm(), 'raised', { level: 0, now: clock.now() }));
     const t0 = clock.now();
 
     await worker.runOnce();
-    let d = outbox.list({ limit: 1 }).items[0]!;
+    let d = (await outbox.list({ limit: 1 })).items[0]!;
     expect(d).toMatchObject({ state: 'pending', attempts: 1, lastError: expect.stringContaining('HTTP 503') });
     expect(d.nextAttemptAt - t0).toBe(999); // ≤ base 1 s
     expect(await worker.runOnce()).toBe(0); // not due yet
 
     clock.advance(1_000);
     await worker.runOnce();
-    d = outbox.list({ limit: 1 }).items[0]!;
+    d = (await outbox.list({ limit: 1 })).items[0]!;
     expect(d.attempts).toBe(2);
     expect(d.nextAttemptAt - clock.now()).toBe(1_999); // ≤ 2 s
 
     clock.advance(2_000);
     await worker.runOnce();
-    d = outbox.list({ limit: 1 }).items[0]!;
+    d = (await outbox.list({ limit: 1 })).items[0]!;
     expect(d).toMatchObject({ state: 'delivered', attempts: 3 });
     expect(receiver.requests.map((r) => r.headers['idempotency-key'])).toEqual(['a-1:raised:0:ops', 'a-1:raised:0:ops', 'a-1:raised:0:ops']);
   });
@@ -84,28 +84,28 @@ describe('webhook delivery through the outbox', () => {
   it('a 4xx is dead at once, listed, counted, and can be retried by hand', async () => {
     const { outbox, planner, worker, metrics } = setup([{ id: 'ops', channel: 'webhook', url: `${receiver.base}/hook` }]);
     receiver.script = [404];
-    outbox.insert(planner.plan(sampleAlarm(), 'raised', { level: 0, now: clock.now() }));
+    await outbox.insert(planner.plan(sampleAlarm(), 'raised', { level: 0, now: clock.now() }));
     await worker.runOnce();
-    const dead = outbox.list({ state: 'dead', limit: 10 }).items;
+    const dead = (await outbox.list({ state: 'dead', limit: 10 })).items;
     expect(dead).toHaveLength(1);
     expect(dead[0]).toMatchObject({ attempts: 1, lastError: expect.stringContaining('HTTP 404') });
     expect(await metrics.registry.getSingleMetricAsString('storetwin_deliveries_total')).toContain('outcome="dead"} 1');
 
-    outbox.retry(dead[0]!.id);
+    await outbox.retry(dead[0]!.id);
     await worker.runOnce();
-    expect(outbox.get(dead[0]!.id)).toMatchObject({ state: 'delivered' });
-    expect(() => outbox.retry(dead[0]!.id)).toThrow(/delivered already/);
+    expect(await outbox.get(dead[0]!.id)).toMatchObject({ state: 'delivered' });
+    await expect(outbox.retry(dead[0]!.id)).rejects.toThrow(/delivered already/);
   });
 
   it('dead-letters after maxAttempts retryable failures; a redirect is not followed', async () => {
     const { outbox, planner, worker } = setup([{ id: 'ops', channel: 'webhook', url: `${receiver.base}/hook` }]);
     receiver.script = [302, 500, 500, 500, 500];
-    outbox.insert(planner.plan(sampleAlarm(), 'raised', { level: 0, now: clock.now() }));
+    await outbox.insert(planner.plan(sampleAlarm(), 'raised', { level: 0, now: clock.now() }));
     for (let i = 0; i < 4; i++) {
       await worker.runOnce();
       clock.advance(60_000);
     }
-    const d = outbox.list({ limit: 1 }).items[0]!;
+    const d = (await outbox.list({ limit: 1 })).items[0]!;
     expect(d).toMatchObject({ state: 'dead', attempts: 4 });
     expect(receiver.requests).toHaveLength(4);
     expect(receiver.requests.every((r) => r.path === '/hook')).toBe(true);
@@ -113,13 +113,13 @@ describe('webhook delivery through the outbox', () => {
 
   it('a crash after claiming re-sends once the lease ends (at least once)', async () => {
     const { outbox, planner, worker } = setup([{ id: 'ops', channel: 'webhook', url: `${receiver.base}/hook` }]);
-    outbox.insert(planner.plan(sampleAlarm(), 'raised', { level: 0, now: clock.now() }));
+    await outbox.insert(planner.plan(sampleAlarm(), 'raised', { level: 0, now: clock.now() }));
     // A process claimed it and died before sending or marking.
-    expect(outbox.claimDue(clock.now(), 10)).toHaveLength(1);
+    expect(await outbox.claimDue(clock.now(), 10)).toHaveLength(1);
     expect(await worker.runOnce()).toBe(0);
     clock.advance(60_000);
     expect(await worker.runOnce()).toBe(1);
-    expect(outbox.list({ limit: 1 }).items[0]).toMatchObject({ state: 'delivered' });
+    expect((await outbox.list({ limit: 1 })).items[0]).toMatchObject({ state: 'delivered' });
   });
 
   it('renders and sends every preset in the documented body shape, signed where the platform signs', async () => {
@@ -133,7 +133,7 @@ describe('webhook delivery through the outbox', () => {
     ];
     const { outbox, planner, worker } = setup(routes);
     const alarm = sampleAlarm({ snapshot: { status: 'attached', id: 'abc', camera: 'cam-1', at: '2026-11-23T02:00:01Z', url: 'https://twin.example.com/api/snapshots/abc' } });
-    outbox.insert(planner.plan(alarm, 'raised', { level: 0, now: clock.now() }));
+    await outbox.insert(planner.plan(alarm, 'raised', { level: 0, now: clock.now() }));
     await worker.runOnce();
     const by = (p: string) => receiver.requests.find((r) => r.path.startsWith(p))!;
 
@@ -172,16 +172,16 @@ describe('webhook delivery through the outbox', () => {
   it('a platform error code in a 200 answer is dead; its rate limit is retried', async () => {
     const { outbox, planner, worker } = setup([{ id: 'ding', channel: 'webhook', url: `${receiver.base}/ding`, preset: 'dingtalk' }]);
     receiver.okBody = '{"errcode":130101,"errmsg":"send too fast"}';
-    outbox.insert(planner.plan(sampleAlarm(), 'raised', { level: 0, now: clock.now() }));
+    await outbox.insert(planner.plan(sampleAlarm(), 'raised', { level: 0, now: clock.now() }));
     await worker.runOnce();
-    expect(outbox.list({ limit: 1 }).items[0]).toMatchObject({ state: 'pending', lastError: expect.stringContaining('130101') });
+    expect((await outbox.list({ limit: 1 })).items[0]).toMatchObject({ state: 'pending', lastError: expect.stringContaining('130101') });
     receiver.okBody = '{"errcode":310000,"errmsg":"sign not match"}';
     clock.advance(5_000);
     await worker.runOnce();
-    expect(outbox.list({ limit: 1 }).items[0]).toMatchObject({ state: 'dead', lastError: expect.stringContaining('310000') });
+    expect((await outbox.list({ limit: 1 })).items[0]).toMatchObject({ state: 'dead', lastError: expect.stringContaining('310000') });
   });
 
-  it('routes by severity and on-call hours', () => {
+  it('routes by severity and on-call hours', async () => {
     const { planner } = setup([
       { id: 'night', channel: 'webhook', url: `${receiver.base}/n`, hours: [{ days: ['mon'], from: '22:00', to: '06:00' }] },
       { id: 'day', channel: 'webhook', url: `${receiver.base}/d`, hours: [{ days: ['mon', 'tue'], from: '08:00', to: '18:00' }] },

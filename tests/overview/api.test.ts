@@ -63,7 +63,7 @@ describe('GET /api/overview', () => {
   });
 
   it('follows an acknowledgement: no oldest unacknowledged, the share within target', async () => {
-    const [tamper] = o.app.alarms.open().filter((a) => a.site === HOTEL);
+    const [tamper] = (await o.app.alarms.open()).filter((a) => a.site === HOTEL);
     const acked = await fetch(`${o.base}/api/alarms/${tamper!.id}/ack`, { method: 'POST', headers: { authorization: `Bearer ${tokens.mia}`, 'content-type': 'application/json' }, body: '{}' });
     expect(acked.status).toBe(200);
     const hotel = row((await get(tokens.mia)).body, HOTEL);

@@ -81,7 +81,7 @@ export async function startOverviewApp(): Promise<OverviewApp> {
       const hotelDoor = app.sites.get(HOTEL)!.devices.find((d) => d.type === 'door-sensor')!.id;
       await accept(hotelDoor, [{ type: 'tamper', active: true }]);
       await app.ingest.acceptPlatformStatus(app.storage.registry.getDevice('shop-door-north')!, false);
-      await eventually(() => app.alarms.open().length >= 3);
+      await eventually(async () => (await app.alarms.open()).length >= 3);
     },
     async stop() {
       await app.stop();

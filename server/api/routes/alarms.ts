@@ -140,9 +140,9 @@ const docs: RouteDoc[] = [
 
 export function alarmRoutes(alarms: AlarmActions): ApiRouteModule {
   /** The alarm named in the path, if the caller may see its site and its category; else 404. */
-  function visibleAlarm(req: Request): Alarm {
+  async function visibleAlarm(req: Request): Promise<Alarm> {
     const { id } = parseInput(alarmParams, req.params, 'params');
-    const alarm = alarms.get(id);
+    const alarm = await alarms.get(id);
     const user = userOf(req);
     if (!alarm || !canSeeSite(user, alarm.site) || !mayReadAlarm(permissionsOf(user), alarm)) throw new StoreTwinError('STW_ERR_ALARM_NOT_FOUND', `no alarm "${id}"`);
     // ack, clear and comment (the POSTs) need the right to handle it, not only to see it.
@@ -155,11 +155,11 @@ export function alarmRoutes(alarms: AlarmActions): ApiRouteModule {
    * `limit` are found, the store runs out, or MAX_FILTERED_SCAN rows were read. The cursor
    * points after the last alarm returned (or the last row read), in the store's own encoding.
    */
-  function filteredPage(q: Parameters<AlarmActions['list']>[0], has: HasAction): { items: Alarm[]; nextCursor: string | null } {
+  async function filteredPage(q: Parameters<AlarmActions['list']>[0], has: HasAction): Promise<{ items: Alarm[]; nextCursor: string | null }> {
     const items: Alarm[] = [];
     let cursor = q.cursor;
     for (let scanned = 0; scanned < MAX_FILTERED_SCAN; ) {
-      const page = alarms.list({ ...q, cursor, limit: 500 });
+      const page = await alarms.list({ ...q, cursor, limit: 500 });
       for (const [i, alarm] of page.items.entries()) {
         if (!mayReadAlarm(has, alarm)) continue;
         items.push(alarm);
@@ -179,7 +179,7 @@ export function alarmRoutes(alarms: AlarmActions): ApiRouteModule {
     name: 'alarms',
     docs,
     register(app, deps) {
-      app.get('/api/alarms', readsAlarms, (req: Request, res: Response) => {
+      app.get('/api/alarms', readsAlarms, async (req: Request, res: Response) => {
         const q = parseInput(listQuery, req.query, 'query');
         const user = userOf(req);
         if (q.site !== undefined) assertSiteVisible(user, q.site);
@@ -187,38 +187,38 @@ export function alarmRoutes(alarms: AlarmActions): ApiRouteModule {
         // scope itself, so nothing outside it can leak.
         const sites = user.sites.length > 0 ? user.sites : undefined;
         const has = permissionsOf(user);
-        const page = has('alarms:read') ? alarms.list({ ...q, sites }) : filteredPage({ ...q, sites }, has);
+        const page = has('alarms:read') ? await alarms.list({ ...q, sites }) : await filteredPage({ ...q, sites }, has);
         res.json({ items: page.items.map(summary), nextCursor: page.nextCursor });
       });
 
-      app.get('/api/alarms/:id', readsAlarms, (req: Request, res: Response) => {
-        res.json({ alarm: visibleAlarm(req) });
+      app.get('/api/alarms/:id', readsAlarms, async (req: Request, res: Response) => {
+        res.json({ alarm: await visibleAlarm(req) });
       });
 
       app.post('/api/alarms/:id/ack', actsOnAlarms, async (req: Request, res: Response) => {
-        const alarm = visibleAlarm(req);
+        const alarm = await visibleAlarm(req);
         const body = parseInput(transitionBody, req.body, 'body');
         const by = userOf(req).username;
-        const next = alarms.acknowledge(alarm.id, by, body?.comment);
+        const next = await alarms.acknowledge(alarm.id, by, body?.comment);
         deps.logger.info({ alarm: alarm.id, site: alarm.site, by }, 'alarm acknowledged');
         await audit(deps, req, { action: 'alarm.acknowledged', site: alarm.site, target: { kind: 'alarm', id: alarm.id }, before: { state: alarm.state }, after: { state: next.state }, ...commented(body?.comment) });
         res.json({ alarm: next });
       });
 
       app.post('/api/alarms/:id/clear', actsOnAlarms, async (req: Request, res: Response) => {
-        const alarm = visibleAlarm(req);
+        const alarm = await visibleAlarm(req);
         const body = parseInput(transitionBody, req.body, 'body');
         const by = userOf(req).username;
-        const next = alarms.clear(alarm.id, by, body?.comment);
+        const next = await alarms.clear(alarm.id, by, body?.comment);
         deps.logger.info({ alarm: alarm.id, site: alarm.site, by }, 'alarm cleared');
         await audit(deps, req, { action: 'alarm.cleared', site: alarm.site, target: { kind: 'alarm', id: alarm.id }, before: { state: alarm.state }, after: { state: next.state }, ...commented(body?.comment) });
         res.json({ alarm: next });
       });
 
       app.post('/api/alarms/:id/comment', actsOnAlarms, async (req: Request, res: Response) => {
-        const alarm = visibleAlarm(req);
+        const alarm = await visibleAlarm(req);
         const body = parseInput(commentBody, req.body, 'body');
-        const next = alarms.comment(alarm.id, userOf(req).username, body.text);
+        const next = await alarms.comment(alarm.id, userOf(req).username, body.text);
         await audit(deps, req, { action: 'alarm.commented', site: alarm.site, target: { kind: 'alarm', id: alarm.id }, ...commented(body.text) });
         res.json({ alarm: next });
       });

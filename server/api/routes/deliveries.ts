@@ -7,7 +7,7 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { canSeeSite, scopeSite } from '../../auth/roles.ts';
 import { StoreTwinError } from '../../errors.ts';
-import { DELIVERY_STATES, type DeliveryRecord, type SqliteOutbox } from '../../notify/outbox-store.ts';
+import { DELIVERY_STATES, type DeliveryRecord, type Outbox } from '../../notify/outbox-store.ts';
 import { allow, userOf } from '../auth.ts';
 import { deliverySchema } from '../openapi/schemas.ts';
 import type { ApiRouteModule, RouteDoc } from '../types.ts';
@@ -55,23 +55,23 @@ const docs: RouteDoc[] = [
   },
 ];
 
-export function deliveryRoutes(outbox: SqliteOutbox, opts: { nudge?: () => void } = {}): ApiRouteModule {
+export function deliveryRoutes(outbox: Outbox, opts: { nudge?: () => void } = {}): ApiRouteModule {
   return {
     name: 'deliveries',
     docs,
     register(app) {
-      app.get('/api/deliveries', allow('alarms:read'), (req: Request, res: Response) => {
+      app.get('/api/deliveries', allow('alarms:read'), async (req: Request, res: Response) => {
         const q = parseInput(listQuery, req.query, 'query');
         const site = scopeSite(userOf(req), q.site);
-        const page = outbox.list({ state: q.state, site, alarm: q.alarm, limit: q.limit, cursor: q.cursor });
+        const page = await outbox.list({ state: q.state, site, alarm: q.alarm, limit: q.limit, cursor: q.cursor });
         res.json({ items: page.items.map(publicDelivery), nextCursor: page.nextCursor });
       });
 
-      app.post('/api/deliveries/:id/retry', allow('integrations:manage'), (req: Request, res: Response) => {
+      app.post('/api/deliveries/:id/retry', allow('integrations:manage'), async (req: Request, res: Response) => {
         const { id } = parseInput(idParams, req.params, 'params');
-        const current = outbox.get(Number(id));
+        const current = await outbox.get(Number(id));
         if (!current || !canSeeSite(userOf(req), current.site)) throw new StoreTwinError('STW_ERR_DELIVERY_NOT_FOUND', `no delivery ${id}`);
-        const delivery = outbox.retry(current.id);
+        const delivery = await outbox.retry(current.id);
         opts.nudge?.();
         res.json({ delivery: publicDelivery(delivery) });
       });

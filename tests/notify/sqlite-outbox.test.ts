@@ -1,0 +1,28 @@
+/** The outbox contract on SQLite: a temp file, and a second connection to it as a second worker. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createOutbox } from '../../server/notify/outbox-store.ts';
+import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
+import { outboxContract } from './outbox-store.contract.ts';
+
+outboxContract('sqlite', async (now) => {
+  const dir = mkdtempSync(join(tmpdir(), 'storetwin-outbox-'));
+  const file = join(dir, 'storetwin.db');
+  const storage = openSqliteStorage(file);
+  const others: SqliteStorage[] = [];
+  return {
+    outbox: createOutbox({ kind: 'sqlite', db: storage.db }, now),
+    second: () => {
+      const other = openSqliteStorage(file);
+      others.push(other);
+      return Promise.resolve(createOutbox({ kind: 'sqlite', db: other.db }, now));
+    },
+    cleanup: () => {
+      for (const o of others) o.close();
+      storage.close();
+      rmSync(dir, { recursive: true, force: true });
+      return Promise.resolve();
+    },
+  };
+});
