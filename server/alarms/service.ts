@@ -9,7 +9,8 @@
  * Every transition is decided here, by the state machine (state-machine.ts), before the commit;
  * the store only writes the outcome, as a compare-and-set (store.ts). When the store answers
  * `conflict` — another worker, the CLI or a second connection changed one of the rows first —
- * the service reads the rows again and decides again (at most MAX_TRIES times).
+ * the service pauses a random moment, reads the rows again and decides again (at most
+ * MAX_TRIES times).
  *
  * Changes never interleave in one service: they run one after another on ONE promise queue per
  * service (`serial`), whatever the alarm — as the synchronous service they replace did. A queue
@@ -56,7 +57,18 @@ export interface AlarmServiceDeps {
 }
 
 /** Decisions made again after a conflict before a change gives up (STW_ERR_STORAGE_FAILED). */
-export const MAX_TRIES = 5;
+export const MAX_TRIES = 12;
+
+/**
+ * After a conflict, a pause of random length (full jitter, up to 2^attempt ms, at most 100 ms)
+ * before reading again: two workers hammering one alarm would otherwise retry in lockstep, and
+ * the one whose view is fresh (it wrote last) would win every round. Real time, not the clock:
+ * a ManualClock in tests must not hold it.
+ */
+function conflictPause(attempt: number): Promise<void> {
+  const ms = Math.random() * Math.min(100, 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 /** Actions whose deliveries go to the routes already told about the alarm (planner.ts). */
 const TOLD_ACTIONS: ReadonlySet<AlarmAction> = new Set(['acknowledged', 'cleared', 'snapshot']);
@@ -277,6 +289,7 @@ export class AlarmService implements AlarmActions {
       }
       if (attempt >= MAX_TRIES) throw new StoreTwinError('STW_ERR_STORAGE_FAILED', `alarm changes kept conflicting with other writers (${attempt} tries)`);
       this.log.debug({ attempt, items: items.length }, 'alarm changes conflicted, deciding again');
+      await conflictPause(attempt);
       await this.refresh(items);
     }
   }
@@ -501,6 +514,7 @@ export class AlarmService implements AlarmActions {
           return alarm;
         }
         if (attempt >= MAX_TRIES) throw new StoreTwinError('STW_ERR_STORAGE_FAILED', `alarm "${id}" kept changing under this change (${attempt} tries)`);
+        await conflictPause(attempt);
       }
     });
   }
