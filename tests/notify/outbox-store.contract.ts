@@ -21,7 +21,7 @@ function d(key: string, over: Partial<NewDelivery> = {}): NewDelivery {
   return { idempotencyKey: key, alarm: 'a-1', site: 'demo-hotel', channel: 'webhook', route: 'desk', payload: { event: 'raised', 文字: '门' }, nextAttemptAt: T0, ...over };
 }
 
-export function outboxContract(name: string, make: (now: () => number) => Promise<OutboxUnderTest>): void {
+export function outboxStoreContract(name: string, make: (now: () => number) => Promise<OutboxUnderTest>): void {
   describe(`Outbox contract (${name})`, () => {
     let t: OutboxUnderTest;
     let outbox: Outbox;

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOutbox } from '../../server/notify/outbox-store.ts';
 import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
-import { outboxContract } from './outbox-store.contract.ts';
+import { outboxStoreContract } from './outbox-store.contract.ts';
 
-outboxContract('sqlite', async (now) => {
+outboxStoreContract('sqlite', async (now) => {
   const dir = mkdtempSync(join(tmpdir(), 'storetwin-outbox-'));
   const file = join(dir, 'storetwin.db');
   const storage = openSqliteStorage(file);

@@ -9,7 +9,7 @@ import { createOutbox } from '../../server/notify/outbox-store.ts';
 import { migratePostgres } from '../../server/storage/postgres/migrate.ts';
 import { openPostgres, type Postgres } from '../../server/storage/postgres/postgres.ts';
 import { freshPostgres, startPostgres, type PostgresServer } from '../helpers/postgres.ts';
-import { outboxContract } from './outbox-store.contract.ts';
+import { outboxStoreContract } from './outbox-store.contract.ts';
 
 let server: PostgresServer;
 beforeAll(async () => {
@@ -19,7 +19,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-outboxContract('postgres', async (now) => {
+outboxStoreContract('postgres', async (now) => {
   const fresh = await freshPostgres(server);
   await migratePostgres(fresh.pg, [ALARMS_PG_SCHEMA]);
   const others: Postgres[] = [];
