@@ -37,7 +37,7 @@ function get(url: string, token: string): Promise<{ ms: number; wire: number }> 
 
 const h = await startRoutes({ routes: (storage) => [historyRoutes({ alarms: new SqliteAlarmWindow(storage.db), now: () => TO })] });
 const site = h.sites.get(HOTEL)!;
-registerSiteDevices(h.storage, site);
+await registerSiteDevices(h.storage, site, h.directory);
 const lookbackFrom = localDayStart(FROM, site.timezone) - 3600_000;
 const events = await generateSiteEvents(h.storage, site, { fromMs: lookbackFrom, toMs: TO, seed: 42 });
 const token = await h.userToken('bench', 'operator');

@@ -21,6 +21,7 @@ import { createApp } from '../server/app.ts';
 import { parseConfig, REPO_ROOT } from '../server/config.ts';
 import { createLogger } from '../server/observability/logger.ts';
 import { siteDays } from '../server/overview/footfall.ts';
+import type { DeviceRecord, DeviceStateSnapshot } from '../server/storage/types.ts';
 import { ensureDashboardBuilt, launchBrowser } from '../tests/helpers/browser.ts';
 import { positiveOption } from './lib/options.ts';
 import { describeMachine, fmt, median, quickRequested, writeResult } from './lib/report.ts';
@@ -61,7 +62,9 @@ try {
 
   const config = parseConfig({ host: '127.0.0.1', httpPort: 0, mqttPort: 0, dataDir: dir, demo: false, logLevel: 'silent' });
   const app = await createApp(config, { logger: createLogger({ level: 'silent' }) });
-  const { registry, db } = app.storage;
+  const { db } = app.storage;
+  const records: DeviceRecord[] = [];
+  const snapshots: DeviceStateSnapshot[] = [];
   const now = Date.now();
   const days = siteDays('Asia/Shanghai', now);
   const at = new Date(now).toISOString();
@@ -78,12 +81,12 @@ try {
   db.transaction(() => {
     for (const [i, s] of sites.entries()) {
       for (const [k, d] of s.devices.entries()) {
-        registry.insertDevice({ id: d.id, site: s.id, type: d.type, zone: d.zone, label: null, position: null, externalIds: {}, secretHash: 'bench', enabled: true, createdAt: at, updatedAt: at });
+        records.push({ id: d.id, site: s.id, type: d.type, zone: d.zone, label: null, position: null, externalIds: {}, secretHash: 'bench', enabled: true, createdAt: at, updatedAt: at });
         devices++;
         // Reported state the twin resumes: mostly healthy, every 17th offline, every 23rd on a low battery, every 29th silent.
         const interval = (getDeviceType(d.type)?.heartbeatIntervalS ?? 600) * 1000;
         const lastSeen = new Date(k % 29 === 3 ? now - 5 * interval : now - (k % 7) * 1000).toISOString();
-        registry.saveDeviceStates([{ device: d.id, state: { online: k % 17 !== 5, lastSeen, battery: k % 23 === 4 ? 2.55 : 3.1, batteryPct: k % 23 === 4 ? 9 : 80 }, updatedAt: at }]);
+        snapshots.push({ device: d.id, state: { online: k % 17 !== 5, lastSeen, battery: k % 23 === 4 ? 2.55 : 3.1, batteryPct: k % 23 === 4 ? 9 : 80 }, updatedAt: at });
         if (d.type !== 'footfall-counter') continue;
         // A count a minute, today so far and the whole day a week ago.
         for (const [from, to] of [
@@ -109,6 +112,10 @@ try {
       }
     }
   })();
+  // The devices and what the twin resumes, through their stores; the directory then reads them.
+  await app.storage.devices.register(records);
+  await app.storage.snapshots.saveDeviceStates(snapshots);
+  await app.directory.load();
   console.log(`${describeMachine()}`);
   console.log(`generated ${SITES} sites, ${fmt(devices)} devices, ${fmt(rows)} count events, in ${fmt((performance.now() - started) / 1000, 1)} s`);
 

@@ -58,7 +58,12 @@ import { Broker } from './broker/broker.ts';
 import { ExternalBroker } from './broker/external/client.ts';
 import { EmqxAuth } from './broker/external/emqx.ts';
 import { MosquittoSync } from './broker/external/mosquitto-sync.ts';
-import { BrokerPasswordStore } from './broker/external/password-store.ts';
+import { createBrokerPasswordStore } from './broker/external/password-store.ts';
+import { createAccountStore } from './auth/store.ts';
+import { DeviceDirectory } from './registry/directory.ts';
+import { createDeviceStore } from './registry/store.ts';
+import { createSettingsStore } from './settings/store.ts';
+import { createTwinStore } from './twin/store.ts';
 import type { MqttGateway } from './broker/gateway.ts';
 import { BrokerLogin } from './broker/login.ts';
 import { brokerRoutes } from './api/routes/broker.ts';
@@ -96,6 +101,8 @@ export interface App {
   /** Where events are kept: InfluxDB with STORETWIN_INFLUX_URL, else `storage.events`. */
   readonly events: EventStore;
   readonly devices: DeviceService;
+  /** Every device in memory: what the broker, ingest and the twin read (server/registry/directory.ts). */
+  readonly directory: DeviceDirectory;
   readonly users: UserService;
   readonly audit: AuditStore;
   readonly twin: Twin;
@@ -148,13 +155,23 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
   const eventSpec = eventStoreSpec(config.influxUrl, config.influx);
   const storage = openSqliteStorage(path.join(config.dataDir, 'storetwin.db'), { eventWriterThread: config.ingest.writerThread && eventSpec.kind === 'sqlite' });
   const events = openEventStore(eventSpec, () => storage.events);
-  const registry = storage.registry;
+  // Devices, accounts, settings, twin snapshots and Mosquitto password lines, on the storage backend.
+  const registryBackend = { kind: 'sqlite', db: storage.db } as const;
+  const deviceStore = createDeviceStore(registryBackend);
+  const accounts = createAccountStore(registryBackend);
+  const settings = createSettingsStore(registryBackend);
+  // The devices in memory for the hot paths (a CONNECT, a PUBLISH, the twin): loaded once here,
+  // kept fresh by DeviceService and by following the store's version (the CLI writes too).
+  const directory = new DeviceDirectory(deviceStore);
+  await directory.load();
+  const registry = directory;
   // Backtests and replay histories run in a thread of their own, off the event loop ingest needs.
   const reads = new ReadWorker({ dbFile: storage.db.name, events: eventSpec, logLevel: config.logLevel, logger: logger.child({ module: 'reads' }) });
-  // Every device secret and API token issued leaves its Mosquitto password line here.
-  const brokerPasswords = new BrokerPasswordStore(storage.db);
-  const devices = new DeviceService({ registry, sites, bus, issuedSecrets: brokerPasswords });
-  const users = new UserService({ registry, sessionTtlMs: config.auth.sessionTtlHours * 3600_000, issuedSecrets: brokerPasswords });
+  // Every device secret and API token issued leaves its Mosquitto password line here (written
+  // by the device and account stores with what it belongs to).
+  const brokerPasswords = createBrokerPasswordStore(registryBackend);
+  const devices = new DeviceService({ store: deviceStore, directory, accounts, sites, bus });
+  const users = new UserService({ accounts, devices: directory, sessionTtlMs: config.auth.sessionTtlHours * 3600_000 });
   const ingest = new Ingest({
     config: { ...config.ingest, maxEventBytes: config.broker.maxEventBytes },
     events,
@@ -162,18 +179,18 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     logger,
     metrics,
   });
-  const twin = new Twin({ sites, registry, bus, logger });
+  const twin = new Twin({ sites, registry, store: createTwinStore(registryBackend), settings, bus, logger });
   // Live connections opened with a user's token (socket.io, the MQTT alarm feed) end within
   // half a second of the token being revoked or the user changed.
   const guard = new ConnectionGuard({ users });
   const serverAccount = config.mqttUrl ? accountOf(config.mqttUrl) : null;
-  const embedded = config.mqttUrl ? null : new Broker({ config: config.broker, registry, users, guard, ingest, bus, logger, metrics });
+  const embedded = config.mqttUrl ? null : new Broker({ config: config.broker, directory, rehash: (id, hash) => devices.rehashSecret(id, hash), users, guard, ingest, bus, logger, metrics });
   const broker: MqttGateway =
     embedded ??
     new ExternalBroker({
       url: config.mqttUrl!,
       config: config.broker.external,
-      registry,
+      directory,
       ingest,
       // Presence is what the device last said (status, last will): the twin records it.
       isOnline: (id) => twin.deviceState(id)?.online === true,
@@ -182,9 +199,9 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     });
   const mosquitto =
     config.mqttUrl && config.broker.external.mosquitto && serverAccount
-      ? new MosquittoSync({ files: config.broker.external.mosquitto, serverAccount, registry, passwords: brokerPasswords, bus, logger, metrics })
+      ? new MosquittoSync({ files: config.broker.external.mosquitto, serverAccount, directory, accounts, passwords: brokerPasswords, bus, logger, metrics })
       : null;
-  const emqx = new EmqxAuth({ login: new BrokerLogin({ registry, users, serverAccount }), registry, serverUsername: serverAccount?.username, ingest, logger, metrics });
+  const emqx = new EmqxAuth({ login: new BrokerLogin({ directory, rehash: (id, hash) => devices.rehashSecret(id, hash), users, serverAccount }), directory, accounts, serverUsername: serverAccount?.username, ingest, logger, metrics });
   const db = storage.db;
   // People's actions, recorded by the API's route handlers (and the CLI's admin commands).
   const audit = createAuditStore({ kind: 'sqlite', db }, () => clock.now());
@@ -282,6 +299,8 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
   let ready = false;
   const httpApp = createHttpApp({
     registry,
+    accounts,
+    settings,
     events,
     sites,
     twin,
@@ -321,6 +340,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     storage,
     events,
     devices,
+    directory,
     users,
     audit,
     twin,
@@ -345,7 +365,8 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     async listen() {
       await events.start();
       await ingest.start();
-      twin.start();
+      await twin.start();
+      directory.start();
       // Downstream of the twin: rules → alarms → (notifications, linkage, live).
       await arming.start();
       await maintenance.start();
@@ -385,7 +406,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
         mqttUrl: embedded ? `mqtt://${local(mqtt)}:${mqtt.port}` : withoutCredentials(config.mqttUrl!),
         httpUrl: `http://${local(httpAddr)}:${httpAddr.port}`,
       };
-      app.setupToken = await ensureSetupToken(registry);
+      app.setupToken = await ensureSetupToken({ users, settings });
       ready = true;
       logger.info({ http: app.addresses.httpUrl, mqtt: app.addresses.mqttUrl, broker: broker.kind }, 'StoreTwin listening');
       return app.addresses;
@@ -414,7 +435,8 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       await ruleEngine.stop();
       await alarms.stop();
       rules.stop();
-      twin.stop();
+      await twin.stop();
+      directory.stop();
       await reads.stop();
       await events.stop();
       storage.close();

@@ -37,10 +37,10 @@ export async function seedDemoDevices(app: App): Promise<Credentials> {
   const credentials: Credentials = existsSync(file) ? await readCredentials(file) : {};
   const pending = app.sites.list().flatMap((site) =>
     site.devices
-      .filter((p) => !(app.storage.registry.getDevice(p.id) && credentials[p.id]))
+      .filter((p) => !(app.directory.getDevice(p.id) && credentials[p.id]))
       .map(async (p) => {
         // Registered but its secret was lost (credentials file deleted): issue a new one.
-        const issued = app.storage.registry.getDevice(p.id)
+        const issued = app.directory.getDevice(p.id)
           ? await app.devices.rotateSecret(p.id)
           : await app.devices.register({ id: p.id, site: site.id, type: p.type, zone: p.zone, label: p.label ?? null, position: p.position ?? null });
         credentials[p.id] = issued.secret;

@@ -67,10 +67,15 @@ export function authenticate(users: UserService): RequestHandler {
   return (req: Request, _res: Response, next: NextFunction) => {
     const token = tokenFromRequest(req);
     if (token === undefined) return next(new StoreTwinError('STW_ERR_AUTH_REQUIRED'));
-    const user = token === null ? null : users.authenticate(token);
-    if (!user || token === null) return next(new StoreTwinError('STW_ERR_TOKEN_INVALID'));
-    contexts.set(req, { user, token });
-    next();
+    if (token === null) return next(new StoreTwinError('STW_ERR_TOKEN_INVALID'));
+    users.authenticate(token).then(
+      (user) => {
+        if (!user) return next(new StoreTwinError('STW_ERR_TOKEN_INVALID'));
+        contexts.set(req, { user, token });
+        next();
+      },
+      (err: unknown) => next(err),
+    );
   };
 }
 

@@ -12,7 +12,10 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { DeviceRegistrar } from '../registry/types.ts';
 import type { Site } from '../sites/model.ts';
-import type { EventStore, Registry } from '../storage/types.ts';
+import type { AccountStore } from '../auth/store.ts';
+import type { DeviceLookup } from '../registry/directory.ts';
+import type { SettingsStore } from '../settings/store.ts';
+import type { EventStore } from '../storage/types.ts';
 import type { TwinReader } from '../twin/types.ts';
 
 /** What the API reads of the site catalogue. SiteCatalog satisfies it. */
@@ -107,7 +110,12 @@ export interface RouteDoc {
 }
 
 export interface ApiDeps {
-  registry: Registry;
+  /** The devices, in memory (the directory): what routes read of a device. */
+  registry: DeviceLookup;
+  /** Users, sessions and tokens (routes mostly go through `users`). */
+  accounts: AccountStore;
+  /** The setup token lives here. */
+  settings: SettingsStore;
   events: EventStore;
   sites: SiteSource;
   twin: TwinReader;

@@ -8,12 +8,13 @@
  *
  * One sweep for every cause rather than an event per cause: the CLI changes the same
  * database from another process, and a re-check costs a hash and two indexed lookups
- * (a few µs), so even thousands of connections cost well under a millisecond per sweep.
+ * (a few µs on SQLite, a round trip or two on PostgreSQL). The checks of one sweep run one
+ * after the other, and a sweep never starts while the previous one is still running.
  */
 import type { AuthenticatedToken, PublicUser } from './users.ts';
 
 export interface TokenAuthenticator {
-  authenticateToken(token: string): AuthenticatedToken | null;
+  authenticateToken(token: string): Promise<AuthenticatedToken | null>;
 }
 
 interface Tracked {
@@ -33,6 +34,7 @@ function sameScope(a: PublicUser, b: PublicUser): boolean {
 export class ConnectionGuard {
   private readonly tracked = new Set<Tracked>();
   private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<number> | null = null;
 
   constructor(private readonly deps: { users: TokenAuthenticator; intervalMs?: number }) {}
 
@@ -45,7 +47,7 @@ export class ConnectionGuard {
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => this.sweep(), this.deps.intervalMs ?? DEFAULT_SWEEP_MS);
+    this.timer = setInterval(() => void this.sweep().catch(() => 0), this.deps.intervalMs ?? DEFAULT_SWEEP_MS);
     this.timer.unref();
   }
 
@@ -56,10 +58,19 @@ export class ConnectionGuard {
   }
 
   /** Closes every connection whose token or scope changed; returns how many. */
-  sweep(): number {
+  sweep(): Promise<number> {
+    this.sweeping ??= this.sweepNow().finally(() => {
+      this.sweeping = null;
+    });
+    return this.sweeping;
+  }
+
+  private async sweepNow(): Promise<number> {
     let closed = 0;
     for (const entry of [...this.tracked]) {
-      const now = this.deps.users.authenticateToken(entry.token);
+      const now = await this.deps.users.authenticateToken(entry.token);
+      // Untracked meanwhile (it closed by itself, or stop()).
+      if (!this.tracked.has(entry)) continue;
       const reason = now === null ? 'token revoked or expired' : sameScope(entry.user, now.user) ? null : 'role or sites changed';
       if (reason === null) continue;
       this.tracked.delete(entry);

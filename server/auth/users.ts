@@ -7,8 +7,10 @@ import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { StoreTwinError } from '../errors.ts';
 import { ID_PATTERN } from '../sites/model.ts';
-import { ROLES, type Registry, type Role, type UserRecord } from '../storage/types.ts';
-import { hashSecret, newSecret, sha256Hex, verifySecret, type IssuedSecrets } from './secrets.ts';
+import { brokerPasswordLine } from '../broker/external/password-store.ts';
+import { ROLES, type Role, type UserRecord } from '../storage/types.ts';
+import { hashSecret, newSecret, sha256Hex, verifySecret } from './secrets.ts';
+import type { AccountStore } from './store.ts';
 
 /** A user as shown outside the server: everything but the password hash. */
 export type PublicUser = Omit<UserRecord, 'passwordHash'>;
@@ -84,12 +86,12 @@ export interface LoginResult {
 }
 
 export interface UserServiceDeps {
-  registry: Registry;
+  accounts: AccountStore;
+  /** Account names and device ids share the MQTT username space. */
+  devices: { getDevice(id: string): unknown };
   now?: () => Date;
   /** Session lifetime; 12 h by default (a shift plus slack). */
   sessionTtlMs?: number;
-  /** Told of every API token issued: integrations log in to an external broker with one. */
-  issuedSecrets?: IssuedSecrets;
 }
 
 export function publicUser(u: UserRecord): PublicUser {
@@ -115,17 +117,17 @@ export class UserService {
     const parsed = newUserSchema.safeParse(input);
     if (!parsed.success) throw validation(parsed.error);
     const { username, password, role, sites } = parsed.data;
-    if (this.deps.registry.getUserByName(username)) {
+    if (await this.deps.accounts.getUserByName(username)) {
       throw new StoreTwinError('STW_ERR_USER_EXISTS', `user "${username}" already exists`);
     }
     // Account names and device ids share the MQTT username space (device ids are lower case).
-    if (this.deps.registry.getDevice(username.toLowerCase())) {
+    if (this.deps.devices.getDevice(username.toLowerCase())) {
       throw new StoreTwinError('STW_ERR_USER_EXISTS', `"${username}" is a device's id: choose another name`);
     }
     // The check above only spares a useless scrypt run; the registry's unique constraint is
     // what settles a race with a concurrent request or CLI process (also STW_ERR_USER_EXISTS).
     const passwordHash = await hashSecret(password);
-    const rec = this.deps.registry.insertUser({ username, role, sites: [...new Set(sites)], passwordHash });
+    const rec = await this.deps.accounts.insertUser({ username, role, sites: [...new Set(sites)], passwordHash });
     return publicUser(rec);
   }
 
@@ -139,14 +141,14 @@ export class UserService {
     const parsed = passwordSchema.safeParse(password);
     if (!parsed.success) throw validation(parsed.error);
     const passwordHash = await hashSecret(parsed.data);
-    const updated = this.deps.registry.updateUser(userId, { passwordHash });
+    // The hash and the end of the sessions commit together.
+    const updated = await this.deps.accounts.setPassword(userId, passwordHash);
     if (!updated) throw new StoreTwinError('STW_ERR_USER_NOT_FOUND', `no user ${userId}`);
-    this.deps.registry.deleteUserSessions(userId);
   }
 
   /** The user's own change: the current password must be right (403 STW_ERR_PASSWORD_INVALID). */
   async changePassword(userId: number, current: string, next: string): Promise<void> {
-    const rec = this.deps.registry.getUser(userId);
+    const rec = await this.deps.accounts.getUser(userId);
     if (!rec) throw new StoreTwinError('STW_ERR_USER_NOT_FOUND', `no user ${userId}`);
     if (current.length > PASSWORD_MAX || !(await verifySecret(current, rec.passwordHash))) {
       throw new StoreTwinError('STW_ERR_PASSWORD_INVALID');
@@ -163,59 +165,68 @@ export class UserService {
   async updateUser(id: number, input: UserUpdate): Promise<PublicUser> {
     const parsed = userUpdateSchema.safeParse(input);
     if (!parsed.success) throw validation(parsed.error);
-    const rec = this.deps.registry.getUser(id);
+    const rec = await this.deps.accounts.getUser(id);
     if (!rec) throw new StoreTwinError('STW_ERR_USER_NOT_FOUND', `no user ${id}`);
     const { role, sites, password } = parsed.data;
-    if (role !== undefined && role !== 'admin' && rec.role === 'admin' && this.adminCount() <= 1) {
+    if (role !== undefined && role !== 'admin' && rec.role === 'admin' && (await this.adminCount()) <= 1) {
       throw new StoreTwinError('STW_ERR_LAST_ADMIN');
     }
     if (role !== undefined || sites !== undefined) {
-      this.deps.registry.updateUser(id, { ...(role === undefined ? {} : { role }), ...(sites === undefined ? {} : { sites: [...new Set(sites)] }) });
+      await this.deps.accounts.updateUser(id, { ...(role === undefined ? {} : { role }), ...(sites === undefined ? {} : { sites: [...new Set(sites)] }) });
     }
     if (password !== undefined) await this.setPassword(id, password);
-    return publicUser(this.deps.registry.getUser(id) ?? rec);
+    return publicUser((await this.deps.accounts.getUser(id)) ?? rec);
   }
 
   /** The account's sessions and API tokens that still work, oldest first. */
-  listTokens(userId: number): TokenInfo[] {
+  async listTokens(userId: number): Promise<TokenInfo[]> {
     const now = this.now().getTime();
-    return this.deps.registry
-      .listSessions(userId)
+    return (await this.deps.accounts.listSessions(userId))
       .filter((s) => s.expiresAt === null || Date.parse(s.expiresAt) > now)
       .map((s) => ({ id: tokenId(s.tokenHash), kind: s.kind, name: s.name, createdAt: s.createdAt, expiresAt: s.expiresAt }));
   }
 
   /** Ends one session or API token of the account by its listed id (404 STW_ERR_TOKEN_NOT_FOUND). */
-  revokeToken(userId: number, id: string): void {
-    const match = this.deps.registry.listSessions(userId).find((s) => tokenId(s.tokenHash) === id);
+  async revokeToken(userId: number, id: string): Promise<void> {
+    const match = (await this.deps.accounts.listSessions(userId)).find((s) => tokenId(s.tokenHash) === id);
     if (!match) throw new StoreTwinError('STW_ERR_TOKEN_NOT_FOUND', `no token "${id.slice(0, 32)}"`);
-    this.deps.registry.deleteSession(match.tokenHash);
+    await this.deps.accounts.deleteSession(match.tokenHash);
   }
 
-  listUsers(): PublicUser[] {
-    return this.deps.registry.listUsers().map(publicUser);
+  async listUsers(): Promise<PublicUser[]> {
+    return (await this.deps.accounts.listUsers()).map(publicUser);
   }
 
-  getUser(id: number): PublicUser | null {
-    const rec = this.deps.registry.getUser(id);
+  async getUser(id: number): Promise<PublicUser | null> {
+    const rec = await this.deps.accounts.getUser(id);
     return rec ? publicUser(rec) : null;
+  }
+
+  /** Case-insensitive; null when there is no such account. */
+  async findUser(username: string): Promise<PublicUser | null> {
+    const rec = await this.deps.accounts.getUserByName(username);
+    return rec ? publicUser(rec) : null;
+  }
+
+  async countUsers(): Promise<number> {
+    return this.deps.accounts.countUsers();
   }
 
   /**
    * Refuses the last admin: without one nobody could manage users again, and setup only runs
    * on an empty user table.
    */
-  deleteUser(id: number): void {
-    const rec = this.deps.registry.getUser(id);
+  async deleteUser(id: number): Promise<void> {
+    const rec = await this.deps.accounts.getUser(id);
     if (!rec) throw new StoreTwinError('STW_ERR_USER_NOT_FOUND', `no user ${id}`);
-    if (rec.role === 'admin' && this.adminCount() <= 1) {
+    if (rec.role === 'admin' && (await this.adminCount()) <= 1) {
       throw new StoreTwinError('STW_ERR_LAST_ADMIN');
     }
-    this.deps.registry.deleteUser(id);
+    await this.deps.accounts.deleteUser(id);
   }
 
-  private adminCount(): number {
-    return this.deps.registry.listUsers().filter((u) => u.role === 'admin').length;
+  private async adminCount(): Promise<number> {
+    return (await this.deps.accounts.listUsers()).filter((u) => u.role === 'admin').length;
   }
 
   /**
@@ -223,7 +234,7 @@ export class UserService {
    * ones, so response time does not tell which usernames exist; both answer STW_ERR_AUTH_INVALID.
    */
   async login(username: string, password: string): Promise<LoginResult> {
-    const rec = USERNAME_PATTERN.test(username) ? this.deps.registry.getUserByName(username) : null;
+    const rec = USERNAME_PATTERN.test(username) ? await this.deps.accounts.getUserByName(username) : null;
     // Over-long passwords are refused after the same work so the cap cannot be used as an oracle.
     const candidate = password.slice(0, PASSWORD_MAX + 1);
     const ok = await verifySecret(candidate, rec?.passwordHash ?? (await this.dummy()));
@@ -232,7 +243,7 @@ export class UserService {
     const token = newSecret();
     const now = this.now();
     const expiresAt = new Date(now.getTime() + this.sessionTtlMs).toISOString();
-    this.deps.registry.insertSession({
+    await this.deps.accounts.insertSession({
       tokenHash: sha256Hex(token),
       userId: rec.id,
       kind: 'session',
@@ -241,32 +252,32 @@ export class UserService {
       expiresAt,
     });
     // Opportunistic cleanup: logins are rare enough that this costs nothing and keeps the table small.
-    this.deps.registry.deleteExpiredSessions(now.toISOString());
+    await this.deps.accounts.deleteExpiredSessions(now.toISOString());
     return { token, user: publicUser(rec), expiresAt };
   }
 
   /** The user a session or API token belongs to; null when unknown, expired or the user is gone. */
-  authenticate(token: string): PublicUser | null {
-    return this.authenticateToken(token)?.user ?? null;
+  async authenticate(token: string): Promise<PublicUser | null> {
+    return (await this.authenticateToken(token))?.user ?? null;
   }
 
   /** The same, with the token's hash and expiry (live connections end when their token does). */
-  authenticateToken(token: string): AuthenticatedToken | null {
+  async authenticateToken(token: string): Promise<AuthenticatedToken | null> {
     if (token.length === 0 || token.length > 512) return null;
     const tokenHash = sha256Hex(token);
-    const session = this.deps.registry.getSession(tokenHash);
+    const session = await this.deps.accounts.getSession(tokenHash);
     if (!session) return null;
     if (session.expiresAt !== null && Date.parse(session.expiresAt) <= this.now().getTime()) {
-      this.deps.registry.deleteSession(tokenHash);
+      await this.deps.accounts.deleteSession(tokenHash);
       return null;
     }
-    const rec = this.deps.registry.getUser(session.userId);
+    const rec = await this.deps.accounts.getUser(session.userId);
     return rec ? { user: publicUser(rec), tokenHash, expiresAt: session.expiresAt } : null;
   }
 
   /** Ends the session or revokes the API token presented; false if it was not known. */
-  logout(token: string): boolean {
-    return this.deps.registry.deleteSession(sha256Hex(token));
+  async logout(token: string): Promise<boolean> {
+    return this.deps.accounts.deleteSession(sha256Hex(token));
   }
 
   /**
@@ -274,8 +285,8 @@ export class UserService {
    * not expire; it is listed by `GET /api/auth/tokens` and revoked by
    * `DELETE /api/auth/tokens/{id}` (or by presenting it to `POST /api/auth/logout`).
    */
-  createApiToken(userId: number, name: string, ttlDays?: number): string {
-    const user = this.deps.registry.getUser(userId);
+  async createApiToken(userId: number, name: string, ttlDays?: number): Promise<string> {
+    const user = await this.deps.accounts.getUser(userId);
     if (!user) throw new StoreTwinError('STW_ERR_USER_NOT_FOUND', `no user ${userId}`);
     const parsed = z
       .object({
@@ -288,21 +299,25 @@ export class UserService {
     const tokenHash = sha256Hex(token);
     const now = this.now();
     const days = parsed.data.ttlDays;
-    this.deps.issuedSecrets?.issued(user.username, tokenHash, token);
-    this.deps.registry.insertSession({
+    // The token's broker password line (integrations log in to an external broker with it)
+    // is stored with it, in one transaction.
+    await this.deps.accounts.insertSession(
+      {
       tokenHash,
       userId,
       kind: 'api',
       name: parsed.data.name,
       createdAt: now.toISOString(),
-      expiresAt: days === undefined ? null : new Date(now.getTime() + days * 86_400_000).toISOString(),
-    });
+        expiresAt: days === undefined ? null : new Date(now.getTime() + days * 86_400_000).toISOString(),
+      },
+      brokerPasswordLine(user.username, tokenHash, token),
+    );
     return token;
   }
 
   /** When a token expires (null = never), or undefined if the token is unknown. */
-  tokenExpiry(token: string): string | null | undefined {
-    return this.deps.registry.getSession(sha256Hex(token))?.expiresAt;
+  async tokenExpiry(token: string): Promise<string | null | undefined> {
+    return (await this.deps.accounts.getSession(sha256Hex(token)))?.expiresAt;
   }
 
   private dummy(): Promise<string> {

@@ -32,7 +32,8 @@ import type { EventBus } from '../events.ts';
 import type { Ingest } from '../ingest/ingest.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { DeviceRecord, Registry } from '../storage/types.ts';
+import type { DeviceDirectory } from '../registry/directory.ts';
+import type { DeviceRecord } from '../storage/types.ts';
 import type { MqttGateway } from './gateway.ts';
 import { BrokerLogin, CONNACK } from './login.ts';
 import { inProcessPipe } from './in-process.ts';
@@ -42,9 +43,12 @@ import { parseDeviceTopic, topicHasInvalidCharacters, topics } from './topics.ts
 
 export interface BrokerDeps {
   config: Config['broker'];
-  registry: Registry;
+  /** The devices, in memory: nothing per CONNECT or PUBLISH goes to the database. */
+  directory: DeviceDirectory;
+  /** Stores a legacy secret re-hashed at login (DeviceService.rehashSecret). */
+  rehash?: (id: string, secretHash: string) => Promise<DeviceRecord | null>;
   /** Integrations log in as a user with an API token as the password (alarms feed only). */
-  users?: { authenticateToken(token: string): AuthenticatedToken | null };
+  users?: { authenticateToken(token: string): Promise<AuthenticatedToken | null> };
   /** Closes alarm-feed connections whose token was revoked or whose user changed. */
   guard?: ConnectionGuard;
   ingest: Ingest;
@@ -116,7 +120,7 @@ export class Broker implements MqttGateway {
 
   constructor(private readonly deps: BrokerDeps) {
     this.log = deps.logger.child({ module: 'broker' });
-    this.login = new BrokerLogin({ registry: deps.registry, users: deps.users });
+    this.login = new BrokerLogin({ directory: deps.directory, ...(deps.rehash ? { rehash: deps.rehash } : {}), ...(deps.users ? { users: deps.users } : {}) });
   }
 
   async start(): Promise<void> {
@@ -304,7 +308,7 @@ export class Broker implements MqttGateway {
     // client is null when aedes publishes the will of a client that is already gone.
     const session = client ? this.sessions.get(client) : undefined;
     const parsed = parseDeviceTopic(topic);
-    const device = session?.device ?? (client === null && parsed ? this.deps.registry.getDevice(parsed.device) : null);
+    const device = session?.device ?? (client === null && parsed ? this.deps.directory.getDevice(parsed.device) : null);
     const refusal = device ? publishRefusal({ kind: 'device', device }, topic) : topicHasInvalidCharacters(topic) ? 'STW_ERR_MQTT_TOPIC_INVALID' : 'STW_ERR_MQTT_PUBLISH_DENIED';
     if (refusal || !device || !parsed || parsed.kind === 'cmd') {
       const code = refusal ?? 'STW_ERR_MQTT_PUBLISH_DENIED';
@@ -413,7 +417,7 @@ export class Broker implements MqttGateway {
     const client = this.current.get(deviceId);
     const session = client && this.sessions.get(client);
     if (!client || !session) return;
-    const record = this.deps.registry.getDevice(deviceId);
+    const record = this.deps.directory.getDevice(deviceId);
     if (record && record.enabled && record.secretHash === session.device.secretHash) {
       session.device = record;
       return;

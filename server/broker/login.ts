@@ -18,7 +18,8 @@ import { can } from '../auth/roles.ts';
 import { hashMachineSecret, isLegacyMachineHash, sha256Hex, verifySecret } from '../auth/secrets.ts';
 import type { AuthenticatedToken } from '../auth/users.ts';
 import type { ErrorCode } from '../errors.ts';
-import type { Registry } from '../storage/types.ts';
+import type { DeviceDirectory } from '../registry/directory.ts';
+import type { DeviceRecord } from '../storage/types.ts';
 import type { BrokerIdentity } from './policy.ts';
 
 /** CONNACK return codes of MQTT 3.1.1 (3.2.2.3). */
@@ -29,8 +30,14 @@ export type LoginOutcome =
   | { ok: false; code: ErrorCode; returnCode: number; message: string };
 
 export interface BrokerLoginDeps {
-  registry: Registry;
-  users?: { authenticateToken(token: string): AuthenticatedToken | null };
+  /**
+   * The device directory (in memory): a device not in it yet — added by the CLI beside a
+   * running server — is read from the store once, at its CONNECT.
+   */
+  directory: Pick<DeviceDirectory, 'getDevice' | 'lookup'>;
+  /** Stores a re-hashed legacy secret (DeviceService.rehashSecret keeps the directory fresh). */
+  rehash?: (id: string, secretHash: string) => Promise<DeviceRecord | null>;
+  users?: { authenticateToken(token: string): Promise<AuthenticatedToken | null> };
   /** StoreTwin's own account on an external broker, when there is one. */
   serverAccount?: { username: string; password: string } | null;
 }
@@ -50,14 +57,14 @@ export class BrokerLogin {
       return equalSecrets(password, server.password) ? { ok: true, identity: { kind: 'server' } } : deny('STW_ERR_MQTT_BAD_CREDENTIALS', CONNACK.BAD_USERNAME_OR_PASSWORD, `wrong password for "${username}"`);
     }
 
-    const asUser = this.deps.users?.authenticateToken(password);
+    const asUser = await this.deps.users?.authenticateToken(password);
     if (asUser && asUser.user.username.toLowerCase() === username.toLowerCase()) {
       if (!can(asUser.user.role, 'alarms:read')) return deny('STW_ERR_MQTT_SUBSCRIBE_DENIED', CONNACK.NOT_AUTHORIZED, `role ${asUser.user.role} may not read alarms`);
-      if (this.deps.registry.getDevice(clientId)) return deny('STW_ERR_MQTT_CLIENT_ID_RESERVED', CONNACK.IDENTIFIER_REJECTED, `client id "${clientId}" is a device's id`);
+      if (this.deps.directory.getDevice(clientId)) return deny('STW_ERR_MQTT_CLIENT_ID_RESERVED', CONNACK.IDENTIFIER_REJECTED, `client id "${clientId}" is a device's id`);
       return { ok: true, identity: { kind: 'user', user: asUser.user }, token: asUser };
     }
 
-    const device = this.deps.registry.getDevice(username);
+    const device = await this.deps.directory.lookup(username);
     if (!device) return deny('STW_ERR_MQTT_UNKNOWN_DEVICE', CONNACK.BAD_USERNAME_OR_PASSWORD, `no device "${username}" (or a wrong token for a user of that name)`);
     const fingerprint = `${device.secretHash}:${sha256Hex(password)}`;
     let current = device;
@@ -67,7 +74,7 @@ export class BrokerLogin {
       }
       // A secret stored as scrypt (before device secrets were hashed with SHA-256) is re-hashed
       // now that we hold it: the next reconnect storm costs a digest per device, not scrypt.
-      if (isLegacyMachineHash(device.secretHash)) current = this.deps.registry.updateDevice(device.id, { secretHash: hashMachineSecret(password) }) ?? device;
+      if (isLegacyMachineHash(device.secretHash) && this.deps.rehash) current = (await this.deps.rehash(device.id, hashMachineSecret(password))) ?? device;
       this.verified.set(device.id, `${current.secretHash}:${sha256Hex(password)}`);
     }
     if (!current.enabled) return deny('STW_ERR_MQTT_DEVICE_DISABLED', CONNACK.NOT_AUTHORIZED, `device "${username}" is disabled`);

@@ -150,7 +150,7 @@ export function registerDeviceCommands(program: Command): void {
       return withContext(cmd, opts, async (ctx) => {
         if (!ctx.sites.get(opts.site)) throw new StoreTwinError('STW_ERR_SITE_NOT_FOUND', `no site "${opts.site}"`);
         try {
-          const answer = importDevicesCsv(text, opts.site, { registry: ctx.storage.registry, sites: ctx.sites, devices: ctx.devices });
+          const answer = await importDevicesCsv(text, opts.site, { registry: ctx.directory, accounts: ctx.storage.accounts, sites: ctx.sites, devices: ctx.devices });
           // Right after the import's commit, its audit entries in one transaction of their own.
           await record(ctx, ...answer.devices.map(({ device: d }) => ({ action: 'device.registered' as const, site: d.site, target: { kind: 'device' as const, id: d.id }, after: deviceFields(d) })));
           if (opts.json) return console.log(JSON.stringify(answer, null, 2));
@@ -174,7 +174,7 @@ export function registerDeviceCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: CommonOptions & { site?: string; type?: string; json?: boolean }, cmd: Command) =>
       withContext(cmd, opts, (ctx) => {
-        const items = ctx.storage.registry
+        const items = ctx.directory
           .allDevices()
           .filter((d) => (!opts.site || d.site === opts.site) && (!opts.type || d.type === opts.type))
           .map(toPublicDevice);
@@ -186,7 +186,7 @@ export function registerDeviceCommands(program: Command): void {
 
   addCommonOptions(device.command('show <id>').description('show one device')).action(async (id: string, opts: CommonOptions, cmd: Command) =>
     withContext(cmd, opts, (ctx) => {
-      const rec = ctx.storage.registry.getDevice(id);
+      const rec = ctx.directory.getDevice(id);
       if (!rec) throw new StoreTwinError('STW_ERR_DEVICE_NOT_FOUND', `no device "${id}"`);
       console.log(JSON.stringify(toPublicDevice(rec), null, 2));
     }),
@@ -195,8 +195,8 @@ export function registerDeviceCommands(program: Command): void {
   addCommonOptions(device.command('remove <id>').description('delete a device (its stored events stay)')).action(
     async (id: string, opts: CommonOptions, cmd: Command) =>
       withContext(cmd, opts, async (ctx) => {
-        const rec = ctx.storage.registry.getDevice(id);
-        ctx.devices.remove(id);
+        const rec = ctx.directory.getDevice(id);
+        await ctx.devices.remove(id);
         if (rec) await record(ctx, { action: 'device.removed', site: rec.site, target: { kind: 'device', id }, before: deviceFields(rec) });
         console.log(`removed ${id}`);
       }),

@@ -1,8 +1,9 @@
 /**
  * What the admin commands (device, user) need: the registry and the site catalogue opened
  * straight from the data directory. SQLite in WAL mode lets them run beside a live server;
- * the server reads the registry on every device CONNECT, so a device added here can connect
- * at once.
+ * the server reads a device it does not know yet from the store at its CONNECT, so a device
+ * added here can connect at once, and it follows the store's version (server/registry/
+ * directory.ts), so a secret rotated or a device removed here stops working within seconds.
  *
  * The provisioning commands (`user add`, `device add`) also work before the server ever ran:
  * with `create` they lay the data directory out as the server's first start does
@@ -18,10 +19,12 @@ import { DeviceService } from '../registry/devices.ts';
 import { UserService } from '../auth/users.ts';
 import { SiteCatalog } from '../sites/catalog.ts';
 import { openSqliteStorage } from '../storage/sqlite/index.ts';
-import { BrokerPasswordStore } from '../broker/external/password-store.ts';
+import { DeviceDirectory } from '../registry/directory.ts';
 
 export interface OfflineContext {
   storage: ReturnType<typeof openSqliteStorage>;
+  /** The devices, loaded once for this command. */
+  directory: DeviceDirectory;
   sites: SiteCatalog;
   devices: DeviceService;
   users: UserService;
@@ -40,9 +43,11 @@ export async function openOfflineContext(config: Config, opts: OfflineContextOpt
   if (opts.create) prepareDataDir(config);
   const sites = await SiteCatalog.load(siteDirs(config));
   const storage = openSqliteStorage(path.join(config.dataDir, 'storetwin.db'));
-  // Secrets issued here reach an external broker's password file like the server's own do.
-  const issuedSecrets = new BrokerPasswordStore(storage.db);
-  const devices = new DeviceService({ registry: storage.registry, sites, bus: new EventBus(), issuedSecrets });
-  const users = new UserService({ registry: storage.registry, issuedSecrets });
-  return { storage, sites, devices, users, close: () => storage.close() };
+  const directory = new DeviceDirectory(storage.devices);
+  await directory.load();
+  // Secrets issued here reach an external broker's password file like the server's own do:
+  // the stores write their lines with the device or token.
+  const devices = new DeviceService({ store: storage.devices, directory, accounts: storage.accounts, sites, bus: new EventBus() });
+  const users = new UserService({ accounts: storage.accounts, devices: directory });
+  return { storage, directory, sites, devices, users, close: () => storage.close() };
 }

@@ -23,8 +23,8 @@ async function readPassword(): Promise<string> {
   throw new StoreTwinError('STW_ERR_VALIDATION', 'no password given (use --password or pipe it on stdin)');
 }
 
-function requireUser(ctx: OfflineContext, name: string): UserRecord {
-  const u = ctx.storage.registry.getUserByName(name);
+async function requireUser(ctx: OfflineContext, name: string): Promise<UserRecord> {
+  const u = await ctx.storage.accounts.getUserByName(name);
   if (!u) throw new StoreTwinError('STW_ERR_USER_NOT_FOUND', `no user "${name}"`);
   return u;
 }
@@ -71,15 +71,15 @@ export function registerUserCommands(program: Command): void {
     });
 
   addCommonOptions(user.command('list').description('list users')).action((opts: CommonOptions, cmd: Command) =>
-    withContext(cmd, opts, (ctx) => {
-      for (const u of ctx.users.listUsers()) console.log(`${u.username.padEnd(24)} ${u.role.padEnd(11)} ${u.sites.join(',') || 'all sites'}`);
+    withContext(cmd, opts, async (ctx) => {
+      for (const u of await ctx.users.listUsers()) console.log(`${u.username.padEnd(24)} ${u.role.padEnd(11)} ${u.sites.join(',') || 'all sites'}`);
     }),
   );
 
   addCommonOptions(user.command('remove <name>').description('delete a user and their sessions')).action((name: string, opts: CommonOptions, cmd: Command) =>
     withContext(cmd, opts, async (ctx) => {
-      const target = requireUser(ctx, name);
-      ctx.users.deleteUser(target.id);
+      const target = await requireUser(ctx, name);
+      await ctx.users.deleteUser(target.id);
       await record(ctx, { action: 'user.deleted', site: null, target: userTarget(target), before: { username: target.username, role: target.role, sites: target.sites }, scope: target.sites });
       console.log(`removed ${name}`);
     }),
@@ -90,7 +90,7 @@ export function registerUserCommands(program: Command): void {
     .action(async (name: string, opts: CommonOptions & { password?: string }, cmd: Command) => {
       const password = opts.password ?? (await readPassword());
       await withContext(cmd, opts, async (ctx) => {
-        const target = requireUser(ctx, name);
+        const target = await requireUser(ctx, name);
         await ctx.users.setPassword(target.id, password);
         await record(ctx, { action: 'user.updated', site: null, target: userTarget(target), detail: { passwordReset: true }, scope: target.sites });
         console.log(`password of "${name}" changed; every session and API token of the account was revoked`);
@@ -99,8 +99,8 @@ export function registerUserCommands(program: Command): void {
 
   addCommonOptions(user.command('tokens <name>').description("list a user's sessions and API tokens (ids, never the tokens)")).action(
     (name: string, opts: CommonOptions, cmd: Command) =>
-      withContext(cmd, opts, (ctx) => {
-        const items = ctx.users.listTokens(requireUser(ctx, name).id);
+      withContext(cmd, opts, async (ctx) => {
+        const items = await ctx.users.listTokens((await requireUser(ctx, name)).id);
         if (items.length === 0) console.log(`"${name}" has no session or API token`);
         for (const t of items) console.log(`${t.id}  ${t.kind.padEnd(7)}  ${(t.name ?? '-').padEnd(20)}  created ${t.createdAt}  expires ${t.expiresAt ?? 'never'}`);
       }),
@@ -109,8 +109,8 @@ export function registerUserCommands(program: Command): void {
   addCommonOptions(user.command('revoke <name> <tokenId>').description('revoke one session or API token of a user (id from `user tokens`)')).action(
     (name: string, tokenId: string, opts: CommonOptions, cmd: Command) =>
       withContext(cmd, opts, async (ctx) => {
-        const target = requireUser(ctx, name);
-        ctx.users.revokeToken(target.id, tokenId);
+        const target = await requireUser(ctx, name);
+        await ctx.users.revokeToken(target.id, tokenId);
         await record(ctx, { action: 'token.revoked', site: null, target: { kind: 'token', id: tokenId }, detail: { owner: target.username }, scope: target.sites });
         console.log(`revoked ${tokenId} of "${name}"`);
       }),

@@ -10,7 +10,8 @@
  */
 import { deviceTypeHas } from '../../devices/index.ts';
 import type { Site } from '../sites/model.ts';
-import type { EventStore, Registry } from '../storage/types.ts';
+import type { DeviceLookup } from '../registry/directory.ts';
+import type { EventStore } from '../storage/types.ts';
 import { EventLoopSlicer } from '../storage/yield.ts';
 import { countsWiring } from '../twin/reduce.ts';
 import { localDate, localDayStart, localHour } from './local-time.ts';
@@ -32,7 +33,7 @@ export interface InOut {
 }
 
 /** The site's counters: registered ones, and placed ones not (or no longer) registered. */
-export function countersOf(site: Site, registry: Pick<Registry, 'allDevices'>): Counter[] {
+export function countersOf(site: Site, registry: Pick<DeviceLookup, 'allDevices'>): Counter[] {
   const wiring = countsWiring(site);
   const counters = new Map<string, Counter>();
   for (const d of registry.allDevices()) {

@@ -27,7 +27,8 @@
 import { deviceTypeHas } from '../../devices/index.ts';
 import { StoreTwinError } from '../errors.ts';
 import type { Site } from '../sites/model.ts';
-import type { EventStore, Registry, StoredEvent } from '../storage/types.ts';
+import type { DeviceLookup } from '../registry/directory.ts';
+import type { EventStore, StoredEvent } from '../storage/types.ts';
 import { countsWiring, emptyDeviceState, emptyZoneStates, reduceEvent, type TwinWorld } from '../twin/reduce.ts';
 import type { DeviceState, ZoneState } from '../twin/types.ts';
 import type { AlarmWindowReader, HistoryAlarm } from './alarms.ts';
@@ -85,7 +86,7 @@ export interface History {
 
 export interface HistoryDeps {
   events: EventStore;
-  registry: Pick<Registry, 'allDevices'>;
+  registry: Pick<DeviceLookup, 'allDevices'>;
   alarms: AlarmWindowReader;
 }
 

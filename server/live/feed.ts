@@ -32,7 +32,7 @@ import { rooms, type LiveAuthError, type LiveClientEvents, type LiveServerEvents
 
 export interface LiveFeedDeps {
   bus: EventBus;
-  users: { authenticateToken(token: string): AuthenticatedToken | null };
+  users: { authenticateToken(token: string): Promise<AuthenticatedToken | null> };
   /** Ends sockets whose token was revoked or expired, or whose user changed. */
   guard?: ConnectionGuard;
   /** Which origins may open the feed (the same policy as the REST API's). */
@@ -123,11 +123,15 @@ export class LiveFeed {
         return next(authError('STW_ERR_ORIGIN_FORBIDDEN'));
       }
       if (found === null) return next(authError('STW_ERR_TOKEN_INVALID'));
-      const auth = this.deps.users.authenticateToken(found.token);
-      if (!auth) return next(authError('STW_ERR_TOKEN_INVALID'));
-      socket.data.user = auth.user;
-      socketTokens.set(socket, found.token);
-      next();
+      this.deps.users.authenticateToken(found.token).then(
+        (auth) => {
+          if (!auth) return next(authError('STW_ERR_TOKEN_INVALID'));
+          socket.data.user = auth.user;
+          socketTokens.set(socket, found.token);
+          next();
+        },
+        () => next(authError('STW_ERR_TOKEN_INVALID')),
+      );
     });
     io.on('connection', (socket) => this.join(socket));
 

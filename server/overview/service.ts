@@ -17,7 +17,8 @@ import { countersOf, type Counter } from '../history/footfall.ts';
 import type { ResponseKpis } from '../kpis/service.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Site } from '../sites/model.ts';
-import type { DeviceRecord, EventStore, Registry, UserRecord } from '../storage/types.ts';
+import type { DeviceLookup } from '../registry/directory.ts';
+import type { DeviceRecord, EventStore, UserRecord } from '../storage/types.ts';
 import type { TwinReader } from '../twin/types.ts';
 import type { OverviewAnswer, OverviewResponse, SiteOverview } from '../../protocol/overview.ts';
 import { counterDays, siteDays, siteFootfall } from './footfall.ts';
@@ -29,7 +30,7 @@ export const RESPONSE_WINDOW_MS = 7 * 86_400_000;
 
 export interface OverviewDeps {
   sites: { list(): Site[] };
-  registry: Pick<Registry, 'allDevices'>;
+  registry: Pick<DeviceLookup, 'allDevices'>;
   twin: TwinReader;
   events: EventStore;
   bus: EventBus;

@@ -2,16 +2,23 @@
  * Registers devices: validates them against the site model and the device catalogue, issues
  * the MQTT secret (returned once, stored only as a hash), and announces the change on the bus
  * so the twin adds the device and the broker drops sessions of removed devices. Each issued
- * secret is also handed to `issuedSecrets` while its plaintext exists, for an external
- * broker's password file (server/broker/external/password-store.ts).
+ * secret's broker password line is made while its plaintext exists and stored with the device
+ * in one transaction (server/broker/external/password-store.ts).
+ *
+ * Every device write goes through here, and here the DeviceDirectory (directory.ts) the hot
+ * paths read is updated, right after the store committed the write.
  */
 import { z } from 'zod';
 import { getDeviceType } from '../../devices/index.ts';
 import { StoreTwinError } from '../errors.ts';
 import type { EventBus } from '../events.ts';
-import { hashMachineSecret, newSecret, type IssuedSecrets } from '../auth/secrets.ts';
+import { hashMachineSecret, newSecret } from '../auth/secrets.ts';
+import type { AccountStore } from '../auth/store.ts';
+import { brokerPasswordLine } from '../broker/external/password-store.ts';
 import { ID_PATTERN } from '../sites/model.ts';
-import type { DeviceRecord, Registry } from '../storage/types.ts';
+import type { DeviceListQuery, DeviceRecord } from '../storage/types.ts';
+import type { DeviceDirectory } from './directory.ts';
+import type { DevicePage, DeviceStore } from './store.ts';
 import { normalizeExternalId } from './external-ids.ts';
 import { EXTERNAL_ID_PLATFORMS, type DeviceInput, type DeviceRegistrar, type DeviceUpdate, type PublicDevice } from './types.ts';
 
@@ -53,49 +60,52 @@ export function toPublicDevice(rec: DeviceRecord): PublicDevice {
   return device;
 }
 
+export interface DeviceServiceDeps {
+  store: DeviceStore;
+  /** Updated after every write made here. */
+  directory: DeviceDirectory;
+  /** Device ids and account names share the MQTT username space. */
+  accounts: Pick<AccountStore, 'getUserByName'>;
+  sites: SiteDirectory;
+  bus: EventBus;
+  now?: () => Date;
+}
+
 export class DeviceService implements DeviceRegistrar {
-  constructor(
-    private readonly deps: {
-      registry: Registry;
-      sites: SiteDirectory;
-      bus: EventBus;
-      now?: () => Date;
-      /** Told of every secret issued (Mosquitto's password file is derived from it). */
-      issuedSecrets?: IssuedSecrets;
-    },
-  ) {}
+  constructor(private readonly deps: DeviceServiceDeps) {}
 
   async register(input: DeviceInput): Promise<{ device: PublicDevice; secret: string }> {
-    const { record, secret } = this.prepare(input);
-    // Recorded before the device exists, so no broker ever sees the device without it; a
-    // record whose device never came to be matches no secret hash and is pruned.
-    this.deps.issuedSecrets?.issued(record.id, record.secretHash, secret);
-    this.deps.registry.insertDevice(record);
-    const device = toPublicDevice(record);
-    this.deps.bus.emit('device.registered', device);
-    return { device, secret };
+    const [registered] = await this.registerMany([input]);
+    return registered!;
   }
 
   /**
    * Several devices, all or none (a CSV import): each is checked as register() checks it, then
-   * all are stored in one transaction, with `alsoInTransaction` (their audit entries) inside it.
-   * The first refusal throws and stores nothing; csv-import.ts checks every row first so that
-   * a technician hears of all problems at once, this is the guard behind it.
+   * all are stored with their broker password lines in one store call. The first refusal
+   * throws and stores nothing; csv-import.ts checks every row first so that a technician hears
+   * of all problems at once, this is the guard behind it.
    */
-  registerMany(inputs: readonly DeviceInput[], alsoInTransaction?: (devices: PublicDevice[]) => void): Array<{ device: PublicDevice; secret: string }> {
-    const prepared = inputs.map((input) => this.prepare(input));
-    this.deps.issuedSecrets?.issuedMany(prepared.map(({ record, secret }) => ({ username: record.id, verifier: record.secretHash, secret })));
-    const devices = prepared.map(({ record }) => toPublicDevice(record));
-    this.deps.registry.insertDevices(
+  async registerMany(inputs: readonly DeviceInput[]): Promise<Array<{ device: PublicDevice; secret: string }>> {
+    const prepared: Array<{ record: DeviceRecord; secret: string }> = [];
+    for (const input of inputs) prepared.push(await this.prepare(input));
+    const at = Date.now();
+    await this.deps.store.register(
       prepared.map((p) => p.record),
-      () => alsoInTransaction?.(devices),
+      prepared.map(({ record, secret }) => brokerPasswordLine(record.id, record.secretHash, secret, at)),
     );
+    for (const { record } of prepared) this.deps.directory.put(record);
+    const devices = prepared.map(({ record }) => toPublicDevice(record));
     for (const device of devices) this.deps.bus.emit('device.registered', device);
     return devices.map((device, i) => ({ device, secret: prepared[i]!.secret }));
   }
 
+  /** A page of devices in id order, from the store (the API's and CLI's listings). */
+  list(q: DeviceListQuery): Promise<DevicePage> {
+    return this.deps.store.list(q);
+  }
+
   /** Validates a registration (site, zone, type exist; id free) and makes its record and secret. */
-  private prepare(input: DeviceInput): { record: DeviceRecord; secret: string } {
+  private async prepare(input: DeviceInput): Promise<{ record: DeviceRecord; secret: string }> {
     const parsed = deviceInputSchema.safeParse(input);
     if (!parsed.success) {
       throw new StoreTwinError('STW_ERR_VALIDATION', z.prettifyError(parsed.error), parsed.error.issues);
@@ -105,11 +115,12 @@ export class DeviceService implements DeviceRegistrar {
     if (!getDeviceType(value.type)) {
       throw new StoreTwinError('STW_ERR_DEVICE_TYPE_UNKNOWN', `unknown device type "${value.type}"`);
     }
-    if (this.deps.registry.getDevice(value.id)) {
+    // Only spares work: the store's primary key settles a race with another process.
+    if (this.deps.directory.getDevice(value.id)) {
       throw new StoreTwinError('STW_ERR_DEVICE_EXISTS', `device "${value.id}" already exists`);
     }
     // Device ids and account names share the MQTT username space: keep them apart.
-    if (this.deps.registry.getUserByName(value.id)) {
+    if (await this.deps.accounts.getUserByName(value.id)) {
       throw new StoreTwinError('STW_ERR_DEVICE_ID_UNAVAILABLE', `"${value.id}" cannot be used: choose another id`);
     }
     const secret = newSecret();
@@ -130,42 +141,60 @@ export class DeviceService implements DeviceRegistrar {
     return { record, secret };
   }
 
-  update(id: string, patch: DeviceUpdate): PublicDevice {
+  async update(id: string, patch: DeviceUpdate): Promise<PublicDevice> {
     const parsed = deviceUpdateSchema.safeParse(patch);
     if (!parsed.success) {
       throw new StoreTwinError('STW_ERR_VALIDATION', z.prettifyError(parsed.error), parsed.error.issues);
     }
-    const current = this.require(id);
+    const current = await this.require(id);
     if (parsed.data.zone !== undefined) this.checkPlacement(current.site, parsed.data.zone);
-    const updated = this.deps.registry.updateDevice(id, parsed.data);
-    if (!updated) throw new StoreTwinError('STW_ERR_DEVICE_NOT_FOUND', `no device "${id}"`);
+    const updated = await this.deps.store.update(id, parsed.data);
+    if (!updated) return this.gone(id);
+    this.deps.directory.put(updated);
     const device = toPublicDevice(updated);
     this.deps.bus.emit('device.updated', device);
     return device;
   }
 
   async rotateSecret(id: string): Promise<{ device: PublicDevice; secret: string }> {
-    this.require(id);
+    await this.require(id);
     const secret = newSecret();
     const secretHash = hashMachineSecret(secret);
-    this.deps.issuedSecrets?.issued(id, secretHash, secret);
-    const updated = this.deps.registry.updateDevice(id, { secretHash });
-    if (!updated) throw new StoreTwinError('STW_ERR_DEVICE_NOT_FOUND', `no device "${id}"`);
+    const updated = await this.deps.store.update(id, { secretHash }, [brokerPasswordLine(id, secretHash, secret)]);
+    if (!updated) return this.gone(id);
+    this.deps.directory.put(updated);
     const device = toPublicDevice(updated);
     this.deps.bus.emit('device.updated', device);
     return { device, secret };
   }
 
-  remove(id: string): void {
-    const current = this.require(id);
-    this.deps.registry.deleteDevice(id);
+  /**
+   * The broker's re-hash of a secret still stored as scrypt, at the device's login: nothing a
+   * reader of the bus cares about changed, so nothing is announced.
+   */
+  async rehashSecret(id: string, secretHash: string): Promise<DeviceRecord | null> {
+    const updated = await this.deps.store.update(id, { secretHash });
+    if (updated) this.deps.directory.put(updated);
+    return updated;
+  }
+
+  async remove(id: string): Promise<void> {
+    const current = await this.require(id);
+    await this.deps.store.delete(id);
+    this.deps.directory.remove(id);
     this.deps.bus.emit('device.removed', toPublicDevice(current));
   }
 
-  private require(id: string): DeviceRecord {
-    const rec = this.deps.registry.getDevice(id);
+  private async require(id: string): Promise<DeviceRecord> {
+    const rec = await this.deps.directory.lookup(id);
     if (!rec) throw new StoreTwinError('STW_ERR_DEVICE_NOT_FOUND', `no device "${id}"`);
     return rec;
+  }
+
+  /** Removed meanwhile (by another process): the directory forgets it too. */
+  private gone(id: string): never {
+    this.deps.directory.remove(id);
+    throw new StoreTwinError('STW_ERR_DEVICE_NOT_FOUND', `no device "${id}"`);
   }
 
   private checkPlacement(site: string, zone: string): void {

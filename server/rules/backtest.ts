@@ -19,6 +19,7 @@ import { EventBus } from '../events.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
 import { openSqliteStorage } from '../storage/sqlite/index.ts';
 import type { EventStore, NewEvent } from '../storage/types.ts';
+import { DeviceDirectory } from '../registry/directory.ts';
 import { Twin } from '../twin/twin.ts';
 import { EventLoopSlicer } from '../storage/yield.ts';
 import { scanSites } from '../history/scan.ts';
@@ -119,7 +120,9 @@ export async function backtest(rule: Rule, opts: BacktestOptions): Promise<Backt
   const bus = new EventBus();
   bus.onListenerError = (err) => logger.error({ err }, 'backtest listener failed');
   const scratch = openSqliteStorage(':memory:');
-  const twin = new Twin({ sites: opts.sites, registry: scratch.registry, bus, logger, persistEveryMs: 2 ** 30 });
+  // The devices the replay meets, in memory only (the twin reads them from here).
+  const devices = new DeviceDirectory(scratch.devices);
+  const twin = new Twin({ sites: opts.sites, registry: devices, store: scratch.snapshots, settings: scratch.settings, bus, logger, persistEveryMs: 2 ** 30 });
   const site = rule.site === '*' ? undefined : rule.site;
   const engine = new RuleEngine({
     bus,
@@ -173,7 +176,7 @@ export async function backtest(rule: Rule, opts: BacktestOptions): Promise<Backt
     if (performance.now() - started >= maxMs) return 'time';
     return null;
   };
-  twin.start();
+  await twin.start();
   await engine.start();
   try {
     // A '*' rule replays every site in the catalogue, each through its (site, ts) index.
@@ -195,9 +198,9 @@ export async function backtest(rule: Rule, opts: BacktestOptions): Promise<Backt
         if (!known.has(e.device)) {
           // The twin only follows registered devices; the replay registers what it meets.
           known.add(e.device);
-          if (!scratch.registry.getDevice(e.device)) {
+          if (!devices.getDevice(e.device)) {
             const at = new Date(fromMs).toISOString();
-            scratch.registry.insertDevice({ id: e.device, site: e.site, type: e.deviceType, zone: e.zone, label: null, position: null, externalIds: {}, secretHash: '-', enabled: true, createdAt: at, updatedAt: at });
+            devices.put({ id: e.device, site: e.site, type: e.deviceType, zone: e.zone, label: null, position: null, externalIds: {}, secretHash: '-', enabled: true, createdAt: at, updatedAt: at });
           }
         }
         const ts = Date.parse(e.ts);
@@ -213,7 +216,7 @@ export async function backtest(rule: Rule, opts: BacktestOptions): Promise<Backt
     if (end > clock.now()) clock.set(end);
   } finally {
     await engine.stop();
-    twin.stop();
+    await twin.stop();
     scratch.close();
   }
   const reason = stopped ?? (truncated ? 'firings' : null);

@@ -1,9 +1,11 @@
 /**
  * Storage interfaces. The event store (time series: device events) has one contract suite
  * (tests/storage/event-store.contract.ts) that every implementation passes: SQLite
- * (server/storage/sqlite/) and InfluxDB 1.x (server/storage/influx/). The registry (devices,
- * users, sessions, twin snapshots) and everything else that must be transactional (rules,
- * alarms, the outbox) is relational and lives in SQLite only.
+ * (server/storage/sqlite/) and InfluxDB 1.x (server/storage/influx/). What must be
+ * transactional has a small store per feature, on SQLite or PostgreSQL (StorageBackend):
+ * devices (server/registry/store.ts), accounts (server/auth/store.ts), settings
+ * (server/settings/store.ts), twin snapshots (server/twin/store.ts)… The record types they
+ * share are here.
  */
 import type { DeviceEvent } from '../../devices/types.ts';
 
@@ -159,47 +161,4 @@ export interface DeviceStateSnapshot {
   device: string;
   state: Record<string, unknown>;
   updatedAt: string;
-}
-
-export interface Registry {
-  // devices
-  insertDevice(rec: DeviceRecord): void;
-  /**
-   * Several devices in one transaction, all or none (a bulk import); `alsoInTransaction` runs
-   * inside it after the inserts (their audit entries), and a throw there stores none either.
-   */
-  insertDevices(recs: readonly DeviceRecord[], alsoInTransaction?: () => void): void;
-  getDevice(id: string): DeviceRecord | null;
-  listDevices(q: DeviceListQuery): { items: DeviceRecord[]; nextCursor: string | null };
-  allDevices(): DeviceRecord[];
-  updateDevice(id: string, patch: DevicePatch): DeviceRecord | null;
-  deleteDevice(id: string): boolean;
-  findDeviceByExternalId(platform: string, externalId: string): DeviceRecord | null;
-
-  // users
-  insertUser(user: Omit<UserRecord, 'id' | 'createdAt'>): UserRecord;
-  getUser(id: number): UserRecord | null;
-  getUserByName(username: string): UserRecord | null;
-  listUsers(): UserRecord[];
-  countUsers(): number;
-  updateUser(id: number, patch: Partial<Pick<UserRecord, 'role' | 'sites' | 'passwordHash'>>): UserRecord | null;
-  deleteUser(id: number): boolean;
-
-  // sessions and API tokens
-  insertSession(s: SessionRecord): void;
-  getSession(tokenHash: string): SessionRecord | null;
-  deleteSession(tokenHash: string): boolean;
-  deleteExpiredSessions(now: string): number;
-  /** A user's sessions and API tokens (expired ones too), oldest first. */
-  listSessions(userId: number): SessionRecord[];
-  /** Ends every session and API token of a user; returns how many. */
-  deleteUserSessions(userId: number): number;
-
-  // twin snapshots
-  saveDeviceStates(states: readonly DeviceStateSnapshot[]): void;
-  loadDeviceStates(): DeviceStateSnapshot[];
-
-  // small key/value settings (setup token hash, schema version…)
-  getSetting(key: string): string | null;
-  setSetting(key: string, value: string | null): void;
 }

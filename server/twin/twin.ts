@@ -1,23 +1,32 @@
 /**
  * The live twin: reported state of every registered device and every zone, kept from stored
  * events (so it never shows what was not durably recorded). It emits typed change events for
- * later stages and persists device state every few seconds so a restart resumes it.
+ * later stages and persists device state every few seconds so a restart resumes it (TwinStore;
+ * the zones' state as one setting). The devices it knows come from the in-memory directory.
  */
 import { deviceTypeHas } from '../../devices/index.ts';
 import type { EventBus, ServerEvents } from '../events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { PublicDevice } from '../registry/types.ts';
 import type { Site } from '../sites/model.ts';
-import type { NewEvent, Registry } from '../storage/types.ts';
+import type { DeviceLookup } from '../registry/directory.ts';
+import type { SettingsStore } from '../settings/store.ts';
+import type { NewEvent } from '../storage/types.ts';
 import { countsWiring, emptyDeviceState, emptyZoneStates, reduceEvent, type TwinWorld } from './reduce.ts';
+import type { TwinStore } from './store.ts';
 import type { DeviceState, SiteState, TwinReader, ZoneState } from './types.ts';
 
 export interface TwinDeps {
   sites: { list(): Site[]; get(id: string): Site | undefined };
-  registry: Registry;
+  /** The devices (the directory: in memory). */
+  registry: Pick<DeviceLookup, 'getDevice' | 'allDevices'>;
+  /** Where device state is persisted. */
+  store: TwinStore;
+  /** Where zone state is persisted (one key). */
+  settings: SettingsStore;
   bus: EventBus;
   logger: Logger;
-  /** How often dirty device state is written to the registry. */
+  /** How often dirty device state is written to the store. */
   persistEveryMs?: number;
 }
 
@@ -36,6 +45,8 @@ export class Twin implements TwinReader {
   private readonly dirty = new Set<string>();
   private zonesDirty = false;
   private timer: NodeJS.Timeout | null = null;
+  /** The write under way, if any: one at a time, and stop() waits for it. */
+  private persisting: Promise<void> | null = null;
   private readonly log: Logger;
   private readonly unsubscribe: Array<() => void> = [];
   /** What the shared reduction (reduce.ts) reads of this twin. */
@@ -52,10 +63,10 @@ export class Twin implements TwinReader {
     this.log = deps.logger.child({ module: 'twin' });
   }
 
-  start(): void {
+  async start(): Promise<void> {
     for (const site of this.deps.sites.list()) this.addSite(site);
-    this.restoreZones();
-    const saved = new Map(this.deps.registry.loadDeviceStates().map((s) => [s.device, s.state]));
+    this.restoreZones(await this.deps.settings.get(ZONE_STATE_KEY));
+    const saved = new Map((await this.deps.store.loadDeviceStates()).map((s) => [s.device, s.state]));
     for (const rec of this.deps.registry.allDevices()) {
       const { secretHash: _secretHash, ...device } = rec;
       this.addDevice(device, saved.get(rec.id));
@@ -73,15 +84,15 @@ export class Twin implements TwinReader {
       this.changedDevice(state, ['rejected', 'lastRejection']);
     });
 
-    this.timer = setInterval(() => this.persist(), this.deps.persistEveryMs ?? 5000);
+    this.timer = setInterval(() => void this.persist(), this.deps.persistEveryMs ?? 5000);
     this.timer.unref();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     for (const off of this.unsubscribe.splice(0)) off();
-    this.persist();
+    await this.persist();
   }
 
   private listen<K extends keyof ServerEvents>(event: K, fn: (...args: ServerEvents[K]) => void): void {
@@ -180,29 +191,43 @@ export class Twin implements TwinReader {
     this.deps.bus.emit('twin.device', { state: { ...state }, changed: [...new Set(changed)] });
   }
 
-  private persist(): void {
+  /** Writes what changed since the last write; after one still running, never beside it. */
+  private async persist(): Promise<void> {
+    while (this.persisting) await this.persisting;
+    this.persisting = this.persistNow().finally(() => {
+      this.persisting = null;
+    });
+    return this.persisting;
+  }
+
+  private async persistNow(): Promise<void> {
+    // Taken (copied) before the await: what changes meanwhile stays dirty for the next write,
+    // and a failed write puts its devices back.
+    const ids = [...this.dirty];
+    this.dirty.clear();
+    const zonesDirty = this.zonesDirty;
+    this.zonesDirty = false;
     try {
-      if (this.dirty.size > 0) {
+      if (ids.length > 0) {
         const updatedAt = new Date().toISOString();
-        const states = [...this.dirty].flatMap((id) => {
+        const states = ids.flatMap((id) => {
           const state = this.devices.get(id);
-          return state ? [{ device: id, state: state as unknown as Record<string, unknown>, updatedAt }] : [];
+          return state ? [{ device: id, state: { ...state } as unknown as Record<string, unknown>, updatedAt }] : [];
         });
-        this.deps.registry.saveDeviceStates(states);
-        this.dirty.clear();
+        await this.deps.store.saveDeviceStates(states);
       }
-      if (this.zonesDirty) {
+      if (zonesDirty) {
         const zones = [...this.zones.values()].flatMap((m) => [...m.values()]);
-        this.deps.registry.setSetting(ZONE_STATE_KEY, JSON.stringify(zones));
-        this.zonesDirty = false;
+        await this.deps.settings.set(ZONE_STATE_KEY, JSON.stringify(zones));
       }
     } catch (err) {
+      for (const id of ids) if (this.devices.has(id)) this.dirty.add(id);
+      this.zonesDirty ||= zonesDirty;
       this.log.error({ err }, 'twin state could not be persisted');
     }
   }
 
-  private restoreZones(): void {
-    const raw = this.deps.registry.getSetting(ZONE_STATE_KEY);
+  private restoreZones(raw: string | null): void {
     if (!raw) return;
     try {
       for (const saved of JSON.parse(raw) as ZoneState[]) {

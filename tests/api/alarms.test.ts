@@ -2,6 +2,7 @@
  * The alarms API on a real server: the harness's way of building the API (tests/api/harness.ts)
  * with `routes: [alarmRoutes(service)]`, over the alarm fixture's SQLite file.
  */
+import { registryServices } from '../helpers/registry.ts';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,10 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpApp } from '../../server/api/app.ts';
 import { alarmRoutes } from '../../server/api/routes/alarms.ts';
 import type { ApiDeps } from '../../server/api/types.ts';
-import { UserService } from '../../server/auth/users.ts';
+import type { UserService } from '../../server/auth/users.ts';
 import type { Alarm } from '../../server/alarms/types.ts';
 import { createLogger } from '../../server/observability/logger.ts';
-import { DeviceService } from '../../server/registry/devices.ts';
 import type { Role } from '../../server/storage/types.ts';
 import { createAlarmFixture, trigger, type AlarmFixture } from '../alarms/fixture.ts';
 import { HOTEL, PASSWORD, SHOP, demoSites, fixedState, type ApiResponse, type RequestOptions } from './harness.ts';
@@ -44,13 +44,16 @@ describe('alarms API', () => {
   beforeAll(async () => {
     f = createAlarmFixture();
     const sites = await demoSites();
-    users = new UserService({ registry: f.storage.registry });
+    const registry = await registryServices(f.storage, { sites, bus: f.bus });
+    users = registry.users;
     const deps: ApiDeps = {
-      registry: f.storage.registry,
+      registry: registry.directory,
+      accounts: f.storage.accounts,
+      settings: f.storage.settings,
       events: f.storage.events,
       sites,
       twin: { siteState: (site) => (sites.get(site) ? fixedState(site) : null), deviceState: () => null },
-      devices: new DeviceService({ registry: f.storage.registry, sites, bus: f.bus }),
+      devices: registry.devices,
       users,
       metrics: f.metrics,
       logger: createLogger({ level: 'silent' }),

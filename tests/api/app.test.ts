@@ -93,8 +93,8 @@ describe('HTTP app', () => {
   });
 
   it('answers unexpected failures with STW_ERR_INTERNAL and no stack', async () => {
-    const original = api.storage.registry.listUsers.bind(api.storage.registry);
-    api.storage.registry.listUsers = () => {
+    const original = api.storage.accounts.listUsers.bind(api.storage.accounts);
+    api.storage.accounts.listUsers = async () => {
       throw new Error('disk on fire at /secret/path');
     };
     try {
@@ -103,7 +103,7 @@ describe('HTTP app', () => {
       expect(res.body).toEqual({ error: { code: 'STW_ERR_INTERNAL', message: 'internal error' } });
       expect(res.text).not.toContain('disk on fire');
     } finally {
-      api.storage.registry.listUsers = original;
+      api.storage.accounts.listUsers = original;
     }
   });
 });

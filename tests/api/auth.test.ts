@@ -146,7 +146,7 @@ describe('first-start setup over HTTP', () => {
   afterAll(() => api.close());
 
   it('creates the first admin once, then answers STW_ERR_SETUP_DONE', async () => {
-    const setupToken = ensureSetupToken(api.storage.registry);
+    const setupToken = await ensureSetupToken({ users: api.users, settings: api.storage.settings });
     expect(setupToken).not.toBeNull();
 
     const wrong = await api.request('POST', '/api/auth/setup', { body: { setupToken: 'guess', username: 'root', password: PASSWORD } });
@@ -167,7 +167,7 @@ describe('first-start setup over HTTP', () => {
 
     const login = await api.request('POST', '/api/auth/login', { body: { username: 'root', password: PASSWORD } });
     expect(login.status).toBe(200);
-    expect(ensureSetupToken(api.storage.registry)).toBeNull();
+    expect(await ensureSetupToken({ users: api.users, settings: api.storage.settings })).toBeNull();
     // The hotel is visible to the new admin: no site scoping for the first account.
     const sites = await api.request('GET', '/api/sites', { token: login.body.token });
     expect(sites.body.items.map((s: { id: string }) => s.id)).toContain(HOTEL);

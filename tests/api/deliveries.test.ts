@@ -2,6 +2,7 @@
  * GET /api/deliveries and POST /api/deliveries/{id}/retry. The shared harness takes no extra
  * route modules, so this file builds the same real app (SQLite file, UserService) with them.
  */
+import { registryServices } from '../helpers/registry.ts';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -11,12 +12,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpApp } from '../../server/api/app.ts';
 import { deliveryRoutes } from '../../server/api/routes/deliveries.ts';
-import { UserService } from '../../server/auth/users.ts';
-import { EventBus } from '../../server/events.ts';
+import type { UserService } from '../../server/auth/users.ts';
 import { SqliteOutbox } from '../../server/notify/sqlite-outbox.ts';
 import { createLogger } from '../../server/observability/logger.ts';
 import { Metrics } from '../../server/observability/metrics.ts';
-import { DeviceService } from '../../server/registry/devices.ts';
 import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 import type { Role } from '../../server/storage/types.ts';
 import { demoSites, HOTEL, PASSWORD, SHOP } from './harness.ts';
@@ -43,14 +42,17 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'storetwin-deliveries-'));
   storage = openSqliteStorage(join(dir, 'storetwin.db'));
   const sites = await demoSites();
-  users = new UserService({ registry: storage.registry });
+  const registry = await registryServices(storage, { sites });
+  users = registry.users;
   outbox = new SqliteOutbox(storage.db);
   const app = createHttpApp({
-    registry: storage.registry,
+    registry: registry.directory,
+    accounts: storage.accounts,
+    settings: storage.settings,
     events: storage.events,
     sites,
     twin: { siteState: () => null, deviceState: () => null },
-    devices: new DeviceService({ registry: storage.registry, sites, bus: new EventBus() }),
+    devices: registry.devices,
     users,
     metrics: new Metrics({ processMetrics: false }),
     logger: createLogger({ level: 'silent' }),

@@ -75,7 +75,7 @@ describe('POST /api/devices/import', () => {
       [5, 'zone', 'STW_ERR_ZONE_NOT_FOUND'],
       [6, 'id', 'STW_ERR_IMPORT_DUPLICATE'],
     ]);
-    expect(t.app.storage.registry.getDevice('imp-ok-1')).toBeNull();
+    expect(await t.app.storage.devices.get('imp-ok-1')).toBeNull();
   });
 
   it('refuses managers and operators (403) before reading the file', async () => {
@@ -84,14 +84,14 @@ describe('POST /api/devices/import', () => {
       expect(res.status).toBe(403);
       expect(errorOf(res.body).code).toBe('STW_ERR_FORBIDDEN');
     }
-    expect(t.app.storage.registry.getDevice('imp-role-1')).toBeNull();
+    expect(await t.app.storage.devices.get('imp-role-1')).toBeNull();
   });
 
   it('a technician limited to the shop cannot import into the hotel (404 as if absent), but can into the shop', async () => {
     const refused = await importCsv(tokens.tess!, HOTEL, 'id,type,zone\nimp-tess-1,door-sensor,3-12\n');
     expect(refused.status).toBe(404);
     expect(errorOf(refused.body).code).toBe('STW_ERR_SITE_NOT_FOUND');
-    expect(t.app.storage.registry.getDevice('imp-tess-1')).toBeNull();
+    expect(await t.app.storage.devices.get('imp-tess-1')).toBeNull();
 
     // An id taken in the hotel is "unavailable" to her, never "exists" with the hotel's name.
     const taken = await importCsv(tokens.tess!, SHOP, 'id,type,zone\nimp-door-3-05,door-sensor,cash-room\n');
@@ -100,7 +100,7 @@ describe('POST /api/devices/import', () => {
 
     const ok = await importCsv(tokens.tess!, SHOP, 'id,type,zone\nimp-tess-2,door-sensor,cash-room\n');
     expect(ok.status).toBe(201);
-    expect(t.app.storage.registry.getDevice('imp-tess-2')?.site).toBe(SHOP);
+    expect((await t.app.storage.devices.get('imp-tess-2'))?.site).toBe(SHOP);
   });
 
   it('answers an unknown site 404 and a body past 1 MB with the coded 413', async () => {

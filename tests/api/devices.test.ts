@@ -33,7 +33,7 @@ describe('devices API', () => {
     expect(res.body.device).not.toHaveProperty('secretHash');
     const { secret } = res.body as { secret: string };
     expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(await verifySecret(secret, api.storage.registry.getDevice('api-door-cash')!.secretHash)).toBe(true);
+    expect(await verifySecret(secret, (await api.storage.devices.get('api-door-cash'))!.secretHash)).toBe(true);
 
     const one = await api.request('GET', '/api/devices/api-door-cash', { token: operator });
     expect(one.status).toBe(200);
@@ -58,7 +58,7 @@ describe('devices API', () => {
     expect(patch.status).toBe(403);
     const del = await api.request('DELETE', '/api/devices/api-door-cash', { token: manager });
     expect(del.status).toBe(403);
-    expect(api.storage.registry.getDevice('not-allowed')).toBeNull();
+    expect(await api.storage.devices.get('not-allowed')).toBeNull();
   });
 
   it('answers 409 for a duplicate id and a taken external id', async () => {
@@ -116,11 +116,11 @@ describe('devices API', () => {
     expect(patch.status).toBe(200);
     expect(patch.body.device).toMatchObject({ label: 'Cash room door', position: [24.1, 4.5, 2.1] });
 
-    const before = api.storage.registry.getDevice('api-door-cash')!.secretHash;
+    const before = (await api.storage.devices.get('api-door-cash'))!.secretHash;
     const rotated = await api.request('POST', '/api/devices/api-door-cash/secret', { token: technician });
     expect(rotated.status).toBe(200);
     expect(rotated.body.device.id).toBe('api-door-cash');
-    const after = api.storage.registry.getDevice('api-door-cash')!.secretHash;
+    const after = (await api.storage.devices.get('api-door-cash'))!.secretHash;
     expect(after).not.toBe(before);
     expect(await verifySecret(rotated.body.secret, after)).toBe(true);
 

@@ -32,8 +32,8 @@ describe('footfall API', () => {
       routes: () => [footfallRoutes({ now: () => NOW })],
       twin: { siteState: (site) => (site === SHOP ? fixedState(site) : null), deviceState: () => null },
     });
-    registerSiteDevices(h.storage, h.sites.get(SHOP)!);
-    registerSiteDevices(h.storage, h.sites.get(HOTEL)!);
+    await registerSiteDevices(h.storage, h.sites.get(SHOP)!, h.directory);
+    await registerSiteDevices(h.storage, h.sites.get(HOTEL)!, h.directory);
     // Today: 09:xx and 10:xx local on both entrances; last week: the same weekday, morning and evening.
     for (let m = 0; m < 120; m += 5) {
       events.push(count('shop-counter-south', TODAY + 9 * H + m * 60_000, 3, 1));

@@ -3,6 +3,8 @@
  * DeviceService and UserService, listening on 127.0.0.1 port 0. Only the twin is a fixed
  * object, because the state route merely passes it through.
  */
+import { registryServices } from '../helpers/registry.ts';
+import type { DeviceDirectory } from '../../server/registry/directory.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -12,11 +14,10 @@ import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import { createHttpApp } from '../../server/api/app.ts';
 import type { ApiDeps, ApiOptions } from '../../server/api/types.ts';
-import { UserService } from '../../server/auth/users.ts';
+import type { UserService } from '../../server/auth/users.ts';
 import { EventBus } from '../../server/events.ts';
 import { createLogger } from '../../server/observability/logger.ts';
 import { Metrics } from '../../server/observability/metrics.ts';
-import { DeviceService } from '../../server/registry/devices.ts';
 import { SiteCatalog } from '../../server/sites/catalog.ts';
 import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 import type { Role } from '../../server/storage/types.ts';
@@ -57,6 +58,8 @@ export function demoSites(): Promise<SiteCatalog> {
 export interface Harness {
   base: string;
   storage: SqliteStorage;
+  /** The devices in memory, as the routes read them: put a device here after writing it to the store directly. */
+  directory: DeviceDirectory;
   users: UserService;
   sites: SiteCatalog;
   metrics: Metrics;
@@ -90,7 +93,7 @@ export async function startApi(opts: { options?: ApiOptions; now?: () => Date } 
   const storage = openSqliteStorage(join(dir, 'storetwin.db'));
   const sites = await demoSites();
   const bus = new EventBus();
-  const users = new UserService({ registry: storage.registry, now: opts.now });
+  const { directory, devices, users } = await registryServices(storage, { sites, bus, ...(opts.now === undefined ? {} : { now: opts.now }) });
   const twin: TwinReader = {
     siteState: (site) => (sites.get(site) ? fixedState(site) : null),
     deviceState: () => null,
@@ -98,11 +101,13 @@ export async function startApi(opts: { options?: ApiOptions; now?: () => Date } 
   const metrics = new Metrics({ processMetrics: false });
   const ready = { value: true };
   const deps: ApiDeps = {
-    registry: storage.registry,
+    registry: directory,
+    accounts: storage.accounts,
+    settings: storage.settings,
     events: storage.events,
     sites,
     twin,
-    devices: new DeviceService({ registry: storage.registry, sites, bus }),
+    devices,
     users,
     metrics,
     logger: createLogger({ level: 'silent' }),
@@ -133,6 +138,7 @@ export async function startApi(opts: { options?: ApiOptions; now?: () => Date } 
   return {
     base,
     storage,
+    directory,
     users,
     sites,
     metrics,

@@ -55,7 +55,7 @@ describe('history API', () => {
   beforeAll(async () => {
     h = await startRoutes({ routes: (storage) => [historyRoutes({ alarms: new SqliteAlarmWindow(storage.db), now: () => NOW })] });
     const hotel = h.sites.get(HOTEL)!;
-    registerSiteDevices(h.storage, hotel);
+    await registerSiteDevices(h.storage, hotel, h.directory);
     await generateSiteEvents(h.storage, hotel, { fromMs: NOW - 6 * H, toMs: NOW, seed: 3 });
     const store = new SqliteAlarmStore(h.storage.db);
     await putAlarms(store, [

@@ -1,4 +1,5 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { registryServices } from '../helpers/registry.ts';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,11 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpApp } from '../../server/api/app.ts';
 import { ruleRoutes } from '../../server/api/routes/rules.ts';
 import type { ApiDeps } from '../../server/api/types.ts';
-import { UserService } from '../../server/auth/users.ts';
 import { EventBus } from '../../server/events.ts';
 import { createLogger } from '../../server/observability/logger.ts';
 import { Metrics } from '../../server/observability/metrics.ts';
-import { DeviceService } from '../../server/registry/devices.ts';
 import { createRuleDefinitionStore } from '../../server/rules/definition-store.ts';
 import { RuleStore } from '../../server/rules/store.ts';
 import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
@@ -59,13 +58,15 @@ beforeAll(async () => {
   await store.start();
   const sites = await demoSites();
   const bus = new EventBus();
-  const users = new UserService({ registry: storage.registry });
+  const { directory, devices, users } = await registryServices(storage, { sites, bus });
   const deps: ApiDeps = {
-    registry: storage.registry,
+    registry: directory,
+    accounts: storage.accounts,
+    settings: storage.settings,
     events: storage.events,
     sites,
     twin: { siteState: (s) => fixedState(s), deviceState: () => null },
-    devices: new DeviceService({ registry: storage.registry, sites, bus }),
+    devices,
     users,
     metrics: new Metrics({ processMetrics: false }),
     logger,

@@ -1,3 +1,4 @@
+import { loadedDirectory } from '../helpers/registry.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -127,7 +128,7 @@ describe('MaintenanceService', () => {
     dir = await mkdtemp(join(tmpdir(), 'storetwin-maint-'));
     storage = openSqliteStorage(join(dir, 'storetwin.db'));
     clock = new ManualClock(Date.parse('2026-11-23T02:00:00Z'));
-    maintenance = new MaintenanceService({ store: createArmingStore({ kind: 'sqlite', db: storage.db }), sites, registry: storage.registry, clock });
+    maintenance = new MaintenanceService({ store: createArmingStore({ kind: 'sqlite', db: storage.db }), sites, registry: await loadedDirectory(storage), clock });
     await maintenance.start();
   });
   afterEach(async () => {
@@ -163,7 +164,7 @@ describe('MaintenanceService', () => {
   it('a service started over the same database suppresses the windows still open; they lapse by themselves', async () => {
     const now = clock.now();
     const w = await maintenance.create({ site: SHOP, device: 'shop-cam-cash', until: now + 60 * 60_000, by: 'tech', mayArm: false });
-    const again = new MaintenanceService({ store: createArmingStore({ kind: 'sqlite', db: storage.db }), sites, registry: storage.registry, clock });
+    const again = new MaintenanceService({ store: createArmingStore({ kind: 'sqlite', db: storage.db }), sites, registry: await loadedDirectory(storage), clock });
     expect(again.inMaintenance(SHOP, null, 'shop-cam-cash', now)).toBeNull(); // its view is loaded by start()
     await again.start();
     expect(again.inMaintenance(SHOP, 'sales-hall', 'shop-cam-cash', now)).toMatchObject({ id: w.id, active: true, timezone: 'Asia/Shanghai' });

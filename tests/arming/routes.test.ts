@@ -32,7 +32,7 @@ describe('arming and maintenance routes', () => {
     const bus = new EventBus();
     const store = createArmingStore({ kind: 'sqlite', db: api.storage.db });
     const arming = new ArmingService({ store, sites: api.sites, bus, clock });
-    const maintenance = new MaintenanceService({ store, sites: api.sites, registry: api.storage.registry, clock });
+    const maintenance = new MaintenanceService({ store, sites: api.sites, registry: api.directory, clock });
     await arming.start();
     await maintenance.start();
     const app = createHttpApp({ ...api.deps, routes: [armingRoutes({ arming, maintenance })] });

@@ -282,10 +282,10 @@ describe('GET /api/audit over a real server', { timeout: 60_000 }, () => {
 
   it('records the admin commands as `cli`, without an address', async () => {
     await storetwin('user', 'add', 'clara', '--role', 'operator', '--sites', HOTEL, '--password', PASSWORDS.cliUser);
-    const clara = t.app.users.listUsers().find((u) => u.username === 'clara')!;
+    const clara = (await t.app.users.listUsers()).find((u) => u.username === 'clara')!;
     await storetwin('user', 'passwd', 'clara', '--password', PASSWORDS.cliReset);
     await login('clara', PASSWORDS.cliReset);
-    const [session] = t.app.users.listTokens(clara.id);
+    const [session] = await t.app.users.listTokens(clara.id);
     await storetwin('user', 'revoke', 'clara', session!.id);
     await storetwin('user', 'remove', 'clara');
     const added = JSON.parse(await storetwin('device', 'add', '--site', HOTEL, '--type', 'door-sensor', '--zone', '2-14', '--id', 'cli-door', '--json')) as { secret: string };

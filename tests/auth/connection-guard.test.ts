@@ -16,7 +16,7 @@ describe('ConnectionGuard', () => {
   beforeEach(async () => {
     ({ storage, close } = await tempStorage());
     clock = new Date('2026-11-23T02:00:00Z');
-    users = new UserService({ registry: storage.registry, now: () => clock, sessionTtlMs: 60_000 });
+    users = new UserService({ accounts: storage.accounts, devices: { getDevice: () => null }, now: () => clock, sessionTtlMs: 60_000 });
     guard = new ConnectionGuard({ users });
   });
   afterEach(() => close());
@@ -31,7 +31,7 @@ describe('ConnectionGuard', () => {
 
   it('keeps connections whose token and scope are unchanged', async () => {
     const c = await tracked('steady', ['demo-hotel']);
-    expect(guard.sweep()).toBe(0);
+    expect(await guard.sweep()).toBe(0);
     expect(c.reasons).toEqual([]);
     expect(guard.size()).toBe(1);
   });
@@ -39,24 +39,24 @@ describe('ConnectionGuard', () => {
   it('closes a connection when its session expires', async () => {
     const c = await tracked('expiring');
     clock = new Date(clock.getTime() + 59_000);
-    expect(guard.sweep()).toBe(0);
+    expect(await guard.sweep()).toBe(0);
     clock = new Date(clock.getTime() + 1_000);
-    expect(guard.sweep()).toBe(1);
+    expect(await guard.sweep()).toBe(1);
     expect(c.reasons).toEqual(['token revoked or expired']);
     expect(guard.size()).toBe(0);
   });
 
   it('closes on logout, token revocation, password change and deletion — also when done by another process', async () => {
     const a = await tracked('user-a');
-    users.logout(a.token);
+    await users.logout(a.token);
     const b = await tracked('user-b');
     // What the CLI does from another process: the database changes, no event reaches us.
-    storage.registry.deleteUserSessions(b.user.id);
+    await storage.accounts.deleteUserSessions(b.user.id);
     const c = await tracked('user-c');
     await users.setPassword(c.user.id, 'another long secret');
     const d = await tracked('user-d');
-    users.deleteUser(d.user.id);
-    expect(guard.sweep()).toBe(4);
+    await users.deleteUser(d.user.id);
+    expect(await guard.sweep()).toBe(4);
     for (const x of [a, b, c, d]) expect(x.reasons).toEqual(['token revoked or expired']);
   });
 
@@ -68,7 +68,7 @@ describe('ConnectionGuard', () => {
     await users.updateUser(moved.user.id, { sites: ['demo-shop'] });
     await users.updateUser(promoted.user.id, { role: 'manager' });
     await users.updateUser(gone.user.id, { role: 'manager' });
-    expect(guard.sweep()).toBe(2);
+    expect(await guard.sweep()).toBe(2);
     expect(moved.reasons).toEqual(['role or sites changed']);
     expect(promoted.reasons).toEqual(['role or sites changed']);
     expect(gone.reasons).toEqual([]);

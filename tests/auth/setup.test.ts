@@ -12,45 +12,55 @@ describe('first-start setup', () => {
 
   beforeEach(async () => {
     ({ storage, close } = await tempStorage());
-    users = new UserService({ registry: storage.registry });
+    users = new UserService({ accounts: storage.accounts, devices: { getDevice: () => null } });
   });
   afterEach(() => close());
 
   it('issues a token only while there is no user, storing just its hash', async () => {
-    const first = ensureSetupToken(storage.registry);
+    const first = (await ensureSetupToken({ users, settings: storage.settings }));
     expect(first).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(storage.registry.getSetting(SETUP_TOKEN_SETTING)).toBe(sha256Hex(first!));
+    expect(await storage.settings.get(SETUP_TOKEN_SETTING)).toBe(sha256Hex(first!));
 
     // A restart replaces it: a token printed in an old log stops working.
-    const second = ensureSetupToken(storage.registry);
+    const second = (await ensureSetupToken({ users, settings: storage.settings }));
     expect(second).not.toBe(first);
-    await expect(completeSetup({ registry: storage.registry, users }, first!, { username: 'root', password: 'long enough pw' })).rejects.toMatchObject({
+    await expect(completeSetup({ settings: storage.settings, users }, first!, { username: 'root', password: 'long enough pw' })).rejects.toMatchObject({
       code: 'STW_ERR_SETUP_TOKEN_INVALID',
     });
 
-    const admin = await completeSetup({ registry: storage.registry, users }, second!, { username: 'root', password: 'long enough pw' });
+    const admin = await completeSetup({ settings: storage.settings, users }, second!, { username: 'root', password: 'long enough pw' });
     expect(admin).toMatchObject({ username: 'root', role: 'admin', sites: [] });
-    expect(storage.registry.getSetting(SETUP_TOKEN_SETTING)).toBeNull();
-    expect(ensureSetupToken(storage.registry)).toBeNull();
-    await expect(completeSetup({ registry: storage.registry, users }, second!, { username: 'other', password: 'long enough pw' })).rejects.toMatchObject({
+    expect(await storage.settings.get(SETUP_TOKEN_SETTING)).toBeNull();
+    expect(await ensureSetupToken({ users, settings: storage.settings })).toBeNull();
+    await expect(completeSetup({ settings: storage.settings, users }, second!, { username: 'other', password: 'long enough pw' })).rejects.toMatchObject({
       code: 'STW_ERR_SETUP_DONE',
     });
   });
 
   it('keeps the token usable after a refused password', async () => {
-    const token = ensureSetupToken(storage.registry)!;
-    await expect(completeSetup({ registry: storage.registry, users }, token, { username: 'root', password: 'short' })).rejects.toMatchObject({
+    const token = (await ensureSetupToken({ users, settings: storage.settings }))!;
+    await expect(completeSetup({ settings: storage.settings, users }, token, { username: 'root', password: 'short' })).rejects.toMatchObject({
       code: 'STW_ERR_VALIDATION',
     });
-    await expect(completeSetup({ registry: storage.registry, users }, token, { username: 'root', password: 'long enough pw' })).resolves.toMatchObject({
+    await expect(completeSetup({ settings: storage.settings, users }, token, { username: 'root', password: 'long enough pw' })).resolves.toMatchObject({
       role: 'admin',
     });
   });
 
+  it('lets only one of two requests racing with the same token create an admin', async () => {
+    const token = (await ensureSetupToken({ users, settings: storage.settings }))!;
+    const outcomes = await Promise.allSettled([
+      completeSetup({ settings: storage.settings, users }, token, { username: 'first', password: 'long enough pw' }),
+      completeSetup({ settings: storage.settings, users }, token, { username: 'second', password: 'long enough pw' }),
+    ]);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    expect(await storage.accounts.countUsers()).toBe(1);
+  });
+
   it('drops a leftover token once a user exists (created by the CLI)', async () => {
-    ensureSetupToken(storage.registry);
+    await ensureSetupToken({ users, settings: storage.settings });
     await users.createUser({ username: 'cli-admin', password: 'long enough pw', role: 'admin' });
-    expect(ensureSetupToken(storage.registry)).toBeNull();
-    expect(storage.registry.getSetting(SETUP_TOKEN_SETTING)).toBeNull();
+    expect(await ensureSetupToken({ users, settings: storage.settings })).toBeNull();
+    expect(await storage.settings.get(SETUP_TOKEN_SETTING)).toBeNull();
   });
 });

@@ -15,7 +15,7 @@ describe('UserService', () => {
   beforeEach(async () => {
     ({ storage, close } = await tempStorage());
     clock = new Date('2026-11-23T02:00:00Z');
-    users = new UserService({ registry: storage.registry, now: () => clock, sessionTtlMs: 60_000 });
+    users = new UserService({ accounts: storage.accounts, devices: { getDevice: () => null }, now: () => clock, sessionTtlMs: 60_000 });
   });
   afterEach(() => close());
 
@@ -23,8 +23,8 @@ describe('UserService', () => {
     const user = await users.createUser({ username: 'ana.li', password: PASSWORD, role: 'manager', sites: ['demo-shop'] });
     expect(user).toMatchObject({ username: 'ana.li', role: 'manager', sites: ['demo-shop'] });
     expect(user).not.toHaveProperty('passwordHash');
-    expect(storage.registry.getUser(user.id)?.passwordHash).toMatch(/^scrypt\$/);
-    expect(storage.registry.getUser(user.id)?.passwordHash).not.toContain(PASSWORD);
+    expect((await storage.accounts.getUser(user.id))?.passwordHash).toMatch(/^scrypt\$/);
+    expect((await storage.accounts.getUser(user.id))?.passwordHash).not.toContain(PASSWORD);
 
     await expect(users.createUser({ username: 'ana.li', password: PASSWORD, role: 'operator' })).rejects.toMatchObject({
       code: 'STW_ERR_USER_EXISTS',
@@ -45,13 +45,13 @@ describe('UserService', () => {
     const { token, user, expiresAt } = await users.login('ana', PASSWORD);
     expect(user.username).toBe('ana');
     expect(expiresAt).toBe('2026-11-23T02:01:00.000Z');
-    expect(storage.registry.getSession(token)).toBeNull();
-    expect(storage.registry.getSession(sha256Hex(token))?.kind).toBe('session');
-    expect(users.authenticate(token)?.username).toBe('ana');
+    expect(await storage.accounts.getSession(token)).toBeNull();
+    expect((await storage.accounts.getSession(sha256Hex(token)))?.kind).toBe('session');
+    expect((await users.authenticate(token))?.username).toBe('ana');
 
     clock = new Date('2026-11-23T02:01:00Z');
-    expect(users.authenticate(token)).toBeNull();
-    expect(storage.registry.getSession(sha256Hex(token))).toBeNull();
+    expect(await users.authenticate(token)).toBeNull();
+    expect(await storage.accounts.getSession(sha256Hex(token))).toBeNull();
   });
 
   it('answers a wrong password and an unknown user the same way', async () => {
@@ -65,35 +65,35 @@ describe('UserService', () => {
     const ana = await users.createUser({ username: 'ana', password: PASSWORD, role: 'operator' });
     await users.createUser({ username: 'root', password: PASSWORD, role: 'admin' });
     const { token } = await users.login('ana', PASSWORD);
-    expect(users.logout(token)).toBe(true);
-    expect(users.authenticate(token)).toBeNull();
-    expect(users.logout(token)).toBe(false);
+    expect(await users.logout(token)).toBe(true);
+    expect(await users.authenticate(token)).toBeNull();
+    expect(await users.logout(token)).toBe(false);
 
     const { token: again } = await users.login('ana', PASSWORD);
-    users.deleteUser(ana.id);
-    expect(users.authenticate(again)).toBeNull();
+    await users.deleteUser(ana.id);
+    expect(await users.authenticate(again)).toBeNull();
   });
 
   it('issues API tokens with an optional lifetime', async () => {
     const ana = await users.createUser({ username: 'ana', password: PASSWORD, role: 'operator' });
-    const forever = users.createApiToken(ana.id, 'grafana');
-    const week = users.createApiToken(ana.id, 'script', 7);
-    expect(storage.registry.getSession(sha256Hex(forever))).toMatchObject({ kind: 'api', name: 'grafana', expiresAt: null });
-    expect(users.tokenExpiry(week)).toBe('2026-11-30T02:00:00.000Z');
+    const forever = await users.createApiToken(ana.id, 'grafana');
+    const week = await users.createApiToken(ana.id, 'script', 7);
+    expect(await storage.accounts.getSession(sha256Hex(forever))).toMatchObject({ kind: 'api', name: 'grafana', expiresAt: null });
+    expect(await users.tokenExpiry(week)).toBe('2026-11-30T02:00:00.000Z');
 
     clock = new Date('2027-06-01T00:00:00Z');
-    expect(users.authenticate(forever)?.id).toBe(ana.id);
-    expect(users.authenticate(week)).toBeNull();
-    expect(() => users.createApiToken(ana.id, '')).toThrow(expect.objectContaining({ code: 'STW_ERR_VALIDATION' }) as Error);
-    expect(() => users.createApiToken(999, 'x')).toThrow(expect.objectContaining({ code: 'STW_ERR_USER_NOT_FOUND' }) as Error);
+    expect((await users.authenticate(forever))?.id).toBe(ana.id);
+    expect(await users.authenticate(week)).toBeNull();
+    await expect(users.createApiToken(ana.id, '')).rejects.toMatchObject({ code: 'STW_ERR_VALIDATION' });
+    await expect(users.createApiToken(999, 'x')).rejects.toMatchObject({ code: 'STW_ERR_USER_NOT_FOUND' });
   });
 
   it('keeps the last admin', async () => {
     const root = await users.createUser({ username: 'root', password: PASSWORD, role: 'admin' });
-    expect(() => users.deleteUser(root.id)).toThrow(expect.objectContaining({ code: 'STW_ERR_LAST_ADMIN' }) as Error);
+    await expect(users.deleteUser(root.id)).rejects.toMatchObject({ code: 'STW_ERR_LAST_ADMIN' });
     const second = await users.createUser({ username: 'root2', password: PASSWORD, role: 'admin' });
-    users.deleteUser(root.id);
-    expect(users.listUsers().map((u) => u.id)).toEqual([second.id]);
+    await users.deleteUser(root.id);
+    expect((await users.listUsers()).map((u) => u.id)).toEqual([second.id]);
   });
 
   it('changes passwords', async () => {
@@ -101,6 +101,6 @@ describe('UserService', () => {
     await users.setPassword(ana.id, 'another long one');
     await expect(users.login('ana', PASSWORD)).rejects.toMatchObject({ code: 'STW_ERR_AUTH_INVALID' });
     expect((await users.login('ana', 'another long one')).user.id).toBe(ana.id);
-    expect(publicUser(storage.registry.getUser(ana.id)!)).not.toHaveProperty('passwordHash');
+    expect(publicUser((await storage.accounts.getUser(ana.id))!)).not.toHaveProperty('passwordHash');
   });
 });

@@ -105,7 +105,7 @@ describe('StoreTwin as a client of an external broker', () => {
     const count = (code: string) => metricValue(t.httpUrl, 'storetwin_refusals_total', { code });
     const [unknown, disabled, denied] = [await count('STW_ERR_MQTT_UNKNOWN_DEVICE'), await count('STW_ERR_MQTT_DEVICE_DISABLED'), await count('STW_ERR_MQTT_PUBLISH_DENIED')];
     await t.app.devices.register({ id: 'door-ack-off', site: 'demo-hotel', type: 'door-sensor', zone: '3-11' });
-    t.app.devices.update('door-ack-off', { enabled: false });
+    await t.app.devices.update('door-ack-off', { enabled: false });
     const open = JSON.stringify({ type: 'door', state: 'open', seq: 5 });
     await door.publishAsync('storetwin/demo-hotel/door-nobody/up', open, { qos: 1 });
     await door.publishAsync('storetwin/demo-hotel/door-ack-off/up', open, { qos: 1 });

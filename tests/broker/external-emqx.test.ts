@@ -39,7 +39,7 @@ beforeAll(async () => {
   await t.app.devices.register({ id: 'door-emqx-other', site: 'demo-hotel', type: 'door-sensor', zone: '2-11' });
   await t.app.devices.register({ id: 'door-emqx-off', site: 'demo-hotel', type: 'door-sensor', zone: '2-12' });
   const manager = await t.app.users.createUser({ username: 'hotel-feed', password: 'correct horse battery', role: 'manager', sites: ['demo-hotel'] });
-  feedToken = t.app.users.createApiToken(manager.id, 'emqx feed');
+  feedToken = await t.app.users.createApiToken(manager.id, 'emqx feed');
 });
 
 afterAll(async () => {
@@ -72,7 +72,7 @@ describe('EMQX HTTP auth endpoints', () => {
     expect((await authenticate('door-emqx', undefined, undefined)).body).toEqual(DENY);
     const { secret } = await t.app.devices.rotateSecret('door-emqx-off');
     expect((await authenticate('door-emqx-off', 'door-emqx-off', secret)).body).toEqual(ALLOW);
-    t.app.devices.update('door-emqx-off', { enabled: false });
+    await t.app.devices.update('door-emqx-off', { enabled: false });
     expect((await authenticate('door-emqx-off', 'door-emqx-off', secret)).body).toEqual(DENY);
   });
 

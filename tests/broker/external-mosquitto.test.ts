@@ -74,7 +74,7 @@ describe('StoreTwin on an external Mosquitto', () => {
     expect((await api('POST', '/api/sites/demo-hotel/zones/2-21/arm', {})).status).toBe(200);
     // An integration reads the alarm feed from Mosquitto with a user name and an API token.
     const manager = await t.app.users.createUser({ username: 'night-desk', password: 'correct horse battery', role: 'manager', sites: ['demo-hotel'] });
-    const feedToken = t.app.users.createApiToken(manager.id, 'alarm feed');
+    const feedToken = await t.app.users.createApiToken(manager.id, 'alarm feed');
     await t.app.mosquitto!.sync();
     const feed = await eventually(() => connectDevice(mosquitto.url, 'night-desk', feedToken), 5000, 100);
     clients.push(feed);
@@ -148,7 +148,7 @@ describe('StoreTwin on an external Mosquitto', () => {
     const again = await eventually(() => connectDevice(mosquitto.url, 'door-ext-gone', rotated.secret), 5000, 100);
     await again.endAsync();
 
-    t.app.devices.remove('door-ext-gone');
+    await t.app.devices.remove('door-ext-gone');
     await t.app.mosquitto!.sync();
     await eventually(async () => (await connectError(mosquitto.url, { clientId: 'door-ext-gone', username: 'door-ext-gone', password: rotated.secret })) !== null, 5000, 100);
   });

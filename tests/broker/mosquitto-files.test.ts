@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { hashMachineSecret } from '../../server/auth/secrets.ts';
 import { mosquittoPasswordHash, verifyMosquittoPassword } from '../../server/broker/external/mosquitto-passwd.ts';
 import { MosquittoSync } from '../../server/broker/external/mosquitto-sync.ts';
-import { BrokerPasswordStore } from '../../server/broker/external/password-store.ts';
+import { SqliteBrokerPasswordStore } from '../../server/broker/external/sqlite-password-store.ts';
 import { openOfflineContext } from '../../server/cli/offline-context.ts';
 import { EventBus } from '../../server/events.ts';
 import { createLogger } from '../../server/observability/logger.ts';
@@ -51,24 +51,25 @@ describe('MosquittoSync', () => {
       const { secret } = await ctx.devices.register({ id: 'door-cli', site: 'demo-hotel', type: 'door-sensor', zone: '2-01' });
       await ctx.devices.register({ id: 'door-off', site: 'demo-hotel', type: 'door-sensor', zone: '2-02' });
       // A CSV import's devices, their lines recorded in one commit.
-      const imported = ctx.devices.registerMany([
+      const imported = await ctx.devices.registerMany([
         { id: 'door-csv-1', site: 'demo-hotel', type: 'door-sensor', zone: '2-04' },
         { id: 'door-csv-2', site: 'demo-hotel', type: 'door-sensor', zone: '2-05' },
       ]);
-      ctx.devices.update('door-off', { enabled: false });
+      await ctx.devices.update('door-off', { enabled: false });
       // A device whose secret was issued before lines were recorded.
-      ctx.storage.registry.insertDevice({ ...ctx.storage.registry.getDevice('door-cli')!, id: 'door-old', zone: '2-03', secretHash: hashMachineSecret('old secret') });
+      await ctx.storage.devices.register([{ ...(await ctx.storage.devices.get('door-cli'))!, id: 'door-old', zone: '2-03', secretHash: hashMachineSecret('old secret') }]);
+      await ctx.directory.refresh();
       const operator = await ctx.users.createUser({ username: 'desk', password: 'correct horse battery', role: 'operator', sites: [] });
-      ctx.users.createApiToken(operator.id, 'old');
-      const newest = ctx.users.createApiToken(operator.id, 'feed');
+      await ctx.users.createApiToken(operator.id, 'old');
+      const newest = await ctx.users.createApiToken(operator.id, 'feed');
       const technician = await ctx.users.createUser({ username: 'tech', password: 'correct horse battery', role: 'technician', sites: [] });
-      ctx.users.createApiToken(technician.id, 'cannot read alarms');
+      await ctx.users.createApiToken(technician.id, 'cannot read alarms');
 
       const files = { passwordFile: path.join(dir, 'passwd'), aclFile: path.join(dir, 'acl') };
       await writeFile(files.passwordFile, '');
       await chmod(files.passwordFile, 0o600);
-      const passwords = new BrokerPasswordStore(ctx.storage.db);
-      const sync = new MosquittoSync({ files, serverAccount: { username: 'storetwin', password: 'server pw' }, registry: ctx.storage.registry, passwords, bus: new EventBus(), logger: createLogger({ level: 'silent' }), metrics: new Metrics() });
+      const passwords = new SqliteBrokerPasswordStore(ctx.storage.db);
+      const sync = new MosquittoSync({ files, serverAccount: { username: 'storetwin', password: 'server pw' }, directory: ctx.directory, accounts: ctx.storage.accounts, passwords, bus: new EventBus(), logger: createLogger({ level: 'silent' }), metrics: new Metrics() });
       const summary = await sync.sync();
       expect(summary).toMatchObject({ devices: 3, users: 1, devicesWithoutLine: ['door-old'], written: true });
 
@@ -90,10 +91,10 @@ describe('MosquittoSync', () => {
 
       // A rotated secret's old line no longer counts, and is pruned once old enough.
       const rotated = await ctx.devices.rotateSecret('door-cli');
-      const later = new BrokerPasswordStore(ctx.storage.db, () => Date.now() + 2 * 3600_000);
-      const pruning = new MosquittoSync({ files, serverAccount: { username: 'storetwin', password: 'server pw' }, registry: ctx.storage.registry, passwords: later, bus: new EventBus(), logger: createLogger({ level: 'silent' }), metrics: new Metrics() });
+      const later = new SqliteBrokerPasswordStore(ctx.storage.db, () => Date.now() + 2 * 3600_000);
+      const pruning = new MosquittoSync({ files, serverAccount: { username: 'storetwin', password: 'server pw' }, directory: ctx.directory, accounts: ctx.storage.accounts, passwords: later, bus: new EventBus(), logger: createLogger({ level: 'silent' }), metrics: new Metrics() });
       expect((await pruning.sync()).written).toBe(true);
-      const rows = passwords.list().filter((p) => p.username === 'door-cli');
+      const rows = (await passwords.list()).filter((p) => p.username === 'door-cli');
       expect(rows).toHaveLength(1);
       expect(verifyMosquittoPassword(rotated.secret, rows[0]!.hash)).toBe(true);
     } finally {

@@ -190,7 +190,7 @@ describe('the device page for a technician', { timeout: 120_000 }, () => {
     await page.click('[data-testid="register-finish"]');
     await dialog.waitFor({ state: 'detached' });
 
-    expect(t.app.storage.registry.getDevice('door-2-05')).toMatchObject({ site: HOTEL, zone: '2-05', label: 'Room 205 door', externalIds: { imei: '864475040205050' } });
+    expect(await t.app.storage.devices.get('door-2-05')).toMatchObject({ site: HOTEL, zone: '2-05', label: 'Room 205 door', externalIds: { imei: '864475040205050' } });
     const client = await connectDevice(t.mqttUrl, 'door-2-05', secret);
     await client.endAsync();
     await row(page, 'door-2-05').waitFor();
@@ -200,7 +200,7 @@ describe('the device page for a technician', { timeout: 120_000 }, () => {
   });
 
   it('imports a CSV with bad rows: every problem is listed, nothing is imported; then a good one: all imported', async () => {
-    const before = t.app.storage.registry.allDevices().length;
+    const before = (await t.app.storage.devices.all()).length;
     await page.click('[data-testid="device-import"]');
     const dialog = page.locator('[data-testid="import-dialog"]');
     await dialog.waitFor();
@@ -216,8 +216,8 @@ describe('the device page for a technician', { timeout: 120_000 }, () => {
     const listed = await problems.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => `${(tr as unknown as { dataset: { line: string; code: string } }).dataset.line} ${(tr as unknown as { dataset: { code: string } }).dataset.code}`));
     expect(listed).toEqual(['3 STW_ERR_DEVICE_TYPE_UNKNOWN', '4 STW_ERR_ZONE_NOT_FOUND', '5 STW_ERR_IMPORT_DUPLICATE', '6 STW_ERR_DEVICE_EXISTS', '7 STW_ERR_EXTERNAL_ID_INVALID']);
     await screenshot(page, 'devices-import-problems-en-desktop', '[data-testid="import-dialog"]');
-    expect(t.app.storage.registry.allDevices()).toHaveLength(before);
-    expect(t.app.storage.registry.getDevice('door-3-01')).toBeNull();
+    expect(await t.app.storage.devices.all()).toHaveLength(before);
+    expect(await t.app.storage.devices.get('door-3-01')).toBeNull();
 
     // Fixed in the box: the good file, pasted as spreadsheet cells (tabs).
     const good = ['id\ttype\tzone\tlabel\timei', 'door-3-01\tdoor-sensor\t3-01\tRoom 301\t864475040301010', 'door-3-02\tdoor-sensor\t3-02\t\t', 'cam-3-03\tcamera\t3-03\t\t'].join('\n');
@@ -232,11 +232,11 @@ describe('the device page for a technician', { timeout: 120_000 }, () => {
     const rows = parseCsv(readFileSync((await download.path())!, 'utf8')).records.map((r) => r.fields);
     expect(rows.map((r) => r[0])).toEqual(['id', 'door-3-01', 'door-3-02', 'cam-3-03']);
     for (const [id, secret] of rows.slice(1)) {
-      expect(await verifySecret(secret!, t.app.storage.registry.getDevice(id!)!.secretHash)).toBe(true);
+      expect(await verifySecret(secret!, (await t.app.storage.devices.get(id!))!.secretHash)).toBe(true);
     }
     await page.click('[data-testid="import-finish"]');
     await dialog.waitFor({ state: 'detached' });
-    expect(t.app.storage.registry.allDevices()).toHaveLength(before + 3);
+    expect(await t.app.storage.devices.all()).toHaveLength(before + 3);
     await row(page, 'cam-3-03').waitFor();
     expect(await row(page, 'cam-3-03').locator('[data-testid="device-status"]').textContent()).toBe('never seen');
   });

@@ -3,6 +3,7 @@
  * lookback and the early counts included, or null when it read none. The dashboard hatches the
  * window before it as "no data" instead of showing an unknown twin as a quiet one.
  */
+import { loadedDirectory } from '../helpers/registry.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteAlarmWindow } from '../../server/history/alarms.ts';
 import { buildHistory, buildHistoryJson, type HistoryDeps } from '../../server/history/history.ts';
@@ -31,8 +32,8 @@ describe('history dataFrom', () => {
     temp = await tempStorage('storetwin-datafrom-');
     shop = (await demoSites()).get(SHOP)!;
     // Registered: the early counts are read counter by counter from the registry.
-    registerSiteDevices(temp.storage, shop);
-    deps = { events: temp.storage.events, registry: temp.storage.registry, alarms: new SqliteAlarmWindow(temp.storage.db) };
+    await registerSiteDevices(temp.storage, shop);
+    deps = { events: temp.storage.events, registry: await loadedDirectory(temp.storage), alarms: new SqliteAlarmWindow(temp.storage.db) };
   });
   afterAll(async () => temp?.close());
 

@@ -10,7 +10,8 @@ import type { DeviceEvent } from '../../devices/types.ts';
 import { seededRandom } from '../../simulators/site-simulator.ts';
 import type { Site } from '../../server/sites/model.ts';
 import type { SqliteStorage } from '../../server/storage/sqlite/index.ts';
-import type { NewEvent } from '../../server/storage/types.ts';
+import type { DeviceDirectory } from '../../server/registry/directory.ts';
+import type { DeviceRecord, NewEvent } from '../../server/storage/types.ts';
 
 export interface GenerateOptions {
   fromMs: number;
@@ -20,11 +21,14 @@ export interface GenerateOptions {
   seed?: number;
 }
 
-/** Registers every placed device (fake secret hash: nothing authenticates here). */
-export function registerSiteDevices(storage: SqliteStorage, site: Site, at = '2026-01-01T00:00:00.000Z'): void {
+/**
+ * Registers every placed device (fake secret hash: nothing authenticates here), in the store and
+ * in `directory` when one is given (a harness's, loaded before).
+ */
+export async function registerSiteDevices(storage: SqliteStorage, site: Site, directory?: DeviceDirectory, at = '2026-01-01T00:00:00.000Z'): Promise<void> {
   for (const p of site.devices) {
-    if (storage.registry.getDevice(p.id)) continue;
-    storage.registry.insertDevice({
+    if (await storage.devices.get(p.id)) continue;
+    const rec: DeviceRecord = {
       id: p.id,
       site: site.id,
       type: p.type,
@@ -36,7 +40,9 @@ export function registerSiteDevices(storage: SqliteStorage, site: Site, at = '20
       enabled: true,
       createdAt: at,
       updatedAt: at,
-    });
+    };
+    await storage.devices.register([rec]);
+    directory?.put(rec);
   }
 }
 

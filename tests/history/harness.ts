@@ -2,6 +2,8 @@
  * The API with the history, footfall and dashboard routes, on a real SQLite file and a real
  * HTTP port (the shape of tests/api/harness.ts, plus `routes`). The twin is the given reader.
  */
+import { registryServices } from '../helpers/registry.ts';
+import type { DeviceDirectory } from '../../server/registry/directory.ts';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -10,11 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHttpApp } from '../../server/api/app.ts';
 import type { ApiDeps, ApiRouteModule } from '../../server/api/types.ts';
-import { UserService } from '../../server/auth/users.ts';
-import { EventBus } from '../../server/events.ts';
 import { createLogger } from '../../server/observability/logger.ts';
 import { Metrics } from '../../server/observability/metrics.ts';
-import { DeviceService } from '../../server/registry/devices.ts';
 import type { SiteCatalog } from '../../server/sites/catalog.ts';
 import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 import type { Role } from '../../server/storage/types.ts';
@@ -25,6 +24,8 @@ export interface RoutesHarness {
   base: string;
   dir: string;
   storage: SqliteStorage;
+  /** The devices in memory, as the routes read them. */
+  directory: DeviceDirectory;
   sites: SiteCatalog;
   userToken(username: string, role: Role, sites?: string[]): Promise<string>;
   request(method: string, path: string, opts?: RequestOptions): Promise<ApiResponse>;
@@ -42,13 +43,15 @@ export async function startRoutes(opts: HarnessOptions): Promise<RoutesHarness> 
   const dir = await mkdtemp(join(tmpdir(), 'storetwin-history-'));
   const storage = openSqliteStorage(opts.dbFile ?? join(dir, 'storetwin.db'));
   const sites = await demoSites();
-  const users = new UserService({ registry: storage.registry });
+  const { directory, devices, users } = await registryServices(storage, { sites });
   const deps: ApiDeps = {
-    registry: storage.registry,
+    registry: directory,
+    accounts: storage.accounts,
+    settings: storage.settings,
     events: storage.events,
     sites,
     twin: opts.twin ?? { siteState: () => null, deviceState: () => null },
-    devices: new DeviceService({ registry: storage.registry, sites, bus: new EventBus() }),
+    devices,
     users,
     metrics: new Metrics({ processMetrics: false }),
     logger: createLogger({ level: 'silent' }),
@@ -65,6 +68,7 @@ export async function startRoutes(opts: HarnessOptions): Promise<RoutesHarness> 
     base,
     dir,
     storage,
+    directory,
     sites,
     async userToken(username, role, userSites = []) {
       await users.createUser({ username, password: PASSWORD, role, sites: userSites });

@@ -3,6 +3,7 @@
  * change after it in time order, and — on a simulated stretch of the demo hotel — replaying
  * the changes from any `from` lands exactly on the state a later `from` reports.
  */
+import { loadedDirectory } from '../helpers/registry.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteAlarmWindow } from '../../server/history/alarms.ts';
 import { buildHistory, STATE_LOOKBACK_MS, type History, type HistoryDeps } from '../../server/history/history.ts';
@@ -44,9 +45,9 @@ describe('buildHistory', () => {
     const sites = await demoSites();
     hotel = sites.get(HOTEL)!;
     shop = sites.get(SHOP)!;
-    registerSiteDevices(temp.storage, hotel);
-    registerSiteDevices(temp.storage, shop);
-    deps = { events: temp.storage.events, registry: temp.storage.registry, alarms: new SqliteAlarmWindow(temp.storage.db) };
+    await registerSiteDevices(temp.storage, hotel);
+    await registerSiteDevices(temp.storage, shop);
+    deps = { events: temp.storage.events, registry: await loadedDirectory(temp.storage), alarms: new SqliteAlarmWindow(temp.storage.db) };
   });
   afterAll(async () => temp?.close());
 
@@ -109,10 +110,10 @@ describe('buildHistory', () => {
   it('replaying the changes of a simulated hotel lands on the state any later `from` reports', async () => {
     const { storage, close } = await tempStorage('storetwin-history-sim-');
     try {
-      registerSiteDevices(storage, hotel);
+      await registerSiteDevices(storage, hotel);
       const start = Date.parse('2026-11-23T00:00:00Z');
       await generateSiteEvents(storage, hotel, { fromMs: start, toMs: start + 8 * 3600_000, seed: 7 });
-      const simDeps: HistoryDeps = { events: storage.events, registry: storage.registry, alarms: new SqliteAlarmWindow(storage.db) };
+      const simDeps: HistoryDeps = { events: storage.events, registry: await loadedDirectory(storage), alarms: new SqliteAlarmWindow(storage.db) };
       const from = start + 2.5 * 3600_000;
       const h = await buildHistory(simDeps, hotel, from, start + 8 * 3600_000);
       expect(h.changes.length).toBeGreaterThan(100);

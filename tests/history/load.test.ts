@@ -44,7 +44,7 @@ describe('history of the demo hotel', () => {
   beforeAll(async () => {
     h = await startRoutes({ routes: (storage) => [historyRoutes({ alarms: new SqliteAlarmWindow(storage.db), now: () => TO })] });
     const site = h.sites.get(HOTEL)!;
-    registerSiteDevices(h.storage, site);
+    await registerSiteDevices(h.storage, site, h.directory);
     events = await generateSiteEvents(h.storage, site, { fromMs: localDayStart(FROM, site.timezone) - 3600_000, toMs: TO, seed: 42 });
     token = await h.userToken('op', 'operator');
   }, 120_000);

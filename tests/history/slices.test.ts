@@ -4,6 +4,7 @@
  * history is built, the JSON written as the history folds is the same value as
  * JSON.stringify's, and a history over its event bound is refused. No timing: what is asserted is what ran before what.
  */
+import { loadedDirectory } from '../helpers/registry.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,7 +38,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'storetwin-slices-'));
   storage = openSqliteStorage(join(dir, 'storetwin.db'));
   const hotel = (await demoSites()).get(HOTEL)!;
-  registerSiteDevices(storage, hotel);
+  await registerSiteDevices(storage, hotel);
   await writeBusyEvents(hotel, { fromMs: TO - 1.5 * DAY, toMs: TO, append: (b) => storage.events.append(b) });
   // Ties: 50 shop events in one millisecond, and hotel events in the same millisecond.
   const at = iso(TO - DAY);
@@ -81,7 +82,7 @@ describe('scanning in slices', () => {
     let settled = false;
     const ranWhileBuilding: boolean[] = [];
     const slicer = new EventLoopSlicer();
-    const building = buildHistory({ events: storage.events, registry: storage.registry, alarms: new SqliteAlarmWindow(storage.db) }, hotel, TO - DAY, TO, { slicer }).finally(() => {
+    const building = buildHistory({ events: storage.events, registry: await loadedDirectory(storage), alarms: new SqliteAlarmWindow(storage.db) }, hotel, TO - DAY, TO, { slicer }).finally(() => {
       settled = true;
     });
     // A timer and a check-phase callback, as ingest's group commit and socket reads would be.
@@ -95,7 +96,7 @@ describe('scanning in slices', () => {
 
   it('writes the same JSON value as the history it folds, changes chunk by chunk', async () => {
     const hotel = (await demoSites()).get(HOTEL)!;
-    const deps = { events: storage.events, registry: storage.registry, alarms: new SqliteAlarmWindow(storage.db) };
+    const deps = { events: storage.events, registry: await loadedDirectory(storage), alarms: new SqliteAlarmWindow(storage.db) };
     for (const [from, to] of [
       [TO - DAY, TO], // thousands of changes: many chunks
       [TO - 1.5 * DAY - 3 * 3600_000, TO - 1.5 * DAY - 2.5 * 3600_000], // before the first event: none
@@ -109,7 +110,7 @@ describe('scanning in slices', () => {
 
   it('refuses a history that would read more than its event bound', async () => {
     const hotel = (await demoSites()).get(HOTEL)!;
-    const deps = { events: storage.events, registry: storage.registry, alarms: new SqliteAlarmWindow(storage.db) };
+    const deps = { events: storage.events, registry: await loadedDirectory(storage), alarms: new SqliteAlarmWindow(storage.db) };
     const err = await buildHistory(deps, hotel, TO - DAY, TO, { maxEvents: 1000 }).catch((e: unknown) => e);
     expect(isStoreTwinError(err) && err.code).toBe('STW_ERR_QUERY_TOO_LARGE');
     const fits = await buildHistory(deps, hotel, TO - 3600_000, TO, { maxEvents: 10_000 });

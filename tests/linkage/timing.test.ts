@@ -2,6 +2,7 @@
  * Timeout, late pictures and retention, with a ManualClock. The command transport is the
  * linker's injected sendCommand (recorded here); the real broker path is linkage.test.ts.
  */
+import { loadedDirectory } from '../helpers/registry.ts';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -47,10 +48,10 @@ describe('SnapshotLinker timing and SnapshotStore retention', () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'storetwin-linkage-'));
     storage = openSqliteStorage(join(dir, 'storetwin.db'));
-    storage.registry.insertDevice({
+    await storage.devices.register([{
       id: 'shop-cam-cash', site: SHOP, type: 'camera', zone: 'cash-room', label: null, position: null, externalIds: {}, enabled: true,
       secretHash: 'x', createdAt: '2026-11-23T00:00:00.000Z', updatedAt: '2026-11-23T00:00:00.000Z',
-    } as Parameters<SqliteStorage['registry']['insertDevice']>[0]);
+    }]);
     clock = new ManualClock(Date.parse('2026-11-23T02:00:00Z'));
     bus = new EventBus();
     statuses = [];
@@ -60,7 +61,7 @@ describe('SnapshotLinker timing and SnapshotStore retention', () => {
       bus,
       alarms: { attachSnapshot: (id, snapshot) => (statuses.push({ id, snapshot }), Promise.resolve(null)) },
       sites,
-      registry: storage.registry,
+      registry: await loadedDirectory(storage),
       sendCommand: async (site, device, cmd) => void commands.push({ site, device, cmd }),
       store,
       clock,

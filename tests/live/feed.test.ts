@@ -117,7 +117,7 @@ describe('live feed (socket.io)', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'storetwin-live-'));
     storage = openSqliteStorage(join(dir, 'storetwin.db'));
-    users = new UserService({ registry: storage.registry });
+    users = new UserService({ accounts: storage.accounts, devices: { getDevice: () => null } });
     bus = new EventBus();
     const sites = await SiteCatalog.load([resolve(REPO_ROOT, 'sites')]);
     for (const [name, role, userSites] of [

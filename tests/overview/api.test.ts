@@ -76,7 +76,7 @@ describe('GET /api/overview', () => {
     const at = Date.parse(body.at);
     for (const siteId of [HOTEL, SHOP]) {
       const site = o.app.sites.get(siteId)!;
-      const summary = await footfallSummary(o.app.events, site, countersOf(site, o.app.storage.registry), () => null, at);
+      const summary = await footfallSummary(o.app.events, site, countersOf(site, o.app.directory), () => null, at);
       const sum = (key: 'today' | 'lastWeekSameTime' | 'lastWeek') => summary.counters.reduce((t, c) => t + c.totals[key].in, 0);
       const hourly = (key: 'today' | 'lastWeek') => Array.from({ length: 24 }, (_, h) => summary.counters.reduce((t, c) => t + (c[key].in[h] ?? 0), 0));
       const f = row(body, siteId).footfall!;

@@ -43,7 +43,7 @@ function count(site: string, device: string, zone: string, ms: number, inN: numb
 export async function startOverviewApp(): Promise<OverviewApp> {
   const dataDir = await tempDir('storetwin-overview-');
   const app = await createApp(testConfig(dataDir), { logger: createLogger({ level: (process.env.TEST_LOG_LEVEL as 'info') ?? 'silent' }) });
-  for (const site of [HOTEL, SHOP]) registerSiteDevices(app.storage, app.sites.get(site)!);
+  for (const site of [HOTEL, SHOP]) await registerSiteDevices(app.storage, app.sites.get(site)!, app.directory);
   const days = siteDays('Asia/Shanghai', Date.now());
   const sofar = Date.now() - days.today.start;
   const history: NewEvent[] = [];
@@ -60,7 +60,7 @@ export async function startOverviewApp(): Promise<OverviewApp> {
   const admin = (await app.users.login('overview-admin', PASSWORD)).token;
 
   const accept = async (device: string, events: DeviceEvent[]) => {
-    const rec = app.storage.registry.getDevice(device);
+    const rec = (await app.storage.devices.get(device));
     if (!rec) throw new Error(`no device ${device}`);
     await app.ingest.acceptEvents(rec, events);
   };
@@ -80,7 +80,7 @@ export async function startOverviewApp(): Promise<OverviewApp> {
       await accept('shop-door-office', [{ type: 'heartbeat', battery: 2.5 }]);
       const hotelDoor = app.sites.get(HOTEL)!.devices.find((d) => d.type === 'door-sensor')!.id;
       await accept(hotelDoor, [{ type: 'tamper', active: true }]);
-      await app.ingest.acceptPlatformStatus(app.storage.registry.getDevice('shop-door-north')!, false);
+      await app.ingest.acceptPlatformStatus((await app.storage.devices.get('shop-door-north'))!, false);
       await eventually(async () => (await app.alarms.open()).length >= 3);
     },
     async stop() {

@@ -3,6 +3,7 @@
  * fed by a real EventBus, devices registered through DeviceService, a ManualClock. Events are
  * injected as ingest would announce them ('events.accepted').
  */
+import { registryServices } from '../helpers/registry.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,6 @@ import { ManualClock } from '../../server/clock.ts';
 import { REPO_ROOT } from '../../server/config.ts';
 import { EventBus, type ServerEvents } from '../../server/events.ts';
 import { createLogger } from '../../server/observability/logger.ts';
-import { DeviceService } from '../../server/registry/devices.ts';
 import { RuleEngine } from '../../server/rules/engine.ts';
 import { ruleSchema, type Rule, type RuleInput } from '../../server/rules/schema.ts';
 import { staticRules, type RuleSource } from '../../server/rules/store.ts';
@@ -72,11 +72,11 @@ export async function startRig(opts: { rules: RuleSource | Rule[]; start?: numbe
     throw err;
   };
   const clock = new ManualClock(opts.start ?? Date.parse('2026-11-23T02:00:00Z'));
-  const twin = new Twin({ sites, registry: storage.registry, bus, logger });
-  twin.start();
+  const { directory, devices } = await registryServices(storage, { sites, bus });
+  const twin = new Twin({ sites, registry: directory, store: storage.snapshots, settings: storage.settings, bus, logger });
+  await twin.start();
   const arming = new TestArming();
   const source = Array.isArray(opts.rules) ? staticRules(opts.rules) : opts.rules;
-  const devices = new DeviceService({ registry: storage.registry, sites, bus });
   const triggered: AlarmTrigger[] = [];
   const resolved: Rig['resolved'] = [];
   bus.on('rule.triggered', (t) => triggered.push(t));
@@ -101,11 +101,11 @@ export async function startRig(opts: { rules: RuleSource | Rule[]; start?: numbe
         const site = sites.siteOfDevice(id);
         const p = site && sites.placement(site.id, id);
         if (!site || !p) throw new Error(`no placement ${id}`);
-        if (!storage.registry.getDevice(id)) await devices.register({ id, site: site.id, type: p.type, zone: p.zone });
+        if (!directory.getDevice(id)) await devices.register({ id, site: site.id, type: p.type, zone: p.zone });
       }
     },
     send(device, data) {
-      const rec = storage.registry.getDevice(device);
+      const rec = directory.getDevice(device);
       if (!rec) throw new Error(`unregistered ${device}`);
       const ts = new Date(clock.now()).toISOString();
       const e: NewEvent = { site: rec.site, device, deviceType: rec.type, zone: rec.zone, type: data.type, seq: null, ts, receivedAt: ts, data };
@@ -113,7 +113,7 @@ export async function startRig(opts: { rules: RuleSource | Rule[]; start?: numbe
     },
     newEngine,
     async close() {
-      twin.stop();
+      await twin.stop();
       storage.close();
       if (!opts.dir) await rm(dir, { recursive: true, force: true });
     },

@@ -114,7 +114,7 @@ describe('1. a site-limited admin stays within its sites', () => {
     expect(unlimited.body.error.code).toBe('STW_ERR_FORBIDDEN');
     const other = await call('POST', '/api/users', { token: hotelAdmin.token, body: { username: 'escalated', password: PASSWORD, role: 'admin', sites: [HOTEL, SHOP] } });
     expect(other.status).toBe(403);
-    expect(t.app.storage.registry.getUserByName('escalated')).toBeNull();
+    expect(await t.app.storage.accounts.getUserByName('escalated')).toBeNull();
     const own = await call('POST', '/api/users', { token: hotelAdmin.token, body: { username: 'hotel-night', password: PASSWORD, role: 'manager', sites: [HOTEL] } });
     expect(own.status).toBe(201);
   });
@@ -135,12 +135,12 @@ describe('1. a site-limited admin stays within its sites', () => {
       expect((await call('PATCH', `/api/users/${target.id}`, { token: hotelAdmin.token, body: { role: 'technician' } })).status).toBe(404);
       expect((await call('GET', `/api/users/${target.id}/tokens`, { token: hotelAdmin.token })).status).toBe(404);
     }
-    expect(t.app.users.getUser(shopOp.id)?.role).toBe('operator');
+    expect((await t.app.users.getUser(shopOp.id))?.role).toBe('operator');
     // Its own site's account may not be widened to every site either.
-    const night = t.app.storage.registry.getUserByName('hotel-night')!;
+    const night = (await t.app.storage.accounts.getUserByName('hotel-night'))!;
     const widened = await call('PATCH', `/api/users/${night.id}`, { token: hotelAdmin.token, body: { sites: [] } });
     expect(widened.status).toBe(403);
-    expect(t.app.users.getUser(night.id)?.sites).toEqual([HOTEL]);
+    expect((await t.app.users.getUser(night.id))?.sites).toEqual([HOTEL]);
   });
 
   it("cannot change or delete an every-site ('*') rule", async () => {
@@ -192,8 +192,9 @@ describe('2. a user cannot take a device’s MQTT client id', () => {
     const asUser = await call('POST', '/api/users', { token: admin.token, body: { username: 'Door-Collide', password: PASSWORD, role: 'operator' } });
     expect(asUser.status).toBe(409);
     // Even a collision written behind the API's back (an old database) leaves the user's login working.
-    const rec = t.app.storage.registry.getDevice('door-collide')!;
-    t.app.storage.registry.insertDevice({ ...rec, id: 'frontdesk' });
+    const rec = (await t.app.storage.devices.get('door-collide'))!;
+    await t.app.storage.devices.register([{ ...rec, id: 'frontdesk' }]);
+    await t.app.directory.refresh();
     const { token } = await t.app.users.login('frontdesk', PASSWORD);
     const client = await feed('frontdesk', token, 'frontdesk-console');
     expect(client.connected).toBe(true);
@@ -305,7 +306,7 @@ describe('5. logout, deletion and changes reach live connections', () => {
   it("a password change ends every session, token and connection of the account", async () => {
     const op = await user('pw-op', 'operator', [HOTEL]);
     const second = (await t.app.users.login('pw-op', PASSWORD)).token;
-    const api = t.app.users.createApiToken(op.id, 'erp');
+    const api = await t.app.users.createApiToken(op.id, 'erp');
     const socket = live({ token: second });
     await connected(socket);
     const client = await feed('pw-op', api, 'pw-op-feed');
@@ -377,7 +378,7 @@ describe('11. API tokens can be listed and revoked; passwords changed', () => {
     const admin = await user('token-admin', 'admin');
     const op = await user('token-victim', 'operator', [HOTEL]);
     const other = await user('token-other', 'operator', [HOTEL]);
-    const api = t.app.users.createApiToken(op.id, 'erp');
+    const api = await t.app.users.createApiToken(op.id, 'erp');
     const listed = await call('GET', `/api/users/${op.id}/tokens`, { token: admin.token });
     const erp = listed.body.items.find((i: { name: string | null }) => i.name === 'erp');
     expect((await call('DELETE', `/api/auth/tokens/${erp.id}`, { token: other.token })).status).toBe(404);

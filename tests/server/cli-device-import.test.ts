@@ -27,10 +27,10 @@ function storetwin(args: string[], input?: string): Promise<{ stdout: string; st
   return child;
 }
 
-function registered(): Map<string, { site: string; secretHash: string }> {
+async function registered(): Promise<Map<string, { site: string; secretHash: string }>> {
   const storage = openSqliteStorage(path.join(dataDir, 'storetwin.db'));
   try {
-    return new Map(storage.registry.allDevices().map((d) => [d.id, d]));
+    return new Map((await storage.devices.all()).map((d) => [d.id, d]));
   } finally {
     storage.close();
   }
@@ -54,7 +54,7 @@ describe('storetwin device import', () => {
     expect(rows[0]).toEqual(['id', 'secret']);
     expect(rows.slice(1).map((r) => r[0])).toEqual(['cli-door-2-20', 'cli-cam-2-21']);
     expect(stderr).toContain('registered 2 device(s) in demo-hotel');
-    const stored = registered();
+    const stored = await registered();
     for (const [id, secret] of rows.slice(1)) {
       expect(stored.get(id!)?.site).toBe('demo-hotel');
       expect(await verifySecret(secret!, stored.get(id!)!.secretHash)).toBe(true);
@@ -74,7 +74,7 @@ describe('storetwin device import', () => {
       expect.stringMatching(/^line 5, zone: STW_ERR_ZONE_NOT_FOUND /),
       expect.stringMatching(/^error STW_ERR_IMPORT_INVALID: 3 problem\(s\) on 3 line\(s\): nothing was registered/),
     ]);
-    expect(registered().has('cli-door-2-22')).toBe(false);
+    expect((await registered()).has('cli-door-2-22')).toBe(false);
   }, 60_000);
 
   it('reads stdin with - and answers JSON with --json, the refusal too', async () => {

@@ -79,7 +79,7 @@ describe('storetwin user passwd, tokens, revoke', () => {
   it("lists a user's tokens, revokes one, and a new password ends every session and the live feed", async () => {
     const created = await t.app.users.createUser({ username: 'cli-op', password: 'the first password', role: 'operator' });
     const session = (await t.app.users.login('cli-op', 'the first password')).token;
-    const api = t.app.users.createApiToken(created.id, 'erp');
+    const api = await t.app.users.createApiToken(created.id, 'erp');
     const listed = await storetwin(['user', 'tokens', 'cli-op', '--data-dir', t.dataDir]);
     const lines = listed.stdout.trim().split('\n');
     expect(lines).toHaveLength(2);

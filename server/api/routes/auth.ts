@@ -118,7 +118,7 @@ export const authRoutes: ApiRouteModule = {
         // The name tried (never the password), for whoever watches for guessing. An account of
         // that name lends its sites, so its site-limited admins see the attempts too.
         if (err instanceof StoreTwinError && err.code === 'STW_ERR_AUTH_INVALID') {
-          const account = deps.registry.getUserByName(username);
+          const account = await deps.users.findUser(username);
           const target = account ? userTarget(account) : null;
           await audit(deps, req, { action: 'auth.login_failed', site: null, target, scope: account?.sites ?? [] }, username);
         }
@@ -130,9 +130,9 @@ export const authRoutes: ApiRouteModule = {
 
     app.post('/api/auth/setup', async (req: Request, res: Response) => {
       // Checked before validating so a finished installation answers the same whatever is sent.
-      if (deps.registry.countUsers() > 0) throw new StoreTwinError('STW_ERR_SETUP_DONE');
+      if ((await deps.users.countUsers()) > 0) throw new StoreTwinError('STW_ERR_SETUP_DONE');
       const { setupToken, username, password } = parseInput(setupSchema, req.body, 'body');
-      const user = await completeSetup({ registry: deps.registry, users: deps.users }, setupToken, { username, password });
+      const user = await completeSetup({ settings: deps.settings, users: deps.users }, setupToken, { username, password });
       await audit(deps, req, { action: 'user.created', site: null, target: userTarget(user), after: { username: user.username, role: user.role, sites: user.sites } }, 'setup');
       deps.logger.info({ user: user.username }, 'setup completed: first admin created');
       res.status(201).json({ user });
@@ -208,7 +208,7 @@ export const sessionRoutes: ApiRouteModule = {
   docs: sessionDocs,
   register(app, deps) {
     app.post('/api/auth/logout', async (req: Request, res: Response) => {
-      deps.users.logout(authOf(req).token);
+      await deps.users.logout(authOf(req).token);
       await audit(deps, req, { action: 'auth.logout', site: null, target: { kind: 'token', id: tokenId(sha256Hex(authOf(req).token)) } });
       res.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'strict', secure: cookieSecure(deps, req), path: '/' });
       res.status(204).end();
@@ -221,22 +221,22 @@ export const sessionRoutes: ApiRouteModule = {
 
     app.post('/api/auth/tokens', async (req: Request, res: Response) => {
       const { name, ttlDays } = parseInput(tokenSchema, req.body, 'body');
-      const token = deps.users.createApiToken(authOf(req).user.id, name, ttlDays);
+      const token = await deps.users.createApiToken(authOf(req).user.id, name, ttlDays);
       const id = tokenId(sha256Hex(token));
-      const expiresAt = deps.users.tokenExpiry(token) ?? null;
+      const expiresAt = (await deps.users.tokenExpiry(token)) ?? null;
       await audit(deps, req, { action: 'token.created', site: null, target: { kind: 'token', id, name }, detail: { expiresAt } });
       res.status(201).json({ id, token, name, expiresAt });
     });
 
-    app.get('/api/auth/tokens', (req: Request, res: Response) => {
+    app.get('/api/auth/tokens', async (req: Request, res: Response) => {
       const { user, token } = authOf(req);
       const current = tokenId(sha256Hex(token));
-      res.json({ items: deps.users.listTokens(user.id).map((t) => ({ ...t, current: t.id === current })) });
+      res.json({ items: (await deps.users.listTokens(user.id)).map((t) => ({ ...t, current: t.id === current })) });
     });
 
     app.delete('/api/auth/tokens/:id', async (req: Request, res: Response) => {
       const { id } = parseInput(tokenIdParams, req.params, 'params');
-      deps.users.revokeToken(authOf(req).user.id, id);
+      await deps.users.revokeToken(authOf(req).user.id, id);
       deps.logger.info({ user: authOf(req).user.username, token: id }, 'token revoked');
       await audit(deps, req, { action: 'token.revoked', site: null, target: { kind: 'token', id } });
       res.status(204).end();

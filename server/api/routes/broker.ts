@@ -76,9 +76,9 @@ export function brokerRoutes(deps: { emqx: EmqxAuth; secret: string | undefined 
         const body = parseInput(emqxAuthenticateBody, req.body, 'body');
         res.json(await deps.emqx.authenticate(body));
       });
-      app.post('/api/broker/authorize', requireSecret, (req: Request, res: Response) => {
+      app.post('/api/broker/authorize', requireSecret, async (req: Request, res: Response) => {
         const body = parseInput(emqxAuthorizeBody, req.body, 'body');
-        res.json(deps.emqx.authorize(body));
+        res.json(await deps.emqx.authorize(body));
       });
       app.post('/api/broker/events', requireSecret, async (req: Request, res: Response) => {
         const body = parseInput(emqxClientEvent, req.body, 'body');

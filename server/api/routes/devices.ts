@@ -156,10 +156,10 @@ export const deviceRoutes: ApiRouteModule = {
   name: 'devices',
   docs,
   register(app, deps) {
-    app.get('/api/devices', allow('devices:read'), (req: Request, res: Response) => {
+    app.get('/api/devices', allow('devices:read'), async (req: Request, res: Response) => {
       const q = parseInput(listQuery, req.query, 'query');
       const site = scopeSite(userOf(req), q.site);
-      const page = deps.registry.listDevices({ site, type: q.type, zone: q.zone, limit: q.limit, cursor: q.cursor });
+      const page = await deps.devices.list({ site, type: q.type, zone: q.zone, limit: q.limit, cursor: q.cursor });
       res.json({ items: page.items.map(toPublicDevice), nextCursor: page.nextCursor });
     });
 
@@ -184,7 +184,7 @@ export const deviceRoutes: ApiRouteModule = {
       if (!deps.sites.get(site)) throw new StoreTwinError('STW_ERR_SITE_NOT_FOUND', `no site "${site}"`);
       if (typeof req.body !== 'string') throw new StoreTwinError('STW_ERR_VALIDATION', 'send the CSV as the body with Content-Type: text/csv');
       const user = userOf(req);
-      const answer: ImportAnswer = importDevicesCsv(req.body, site, { registry: deps.registry, sites: siteDirectory(deps), devices: deps.devices, canSee: (s) => canSeeSite(user, s) });
+      const answer: ImportAnswer = await importDevicesCsv(req.body, site, { registry: deps.registry, accounts: deps.accounts, sites: siteDirectory(deps), devices: deps.devices, canSee: (s) => canSeeSite(user, s) });
       // Right after the import's commit, its audit entries in one transaction of their own (the
       // log may live in another database than the registry).
       await auditMany(deps, req, answer.devices.map(({ device }) => ({ action: 'device.registered' as const, site: device.site, target: { kind: 'device' as const, id: device.id }, after: deviceFields(device) })));
@@ -200,14 +200,14 @@ export const deviceRoutes: ApiRouteModule = {
       const rec = visibleDevice(deps, req);
       // Strict: unknown or immutable fields (id, site, type) are refused, not ignored.
       const patch = parseInput(deviceUpdateSchema, req.body, 'body');
-      const device = deps.devices.update(rec.id, patch);
+      const device = await deps.devices.update(rec.id, patch);
       await audit(deps, req, { action: 'device.updated', site: device.site, target: { kind: 'device', id: device.id }, ...changes(deviceFields(rec), deviceFields(device)) });
       res.json({ device });
     });
 
     app.delete('/api/devices/:device', allow('devices:write'), async (req: Request, res: Response) => {
       const rec = visibleDevice(deps, req);
-      deps.devices.remove(rec.id);
+      await deps.devices.remove(rec.id);
       deps.logger.info({ device: rec.id, site: rec.site, by: userOf(req).username }, 'device removed');
       await audit(deps, req, { action: 'device.removed', site: rec.site, target: { kind: 'device', id: rec.id }, before: deviceFields(rec) });
       res.status(204).end();

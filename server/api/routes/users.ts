@@ -27,9 +27,9 @@ const userParams = z.object({ id: z.coerce.number().int().positive() });
 const tokenParams = z.object({ id: z.coerce.number().int().positive(), token: z.string().regex(/^[0-9a-f]{16}$/) });
 
 /** The account named in the path, or 404 when unknown or outside the caller's reach. */
-function manageable(deps: ApiDeps, req: Request): PublicUser {
+async function manageable(deps: ApiDeps, req: Request): Promise<PublicUser> {
   const { id } = parseInput(userParams, req.params, 'params');
-  const target = deps.users.getUser(id);
+  const target = await deps.users.getUser(id);
   if (!target || !canManageAccount(userOf(req), target)) throw new StoreTwinError('STW_ERR_USER_NOT_FOUND', `no user ${id}`);
   return target;
 }
@@ -108,9 +108,9 @@ export const userRoutes: ApiRouteModule = {
   name: 'users',
   docs,
   register(app, deps) {
-    app.get('/api/users', allow('users:manage'), (req: Request, res: Response) => {
+    app.get('/api/users', allow('users:manage'), async (req: Request, res: Response) => {
       const actor = userOf(req);
-      res.json({ items: deps.users.listUsers().filter((u) => canManageAccount(actor, u)) });
+      res.json({ items: (await deps.users.listUsers()).filter((u) => canManageAccount(actor, u)) });
     });
 
     app.post('/api/users', allow('users:manage'), async (req: Request, res: Response) => {
@@ -124,7 +124,7 @@ export const userRoutes: ApiRouteModule = {
     });
 
     app.patch('/api/users/:id', allow('users:manage'), async (req: Request, res: Response) => {
-      const target = manageable(deps, req);
+      const target = await manageable(deps, req);
       const input = parseInput(userUpdateSchema, req.body, 'body');
       if (input.sites !== undefined) {
         assertCanGrantSites(userOf(req), input.sites);
@@ -140,21 +140,21 @@ export const userRoutes: ApiRouteModule = {
     });
 
     app.delete('/api/users/:id', allow('users:manage'), async (req: Request, res: Response) => {
-      const target = manageable(deps, req);
-      deps.users.deleteUser(target.id);
+      const target = await manageable(deps, req);
+      await deps.users.deleteUser(target.id);
       deps.logger.info({ user: target.username, by: userOf(req).username }, 'user deleted');
       await audit(deps, req, { action: 'user.deleted', site: null, target: userTarget(target), before: { username: target.username, role: target.role, sites: target.sites }, scope: target.sites });
       res.status(204).end();
     });
 
-    app.get('/api/users/:id/tokens', allow('users:manage'), (req: Request, res: Response) => {
-      res.json({ items: deps.users.listTokens(manageable(deps, req).id) });
+    app.get('/api/users/:id/tokens', allow('users:manage'), async (req: Request, res: Response) => {
+      res.json({ items: await deps.users.listTokens((await manageable(deps, req)).id) });
     });
 
     app.delete('/api/users/:id/tokens/:token', allow('users:manage'), async (req: Request, res: Response) => {
-      const target = manageable(deps, req);
+      const target = await manageable(deps, req);
       const { token } = parseInput(tokenParams, req.params, 'params');
-      deps.users.revokeToken(target.id, token);
+      await deps.users.revokeToken(target.id, token);
       deps.logger.info({ user: target.username, token, by: userOf(req).username }, 'token revoked');
       await audit(deps, req, { action: 'token.revoked', site: null, target: { kind: 'token', id: token }, detail: { owner: target.username }, scope: target.sites });
       res.status(204).end();

@@ -37,7 +37,7 @@ import { StoreTwinError, type ErrorCode } from '../../errors.ts';
 import type { Ingest } from '../../ingest/ingest.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import type { Registry } from '../../storage/types.ts';
+import type { DeviceDirectory } from '../../registry/directory.ts';
 import type { MqttGateway } from '../gateway.ts';
 import { SERVER_SUBSCRIPTIONS, publishRefusal } from '../policy.ts';
 import { parseDeviceTopic, topics } from '../topics.ts';
@@ -47,7 +47,8 @@ export interface ExternalBrokerDeps {
   /** mqtt://user:pass@host:port or mqtts://… */
   url: string;
   config: Config['broker']['external'];
-  registry: Registry;
+  /** The devices, in memory; one not there yet (just added by the CLI) is read from the store once. */
+  directory: Pick<DeviceDirectory, 'getDevice' | 'lookup'>;
   ingest: Ingest;
   /** The device's last known connectivity (the twin's, from its status messages). */
   isOnline: (deviceId: string) => boolean;
@@ -230,7 +231,7 @@ export class ExternalBroker implements MqttGateway {
     const parsed = parseDeviceTopic(topic);
     if (!parsed || parsed.kind === 'cmd') return this.refuse('STW_ERR_MQTT_PUBLISH_DENIED', `not a device uplink topic: "${topic}"`);
     if (packet.retain && parsed.kind !== 'status') return; // old news, see the file comment
-    const device = this.deps.registry.getDevice(parsed.device);
+    const device = this.deps.directory.getDevice(parsed.device) ?? (await this.deps.directory.lookup(parsed.device));
     if (!device) return this.refuse('STW_ERR_MQTT_UNKNOWN_DEVICE', `message from unknown device "${parsed.device}" on "${topic}"`);
     if (!device.enabled) return this.refuse('STW_ERR_MQTT_DEVICE_DISABLED', `message from disabled device "${device.id}"`);
     const refusal = publishRefusal({ kind: 'device', device }, topic);

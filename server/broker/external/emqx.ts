@@ -18,7 +18,8 @@ import type { ErrorCode } from '../../errors.ts';
 import type { Ingest } from '../../ingest/ingest.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import type { Registry } from '../../storage/types.ts';
+import type { AccountStore } from '../../auth/store.ts';
+import type { DeviceDirectory } from '../../registry/directory.ts';
 import { publicUser } from '../../auth/users.ts';
 import type { BrokerLogin } from '../login.ts';
 import { publishRefusal, subscribeRefusal, type BrokerIdentity } from '../policy.ts';
@@ -62,7 +63,9 @@ export const emqxVerdictSchema = z.object({
 
 export interface EmqxAuthDeps {
   login: BrokerLogin;
-  registry: Registry;
+  /** Devices in memory; one not there yet (just added by the CLI) is read from the store once. */
+  directory: Pick<DeviceDirectory, 'lookup'>;
+  accounts: Pick<AccountStore, 'getUserByName'>;
   /** StoreTwin's own account name on the broker (the user of STORETWIN_MQTT_URL), if any. */
   serverUsername?: string | null;
   ingest: Ingest;
@@ -96,8 +99,8 @@ export class EmqxAuth {
     return expiresAt ? { ...ALLOW, expire_at: Math.floor(Date.parse(expiresAt) / 1000) } : ALLOW;
   }
 
-  authorize(body: z.infer<typeof emqxAuthorizeBody>): EmqxVerdict {
-    const identity = this.identify(body.clientid, body.username);
+  async authorize(body: z.infer<typeof emqxAuthorizeBody>): Promise<EmqxVerdict> {
+    const identity = await this.identify(body.clientid, body.username);
     if (!identity) {
       this.refuse(body.action === 'publish' ? 'STW_ERR_MQTT_PUBLISH_DENIED' : 'STW_ERR_MQTT_SUBSCRIBE_DENIED', `"${body.username ?? ''}" (client "${body.clientid}") is no account of StoreTwin's`, { clientId: body.clientid });
       return DENY;
@@ -115,7 +118,7 @@ export class EmqxAuth {
     const online = body.event === 'client.connected' ? true : body.event === 'client.disconnected' ? false : null;
     if (online === null) return;
     if (!online && body.reason && REPLACED.has(body.reason)) return;
-    const identity = this.identify(body.clientid, body.username ?? undefined);
+    const identity = await this.identify(body.clientid, body.username ?? undefined);
     if (identity?.kind !== 'device') return;
     await this.deps.ingest.acceptPresence(identity.device, online);
   }
@@ -124,12 +127,12 @@ export class EmqxAuth {
    * Who a client EMQX already authenticated is, from its user name (EMQX does not send the
    * password again): StoreTwin itself, an enabled device whose client id is its name, or a user.
    */
-  private identify(clientId: string, username: string | undefined): BrokerIdentity | null {
+  private async identify(clientId: string, username: string | undefined): Promise<BrokerIdentity | null> {
     if (!username) return null;
     if (this.deps.serverUsername && username === this.deps.serverUsername) return { kind: 'server' };
-    const device = this.deps.registry.getDevice(username);
+    const device = await this.deps.directory.lookup(username);
     if (device) return device.enabled && clientId === username ? { kind: 'device', device } : null;
-    const user = this.deps.registry.getUserByName(username);
+    const user = await this.deps.accounts.getUserByName(username);
     return user ? { kind: 'user', user: publicUser(user) } : null;
   }
 

@@ -21,7 +21,9 @@ import { StoreTwinError } from '../../errors.ts';
 import type { EventBus } from '../../events.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import type { Registry } from '../../storage/types.ts';
+import type { AccountStore } from '../../auth/store.ts';
+import type { DeviceLookup } from '../../registry/directory.ts';
+import type { SessionRecord } from '../../storage/types.ts';
 import { grantsOf } from '../policy.ts';
 import { renderAclFile, renderPasswordFile, writeFileAtomically, type MosquittoAccount } from './mosquitto-files.ts';
 import { mosquittoPasswordHash } from './mosquitto-passwd.ts';
@@ -31,7 +33,9 @@ export interface MosquittoSyncDeps {
   files: NonNullable<Config['broker']['external']['mosquitto']>;
   /** StoreTwin's own account on the broker. */
   serverAccount: { username: string; password: string };
-  registry: Registry;
+  /** The devices, in memory (the directory follows changes made by other processes). */
+  directory: Pick<DeviceLookup, 'allDevices' | 'getDevice'>;
+  accounts: Pick<AccountStore, 'listUsers' | 'listSessions'>;
   passwords: BrokerPasswordStore;
   bus: EventBus;
   logger: Logger;
@@ -116,7 +120,7 @@ export class MosquittoSync {
   }
 
   private async syncNow(): Promise<SyncSummary> {
-    const { accounts, summary, stale } = this.accounts();
+    const { accounts, summary, stale } = await this.accounts();
     const passwords = renderPasswordFile(accounts);
     const acl = renderAclFile(accounts);
     if (passwords === this.lastPasswords && acl === this.lastAcl) {
@@ -129,7 +133,7 @@ export class MosquittoSync {
     this.lastAcl = acl;
     this.reloadPending = true;
     await this.reload();
-    const pruned = this.deps.passwords.prune(stale, PRUNE_GRACE_MS);
+    const pruned = await this.deps.passwords.prune(stale, PRUNE_GRACE_MS);
     for (const id of summary.devicesWithoutLine.filter((d) => !this.warnedMissing.has(d))) {
       this.warnedMissing.add(id);
       this.log.warn({ device: id }, 'device has no Mosquitto password line (its secret was issued before StoreTwin recorded them): rotate its secret to let it connect');
@@ -138,11 +142,15 @@ export class MosquittoSync {
     return { ...summary, written: true };
   }
 
-  private accounts(): { accounts: MosquittoAccount[]; summary: SyncSummary; stale: BrokerPassword[] } {
-    const { registry } = this.deps;
+  private async accounts(): Promise<{ accounts: MosquittoAccount[]; summary: SyncSummary; stale: BrokerPassword[] }> {
+    const { directory } = this.deps;
     const now = (this.deps.now ?? Date.now)();
     const byUser = new Map<string, BrokerPassword[]>();
-    for (const p of this.deps.passwords.list()) byUser.set(p.username, [...(byUser.get(p.username) ?? []), p]);
+    for (const p of await this.deps.passwords.list()) byUser.set(p.username, [...(byUser.get(p.username) ?? []), p]);
+    // Every account's sessions and tokens by hash, read once (accounts are few).
+    const userRecords = await this.deps.accounts.listUsers();
+    const sessions = new Map<string, SessionRecord>();
+    for (const u of userRecords) for (const s of await this.deps.accounts.listSessions(u.id)) sessions.set(s.tokenHash, s);
     const used = new Set<BrokerPassword>();
     const pick = (username: string, current: (p: BrokerPassword) => boolean): BrokerPassword | undefined => {
       const found = (byUser.get(username) ?? []).find(current);
@@ -154,7 +162,7 @@ export class MosquittoSync {
     const accounts: MosquittoAccount[] = [{ username: serverName, passwordHash: this.serverHash, grants: grantsOf({ kind: 'server' }), comment: 'StoreTwin itself (STORETWIN_MQTT_URL)' }];
     const devicesWithoutLine: string[] = [];
     let devices = 0;
-    for (const device of registry.allDevices()) {
+    for (const device of directory.allDevices()) {
       if (!device.enabled || device.id === serverName) continue;
       const line = pick(device.id, (p) => p.verifier === device.secretHash);
       if (!line) {
@@ -166,27 +174,27 @@ export class MosquittoSync {
     }
     let users = 0;
     const deviceIds = new Set(accounts.map((a) => a.username));
-    for (const rec of registry.listUsers()) {
+    for (const rec of userRecords) {
       const user = publicUser(rec);
       if (!can(user.role, 'alarms:read') || deviceIds.has(user.username)) continue;
       const line = pick(user.username, (p) => {
-        const s = registry.getSession(p.verifier);
-        return s !== null && s.kind === 'api' && s.userId === user.id && (s.expiresAt === null || Date.parse(s.expiresAt) > now);
+        const s = sessions.get(p.verifier);
+        return s !== undefined && s.kind === 'api' && s.userId === user.id && (s.expiresAt === null || Date.parse(s.expiresAt) > now);
       });
       if (!line) continue;
       users++;
       accounts.push({ username: user.username, passwordHash: line.hash, grants: grantsOf({ kind: 'user', user }), comment: `user ${user.username} (${user.role}): the alarm feed of ${user.sites.length === 0 ? 'every site' : user.sites.join(', ')}` });
     }
-    const stale = [...byUser.values()].flat().filter((p) => !used.has(p) && !this.stillValid(p, now));
+    const stale = [...byUser.values()].flat().filter((p) => !used.has(p) && !this.stillValid(p, now, sessions));
     return { accounts, summary: { devices, users, devicesWithoutLine, written: false }, stale };
   }
 
   /** A line not used now but matching a current credential (a user's older API token) is kept. */
-  private stillValid(p: BrokerPassword, now: number): boolean {
-    const device = this.deps.registry.getDevice(p.username);
+  private stillValid(p: BrokerPassword, now: number, sessions: ReadonlyMap<string, SessionRecord>): boolean {
+    const device = this.deps.directory.getDevice(p.username);
     if (device?.secretHash === p.verifier) return true;
-    const s = this.deps.registry.getSession(p.verifier);
-    return s !== null && (s.expiresAt === null || Date.parse(s.expiresAt) > now);
+    const s = sessions.get(p.verifier);
+    return s !== undefined && (s.expiresAt === null || Date.parse(s.expiresAt) > now);
   }
 
   /** SIGHUP makes Mosquitto reread both files and apply them to connected clients too. */

@@ -1,22 +1,35 @@
 /**
- * SQLite storage: one database file holds the event store and the registry. One connection
- * serves both; in the server, event batches are written by a thread with a connection of its own
- * (event-writer.ts).
+ * SQLite storage: one database file holds the event store and every feature's tables. One
+ * connection serves them all; in the server, event batches are written by a thread with a
+ * connection of its own (event-writer.ts). The registry's stores (devices, accounts, settings,
+ * twin snapshots, broker password lines) are opened here on that connection, for the server,
+ * the CLI and tests.
  */
+import { SqliteAccountStore } from '../../auth/sqlite-store.ts';
+import { SqliteBrokerPasswordStore } from '../../broker/external/sqlite-password-store.ts';
+import { SqliteDeviceStore } from '../../registry/sqlite-store.ts';
+import { SqliteSettingsStore } from '../../settings/sqlite-store.ts';
+import { SqliteTwinStore } from '../../twin/sqlite-store.ts';
 import { openDatabase, type Database } from './database.ts';
 import { SqliteEventStore } from './event-store.ts';
 import { EventWriterThread } from './event-writer.ts';
-import { SqliteRegistry } from './registry.ts';
 
 export { openDatabase, SCHEMA_VERSION, type Database, type OpenDatabaseOptions } from './database.ts';
 export { SqliteEventStore } from './event-store.ts';
-export { SqliteRegistry, MAX_DEVICE_PAGE } from './registry.ts';
+export { MAX_DEVICE_PAGE } from '../../registry/store.ts';
 export { MIGRATIONS } from './migrations.ts';
 
 export interface SqliteStorage {
   db: Database;
   events: SqliteEventStore;
-  registry: SqliteRegistry;
+  /** Devices, their external ids and broker password lines (server/registry/store.ts). */
+  devices: SqliteDeviceStore;
+  /** Users, sessions, API tokens (server/auth/store.ts). */
+  accounts: SqliteAccountStore;
+  settings: SqliteSettingsStore;
+  /** The twin's device-state snapshots (server/twin/store.ts). */
+  snapshots: SqliteTwinStore;
+  brokerPasswords: SqliteBrokerPasswordStore;
   close(): void;
 }
 
@@ -34,7 +47,11 @@ export function openSqliteStorage(file: string, opts: SqliteStorageOptions = {})
   return {
     db,
     events: new SqliteEventStore(db, threaded ? new EventWriterThread(file) : null),
-    registry: new SqliteRegistry(db),
+    devices: new SqliteDeviceStore(db),
+    accounts: new SqliteAccountStore(db),
+    settings: new SqliteSettingsStore(db),
+    snapshots: new SqliteTwinStore(db),
+    brokerPasswords: new SqliteBrokerPasswordStore(db),
     close(): void {
       if (!db.open) return;
       // Lets SQLite refresh planner statistics for tables whose shape changed a lot; cheap,

@@ -1,0 +1,15 @@
+/** The settings store on PostgreSQL: the contract suite on a throwaway cluster, a fresh schema per test. */
+import { afterAll, beforeAll } from 'vitest';
+import { postgresRegistryStores } from '../helpers/registry-stores.ts';
+import { startPostgres, type PostgresServer } from '../helpers/postgres.ts';
+import { settingsStoreContract } from './settings-store.contract.ts';
+
+let server: PostgresServer;
+beforeAll(async () => {
+  server = await startPostgres();
+}, 60_000);
+afterAll(async () => {
+  await server?.stop();
+});
+
+settingsStoreContract('postgres', postgresRegistryStores(() => server));
