@@ -12,10 +12,14 @@
  * The alarm service asks `inMaintenance` for every alarm it would raise, so the windows not yet
  * over are an in-memory view: loaded by start(), added to by create() and changed by end()
  * after their write has committed, pruned as windows lapse. The API's `get` and `list` read the
- * store (they may show a window another worker opened).
+ * store (they may show a window another worker opened). Another worker's change (PostgreSQL:
+ * the store's onChange, LISTEN/NOTIFY) re-reads the open windows of that site (all of them after
+ * a lost connection), queued behind this service's own writes; the site's part of the view is
+ * swapped in one synchronous step when the read completes, so `inMaintenance` never waits.
  */
 import { systemClock, type Clock } from '../clock.ts';
 import { StoreTwinError } from '../errors.ts';
+import { ViewRefresher } from '../storage/postgres/changes.ts';
 import type { DeviceRecord } from '../storage/types.ts';
 import type { ArmingSites } from './service.ts';
 import type { ArmingStore, MaintenanceRecord } from './store.ts';
@@ -57,6 +61,8 @@ export interface MaintenanceServiceDeps {
   /** To accept registered devices that the site file does not place. */
   registry?: { getDevice(id: string): DeviceRecord | null };
   clock?: Clock;
+  /** A re-read after another worker's change failed (it is retried); the app logs it. */
+  onError?: (err: unknown) => void;
 }
 
 export class MaintenanceService implements MaintenanceReader {
@@ -64,15 +70,51 @@ export class MaintenanceService implements MaintenanceReader {
   /** Windows not over when last looked at, by site: the view (see the header). */
   private readonly open = new Map<string, Map<number, MaintenanceRecord>>();
 
+  /** Writes and re-reads one after another: a re-read never undoes a write it did not see. */
+  private writing: Promise<unknown> = Promise.resolve();
+  private readonly refresher: ViewRefresher;
+  private unsubscribe: (() => void) | null = null;
+
   constructor(private readonly deps: MaintenanceServiceDeps) {
     this.clock = deps.clock ?? systemClock;
+    this.refresher = new ViewRefresher(
+      (sites) => this.serial(() => this.load(sites)),
+      (err) => deps.onError?.(err),
+    );
   }
 
-  /** Loads the windows not yet over; call before anything asks. */
+  /** Loads the windows not yet over and follows other workers' changes; call before anything asks. */
   async start(): Promise<void> {
-    const windows = await this.deps.store.openWindows(this.clock.now());
-    this.open.clear();
+    // Listening first: a window opened while the load runs is heard, not lost.
+    this.unsubscribe ??= (await this.deps.store.onChange?.((c) => c.part === 'windows' && this.refresher.request(c))) ?? null;
+    await this.serial(() => this.load(null));
+  }
+
+  /** Stops following other workers' changes. */
+  stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.refresher.close();
+  }
+
+  /** Settles once the re-reads other workers' changes asked for so far are in the view (tests). */
+  settled(): Promise<void> {
+    return this.refresher.idle();
+  }
+
+  /** Replaces the open windows of these sites (null: all) by the store's, in one synchronous step. */
+  private async load(sites: readonly string[] | null): Promise<void> {
+    const windows = await this.deps.store.openWindows(this.clock.now(), sites ?? undefined);
+    if (sites === null) this.open.clear();
+    else for (const site of sites) this.open.delete(site);
     for (const w of windows) this.remember(w);
+  }
+
+  /** Runs fn after every write or re-read queued before it (a failure does not stop the next one). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.writing.then(fn);
+    this.writing = run.catch(() => undefined);
+    return run;
   }
 
   inMaintenance(site: string, zone: string | null, device: string | null, atMs: number): ActiveMaintenance | null {
@@ -119,8 +161,11 @@ export class MaintenanceService implements MaintenanceReader {
       throw new StoreTwinError('STW_ERR_VALIDATION', 'until must be in the future and after from', [{ path: ['until'], message: 'must be in the future' }]);
     }
     checkLimits(from, input.until, now, input.mayArm);
-    const stored = await this.deps.store.insertWindow({ site, zone, device, by: input.by, reason: input.reason ?? null, from, until: input.until });
-    this.remember(stored);
+    const stored = await this.serial(async () => {
+      const w = await this.deps.store.insertWindow({ site, zone, device, by: input.by, reason: input.reason ?? null, from, until: input.until });
+      this.remember(w);
+      return w;
+    });
     return this.toWindow(stored, now);
   }
 
@@ -147,9 +192,12 @@ export class MaintenanceService implements MaintenanceReader {
     if (found.zone !== null && !actor.mayArm) throw new StoreTwinError('STW_ERR_FORBIDDEN', 'ending a zone maintenance window needs zones:arm');
     const now = this.clock.now();
     // An upcoming window ends before it starts: the store keeps from ≤ until.
-    const ended = await this.deps.store.endWindow(id, now);
+    const ended = await this.serial(async () => {
+      const w = await this.deps.store.endWindow(id, now);
+      if (w) this.remember(w);
+      return w;
+    });
     if (!ended) throw new StoreTwinError('STW_ERR_MAINTENANCE_NOT_FOUND', `no maintenance window ${id}`);
-    this.remember(ended);
     return this.toWindow(ended, now);
   }
 

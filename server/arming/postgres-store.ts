@@ -1,10 +1,15 @@
 /**
  * Arming overrides and maintenance windows in PostgreSQL (feature 'arming': both tables). The
  * person is `actor` here (BY is an SQL keyword); ids of windows come from an identity column.
+ *
+ * Every write announces itself in its own transaction (server/storage/postgres/changes.ts:
+ * 'arming.overrides' or 'arming.windows', with the site), so the views of the other workers'
+ * ArmingService and MaintenanceService follow within a moment; onChange hears them.
  */
 import type { PgSchema } from '../storage/postgres/migrate.ts';
+import { storeChanges } from '../storage/postgres/changes.ts';
 import { postgresError, type Postgres } from '../storage/postgres/postgres.ts';
-import type { ArmingOverride, ArmingStore, MaintenanceRecord, NewMaintenanceRecord } from './store.ts';
+import type { ArmingChange, ArmingOverride, ArmingStore, MaintenanceRecord, NewMaintenanceRecord } from './store.ts';
 
 export const ARMING_PG_SCHEMA: PgSchema = {
   feature: 'arming',
@@ -67,9 +72,21 @@ const toWindow = (r: WindowRow): MaintenanceRecord => ({
 });
 const iso = (ms: number) => new Date(Math.round(ms)).toISOString();
 const WINDOW = 'id, site, zone, device, actor, reason, from_at, until_at';
+const OVERRIDES = 'arming.overrides';
+const WINDOWS = 'arming.windows';
 
 export class PostgresArmingStore implements ArmingStore {
   constructor(private readonly pg: Postgres) {}
+
+  async onChange(listener: (change: ArmingChange) => void): Promise<() => void> {
+    const changes = storeChanges(this.pg);
+    const offOverrides = await changes.subscribe(OVERRIDES, ({ site }) => listener({ part: 'overrides', site }));
+    const offWindows = await changes.subscribe(WINDOWS, ({ site }) => listener({ part: 'windows', site }));
+    return () => {
+      offOverrides();
+      offWindows();
+    };
+  }
 
   private async run<T>(doing: string, fn: () => Promise<T>): Promise<T> {
     try {
@@ -92,30 +109,39 @@ export class PostgresArmingStore implements ArmingStore {
   }
 
   setOverride(o: ArmingOverride): Promise<void> {
-    return this.run('store an arming override', async () => {
-      await this.pg.query(
-        `INSERT INTO zone_arming (site, zone, armed, actor, at, until_at) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (site, zone) DO UPDATE SET armed = EXCLUDED.armed, actor = EXCLUDED.actor, at = EXCLUDED.at, until_at = EXCLUDED.until_at`,
-        [o.site, o.zone, o.armed, o.by, iso(o.at), o.until === null ? null : iso(o.until)],
-      );
-    });
+    return this.run('store an arming override', () =>
+      this.pg.transaction(async (client) => {
+        await client.query(
+          `INSERT INTO zone_arming (site, zone, armed, actor, at, until_at) VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (site, zone) DO UPDATE SET armed = EXCLUDED.armed, actor = EXCLUDED.actor, at = EXCLUDED.at, until_at = EXCLUDED.until_at`,
+          [o.site, o.zone, o.armed, o.by, iso(o.at), o.until === null ? null : iso(o.until)],
+        );
+        await storeChanges(this.pg).notify(client, OVERRIDES, o.site);
+      }),
+    );
   }
 
   removeOverride(site: string, zone: string): Promise<boolean> {
-    return this.run('remove an arming override', async () => {
-      const { rowCount } = await this.pg.query('DELETE FROM zone_arming WHERE site = $1 AND zone = $2', [site, zone]);
-      return rowCount === 1;
-    });
+    return this.run('remove an arming override', () =>
+      this.pg.transaction(async (client) => {
+        const { rowCount } = await client.query('DELETE FROM zone_arming WHERE site = $1 AND zone = $2', [site, zone]);
+        if (rowCount === 1) await storeChanges(this.pg).notify(client, OVERRIDES, site);
+        return rowCount === 1;
+      }),
+    );
   }
 
   insertWindow(w: NewMaintenanceRecord): Promise<MaintenanceRecord> {
-    return this.run('store a maintenance window', async () => {
-      const { rows } = await this.pg.query<WindowRow>(
-        `INSERT INTO maintenance (site, zone, device, actor, reason, from_at, until_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${WINDOW}`,
-        [w.site, w.zone, w.device, w.by, w.reason, iso(w.from), iso(w.until)],
-      );
-      return toWindow(rows[0] as WindowRow);
-    });
+    return this.run('store a maintenance window', () =>
+      this.pg.transaction(async (client) => {
+        const { rows } = await client.query<WindowRow>(
+          `INSERT INTO maintenance (site, zone, device, actor, reason, from_at, until_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${WINDOW}`,
+          [w.site, w.zone, w.device, w.by, w.reason, iso(w.from), iso(w.until)],
+        );
+        await storeChanges(this.pg).notify(client, WINDOWS, w.site);
+        return toWindow(rows[0] as WindowRow);
+      }),
+    );
   }
 
   getWindow(id: number): Promise<MaintenanceRecord | null> {
@@ -137,18 +163,22 @@ export class PostgresArmingStore implements ArmingStore {
 
   endWindow(id: number, atMs: number): Promise<MaintenanceRecord | null> {
     if (!Number.isSafeInteger(id)) return Promise.resolve(null);
-    return this.run('end a maintenance window', async () => {
-      // One statement: the update (when the window is not over) and the row as it is after it.
-      const { rows } = await this.pg.query<WindowRow>(
-        `WITH ended AS (
-           UPDATE maintenance SET until_at = GREATEST($2::timestamptz, from_at) WHERE id = $1 AND until_at > $2::timestamptz RETURNING ${WINDOW}
-         )
-         SELECT ${WINDOW} FROM ended
-         UNION ALL
-         SELECT ${WINDOW} FROM maintenance WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM ended)`,
-        [id, iso(atMs)],
-      );
-      return rows[0] ? toWindow(rows[0]) : null;
-    });
+    return this.run('end a maintenance window', () =>
+      this.pg.transaction(async (client) => {
+        // One statement: the update (when the window is not over) and the row as it is after it.
+        const { rows } = await client.query<WindowRow & { changed: boolean }>(
+          `WITH ended AS (
+             UPDATE maintenance SET until_at = GREATEST($2::timestamptz, from_at) WHERE id = $1 AND until_at > $2::timestamptz RETURNING ${WINDOW}
+           )
+           SELECT ${WINDOW}, true AS changed FROM ended
+           UNION ALL
+           SELECT ${WINDOW}, false AS changed FROM maintenance WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM ended)`,
+          [id, iso(atMs)],
+        );
+        const row = rows[0];
+        if (row?.changed) await storeChanges(this.pg).notify(client, WINDOWS, row.site);
+        return row ? toWindow(row) : null;
+      }),
+    );
   }
 }

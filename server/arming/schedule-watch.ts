@@ -8,7 +8,9 @@
  * engine looks again at rules that ask whether the zone is armed.
  *
  * Changes by hand are announced by ArmingService itself; the watch hears those too and takes
- * them as the zone's new state, so it never announces the same change twice.
+ * them as the zone's new state, so it never announces the same change twice. A change by hand
+ * on another worker was announced there; this worker's ArmingService tells the watch once its
+ * view holds it (onRemoteChange), so it is not announced again here as the schedule's.
  */
 import type { Clock } from '../clock.ts';
 import type { EventBus } from '../events.ts';
@@ -20,7 +22,10 @@ export const SCHEDULE_ACTOR = 'schedule';
 
 export interface ArmingScheduleWatchDeps {
   sites: { list(): Site[] };
-  arming: ArmingReader & { overriddenZones(): Array<{ site: string; zone: string }> };
+  arming: ArmingReader & {
+    overriddenZones(): Array<{ site: string; zone: string }>;
+    onRemoteChange?(listener: (zones: Array<{ site: string; zone: string }>) => void): () => void;
+  };
   bus: EventBus;
   clock: Clock;
 }
@@ -29,6 +34,7 @@ export class ArmingScheduleWatch {
   /** `site \0 zone` → armed, as last seen or announced. */
   private readonly known = new Map<string, boolean>();
   private cancelTimer: (() => void) | null = null;
+  private offRemote: (() => void) | null = null;
   private readonly heard = (change: { site: string; zone: string; armed: boolean }): void => {
     this.known.set(key(change.site, change.zone), change.armed);
   };
@@ -37,6 +43,11 @@ export class ArmingScheduleWatch {
 
   start(): void {
     this.deps.bus.on('zone.arming', this.heard);
+    this.offRemote =
+      this.deps.arming.onRemoteChange?.((zones) => {
+        const now = this.deps.clock.now();
+        for (const z of zones) this.known.set(key(z.site, z.zone), this.deps.arming.isArmed(z.site, z.zone, now));
+      }) ?? null;
     this.check();
     this.next();
   }
@@ -44,6 +55,8 @@ export class ArmingScheduleWatch {
   stop(): void {
     this.cancelTimer?.();
     this.cancelTimer = null;
+    this.offRemote?.();
+    this.offRemote = null;
     this.deps.bus.off('zone.arming', this.heard);
   }
 

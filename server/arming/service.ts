@@ -10,12 +10,17 @@
  * are an in-memory view: every override, loaded by start() and changed by arm/disarm/
  * resumeSchedule after their write has committed (writes one after another, so the view
  * follows the table's order). Only those writes and the start wait for the database.
+ * Another worker's change (PostgreSQL: the store's onChange, LISTEN/NOTIFY) re-reads the
+ * overrides of that site (all of them after a lost connection) in the same queue as the
+ * writes; the site's entries are swapped in one synchronous step when the read completes, so
+ * `isArmed` never waits and never sees half a reload.
  */
 import { StoreTwinError } from '../errors.ts';
 import type { EventBus } from '../events.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { Site, Zone, ScheduleWindow } from '../sites/model.ts';
 import { scheduleArmed } from '../sites/schedule.ts';
+import { ViewRefresher } from '../storage/postgres/changes.ts';
 import type { ArmingOverride, ArmingStore } from './store.ts';
 import type { ArmingReader } from './types.ts';
 
@@ -45,6 +50,8 @@ export interface ArmingServiceDeps {
   sites: ArmingSites;
   bus: EventBus;
   clock?: Clock;
+  /** A re-read after another worker's change failed (it is retried); the app logs it. */
+  onError?: (err: unknown) => void;
 }
 
 const key = (site: string, zone: string) => `${site}\u0000${zone}`;
@@ -54,16 +61,75 @@ export class ArmingService implements ArmingReader {
   /** Every override by key(site, zone): the view (see the header). */
   private readonly overrides = new Map<string, ArmingOverride>();
   private writing: Promise<unknown> = Promise.resolve();
+  /** Re-reads after other workers' changes; their unsubscribe. */
+  private readonly refresher: ViewRefresher;
+  private unsubscribe: (() => void) | null = null;
+  private readonly remoteListeners = new Set<(zones: Array<{ site: string; zone: string }>) => void>();
 
   constructor(private readonly deps: ArmingServiceDeps) {
     this.clock = deps.clock ?? systemClock;
+    this.refresher = new ViewRefresher(
+      (sites) => this.serial(() => this.load(sites)),
+      (err) => deps.onError?.(err),
+    );
   }
 
-  /** Loads the overrides; call before anything asks. */
+  /** Loads the overrides and follows other workers' changes; call before anything asks. */
   async start(): Promise<void> {
-    const rows = await this.deps.store.overrides();
-    this.overrides.clear();
+    // Listening first: a change made while the load runs is heard, not lost.
+    this.unsubscribe ??= (await this.deps.store.onChange?.((c) => c.part === 'overrides' && this.refresher.request(c))) ?? null;
+    await this.serial(() => this.load(null));
+  }
+
+  /** Stops following other workers' changes. */
+  stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.refresher.close();
+  }
+
+  /** Settles once the re-reads other workers' changes asked for so far are in the view (tests). */
+  settled(): Promise<void> {
+    return this.refresher.idle();
+  }
+
+  /**
+   * Hears zones whose override another worker changed, once this view holds the change. That
+   * worker announced it (`zone.arming` on its bus, pushed to every browser): here it is not
+   * announced again, but what watches arming locally (ArmingScheduleWatch) takes it as known.
+   */
+  onRemoteChange(listener: (zones: Array<{ site: string; zone: string }>) => void): () => void {
+    this.remoteListeners.add(listener);
+    return () => this.remoteListeners.delete(listener);
+  }
+
+  /** Replaces the overrides of these sites (null: all) by the store's, in one synchronous step. */
+  private async load(sites: readonly string[] | null): Promise<void> {
+    const rows = await this.deps.store.overrides(sites ?? undefined);
+    const before = new Map<string, ArmingOverride>();
+    const reloaded = sites === null ? null : new Set(sites);
+    for (const [k, o] of this.overrides) {
+      if (reloaded !== null && !reloaded.has(o.site)) continue;
+      before.set(k, o);
+      this.overrides.delete(k);
+    }
     for (const o of rows) this.overrides.set(key(o.site, o.zone), o);
+    if (this.remoteListeners.size === 0) return;
+    const moved: Array<{ site: string; zone: string }> = [];
+    for (const o of rows) {
+      const old = before.get(key(o.site, o.zone));
+      before.delete(key(o.site, o.zone));
+      if (!old || old.armed !== o.armed || old.at !== o.at || old.until !== o.until || old.by !== o.by) moved.push({ site: o.site, zone: o.zone });
+    }
+    for (const gone of before.values()) moved.push({ site: gone.site, zone: gone.zone });
+    if (moved.length === 0) return;
+    for (const l of this.remoteListeners) {
+      try {
+        l(moved);
+      } catch (err) {
+        this.deps.onError?.(err);
+      }
+    }
   }
 
   /** The service's clock (routes answer with the instant they evaluated). */

@@ -35,6 +35,12 @@ export interface MaintenanceRecord {
 
 export type NewMaintenanceRecord = Omit<MaintenanceRecord, 'id'>;
 
+/** A change another worker made: to the overrides or the windows of one site, or (site null) to anything. */
+export interface ArmingChange {
+  part: 'overrides' | 'windows';
+  site: string | null;
+}
+
 export interface ArmingStore {
   /** Every override, in force or lapsed, of these sites (all when omitted), by (site, zone). */
   overrides(sites?: readonly string[]): Promise<ArmingOverride[]>;
@@ -53,6 +59,14 @@ export interface ArmingStore {
    * yet, in one statement; answers the window as it is afterwards, or null when there is none.
    */
   endWindow(id: number, atMs: number): Promise<MaintenanceRecord | null>;
+
+  /**
+   * Hears changes written through OTHER processes (PostgreSQL: LISTEN/NOTIFY, every write
+   * announced in its transaction; after a lost connection, `site: null` for both parts).
+   * Absent on SQLite: the server is the file's only writer of these tables (the CLI does not
+   * write them). Resolves, once listening, to the unsubscribe: a load after it misses nothing.
+   */
+  onChange?(listener: (change: ArmingChange) => void): Promise<() => void>;
 }
 
 export function createArmingStore(backend: StorageBackend): ArmingStore {
