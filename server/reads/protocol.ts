@@ -8,6 +8,7 @@ import type { EventStoreSpec } from '../storage/event-store-factory.ts';
 import type { BacktestResult } from '../rules/backtest.ts';
 import type { Rule } from '../rules/schema.ts';
 import type { Site } from '../sites/model.ts';
+import type { DeviceRecord } from '../storage/types.ts';
 
 export interface BacktestJob {
   kind: 'backtest';
@@ -23,6 +24,11 @@ export interface BacktestJob {
 export interface HistoryJob {
   kind: 'history';
   site: Site;
+  /**
+   * The site's devices as the server knows them (its device directory): the thread reads no
+   * registry of its own, which may be in PostgreSQL while the events are in the SQLite file.
+   */
+  devices: DeviceRecord[];
   fromMs: number;
   toMs: number;
   maxEvents: number;

@@ -15,7 +15,6 @@ import { backtest } from '../rules/backtest.ts';
 import { openEventStore, readOnlySpec } from '../storage/event-store-factory.ts';
 import { openDatabase } from '../storage/sqlite/database.ts';
 import { SqliteEventStore } from '../storage/sqlite/event-store.ts';
-import { SqliteDeviceStore } from '../registry/sqlite-store.ts';
 import type { FromThread, ReadJob, ThreadData, ToThread } from './protocol.ts';
 
 if (!parentPort) throw new Error('server/reads/thread.ts runs in a worker thread');
@@ -26,7 +25,6 @@ const db = openDatabase(data.dbFile, { readonly: true });
 const events = openEventStore(readOnlySpec(data.events), () => new SqliteEventStore(db));
 /** Started at the first job, again after a failed start (InfluxDB may be back by the next job). */
 let eventsStarted: Promise<void> | null = null;
-const deviceStore = new SqliteDeviceStore(db);
 const alarms = new SqliteAlarmWindow(db);
 const running = new Map<number, AbortController>();
 let stopping = false;
@@ -59,9 +57,8 @@ async function run(id: number, job: ReadJob, signal: AbortSignal): Promise<void>
     post({ id, backtest: result });
     return;
   }
-  // The devices as they are now: a history is built from one read of them.
-  const devices = await deviceStore.all();
-  const json = await buildHistoryJson({ events, registry: { allDevices: () => devices }, alarms }, job.site, job.fromMs, job.toMs, { maxEvents: job.maxEvents, signal, alarmCategories: job.alarmCategories });
+  // The site's devices come with the job, from the server's directory.
+  const json = await buildHistoryJson({ events, registry: { allDevices: () => job.devices }, alarms }, job.site, job.fromMs, job.toMs, { maxEvents: job.maxEvents, signal, alarmCategories: job.alarmCategories });
   // A buffer of its own (not a slice of Node's shared pool) moves to the server without a copy.
   const own = json.byteOffset === 0 && json.buffer.byteLength === json.byteLength;
   post({ id, history: json }, own ? [json.buffer as ArrayBuffer] : []);

@@ -124,7 +124,7 @@ export function historyRoutes(opts: HistoryRouteOptions): ApiRouteModule {
         try {
           json =
             opts.reads && toMs - fromMs > DEFAULT_WINDOW_MS
-              ? await opts.reads.history({ site, fromMs, toMs, maxEvents, alarmCategories }, { signal: gone.signal })
+              ? await opts.reads.history({ site, devices: deps.registry.allDevices().filter((d) => d.site === site.id), fromMs, toMs, maxEvents, alarmCategories }, { signal: gone.signal })
               : await buildHistoryJson(sources, site, fromMs, toMs, { maxEvents, signal: gone.signal, alarmCategories });
         } catch (err) {
           if (gone.signal.aborted) return;
