@@ -243,9 +243,38 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * One of several identical workers (`storetwin serve --worker`, README "Several workers"):
+     * no embedded broker, no demo; the sites are shared among the live workers by leases in
+     * PostgreSQL, each worker reading its own sites' messages from the broker cluster.
+     */
+    cluster: z
+      .object({
+        worker: z.boolean().default(false),
+        /** This worker's name among the live ones (default host:pid). */
+        workerName: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_", ":" or "-"').optional(),
+        /** How long a site's lease lasts unless renewed, ms: a dead worker's sites move on after at most this plus a tick. */
+        leaseTtlMs: z.coerce.number().int().min(1000).default(6000),
+        /** How often leases are renewed and the live workers read, ms (under half the lease). */
+        leaseTickMs: z.coerce.number().int().min(100).default(2000),
+      })
+      .strict()
+      .refine((c) => c.leaseTickMs * 2 < c.leaseTtlMs, { message: 'leaseTickMs must be under half of leaseTtlMs', path: ['leaseTickMs'] })
+      .prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.cluster.worker) {
+      // A worker keeps nothing of its own: every other worker must see what it stores and pushes.
+      const needs: Array<[keyof typeof c, string]> = [
+        ['mqttUrl', 'STORETWIN_MQTT_URL: the broker cluster the devices connect to'],
+        ['databaseUrl', 'STORETWIN_DATABASE_URL: PostgreSQL, shared by the workers'],
+        ['influxUrl', 'STORETWIN_INFLUX_URL: InfluxDB for the events, shared by the workers'],
+        ['redisUrl', 'STORETWIN_REDIS_URL: Redis for the live feed across workers'],
+      ];
+      for (const [key, what] of needs) if (c[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `a worker (--worker) needs ${what}` });
+      if (c.demo) ctx.addIssue({ code: 'custom', path: ['demo'], message: 'a worker runs no demo: start it with --no-demo (STORETWIN_DEMO=0)' });
+    }
     // Mosquitto's files hold StoreTwin's own account, made from the URL's user and password.
     if (c.broker.external.mosquitto && !(c.mqttUrl && new URL(c.mqttUrl).username && new URL(c.mqttUrl).password)) {
       ctx.addIssue({ code: 'custom', path: ['broker', 'external', 'mosquitto'], message: 'needs mqttUrl (STORETWIN_MQTT_URL) with a user name and password: StoreTwin writes its own account into the password file' });
@@ -297,6 +326,13 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial<Record<keyof ConfigInput, unkn
   if (Object.keys(influx).length > 0) out.influx = influx;
   if (env.STORETWIN_SITES_DIRS) out.sitesDirs = env.STORETWIN_SITES_DIRS.split(path.delimiter).filter(Boolean);
   if (env.STORETWIN_DEMO !== undefined) out.demo = !['0', 'false', 'no', 'off'].includes(env.STORETWIN_DEMO.toLowerCase());
+  const cluster: Record<string, unknown> = {};
+  if (env.STORETWIN_WORKER !== undefined) cluster.worker = ['1', 'true', 'yes', 'on'].includes(env.STORETWIN_WORKER.toLowerCase());
+  if (env.STORETWIN_WORKER_NAME) cluster.workerName = env.STORETWIN_WORKER_NAME;
+  if (env.STORETWIN_LEASE_TTL_MS) cluster.leaseTtlMs = env.STORETWIN_LEASE_TTL_MS;
+  if (Object.keys(cluster).length > 0) out.cluster = cluster;
+  // A worker runs no demo: STORETWIN_WORKER=1 alone is enough.
+  if (cluster.worker === true && env.STORETWIN_DEMO === undefined) out.demo = false;
   return out;
 }
 

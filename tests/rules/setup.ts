@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { AlarmTrigger } from '../../server/alarms/types.ts';
 import type { ArmingReader } from '../../server/arming/types.ts';
 import { ManualClock } from '../../server/clock.ts';
+import type { SiteOwner } from '../../server/cluster/site-ownership.ts';
 import { REPO_ROOT } from '../../server/config.ts';
 import { EventBus, type ServerEvents } from '../../server/events.ts';
 import { createLogger } from '../../server/observability/logger.ts';
@@ -59,7 +60,8 @@ export interface Rig {
   register(...ids: string[]): Promise<void>;
   /** Emits one event from a placed device at the clock's time. */
   send(device: string, data: RecordedEvent): void;
-  newEngine(rules?: RuleSource): RuleEngine;
+  /** Another engine on the same bus, clock and store; with `owner`, a worker's (only the sites it holds). */
+  newEngine(rules?: RuleSource, owner?: SiteOwner): RuleEngine;
   close(): Promise<void>;
 }
 
@@ -81,8 +83,8 @@ export async function startRig(opts: { rules: RuleSource | Rule[]; start?: numbe
   const resolved: Rig['resolved'] = [];
   bus.on('rule.triggered', (t) => triggered.push(t));
   bus.on('rule.resolved', (r) => resolved.push(r));
-  const newEngine = (rules: RuleSource = source) =>
-    new RuleEngine({ bus, clock, twin, arming, sites, rules, timers: createRuleTimerStore({ kind: 'sqlite', db: storage.db }), logger });
+  const newEngine = (rules: RuleSource = source, owner?: SiteOwner) =>
+    new RuleEngine({ bus, clock, twin, arming, sites, rules, timers: createRuleTimerStore({ kind: 'sqlite', db: storage.db }), logger, ...(owner === undefined ? {} : { owner }) });
   const engine = newEngine();
   await engine.start();
   return {

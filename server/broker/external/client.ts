@@ -54,6 +54,11 @@ export interface ExternalBrokerDeps {
   isOnline: (deviceId: string) => boolean;
   logger: Logger;
   metrics: Metrics;
+  /**
+   * One site's session instead of everyone's (a worker of several: server/cluster/site-consumers.ts):
+   * its own persistent client id and that site's filters only. Default: config.clientId, every site.
+   */
+  session?: { clientId: string; subscriptions: readonly string[] };
 }
 
 /** CONNACK codes that mean "not you" (3.1.1: 2 client id, 4 user/password, 5 not authorised; 5.0: 0x85–0x87, 0x8C). */
@@ -79,10 +84,14 @@ export class ExternalBroker implements MqttGateway {
   private readonly log: Logger;
   /** The broker's address without credentials, for logs, errors and the start-up banner. */
   readonly publicUrl: string;
+  private readonly clientId: string;
+  private readonly subscriptions: readonly string[];
 
   constructor(private readonly deps: ExternalBrokerDeps) {
     this.log = deps.logger.child({ module: 'external-broker' });
     this.publicUrl = redactUrl(deps.url);
+    this.clientId = deps.session?.clientId ?? deps.config.clientId;
+    this.subscriptions = deps.session?.subscriptions ?? SERVER_SUBSCRIPTIONS;
   }
 
   async start(): Promise<void> {
@@ -94,7 +103,7 @@ export class ExternalBroker implements MqttGateway {
       port: url.port ? Number(url.port) : url.protocol === 'mqtts:' ? 8883 : 1883,
       username: url.username ? decodeURIComponent(url.username) : undefined,
       password: url.password ? decodeURIComponent(url.password) : undefined,
-      clientId: config.clientId,
+      clientId: this.clientId,
       clean: false,
       protocolVersion: 4,
       reconnectPeriod: config.reconnectPeriodMs,
@@ -169,11 +178,11 @@ export class ExternalBroker implements MqttGateway {
         // A broker that was just told to reload its accounts (Mosquitto after SIGHUP) may refuse
         // once or twice more; refused every time is wrong credentials, said without waiting long.
         if (typeof err.code === 'number' && REFUSED.has(err.code) && ++refusals >= REFUSALS_BEFORE_GIVING_UP) {
-          finish(new StoreTwinError('STW_ERR_MQTT_EXTERNAL_REFUSED', `the external MQTT broker ${this.publicUrl} refused StoreTwin's login (user "${decodeURIComponent(new URL(this.deps.url).username)}", client id "${this.deps.config.clientId}"): ${err.message}`));
+          finish(new StoreTwinError('STW_ERR_MQTT_EXTERNAL_REFUSED', `the external MQTT broker ${this.publicUrl} refused StoreTwin's login (user "${decodeURIComponent(new URL(this.deps.url).username)}", client id "${this.clientId}"): ${err.message}`));
         }
       };
       const onConnect = (connack: { sessionPresent: boolean }) => {
-        this.log.info({ broker: this.publicUrl, clientId: this.deps.config.clientId, sessionPresent: connack.sessionPresent }, 'connected to the external broker');
+        this.log.info({ broker: this.publicUrl, clientId: this.clientId, sessionPresent: connack.sessionPresent }, 'connected to the external broker');
         if (connack.sessionPresent) return finish(null);
         this.subscribe(client).then(
           () => finish(null),
@@ -187,12 +196,13 @@ export class ExternalBroker implements MqttGateway {
   }
 
   private async subscribe(client: MqttClient): Promise<void> {
-    const granted = await client.subscribeAsync([...SERVER_SUBSCRIPTIONS], { qos: 1 });
+    if (this.subscriptions.length === 0) return; // a worker's publishing session: its sites are read by sessions of their own
+    const granted = await client.subscribeAsync([...this.subscriptions], { qos: 1 });
     const refused = granted.filter((g) => g.qos === 128).map((g) => g.topic);
     if (refused.length > 0) {
       throw new StoreTwinError('STW_ERR_MQTT_EXTERNAL_REFUSED', `the external MQTT broker ${this.publicUrl} refused StoreTwin's subscriptions ${refused.join(', ')}: give its account read access to them (ACL)`);
     }
-    this.log.info({ subscriptions: SERVER_SUBSCRIPTIONS }, 'subscribed to device topics at QoS 1');
+    this.log.info({ subscriptions: this.subscriptions }, 'subscribed to device topics at QoS 1');
   }
 
   /** MQTT.js calls this for every PUBLISH, one at a time; see the file comment. */
