@@ -12,6 +12,7 @@
  * postgres-definition-store.ts; both pass tests/rules/definition-store.contract.ts.
  */
 import type { StorageBackend } from '../storage/backend.ts';
+import type { StoreChangeListener } from '../storage/postgres/changes.ts';
 import { PostgresRuleDefinitionStore } from './postgres-definition-store.ts';
 import type { Rule } from './schema.ts';
 import { SqliteRuleDefinitionStore } from './sqlite-definition-store.ts';
@@ -39,6 +40,14 @@ export interface RuleDefinitionStore {
   updateApiRule(rule: Rule, atMs: number): Promise<boolean>;
   /** Removes an API rule; false when there is no API rule of that id. */
   removeApiRule(id: string): Promise<boolean>;
+  /**
+   * Hears changes written through OTHER processes (PostgreSQL: LISTEN/NOTIFY, each write
+   * announced in its transaction; `site: null` for a file sync, a removal, or after a lost
+   * connection). Absent on SQLite: the server is the file's only writer of the table (the CLI
+   * does not write rules; edited rule files reach it through its directory watch).
+   * Resolves, once listening, to the unsubscribe: a load after it misses nothing.
+   */
+  onChange?(listener: StoreChangeListener): Promise<() => void>;
 }
 
 export function createRuleDefinitionStore(backend: StorageBackend): RuleDefinitionStore {

@@ -3,9 +3,13 @@
  * its transaction: two workers reloading the same files at once, or an API write meanwhile,
  * wait for it instead of interleaving (reads go on). Syncs are rare and short; the lock keeps
  * "every file rule replaced, or nothing" true without a retry loop.
+ *
+ * Every write that changed something announces itself in its transaction (feature 'rules',
+ * server/storage/postgres/changes.ts): the other workers' RuleStore re-reads its view.
  */
 import type { PgSchema } from '../storage/postgres/migrate.ts';
-import { postgresError, type Postgres } from '../storage/postgres/postgres.ts';
+import { storeChanges, type StoreChangeListener } from '../storage/postgres/changes.ts';
+import { postgresError, type PgClient, type Postgres } from '../storage/postgres/postgres.ts';
 import type { RuleDefinitionStore, RuleOrigin, StoredRule } from './definition-store.ts';
 import type { Rule } from './schema.ts';
 
@@ -30,9 +34,14 @@ interface Row {
 }
 
 const iso = (ms: number) => new Date(Math.round(ms)).toISOString();
+const FEATURE = 'rules';
 
 export class PostgresRuleDefinitionStore implements RuleDefinitionStore {
   constructor(private readonly pg: Postgres) {}
+
+  onChange(listener: StoreChangeListener): Promise<() => void> {
+    return storeChanges(this.pg).subscribe(FEATURE, listener);
+  }
 
   private async run<T>(doing: string, fn: () => Promise<T>): Promise<T> {
     try {
@@ -64,14 +73,15 @@ export class PostgresRuleDefinitionStore implements RuleDefinitionStore {
             [ids, rules.map((r) => r.site), rules.map((r) => r.enabled), rules.map((r) => JSON.stringify(r)), iso(atMs)],
           );
         }
+        await storeChanges(this.pg).notify(client, FEATURE);
         return { conflicts: [] };
       }),
     );
   }
 
   insertApiRule(rule: Rule, atMs: number): Promise<boolean> {
-    return this.run('store a rule', async () => {
-      const { rowCount } = await this.pg.query(
+    return this.write('store a rule', rule.site, async (client) => {
+      const { rowCount } = await client.query(
         "INSERT INTO rules (id, site, origin, enabled, definition, updated_at) VALUES ($1, $2, 'api', $3, $4::jsonb, $5) ON CONFLICT (id) DO NOTHING",
         [rule.id, rule.site, rule.enabled, JSON.stringify(rule), iso(atMs)],
       );
@@ -80,8 +90,8 @@ export class PostgresRuleDefinitionStore implements RuleDefinitionStore {
   }
 
   updateApiRule(rule: Rule, atMs: number): Promise<boolean> {
-    return this.run('store a rule', async () => {
-      const { rowCount } = await this.pg.query("UPDATE rules SET site = $2, enabled = $3, definition = $4::jsonb, updated_at = $5 WHERE id = $1 AND origin = 'api'", [
+    return this.write('store a rule', rule.site, async (client) => {
+      const { rowCount } = await client.query("UPDATE rules SET site = $2, enabled = $3, definition = $4::jsonb, updated_at = $5 WHERE id = $1 AND origin = 'api'", [
         rule.id,
         rule.site,
         rule.enabled,
@@ -93,9 +103,20 @@ export class PostgresRuleDefinitionStore implements RuleDefinitionStore {
   }
 
   removeApiRule(id: string): Promise<boolean> {
-    return this.run('remove a rule', async () => {
-      const { rowCount } = await this.pg.query("DELETE FROM rules WHERE id = $1 AND origin = 'api'", [id]);
+    return this.write('remove a rule', null, async (client) => {
+      const { rowCount } = await client.query("DELETE FROM rules WHERE id = $1 AND origin = 'api'", [id]);
       return rowCount === 1;
     });
+  }
+
+  /** One statement in a transaction that announces the change when it wrote something (true). */
+  private write(doing: string, site: string | null, fn: (client: PgClient) => Promise<boolean>): Promise<boolean> {
+    return this.run(doing, () =>
+      this.pg.transaction(async (client) => {
+        const written = await fn(client);
+        if (written) await storeChanges(this.pg).notify(client, FEATURE, site ?? undefined);
+        return written;
+      }),
+    );
   }
 }

@@ -8,7 +8,10 @@
  * The rules in force are an in-memory view (`list`, `get`: synchronous, what the engine and
  * the API read): loaded from the RuleDefinitionStore by start(), and replaced from it after
  * every write that goes through this class (a file sync, an API create, update or remove).
- * Only those writes and the start wait for the database.
+ * Only those writes and the start wait for the database. A change another worker wrote
+ * (PostgreSQL: the definition store's onChange, LISTEN/NOTIFY) re-reads the table in the same
+ * queue as the writes; the view is replaced in one step when the read completes, then the
+ * engine is told, so evaluation never waits for it.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -16,6 +19,7 @@ import { extname, join } from 'node:path';
 import { load as loadYaml, YAMLException } from 'js-yaml';
 import { StoreTwinError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import { ViewRefresher } from '../storage/postgres/changes.ts';
 import type { RuleDefinitionStore, StoredRule } from './definition-store.ts';
 import { formatRuleProblems, validateRule, type Rule, type RuleProblem } from './schema.ts';
 
@@ -109,13 +113,22 @@ export class RuleStore implements RuleSource {
   private view: StoredRule[] = [];
   /** Writes one after another: a reload and an API write must not interleave their view updates. */
   private writing: Promise<unknown> = Promise.resolve();
+  /** Re-reads after other workers' changes (the table has no per-site read worth it: all of it). */
+  private readonly refresher: ViewRefresher;
+  private unsubscribe: (() => void) | null = null;
 
   constructor(private readonly deps: RuleStoreDeps) {
     this.log = deps.logger.child({ module: 'rules.store' });
+    this.refresher = new ViewRefresher(
+      () => this.serial(() => this.refresh()),
+      (err) => this.log.warn({ err }, 'rules changed by another worker not re-read yet; retrying'),
+    );
   }
 
   /** Loads the files (throws STW_ERR_RULE_INVALID listing every problem) and starts watching. */
   async start(): Promise<void> {
+    // Listening first: a rule another worker writes while this start runs is heard, not lost.
+    this.unsubscribe ??= (await this.deps.definitions.onChange?.(this.refresher.request)) ?? null;
     await this.reload();
     if (this.deps.watch === false) return;
     for (const dir of this.deps.dirs) {
@@ -131,9 +144,17 @@ export class RuleStore implements RuleSource {
   }
 
   stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.refresher.close();
     for (const w of this.watchers.splice(0)) w.close();
     if (this.debounce) clearTimeout(this.debounce);
     this.debounce = null;
+  }
+
+  /** Settles once the re-reads other workers' changes asked for so far are in the view (tests). */
+  settled(): Promise<void> {
+    return this.refresher.idle();
   }
 
   /** Re-reads the files now. A broken edit throws and leaves the rules in force unchanged. */
