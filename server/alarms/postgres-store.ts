@@ -304,8 +304,10 @@ export class PostgresAlarmStore implements AlarmStore {
     return alarm ?? null;
   }
 
-  live(): Promise<Alarm[]> {
-    return this.withHistory('WHERE live ORDER BY first_at, id', [], 'JOIN alarms a ON a.id = h.alarm WHERE a.live');
+  live(sites?: readonly string[]): Promise<Alarm[]> {
+    return sites === undefined
+      ? this.withHistory('WHERE live ORDER BY first_at, id', [], 'JOIN alarms a ON a.id = h.alarm WHERE a.live')
+      : this.withHistory('WHERE live AND site = ANY($1::text[]) ORDER BY first_at, id', [[...sites]], 'JOIN alarms a ON a.id = h.alarm WHERE a.live AND a.site = ANY($1::text[])');
   }
 
   private async rows(sql: string, params: unknown[]): Promise<PgAlarmRow[]> {

@@ -24,6 +24,7 @@
  * stored batch of events) are decided on it with no read; a commit that finds it stale gets a
  * conflict and refreshes the keys concerned. Changes by id (people, escalation, snapshots) read
  * the alarm from the store: they are rare, and may be about an alarm another worker changed.
+ * A worker that takes sites over calls refreshSites() so their alarms' view is current.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
@@ -220,6 +221,20 @@ export class AlarmService implements AlarmActions {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     queueMicrotask(() => void this.flushPending());
+  }
+
+  /**
+   * Reads the live alarms of `sites` again into the view: for a worker that takes sites over
+   * from another (their alarms changed elsewhere since this view was loaded). Queued like a
+   * change, so no decision is made on a half-refreshed view.
+   */
+  refreshSites(sites: readonly string[]): Promise<void> {
+    return this.serial(async () => {
+      const fresh = await this.deps.store.live(sites);
+      const of = new Set(sites);
+      for (const [key, alarm] of this.live) if (of.has(alarm.site)) this.live.delete(key);
+      for (const alarm of fresh) this.live.set(liveKey(alarm), alarm);
+    });
   }
 
   /** Runs `fn` after every change queued before it (the one queue, see the header). */

@@ -66,8 +66,8 @@ export class SqliteAlarmStore implements AlarmStore {
     get: Statement<[string], AlarmRow>;
     findLive: Statement<[string, string], AlarmRow>;
     historyOf: Statement<[string], HistoryRow>;
-    live: Statement<[], AlarmRow>;
-    liveHistory: Statement<[], HistoryRow>;
+    live: Statement<[{ sites: string | null }], AlarmRow>;
+    liveHistory: Statement<[{ sites: string | null }], HistoryRow>;
     openAll: Statement<[], AlarmRow>;
     openSite: Statement<[string], AlarmRow>;
   };
@@ -101,9 +101,13 @@ export class SqliteAlarmStore implements AlarmStore {
       get: db.prepare<[string], AlarmRow>(`SELECT ${COLUMNS} FROM alarms WHERE id = ?`),
       findLive: db.prepare<[string, string], AlarmRow>(`SELECT ${COLUMNS} FROM alarms WHERE rule = ? AND source = ? AND live = 1`),
       historyOf: db.prepare<[string], HistoryRow>('SELECT alarm, at, by, action, comment, detail FROM alarm_history WHERE alarm = ? ORDER BY id'),
-      live: db.prepare<[], AlarmRow>(`SELECT ${COLUMNS} FROM alarms WHERE live = 1 ORDER BY first_at, id`),
-      liveHistory: db.prepare<[], HistoryRow>(
-        'SELECT h.alarm, h.at, h.by, h.action, h.comment, h.detail FROM alarm_history h JOIN alarms a ON a.id = h.alarm WHERE a.live = 1 ORDER BY h.id',
+      // @sites: a JSON array of sites, or NULL for all.
+      live: db.prepare<[{ sites: string | null }], AlarmRow>(
+        `SELECT ${COLUMNS} FROM alarms WHERE live = 1 AND (@sites IS NULL OR site IN (SELECT value FROM json_each(@sites))) ORDER BY first_at, id`,
+      ),
+      liveHistory: db.prepare<[{ sites: string | null }], HistoryRow>(
+        `SELECT h.alarm, h.at, h.by, h.action, h.comment, h.detail FROM alarm_history h JOIN alarms a ON a.id = h.alarm
+         WHERE a.live = 1 AND (@sites IS NULL OR a.site IN (SELECT value FROM json_each(@sites))) ORDER BY h.id`,
       ),
       openAll: db.prepare<[], AlarmRow>(`SELECT ${COLUMNS} FROM alarms WHERE ${PENDING} ORDER BY first_at, id`),
       openSite: db.prepare<[string], AlarmRow>(`SELECT ${COLUMNS} FROM alarms WHERE site = ? AND ${PENDING} ORDER BY first_at, id`),
@@ -149,9 +153,10 @@ export class SqliteAlarmStore implements AlarmStore {
     return row === undefined ? null : fromRow(row, historiesOf(this.stmts.historyOf.all(row.id)).get(row.id) ?? []);
   }
 
-  async live(): Promise<Alarm[]> {
+  async live(sites?: readonly string[]): Promise<Alarm[]> {
+    const scope = sites === undefined ? null : JSON.stringify(sites);
     // One read transaction: the rows and their histories agree.
-    const [rows, history] = this.db.transaction(() => [this.stmts.live.all(), this.stmts.liveHistory.all()] as const)();
+    const [rows, history] = this.db.transaction(() => [this.stmts.live.all({ sites: scope }), this.stmts.liveHistory.all({ sites: scope })] as const)();
     const histories = historiesOf(history);
     return rows.map((r) => fromRow(r, histories.get(r.id) ?? []));
   }

@@ -82,8 +82,11 @@ export interface AlarmStore extends AlarmWindowReader {
   get(id: string): Promise<Alarm | null>;
   /** The live alarm (not closed out) for (rule, source), with its history. */
   findLive(rule: string, source: string): Promise<Alarm | null>;
-  /** Every live alarm with its history, ordered by (first_at, id): the alarm service's view at start. */
-  live(): Promise<Alarm[]>;
+  /**
+   * Every live alarm with its history — or only those of `sites` — ordered by (first_at, id):
+   * the alarm service's view at start, and of the sites a worker takes over.
+   */
+  live(sites?: readonly string[]): Promise<Alarm[]>;
   /** Alarms not closed out (open, or cleared but unacknowledged), oldest first (first_at, id), without history. */
   open(site?: string): Promise<Alarm[]>;
   /**

@@ -185,6 +185,8 @@ export function alarmStoreContract(name: string, make: () => Promise<AlarmStoreU
       expect((await store.open()).map((a) => a.id)).toEqual(['x-5', 'x-3', 'x-2', 'x-1']);
       expect((await store.open('demo-hotel')).map((a) => a.id)).toEqual(['x-3', 'x-2', 'x-1']);
       expect((await store.live()).map((a) => a.id)).toEqual(['x-5', 'x-3', 'x-2', 'x-1']);
+      expect((await store.live(['demo-shop'])).map((a) => a.id)).toEqual(['x-5']);
+      expect(await store.live([])).toEqual([]);
     });
 
     it('pages lifecycle times for KPIs by (lastAt, id) after a keyset, raised within the range', async () => {
@@ -271,6 +273,12 @@ export function alarmStoreContract(name: string, make: () => Promise<AlarmStoreU
       // And the next trigger raises a new alarm.
       const again = (await a.raise(trig({ at: iso(T0 + 6000) })))!;
       expect(again.id).not.toBe(raised.id);
+
+      // b takes the site over: after refreshSites its view holds a's alarm, and a resolution
+      // through b clears it (without the refresh, b would not know the alarm was live).
+      const auto = (await a.raise(trig({ source: 'door-102', autoClear: true, at: iso(T0 + 7000) })))!;
+      await b.refreshSites(['demo-hotel']);
+      expect(await b.resolve('door-armed', 'door-102', iso(T0 + 8000))).toMatchObject({ id: auto.id, state: 'cleared' });
       await a.stop();
     });
   });
