@@ -7,9 +7,15 @@
  * same moment: each adds to the row (`accepted = accepted + n`), nothing read first, and rows
  * are touched in a sorted order so two batches do not deadlock; keys and unknown devices are
  * upserts (ON CONFLICT), folded in memory first because one INSERT may not touch a row twice.
+ *
+ * A change to an integration itself (insert, update, token, remove) announces itself in its
+ * transaction (feature 'integrations', server/storage/postgres/changes.ts), so the other
+ * workers' IntegrationService views follow; a batch of counters does not (the views do not
+ * hold counters the push path reads).
  */
 import type pg from 'pg';
 import type { PgSchema } from '../storage/postgres/migrate.ts';
+import { storeChanges, type StoreChangeListener } from '../storage/postgres/changes.ts';
 import { postgresError, type PgClient, type Postgres } from '../storage/postgres/postgres.ts';
 import { idsKey, isEmptyBatch, lastErrorOf, type IntegrationRecord, type IntegrationStore, type NewIntegration, type PendingWrites, type UnknownDevice } from './types.ts';
 
@@ -86,6 +92,7 @@ type UnknownRow = {
 };
 
 const iso = (ms: number): string => new Date(ms).toISOString();
+const FEATURE = 'integrations';
 
 function fromRow(r: IntegrationRow): IntegrationRecord {
   return {
@@ -110,9 +117,13 @@ export class PostgresIntegrationStore implements IntegrationStore {
     private readonly now: () => number = Date.now,
   ) {}
 
+  onChange(listener: StoreChangeListener): Promise<() => void> {
+    return storeChanges(this.pg).subscribe(FEATURE, listener);
+  }
+
   async insert(rec: NewIntegration): Promise<IntegrationRecord> {
     const at = iso(this.now());
-    const { rows } = await this.run<IntegrationRow>(
+    const { rows } = await this.write<IntegrationRow>(
       'store an integration',
       `INSERT INTO integrations (id, adapter, site, name, settings, token_hash, enabled, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $8) RETURNING *`,
@@ -137,7 +148,7 @@ export class PostgresIntegrationStore implements IntegrationStore {
   }
 
   async update(id: string, patch: { name: string; settings: unknown; enabled: boolean }): Promise<IntegrationRecord | null> {
-    const { rows } = await this.run<IntegrationRow>(
+    const { rows } = await this.write<IntegrationRow>(
       'update an integration',
       'UPDATE integrations SET name = $2, settings = $3::jsonb, enabled = $4, updated_at = $5 WHERE id = $1 RETURNING *',
       [id, patch.name, JSON.stringify(patch.settings ?? {}), patch.enabled, iso(this.now())],
@@ -146,12 +157,12 @@ export class PostgresIntegrationStore implements IntegrationStore {
   }
 
   async setTokenHash(id: string, tokenHash: string): Promise<IntegrationRecord | null> {
-    const { rows } = await this.run<IntegrationRow>('change an integration token', 'UPDATE integrations SET token_hash = $2, updated_at = $3 WHERE id = $1 RETURNING *', [id, tokenHash, iso(this.now())]);
+    const { rows } = await this.write<IntegrationRow>('change an integration token', 'UPDATE integrations SET token_hash = $2, updated_at = $3 WHERE id = $1 RETURNING *', [id, tokenHash, iso(this.now())]);
     return rows[0] === undefined ? null : fromRow(rows[0]);
   }
 
   async remove(id: string): Promise<boolean> {
-    const { rowCount } = await this.run('remove an integration', 'DELETE FROM integrations WHERE id = $1', [id]);
+    const { rowCount } = await this.write('remove an integration', 'DELETE FROM integrations WHERE id = $1 RETURNING site', [id]);
     return (rowCount ?? 0) > 0;
   }
 
@@ -244,6 +255,20 @@ export class PostgresIntegrationStore implements IntegrationStore {
     await this.run('prune retransmission keys', 'DELETE FROM integration_seen WHERE at < $1', [since]);
     const { rows } = await this.run<{ device: string; key: string; at: Date }>('read retransmission keys', 'SELECT device, key, at FROM integration_seen WHERE at >= $1 ORDER BY at, device, key', [since]);
     return rows.map((r) => ({ device: r.device, key: r.key, at: r.at.getTime() }));
+  }
+
+  /** A write of one statement ending in `RETURNING site`-or-more, announced (with the site) when it touched a row. */
+  private async write<R extends pg.QueryResultRow = pg.QueryResultRow>(doing: string, sql: string, params: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pg.transaction(async (client) => {
+        const result = await client.query<R>(sql, params);
+        const site = (result.rows[0] as { site?: unknown } | undefined)?.site;
+        if (typeof site === 'string') await storeChanges(this.pg).notify(client, FEATURE, site);
+        return result;
+      });
+    } catch (err) {
+      throw postgresError(err, doing, this.pg.safeUrl);
+    }
   }
 
   private async run<R extends pg.QueryResultRow = pg.QueryResultRow>(doing: string, sql: string, params: unknown[]): Promise<pg.QueryResult<R>> {

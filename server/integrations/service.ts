@@ -16,9 +16,11 @@
  * The push path never waits for the store per message. This service keeps a view of the
  * integrations (id → record as last read or written, and token hash → id) for authenticating
  * pushes, the connectors and `hears`: loaded by start(), kept fresh by every change made
- * through this service, re-read every 15 s and on a token it does not know (an integration
- * created or re-keyed by another worker). Counters, keys, unknown devices and refusals are
- * written in one batch a second (flush); the API's lists and counters read the store.
+ * through this service, re-read whole when another worker changed an integration (PostgreSQL:
+ * the store's onChange, LISTEN/NOTIFY; the connectors follow: stopped, restarted or started)
+ * and read by token on a token it does not know (one issued by another worker a moment ago,
+ * before its notification arrived). Counters, keys, unknown devices and refusals are written in
+ * one batch a second (flush); the API's lists and counters read the store.
  */
 import type { Clock } from '../clock.ts';
 import { ERRORS, StoreTwinError, type ErrorCode } from '../errors.ts';
@@ -36,6 +38,7 @@ import { adapters, getAdapter } from './adapters/index.ts';
 import type { Adapter, AdapterMessage, AdapterState, Connector, ExternalIdKey, PushRequest } from './adapters/types.ts';
 import { normalizeExternalId } from '../registry/external-ids.ts';
 import { emptyPendingWrites, type IntegrationCounts, type IntegrationRecord, type IntegrationStore, type PendingWrites, type UnknownDevice } from './types.ts';
+import { ViewRefresher } from '../storage/postgres/changes.ts';
 import { randomBytes } from 'node:crypto';
 
 export interface IntegrationSettingsConfig {
@@ -100,8 +103,6 @@ interface Tally extends IntegrationCounts {
 
 const MASK = '••••••';
 const FLUSH_EVERY_MS = 1000;
-/** How often the view is re-read (changes made on another worker), in flushes. */
-const RELOAD_EVERY_FLUSHES = 15;
 const TOKEN_PREFIX = 'stw_int_';
 
 function emptyTally(): Tally {
@@ -118,17 +119,26 @@ export class IntegrationService {
   /** Counters, retransmission keys, unknown devices and refusals, written once a second (flush). */
   private pending: PendingWrites = emptyPendingWrites();
   private flushTimer: NodeJS.Timeout | null = null;
-  private flushes = 0;
   private started = false;
   /** The view (see the header): integrations by id, and their ids by token hash. */
   private view = new Map<string, IntegrationRecord>();
   private byToken = new Map<string, string>();
   /** Bumped by every change through this service: a re-read that began before one is dropped. */
   private changes = 0;
+  /** Re-reads after other workers' changes; their unsubscribe. */
+  private readonly refresher: ViewRefresher;
+  private unsubscribe: (() => void) | null = null;
 
   constructor(private readonly deps: IntegrationServiceDeps) {
     this.log = deps.logger.child({ module: 'integrations' });
     this.deduper = new SeqDeduper<string>(deps.config.dedupeWindowS * 1000);
+    this.refresher = new ViewRefresher(
+      async () => {
+        // A change of ours landed during the read: read again (the request runs after this one).
+        if (!(await this.reload())) this.refresher.request({ site: null });
+      },
+      (err) => this.log.warn({ err }, 'integrations changed by another worker not re-read yet; retrying'),
+    );
   }
 
   /** Loads the view, rebuilds the retransmission window and starts the connectors of enabled integrations. */
@@ -136,30 +146,53 @@ export class IntegrationService {
     const now = this.deps.clock.now();
     const keys = await this.deps.store.recentKeys(now - this.deps.config.dedupeWindowS * 1000);
     for (const k of keys) this.deduper.remember(k.device, k.key, k.at);
+    // Listening first: an integration another worker changes while the load runs is heard.
+    this.unsubscribe ??= (await this.deps.store.onChange?.(this.refresher.request)) ?? null;
     await this.reload();
     this.started = true;
     for (const rec of this.view.values()) this.syncConnector(rec);
-    this.flushTimer = setInterval(() => void this.tick(), FLUSH_EVERY_MS);
+    this.flushTimer = setInterval(() => void this.flush(), FLUSH_EVERY_MS);
     this.flushTimer.unref();
   }
 
-  private async tick(): Promise<void> {
-    await this.flush();
-    if (++this.flushes % RELOAD_EVERY_FLUSHES !== 0) return;
-    try {
-      await this.reload();
-    } catch (err) {
-      this.log.warn({ err }, 'integrations could not be re-read');
-    }
+  /** Settles once the re-reads other workers' changes asked for so far are in the view (tests). */
+  settled(): Promise<void> {
+    return this.refresher.idle();
   }
 
-  /** Re-reads the view from the store, unless this service changed something meanwhile. */
-  private async reload(): Promise<void> {
+  /**
+   * Re-reads the view from the store and replaces it in one step; false (nothing replaced) when
+   * this service changed something meanwhile. Once started, the connectors follow what changed.
+   */
+  private async reload(): Promise<boolean> {
     const before = this.changes;
     const all = await this.deps.store.list();
-    if (this.changes !== before) return;
+    if (this.changes !== before) return false;
+    const old = this.view;
     this.view = new Map(all.map((r) => [r.id, r]));
     this.byToken = new Map(all.map((r) => [r.tokenHash, r.id]));
+    if (this.started) this.followConnectors(old);
+    return true;
+  }
+
+  /** After a re-read: connectors of integrations removed stop, of ones changed restart, of new ones start. */
+  private followConnectors(old: ReadonlyMap<string, IntegrationRecord>): void {
+    for (const id of old.keys()) {
+      if (this.view.has(id)) continue;
+      const running = this.connectors.get(id);
+      this.connectors.delete(id);
+      void running?.stop();
+      this.states.delete(id);
+      this.buckets.delete(id);
+    }
+    for (const rec of this.view.values()) {
+      const was = old.get(rec.id);
+      if (was === undefined) this.syncConnector(rec);
+      else if (was.enabled !== rec.enabled || was.adapter !== rec.adapter || JSON.stringify(was.settings) !== JSON.stringify(rec.settings)) {
+        this.states.delete(rec.id);
+        this.restartConnector(rec);
+      }
+    }
   }
 
   /** Records a change made through this service (or a record read fresh) in the view. */
@@ -192,6 +225,9 @@ export class IntegrationService {
 
   async stop(): Promise<void> {
     this.started = false;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.refresher.close();
     const running = [...this.connectors.values()];
     this.connectors.clear();
     await Promise.allSettled(running.map((c) => c.stop()));

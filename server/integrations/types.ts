@@ -76,6 +76,13 @@ export interface IntegrationStore {
   forgetUnknown(integration: string, ids: Readonly<Record<string, string>>): Promise<void>;
   /** Retransmission keys stored since `sinceMs` (the dedupe window, rebuilt after a restart); older ones are deleted. */
   recentKeys(sinceMs: number): Promise<{ device: string; key: string; at: number }[]>;
+  /**
+   * Hears integrations added, changed or removed through OTHER processes (PostgreSQL:
+   * LISTEN/NOTIFY, each such write announced in its transaction; `site: null` after a lost
+   * connection). Absent on SQLite: the server is the file's only writer of integrations (the CLI
+   * does not create or change them). Resolves, once listening, to the unsubscribe.
+   */
+  onChange?(listener: (change: { site: string | null }) => void): Promise<() => void>;
 }
 
 /** The one canonical spelling of a set of platform ids: sorted `key=value` pairs. */

@@ -1,0 +1,106 @@
+/**
+ * IntegrationService's view follows other workers (issue 12): two services over two pools of
+ * one PostgreSQL schema, as two workers. An integration disabled, re-keyed or removed through one
+ * is so for the other's pushes within a second (LISTEN/NOTIFY, changes.ts) — before, a token
+ * the other still knew kept working until its next 15 s re-read.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../server/clock.ts';
+import { EventBus } from '../../server/events.ts';
+import { INTEGRATIONS_PG_SCHEMA } from '../../server/integrations/postgres-store.ts';
+import { IntegrationService } from '../../server/integrations/service.ts';
+import { createIntegrationStore } from '../../server/integrations/store.ts';
+import { createLogger } from '../../server/observability/logger.ts';
+import { Metrics } from '../../server/observability/metrics.ts';
+import { storeChanges } from '../../server/storage/postgres/changes.ts';
+import { migratePostgres } from '../../server/storage/postgres/migrate.ts';
+import { openPostgres, type Postgres } from '../../server/storage/postgres/postgres.ts';
+import { freshPostgres, startPostgres, type PostgresServer } from '../helpers/postgres.ts';
+
+const FIXTURE = path.join(import.meta.dirname, '..', 'fixtures', 'platforms', 'ctwing-datareport-decoded.json');
+
+let server: PostgresServer;
+beforeAll(async () => {
+  server = await startPostgres();
+}, 60_000);
+afterAll(async () => {
+  await server?.stop();
+});
+
+function service(pg: Postgres): IntegrationService {
+  return new IntegrationService({
+    store: createIntegrationStore({ kind: 'postgres', pg }),
+    // Every device is unknown here: the push is answered 200 and counted, nothing ingested.
+    registry: { findDeviceByExternalId: () => null, getDevice: () => null },
+    ingest: {
+      acceptUplink: () => Promise.reject(new Error('not here')),
+      acceptEvents: () => Promise.reject(new Error('not here')),
+      acceptPlatformStatus: () => Promise.reject(new Error('not here')),
+    },
+    sites: { get: (id) => (id === 'demo-hotel' ? {} : undefined) },
+    bus: new EventBus(),
+    metrics: new Metrics(),
+    logger: createLogger({ level: 'silent' }),
+    clock: systemClock,
+    config: { maxPushBytes: 1 << 20, pushRate: { perSecond: 1000, burst: 1000 }, dedupeWindowS: 3600, pictureMaxAgeS: 30 },
+  });
+}
+
+async function within(ms: number, check: () => Promise<boolean>): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('the integrations view follows the other worker', () => {
+  let one: IntegrationService;
+  let two: IntegrationService;
+  let body: Buffer;
+  const stops: Array<() => Promise<void>> = [];
+
+  beforeEach(async () => {
+    body = await readFile(FIXTURE);
+    const fresh = await freshPostgres(server);
+    stops.push(fresh.cleanup);
+    await migratePostgres(fresh.pg, [INTEGRATIONS_PG_SCHEMA]);
+    const second = await openPostgres(server.url, { schema: fresh.schema });
+    stops.push(() => second.close());
+    for (const pg of [fresh.pg, second]) stops.push(() => storeChanges(pg).stop());
+    one = service(fresh.pg);
+    two = service(second);
+    await one.start();
+    await two.start();
+    stops.push(() => one.stop());
+    stops.push(() => two.stop());
+  });
+
+  afterEach(async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  });
+
+  const push = (s: IntegrationService, token: string) => s.push('ctwing', token, { method: 'POST', body, contentType: 'application/json', query: {} });
+  const codeOf = (answer: { body: string | Buffer }) => (JSON.parse(answer.body.toString()) as { error?: { code: string } }).error?.code;
+
+  it('an integration disabled on one is refused by the other within a second, and enabled again', async () => {
+    const { integration, token } = await one.create({ adapter: 'ctwing', site: 'demo-hotel' });
+    expect((await push(two, token)).status).toBe(200);
+    await one.update(integration.id, { enabled: false });
+    await within(1000, async () => codeOf(await push(two, token)) === 'STW_ERR_INTEGRATION_DISABLED');
+    await one.update(integration.id, { enabled: true });
+    await within(1000, async () => (await push(two, token)).status === 200);
+  });
+
+  it('an old token re-keyed or an integration removed on one stops working on the other within a second', async () => {
+    const { integration, token } = await one.create({ adapter: 'ctwing', site: 'demo-hotel' });
+    expect((await push(two, token)).status).toBe(200);
+    const rotated = await one.rotateToken(integration.id);
+    await within(1000, async () => codeOf(await push(two, token)) === 'STW_ERR_INTEGRATION_TOKEN_INVALID');
+    expect((await push(two, rotated.token)).status).toBe(200);
+    await one.remove(integration.id);
+    await within(1000, async () => codeOf(await push(two, rotated.token)) === 'STW_ERR_INTEGRATION_TOKEN_INVALID');
+  });
+});
