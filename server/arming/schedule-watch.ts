@@ -22,10 +22,7 @@ export const SCHEDULE_ACTOR = 'schedule';
 
 export interface ArmingScheduleWatchDeps {
   sites: { list(): Site[] };
-  arming: ArmingReader & {
-    overriddenZones(): Array<{ site: string; zone: string }>;
-    onRemoteChange?(listener: (zones: Array<{ site: string; zone: string }>) => void): () => void;
-  };
+  arming: ArmingReader & { overriddenZones(): Array<{ site: string; zone: string }> };
   bus: EventBus;
   clock: Clock;
 }

@@ -6,6 +6,11 @@
  */
 export interface ArmingReader {
   isArmed(site: string, zone: string, atMs: number): boolean;
+  /**
+   * Zones whose override another worker changed, once `isArmed` answers with it (that worker
+   * announced the change as `zone.arming` on its own bus; here it is not announced again).
+   */
+  onRemoteChange?(listener: (zones: Array<{ site: string; zone: string }>) => void): () => void;
 }
 
 /** A maintenance window as stored and as the API shows it. */

@@ -120,6 +120,14 @@ export class RuleEngine {
       const z = this.zoneStates.get(zoneSource(a.site, a.zone));
       if (z) this.onZone(z, null);
     });
+    // Armed or disarmed through another worker: look again as for a change announced here.
+    const offRemoteArming = this.deps.arming.onRemoteChange?.((zones) => {
+      for (const a of zones) {
+        const z = this.zoneStates.get(zoneSource(a.site, a.zone));
+        if (z) this.onZone(z, null);
+      }
+    });
+    if (offRemoteArming) this.unsubscribe.push(offRemoteArming);
     this.unsubscribe.push(
       this.deps.rules.onChange(() => {
         this.loadRules();
