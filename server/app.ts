@@ -38,6 +38,7 @@ import { ResponseKpis } from './kpis/service.ts';
 import { ChainOverview } from './overview/index.ts';
 import { createSnapshotRowStore, SnapshotLinker, SnapshotStore } from './linkage/index.ts';
 import { LiveFeed } from './live/index.ts';
+import { openRedisFanout } from './live/redis-fanout.ts';
 import { EmailChannel } from './notify/channels/email.ts';
 import { WebhookChannel } from './notify/channels/webhook.ts';
 import { NotifyConfigFile } from './notify/config-file.ts';
@@ -80,6 +81,8 @@ import { SiteCatalog } from './sites/catalog.ts';
 import { eventStoreSpec, openEventStore } from './storage/event-store-factory.ts';
 import type { EventStore } from './storage/types.ts';
 import { openSqliteStorage } from './storage/sqlite/index.ts';
+import { openBackend } from './backend.ts';
+import type { StorageBackend } from './storage/backend.ts';
 import { Twin } from './twin/twin.ts';
 
 export interface Addresses {
@@ -98,6 +101,8 @@ export interface App {
   readonly bus: EventBus;
   readonly sites: SiteCatalog;
   readonly storage: ReturnType<typeof openSqliteStorage>;
+  /** Where the transactional stores live: this SQLite file, or PostgreSQL (STORETWIN_DATABASE_URL). */
+  readonly backend: StorageBackend;
   /** Where events are kept: InfluxDB with STORETWIN_INFLUX_URL, else `storage.events`. */
   readonly events: EventStore;
   readonly devices: DeviceService;
@@ -156,7 +161,11 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
   const storage = openSqliteStorage(path.join(config.dataDir, 'storetwin.db'), { eventWriterThread: config.ingest.writerThread && eventSpec.kind === 'sqlite' });
   const events = openEventStore(eventSpec, () => storage.events);
   // Devices, accounts, settings, twin snapshots and Mosquitto password lines, on the storage backend.
-  const registryBackend = { kind: 'sqlite', db: storage.db } as const;
+  // Everything transactional: PostgreSQL when STORETWIN_DATABASE_URL is set (opened and migrated
+  // here), else the same SQLite file.
+  const opened = await openBackend(config.databaseUrl, storage.db);
+  const backend = opened.backend;
+  const registryBackend = backend;
   const deviceStore = createDeviceStore(registryBackend);
   const accounts = createAccountStore(registryBackend);
   const settings = createSettingsStore(registryBackend);
@@ -202,23 +211,22 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       ? new MosquittoSync({ files: config.broker.external.mosquitto, serverAccount, directory, accounts, passwords: brokerPasswords, bus, logger, metrics })
       : null;
   const emqx = new EmqxAuth({ login: new BrokerLogin({ directory, rehash: (id, hash) => devices.rehashSecret(id, hash), users, serverAccount }), directory, accounts, serverUsername: serverAccount?.username, ingest, logger, metrics });
-  const db = storage.db;
   // People's actions, recorded by the API's route handlers (and the CLI's admin commands).
-  const audit = createAuditStore({ kind: 'sqlite', db }, () => clock.now());
+  const audit = createAuditStore(backend, () => clock.now());
   // Arming overrides and maintenance windows: both services keep what the rules and alarms ask in memory.
-  const armingStore = createArmingStore({ kind: 'sqlite', db });
+  const armingStore = createArmingStore(backend);
   const arming = new ArmingService({ store: armingStore, sites, bus, clock });
   // Windows opening and closing, overrides lapsing: announced like changes by hand.
   const armingWatch = new ArmingScheduleWatch({ sites, arming, bus, clock });
   const maintenance = new MaintenanceService({ store: armingStore, sites, registry, clock });
-  const rules = new RuleStore({ definitions: createRuleDefinitionStore({ kind: 'sqlite', db }), dirs: ruleDirs(config), logger, now: () => clock.now() });
-  const ruleEngine = new RuleEngine({ bus, clock, twin, arming, sites, rules, timers: createRuleTimerStore({ kind: 'sqlite', db }), logger });
+  const rules = new RuleStore({ definitions: createRuleDefinitionStore(backend), dirs: ruleDirs(config), logger, now: () => clock.now() });
+  const ruleEngine = new RuleEngine({ bus, clock, twin, arming, sites, rules, timers: createRuleTimerStore(backend), logger });
   // notify.yaml, watched: a valid edit reaches the planner, channels and escalator (onChange below).
   const notifyFile = await NotifyConfigFile.load({ dataDir: config.dataDir, logger });
   const notifyConfig = notifyFile.current;
   // Alarms, their history and the outbox commit together: one store, one database.
-  const alarmStore = createAlarmStore({ kind: 'sqlite', db });
-  const outbox = createOutbox({ kind: 'sqlite', db }, () => clock.now());
+  const alarmStore = createAlarmStore(backend);
+  const outbox = createOutbox(backend, () => clock.now());
   const planner = new RoutePlanner({
     config: notifyConfig,
     timezoneOf: (site) => sites.get(site)?.timezone,
@@ -265,11 +273,11 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     publicUrl: config.publicUrl,
     now: () => clock.now(),
   });
-  const snapshots = new SnapshotStore({ rows: createSnapshotRowStore({ kind: 'sqlite', db }), dataDir: config.dataDir, clock, onError: (err) => logger.warn({ err }, 'snapshot retention sweep failed') });
+  const snapshots = new SnapshotStore({ rows: createSnapshotRowStore(backend), dataDir: config.dataDir, clock, onError: (err) => logger.warn({ err }, 'snapshot retention sweep failed') });
   // Devices heard through a platform or device system (server/integrations): their pushes,
   // connectors, and snapshots for cameras that are not on our broker.
   const integrations = new IntegrationService({
-    store: createIntegrationStore({ kind: 'sqlite', db }, () => clock.now()),
+    store: createIntegrationStore(backend, () => clock.now()),
     registry,
     ingest,
     sites,
@@ -295,7 +303,9 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
   // Every site in one table (GET /api/overview): footfall from its own rollup of the counters' minutes.
   const overview = new ChainOverview({ sites, registry, twin, events, bus, alarms, kpis: new ResponseKpis({ alarms: alarmStore, targets: config.kpis.targets, now: () => clock.now() }), logger: logger.child({ module: 'overview' }), now: () => clock.now() });
   const apiOptions = { trustProxy: config.http.trustProxy, allowedOrigins: config.http.allowedOrigins };
-  const live = new LiveFeed({ bus, users, guard, origins: originPolicy(apiOptions), sites, clock, logger });
+  // Several workers: what one emits to a site's room reaches that room's sockets on every worker.
+  const fanout = config.redisUrl === undefined ? null : await openRedisFanout(config.redisUrl);
+  const live = new LiveFeed({ bus, users, guard, origins: originPolicy(apiOptions), sites, clock, logger, ...(fanout === null ? {} : { adapter: fanout.adapter }) });
   let ready = false;
   const httpApp = createHttpApp({
     registry,
@@ -338,6 +348,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     bus,
     sites,
     storage,
+    backend,
     events,
     devices,
     directory,
@@ -417,6 +428,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       // Stop taking new data first, then drain what is in flight, then close storage.
       guard.stop();
       await live.stop();
+      await fanout?.close();
       await new Promise<void>((resolve) => {
         httpServer.close(() => resolve());
         httpServer.closeAllConnections();
@@ -439,6 +451,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       directory.stop();
       await reads.stop();
       await events.stop();
+      await opened.close();
       storage.close();
     },
   };

@@ -33,13 +33,13 @@ async function withContext<T>(
   try {
     return await fn(ctx);
   } finally {
-    ctx.close();
+    await ctx.close();
   }
 }
 
 /** An admin command's audit entry, as `cli` (whoever holds the data directory). */
 async function record(ctx: OfflineContext, ...entries: Array<Omit<NewAuditEntry, keyof AuditActor>>): Promise<void> {
-  await createAuditStore({ kind: 'sqlite', db: ctx.storage.db }).appendMany(entries.map((fields) => ({ ...CLI_ACTOR, ...fields })));
+  await createAuditStore(ctx.backend).appendMany(entries.map((fields) => ({ ...CLI_ACTOR, ...fields })));
 }
 
 /** `imei=860374051096202` → ['imei', '860374051096202'] */

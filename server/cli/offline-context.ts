@@ -19,16 +19,22 @@ import { DeviceService } from '../registry/devices.ts';
 import { UserService } from '../auth/users.ts';
 import { SiteCatalog } from '../sites/catalog.ts';
 import { openSqliteStorage } from '../storage/sqlite/index.ts';
+import type { StorageBackend } from '../storage/backend.ts';
+import { openBackend } from '../backend.ts';
+import { createAccountStore } from '../auth/store.ts';
 import { DeviceDirectory } from '../registry/directory.ts';
+import { createDeviceStore } from '../registry/store.ts';
 
 export interface OfflineContext {
   storage: ReturnType<typeof openSqliteStorage>;
+  /** Where devices, accounts and the audit log live: this SQLite file, or the server's PostgreSQL (STORETWIN_DATABASE_URL). */
+  backend: StorageBackend;
   /** The devices, loaded once for this command. */
   directory: DeviceDirectory;
   sites: SiteCatalog;
   devices: DeviceService;
   users: UserService;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export interface OfflineContextOptions {
@@ -43,11 +49,29 @@ export async function openOfflineContext(config: Config, opts: OfflineContextOpt
   if (opts.create) prepareDataDir(config);
   const sites = await SiteCatalog.load(siteDirs(config));
   const storage = openSqliteStorage(path.join(config.dataDir, 'storetwin.db'));
-  const directory = new DeviceDirectory(storage.devices);
+  const opened = await openBackend(config.databaseUrl, storage.db).catch((err: unknown) => {
+    storage.close();
+    throw err;
+  });
+  const deviceStore = createDeviceStore(opened.backend);
+  const accounts = createAccountStore(opened.backend);
+  const directory = new DeviceDirectory(deviceStore);
   await directory.load();
   // Secrets issued here reach an external broker's password file like the server's own do:
   // the stores write their lines with the device or token.
-  const devices = new DeviceService({ store: storage.devices, directory, accounts: storage.accounts, sites, bus: new EventBus() });
-  const users = new UserService({ accounts: storage.accounts, devices: directory });
-  return { storage, directory, sites, devices, users, close: () => storage.close() };
+  const devices = new DeviceService({ store: deviceStore, directory, accounts, sites, bus: new EventBus() });
+  const users = new UserService({ accounts, devices: directory });
+  return {
+    storage,
+    backend: opened.backend,
+    directory,
+    sites,
+    devices,
+    users,
+    async close() {
+      directory.stop();
+      await opened.close();
+      storage.close();
+    },
+  };
 }

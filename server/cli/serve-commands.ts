@@ -15,6 +15,8 @@ interface ServeOptions extends CommonOptions {
   demo: boolean;
   demoSpeed?: string;
   demoDevices?: string;
+  worker?: boolean;
+  workerName?: string;
 }
 
 export function registerServeCommands(program: Command): void {
@@ -26,7 +28,9 @@ export function registerServeCommands(program: Command): void {
     .addOption(new Option('--no-demo', 'start without the demo sites and their simulators'))
     .addOption(new Option('--demo-speed <n>', 'simulated seconds per real second for the demo [default 30]'))
     .addOption(demoDevicesOption())
-    .action(async (opts: ServeOptions, cmd: Command) => run(cmd, opts, opts.demo));
+    .addOption(new Option('--worker', 'one of several workers sharing the sites: no embedded broker, no demo; needs STORETWIN_MQTT_URL, STORETWIN_DATABASE_URL, STORETWIN_INFLUX_URL and STORETWIN_REDIS_URL [env STORETWIN_WORKER]'))
+    .addOption(new Option('--worker-name <name>', "this worker's name among the live ones [env STORETWIN_WORKER_NAME, default host:pid]"))
+    .action(async (opts: ServeOptions, cmd: Command) => run(cmd, opts, opts.demo && opts.worker !== true));
 
   addCommonOptions(program.command('demo').description('the same as serve, always with the demo sites and simulators'))
     .addOption(new Option('--host <host>', 'interface to listen on'))
@@ -53,8 +57,9 @@ async function run(cmd: Command, opts: ServeOptions, demo: boolean): Promise<voi
     logLevel: opts.logLevel,
     demoSpeed: opts.demoSpeed,
     demoDevices: opts.demoDevices,
-    // --no-demo only ever turns the demo off; STORETWIN_DEMO=0 does too.
+    // --no-demo only ever turns the demo off; STORETWIN_DEMO=0 does too (and --worker).
     demo: demo ? undefined : false,
+    cluster: opts.worker === true || opts.workerName !== undefined ? { ...(opts.worker === true ? { worker: true } : {}), ...(opts.workerName === undefined ? {} : { workerName: opts.workerName }) } : undefined,
   });
   const app = await createApp(config);
   await app.listen();

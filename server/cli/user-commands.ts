@@ -31,7 +31,7 @@ async function requireUser(ctx: OfflineContext, name: string): Promise<UserRecor
 
 /** An admin command's audit entry, as `cli` (whoever holds the data directory). */
 async function record(ctx: OfflineContext, fields: Omit<NewAuditEntry, keyof AuditActor>): Promise<void> {
-  await createAuditStore({ kind: 'sqlite', db: ctx.storage.db }).append({ ...CLI_ACTOR, ...fields });
+  await createAuditStore(ctx.backend).append({ ...CLI_ACTOR, ...fields });
 }
 
 /** Opens the data directory, runs `body`, closes it whatever happens. */
@@ -40,7 +40,7 @@ async function withContext(cmd: Command, opts: CommonOptions, body: (ctx: Offlin
   try {
     await body(ctx);
   } finally {
-    ctx.close();
+    await ctx.close();
   }
 }
 
@@ -66,7 +66,7 @@ export function registerUserCommands(program: Command): void {
         await record(ctx, { action: 'user.created', site: null, target: userTarget(created), after: { username: created.username, role: created.role, sites: created.sites }, scope: created.sites });
         console.log(`created ${created.role} "${created.username}"`);
       } finally {
-        ctx.close();
+        await ctx.close();
       }
     });
 
