@@ -159,6 +159,7 @@ export class StoreChanges {
       this.retry = null;
       this.wake = null;
       this.backoff = Math.min(this.backoff * 2, this.opts.maxBackoffMs);
+      if (this.pgh.pool.ending) this.stopped = true; // closed without stop(): give up
       if (this.stopped) return;
       try {
         await this.listenOnce(true);
@@ -219,6 +220,11 @@ export class StoreChanges {
   private startHeartbeat(client: pg.Client): void {
     const every = this.opts.heartbeatMs;
     this.heartbeat = setInterval(() => {
+      // Its pool was closed without stop(): nothing is left to hear changes for.
+      if (this.pgh.pool.ending) {
+        void this.stop();
+        return;
+      }
       let answered = false;
       const timer = setTimeout(() => {
         if (!answered) this.lost(client, new Error(`no answer to a heartbeat within ${every / 2} ms`));
