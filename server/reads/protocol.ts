@@ -4,6 +4,7 @@
  * transferred.
  */
 import type { ErrorCode } from '../errors.ts';
+import type { HistoryAlarm } from '../history/alarms.ts';
 import type { EventStoreSpec } from '../storage/event-store-factory.ts';
 import type { BacktestResult } from '../rules/backtest.ts';
 import type { Rule } from '../rules/schema.ts';
@@ -34,6 +35,11 @@ export interface HistoryJob {
   maxEvents: number;
   /** See HistoryOptions.alarmCategories. */
   alarmCategories?: readonly string[];
+  /**
+   * The window's alarms, read by the server from its alarm store (which may be PostgreSQL):
+   * at most MAX_HISTORY_ALARMS + 1, a handful of rows beside the events the thread reads.
+   */
+  alarms: HistoryAlarm[];
 }
 
 export type ReadJob = BacktestJob | HistoryJob;

@@ -8,7 +8,6 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isStoreTwinError } from '../errors.ts';
-import { SqliteAlarmWindow } from '../history/alarms.ts';
 import { buildHistoryJson } from '../history/history.ts';
 import { createLogger } from '../observability/logger.ts';
 import { backtest } from '../rules/backtest.ts';
@@ -25,7 +24,6 @@ const db = openDatabase(data.dbFile, { readonly: true });
 const events = openEventStore(readOnlySpec(data.events), () => new SqliteEventStore(db));
 /** Started at the first job, again after a failed start (InfluxDB may be back by the next job). */
 let eventsStarted: Promise<void> | null = null;
-const alarms = new SqliteAlarmWindow(db);
 const running = new Map<number, AbortController>();
 let stopping = false;
 let closing = false;
@@ -57,7 +55,8 @@ async function run(id: number, job: ReadJob, signal: AbortSignal): Promise<void>
     post({ id, backtest: result });
     return;
   }
-  // The site's devices come with the job, from the server's directory.
+  // The site's devices and the window's alarms come with the job, from the server's directory and alarm store.
+  const alarms = { overlapping: async () => job.alarms };
   const json = await buildHistoryJson({ events, registry: { allDevices: () => job.devices }, alarms }, job.site, job.fromMs, job.toMs, { maxEvents: job.maxEvents, signal, alarmCategories: job.alarmCategories });
   // A buffer of its own (not a slice of Node's shared pool) moves to the server without a copy.
   const own = json.byteOffset === 0 && json.buffer.byteLength === json.byteLength;

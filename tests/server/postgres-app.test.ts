@@ -89,6 +89,12 @@ describe('everything transactional in PostgreSQL (STORETWIN_DATABASE_URL)', () =
     expect((await api('GET', `/api/devices/${DOOR}`)).status).toBe(200);
     const arming = await api('GET', `/api/sites/${HOTEL}/arming`);
     expect(JSON.stringify(arming.body)).toContain(ZONE);
+    // A long replay is built in the long-read thread, which reads no database of its own for
+    // alarms: they come with the job from the alarm store in PostgreSQL.
+    const from = new Date(Date.now() - 30 * 3600_000).toISOString(); // over 24 h: the thread
+    const replay = await api('GET', `/api/sites/${HOTEL}/history?from=${from}&to=${new Date().toISOString()}`);
+    expect(replay.status).toBe(200);
+    expect((replay.body.alarms as Array<{ id: string }>).map((a) => a.id)).toContain(alarmId);
     const audit = await api('GET', '/api/audit?action=alarm');
     expect((audit.body.items as Array<{ action: string }>).map((e) => e.action)).toContain('alarm.acknowledged');
   });

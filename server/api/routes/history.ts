@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { assertSiteVisible, can, type Action } from '../../auth/roles.ts';
 import { StoreTwinError } from '../../errors.ts';
 import type { AlarmWindowReader } from '../../history/alarms.ts';
-import { buildHistoryJson, DEFAULT_HISTORY_MAX_EVENTS, DEFAULT_WINDOW_MS, historyWindow } from '../../history/history.ts';
+import { buildHistoryJson, DEFAULT_HISTORY_MAX_EVENTS, DEFAULT_WINDOW_MS, historyWindow, MAX_HISTORY_ALARMS } from '../../history/history.ts';
 import type { ReadWorker } from '../../reads/worker.ts';
 import type { Site } from '../../sites/model.ts';
 import { allow, userOf } from '../auth.ts';
@@ -124,7 +124,18 @@ export function historyRoutes(opts: HistoryRouteOptions): ApiRouteModule {
         try {
           json =
             opts.reads && toMs - fromMs > DEFAULT_WINDOW_MS
-              ? await opts.reads.history({ site, devices: deps.registry.allDevices().filter((d) => d.site === site.id), fromMs, toMs, maxEvents, alarmCategories }, { signal: gone.signal })
+              ? await opts.reads.history(
+                  {
+                    site,
+                    devices: deps.registry.allDevices().filter((d) => d.site === site.id),
+                    alarms: await opts.alarms.overlapping(site.id, fromMs, toMs, MAX_HISTORY_ALARMS + 1, alarmCategories),
+                    fromMs,
+                    toMs,
+                    maxEvents,
+                    alarmCategories,
+                  },
+                  { signal: gone.signal },
+                )
               : await buildHistoryJson(sources, site, fromMs, toMs, { maxEvents, signal: gone.signal, alarmCategories });
         } catch (err) {
           if (gone.signal.aborted) return;
