@@ -11,6 +11,7 @@
 import http from 'node:http';
 import type { Express } from 'express';
 import { isIPv6, type AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { AlarmService } from './alarms/service.ts';
 import { createAlarmStore } from './alarms/store.ts';
@@ -82,6 +83,8 @@ import { eventStoreSpec, openEventStore } from './storage/event-store-factory.ts
 import type { EventStore } from './storage/types.ts';
 import { openSqliteStorage } from './storage/sqlite/index.ts';
 import { openBackend } from './backend.ts';
+import { createSiteWorker, defaultWorkerName, type SiteWorker } from './cluster/worker.ts';
+import { storeChanges } from './storage/postgres/changes.ts';
 import type { StorageBackend } from './storage/backend.ts';
 import { Twin } from './twin/twin.ts';
 
@@ -165,6 +168,12 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
   // here), else the same SQLite file.
   const opened = await openBackend(config.databaseUrl, storage.db);
   const backend = opened.backend;
+  // Several workers on one PostgreSQL: what one writes (rules, arming, integrations) reaches the
+  // others' in-memory views through LISTEN/NOTIFY.
+  const changes = backend.kind === 'postgres' ? storeChanges(backend.pg) : null;
+  await changes?.start({ logger: logger.child({ module: 'storage.changes' }) });
+  // One worker of several (--worker): the sites this one holds, by lease (server/cluster).
+  const workerName = config.cluster.workerName ?? defaultWorkerName(os.hostname(), process.pid);
   const registryBackend = backend;
   const deviceStore = createDeviceStore(registryBackend);
   const accounts = createAccountStore(registryBackend);
@@ -188,7 +197,25 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     logger,
     metrics,
   });
-  const twin = new Twin({ sites, registry, store: createTwinStore(registryBackend), settings, bus, logger });
+  const siteWorker: SiteWorker | null =
+    config.cluster.worker && backend.kind === 'postgres'
+      ? createSiteWorker(
+          {
+            config,
+            pg: backend.pg,
+            broker: { directory, ingest, isOnline: (id): boolean => twin.deviceState(id)?.online === true, logger, metrics },
+            sites: () => sites.list().map((s) => s.id),
+            logger,
+            // What this worker holds of a site it lets go is written before the next owner reads it.
+            beforeRelease: async () => {
+              await ruleEngine.flushed();
+              await twin.flushed();
+            },
+          },
+          workerName,
+        )
+      : null;
+  const twin: Twin = new Twin({ sites, registry, store: createTwinStore(registryBackend), settings, bus, logger, ...(siteWorker ? { owner: siteWorker.ownership } : {}) });
   // Live connections opened with a user's token (socket.io, the MQTT alarm feed) end within
   // half a second of the token being revoked or the user changed.
   const guard = new ConnectionGuard({ users });
@@ -205,6 +232,8 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       isOnline: (id) => twin.deviceState(id)?.online === true,
       logger,
       metrics,
+      // A worker's own session only publishes: each site it holds is read by a session of its own.
+      ...(config.cluster.worker ? { session: { clientId: `${config.broker.external.clientId}-${workerName}`.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64), subscriptions: [] } } : {}),
     });
   const mosquitto =
     config.mqttUrl && config.broker.external.mosquitto && serverAccount
@@ -215,12 +244,12 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
   const audit = createAuditStore(backend, () => clock.now());
   // Arming overrides and maintenance windows: both services keep what the rules and alarms ask in memory.
   const armingStore = createArmingStore(backend);
-  const arming = new ArmingService({ store: armingStore, sites, bus, clock });
+  const arming = new ArmingService({ store: armingStore, sites, bus, clock, onError: (err) => logger.warn({ err }, 'arming changes from another worker not re-read yet; retrying') });
   // Windows opening and closing, overrides lapsing: announced like changes by hand.
-  const armingWatch = new ArmingScheduleWatch({ sites, arming, bus, clock });
-  const maintenance = new MaintenanceService({ store: armingStore, sites, registry, clock });
+  const armingWatch = new ArmingScheduleWatch({ sites, arming, bus, clock, owns: (site) => siteWorker?.ownership.owns(site) ?? true });
+  const maintenance = new MaintenanceService({ store: armingStore, sites, registry, clock, onError: (err) => logger.warn({ err }, 'maintenance windows from another worker not re-read yet; retrying') });
   const rules = new RuleStore({ definitions: createRuleDefinitionStore(backend), dirs: ruleDirs(config), logger, now: () => clock.now() });
-  const ruleEngine = new RuleEngine({ bus, clock, twin, arming, sites, rules, timers: createRuleTimerStore(backend), logger });
+  const ruleEngine = new RuleEngine({ bus, clock, twin, arming, sites, rules, timers: createRuleTimerStore(backend), logger, ...(siteWorker ? { owner: siteWorker.ownership } : {}) });
   // notify.yaml, watched: a valid edit reaches the planner, channels and escalator (onChange below).
   const notifyFile = await NotifyConfigFile.load({ dataDir: config.dataDir, logger });
   const notifyConfig = notifyFile.current;
@@ -402,6 +431,11 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
         await mosquitto?.start();
         await broker.start();
         mqtt = externalAddress(config.mqttUrl!);
+        // A worker takes its share of the sites now that everything downstream listens.
+        if (siteWorker) {
+          siteWorker.ownership.on('acquired', (site) => void alarms.refreshSites([site]).catch((err: unknown) => logger.error({ err, site }, 'could not read the alarms of an acquired site')));
+          await siteWorker.start();
+        }
       }
       live.start(httpServer);
       guard.start();
@@ -427,6 +461,8 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       ready = false;
       // Stop taking new data first, then drain what is in flight, then close storage.
       guard.stop();
+      // A worker hands its sites over first: the others take them on their next tick.
+      await siteWorker?.stop();
       await live.stop();
       await fanout?.close();
       await new Promise<void>((resolve) => {
@@ -444,6 +480,8 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       escalator.stop();
       await deliveries.stop();
       armingWatch.stop();
+      arming.stop();
+      maintenance.stop();
       await ruleEngine.stop();
       await alarms.stop();
       rules.stop();
@@ -451,6 +489,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       directory.stop();
       await reads.stop();
       await events.stop();
+      await changes?.stop();
       await opened.close();
       storage.close();
     },

@@ -25,6 +25,8 @@ export interface ArmingScheduleWatchDeps {
   arming: ArmingReader & { overriddenZones(): Array<{ site: string; zone: string }> };
   bus: EventBus;
   clock: Clock;
+  /** A worker of several announces only the sites it holds (another worker announces the rest). */
+  owns?: (site: string) => boolean;
 }
 
 export class ArmingScheduleWatch {
@@ -61,12 +63,14 @@ export class ArmingScheduleWatch {
   check(): void {
     const now = this.deps.clock.now();
     const watched = new Map<string, { site: string; zone: string }>();
+    const owns = this.deps.owns ?? (() => true);
     for (const site of this.deps.sites.list()) {
+      if (!owns(site.id)) continue;
       for (const floor of site.floors) {
         for (const zone of floor.zones) if (zone.armedDuring.length > 0) watched.set(key(site.id, zone.id), { site: site.id, zone: zone.id });
       }
     }
-    for (const z of this.deps.arming.overriddenZones()) watched.set(key(z.site, z.zone), z);
+    for (const z of this.deps.arming.overriddenZones()) if (owns(z.site)) watched.set(key(z.site, z.zone), z);
     const changed: Array<{ site: string; zone: string; armed: boolean }> = [];
     for (const [k, { site, zone }] of watched) {
       const armed = this.deps.arming.isArmed(site, zone, now);

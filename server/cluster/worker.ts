@@ -21,6 +21,8 @@ export interface SiteWorkerDeps {
   /** Every site there is. */
   sites: () => readonly string[];
   logger: Logger;
+  /** Awaited before a lost site's lease is released, after its session closed: the worker writes what it holds of those sites. */
+  beforeRelease?: (sites: readonly string[]) => Promise<void>;
 }
 
 export interface SiteWorker {
@@ -45,7 +47,10 @@ export function createSiteWorker(deps: SiteWorkerDeps, name: string): SiteWorker
     sites: deps.sites,
     ttlMs: config.cluster.leaseTtlMs,
     tickMs: config.cluster.leaseTickMs,
-    letGo: (): Promise<void> => consumers.settled(),
+    letGo: async (sites): Promise<void> => {
+      await consumers.settled();
+      await deps.beforeRelease?.(sites);
+    },
   });
   const consumers: SiteConsumers = new SiteConsumers({
     ownership,

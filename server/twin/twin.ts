@@ -5,6 +5,7 @@
  * the zones' state as one setting). The devices it knows come from the in-memory directory.
  */
 import { deviceTypeHas } from '../../devices/index.ts';
+import type { SiteOwner } from '../cluster/site-ownership.ts';
 import type { EventBus, ServerEvents } from '../events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { PublicDevice } from '../registry/types.ts';
@@ -28,9 +29,17 @@ export interface TwinDeps {
   logger: Logger;
   /** How often dirty device state is written to the store. */
   persistEveryMs?: number;
+  /**
+   * A worker of several keeps the twin of the sites it holds (server/cluster/site-ownership.ts):
+   * it writes only those sites' state, each site's zones under a key of its own, and reads a
+   * site's state from the store when it acquires the site. Alone, the twin holds every site.
+   */
+  owner?: SiteOwner;
 }
 
 const ZONE_STATE_KEY = 'twin.zones';
+/** A worker's zones: one key per site, so that workers holding different sites never overwrite each other. */
+const siteZonesKey = (site: string) => `${ZONE_STATE_KEY}/${site}`;
 
 const zoneKey = (site: string, zone: string) => `${site}/${zone}`;
 
@@ -44,6 +53,8 @@ export class Twin implements TwinReader {
   private readonly byZone = new Map<string, Set<string>>();
   private readonly dirty = new Set<string>();
   private zonesDirty = false;
+  /** Sites whose zones changed since the last write (a worker's per-site keys). */
+  private readonly zonesDirtySites = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   /** The write under way, if any: one at a time, and stop() waits for it. */
   private persisting: Promise<void> | null = null;
@@ -84,8 +95,43 @@ export class Twin implements TwinReader {
       this.changedDevice(state, ['rejected', 'lastRejection']);
     });
 
+    const owner = this.deps.owner;
+    if (owner) {
+      const onAcquired = (site: string): void => void this.reloadSite(site);
+      owner.on('acquired', onAcquired);
+      this.unsubscribe.push(() => owner.off('acquired', onAcquired));
+    }
+
     this.timer = setInterval(() => void this.persist(), this.deps.persistEveryMs ?? 5000);
     this.timer.unref();
+  }
+
+  /** Whether this twin keeps the site's state: every site alone, the held ones in a worker of several. */
+  private holds(site: string): boolean {
+    return this.deps.owner?.owns(site) ?? true;
+  }
+
+  /**
+   * A site acquired: its devices' and zones' state as the worker that held it last wrote it.
+   * Also what a worker's start does for the sites it is given.
+   */
+  async reloadSite(site: string): Promise<void> {
+    try {
+      const ids = new Set(this.deps.registry.allDevices().filter((d) => d.site === site).map((d) => d.id));
+      const saved = (await this.deps.store.loadDeviceStates()).filter((s) => ids.has(s.device));
+      const zones = await this.deps.settings.get(siteZonesKey(site));
+      for (const s of saved) {
+        const rec = this.deps.registry.getDevice(s.device);
+        if (!rec) continue;
+        const { secretHash: _secretHash, ...device } = rec;
+        this.unindex(this.devices.get(s.device) ?? emptyDeviceState(device));
+        this.addDevice(device, s.state);
+      }
+      this.restoreZones(zones);
+      for (const z of this.zones.get(site)?.values() ?? []) this.deps.bus.emit('twin.zone', { state: { ...z }, changed: Object.keys(z) as Array<keyof ZoneState> });
+    } catch (err) {
+      this.log.error({ err, site }, 'could not read the twin of an acquired site');
+    }
   }
 
   async stop(): Promise<void> {
@@ -181,6 +227,7 @@ export class Twin implements TwinReader {
     const { device, zones } = reduceEvent(this.world, state, e);
     for (const { zone, changed } of zones) {
       this.zonesDirty = true;
+      this.zonesDirtySites.add(zone.site);
       this.deps.bus.emit('twin.zone', { state: { ...zone }, changed });
     }
     this.changedDevice(state, device);
@@ -189,6 +236,11 @@ export class Twin implements TwinReader {
   private changedDevice(state: DeviceState, changed: Array<keyof DeviceState>): void {
     this.dirty.add(state.id);
     this.deps.bus.emit('twin.device', { state: { ...state }, changed: [...new Set(changed)] });
+  }
+
+  /** Resolves once what changed so far is written (a worker letting a site go). */
+  flushed(): Promise<void> {
+    return this.persist();
   }
 
   /** Writes what changed since the last write; after one still running, never beside it. */
@@ -203,10 +255,16 @@ export class Twin implements TwinReader {
   private async persistNow(): Promise<void> {
     // Taken (copied) before the await: what changes meanwhile stays dirty for the next write,
     // and a failed write puts its devices back.
-    const ids = [...this.dirty];
+    // A worker writes only the sites it holds: another worker's is that worker's to write.
+    const ids = [...this.dirty].filter((id) => {
+      const site = this.devices.get(id)?.site;
+      return site !== undefined && this.holds(site);
+    });
     this.dirty.clear();
     const zonesDirty = this.zonesDirty;
     this.zonesDirty = false;
+    const zoneSites = [...this.zonesDirtySites].filter((site) => this.holds(site));
+    this.zonesDirtySites.clear();
     try {
       if (ids.length > 0) {
         const updatedAt = new Date().toISOString();
@@ -216,13 +274,16 @@ export class Twin implements TwinReader {
         });
         await this.deps.store.saveDeviceStates(states);
       }
-      if (zonesDirty) {
+      if (this.deps.owner) {
+        for (const site of zoneSites) await this.deps.settings.set(siteZonesKey(site), JSON.stringify([...(this.zones.get(site)?.values() ?? [])]));
+      } else if (zonesDirty) {
         const zones = [...this.zones.values()].flatMap((m) => [...m.values()]);
         await this.deps.settings.set(ZONE_STATE_KEY, JSON.stringify(zones));
       }
     } catch (err) {
       for (const id of ids) if (this.devices.has(id)) this.dirty.add(id);
       this.zonesDirty ||= zonesDirty;
+      for (const site of zoneSites) this.zonesDirtySites.add(site);
       this.log.error({ err }, 'twin state could not be persisted');
     }
   }
