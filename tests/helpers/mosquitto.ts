@@ -66,6 +66,12 @@ export interface MosquittoOptions {
    * broker.external.mosquitto), persistence on, a pid file. `users` is then ignored.
    */
   managed?: boolean;
+  /**
+   * With `managed`: a client's id is its user name (README's single-server setup). Off for
+   * several StoreTwin workers, whose per-site sessions share one account but need ids of their
+   * own — as on EMQX, which the cluster tests stand Mosquitto in for.
+   */
+  clientIdFromUsername?: boolean;
 }
 
 /** Where a managed Mosquitto reads its accounts and writes its pid. */
@@ -94,7 +100,7 @@ export async function startMosquitto(users: Record<string, string> = {}, opts: M
         `password_file ${passwordFile}`,
         `acl_file ${files.aclFile}`,
         `pid_file ${files.pidFile}`,
-        'use_username_as_clientid true',
+        `use_username_as_clientid ${opts.clientIdFromUsername === false ? 'false' : 'true'}`,
         'persistence true',
         `persistence_location ${dir}/`,
         // Everything devices publish while StoreTwin is away is queued for its session.

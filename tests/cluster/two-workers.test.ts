@@ -1,0 +1,202 @@
+/**
+ * StoreTwin as two workers (`serve --worker`, child processes) on one Mosquitto, PostgreSQL,
+ * InfluxDB and Redis, all real and on loopback — the topology of deploy/compose.yaml with
+ * Mosquitto standing in for EMQX. The demo sites are split between the workers by leases.
+ * - A door opening in an armed room of either site reaches a socket.io client connected to
+ *   the OTHER worker (the alarm is raised by the site's owner, fanned out through Redis).
+ * - SIGKILL of one worker: the other serves its sites within 10 s, and every door event
+ *   Mosquitto acknowledged meanwhile is stored exactly once (after dedupe) in InfluxDB.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { MqttClient } from 'mqtt';
+import pg from 'pg';
+import { io as connectLive, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Alarm } from '../../server/alarms/types.ts';
+import { openOfflineContext } from '../../server/cli/offline-context.ts';
+import { InfluxDB } from 'influx';
+import { eventually, tempDir, testConfig } from '../helpers/app.ts';
+import { startInfluxd, type Influxd } from '../helpers/influxd.ts';
+import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
+import { connectDevice } from '../helpers/mqtt.ts';
+import { startPostgres, type PostgresServer } from '../helpers/postgres.ts';
+import { startRedis, type RedisServer } from '../helpers/redis.ts';
+
+const CHILD = path.join(import.meta.dirname, 'fixtures', 'worker-child.ts');
+const PASSWORD = 'correct horse battery';
+const SERVER_PASSWORD = 'storetwin-cluster-password';
+const HOTEL = 'demo-hotel';
+const SHOP = 'demo-shop';
+const DOORS = [
+  { id: 'door-cluster-hotel', site: HOTEL, zone: '3-05' },
+  { id: 'door-cluster-shop', site: SHOP, zone: 'cash-room' },
+];
+
+let postgres: PostgresServer;
+let redis: RedisServer;
+let influxd: Influxd;
+let mosquitto: Mosquitto;
+let databaseUrl: string;
+const env: Record<string, string> = {};
+const workers = new Map<string, { child: ChildProcess; httpUrl: string }>();
+const sockets: Socket[] = [];
+const devices: MqttClient[] = [];
+const secrets = new Map<string, string>();
+
+function startWorker(name: string): Promise<{ child: ChildProcess; httpUrl: string }> {
+  return tempDir().then(
+    (dataDir) =>
+      new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', CHILD, name, dataDir], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+        child.once('exit', (code) => reject(new Error(`worker ${name} exited early with ${code}`)));
+        createInterface({ input: child.stdout! }).once('line', (line) => {
+          const w = { child, httpUrl: (JSON.parse(line) as { httpUrl: string }).httpUrl };
+          workers.set(name, w);
+          resolve(w);
+        });
+      }),
+  );
+}
+
+async function leases(): Promise<Map<string, string>> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ site: string; owner: string }>('SELECT site, owner FROM site_leases WHERE expires_at > now()');
+    return new Map(rows.map((r) => [r.site, r.owner]));
+  } finally {
+    await client.end();
+  }
+}
+
+async function login(httpUrl: string): Promise<string> {
+  const res = await fetch(`${httpUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'boss', password: PASSWORD }) });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { token: string }).token;
+}
+
+async function post(httpUrl: string, token: string, url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${httpUrl}${url}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function live(httpUrl: string, token: string): Promise<Alarm[]> {
+  const socket = connectLive(httpUrl, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
+  sockets.push(socket);
+  const seen: Alarm[] = [];
+  socket.on('alarm', (a: Alarm) => seen.push(a));
+  await new Promise<void>((res, rej) => {
+    socket.once('connect', () => res());
+    socket.once('connect_error', rej);
+  });
+  return seen;
+}
+
+beforeAll(async () => {
+  [postgres, redis, influxd, mosquitto] = await Promise.all([startPostgres(), startRedis(), startInfluxd(), startMosquitto({}, { managed: true, clientIdFromUsername: false })]);
+  const admin = new pg.Client({ connectionString: postgres.url });
+  await admin.connect();
+  await admin.query('CREATE DATABASE storetwin_cluster');
+  await admin.end();
+  databaseUrl = postgres.url.replace(/\/postgres$/, '/storetwin_cluster');
+  Object.assign(env, {
+    STORETWIN_MQTT_URL: `mqtt://storetwin:${SERVER_PASSWORD}@127.0.0.1:${mosquitto.port}`,
+    STORETWIN_DATABASE_URL: databaseUrl,
+    STORETWIN_INFLUX_URL: `${influxd.url}/storetwin_cluster`,
+    STORETWIN_REDIS_URL: redis.url,
+    MOSQUITTO_FILES: JSON.stringify(mosquitto.files),
+  });
+  // The first admin, made with the command line's context on the shared PostgreSQL (as
+  // `storetwin user add` would), before any worker runs.
+  const ctx = await openOfflineContext(testConfig(await tempDir(), { databaseUrl }), { create: true });
+  await ctx.users.createUser({ username: 'boss', password: PASSWORD, role: 'admin', sites: [] });
+  await ctx.close();
+
+  await Promise.all([startWorker('w1'), startWorker('w2')]);
+  // Both sites held, one each (rendezvous hashing over two workers splits two sites either
+  // way; what matters is that each is held by exactly one).
+  await eventually(async () => (await leases()).size === 2, 15_000, 100);
+}, 120_000);
+
+afterAll(async () => {
+  for (const s of sockets) s.close();
+  for (const d of devices) await d.endAsync(true).catch(() => undefined);
+  for (const w of workers.values()) if (w.child.exitCode === null) w.child.kill('SIGKILL');
+  await Promise.all([postgres?.stop(), redis?.stop(), influxd?.stop(), mosquitto?.close()]);
+});
+
+describe('two workers', () => {
+  it('a door opening in an armed room of either site reaches a dashboard on the other worker', async () => {
+    const w1 = workers.get('w1')!;
+    const w2 = workers.get('w2')!;
+    const token1 = await login(w1.httpUrl);
+    const token2 = await login(w2.httpUrl);
+    for (const d of DOORS) {
+      const res = await post(w1.httpUrl, token1, '/api/devices', { id: d.id, site: d.site, type: 'door-sensor', zone: d.zone });
+      expect(res.status).toBe(201);
+      secrets.set(d.id, res.body.secret as string);
+      // Armed through the worker that does NOT hold the site: the owner's view hears it (NOTIFY).
+      expect((await post(w2.httpUrl, token2, `/api/sites/${d.site}/zones/${d.zone}/arm`, {})).status).toBe(200);
+    }
+    const owners = await leases();
+    const onW1 = await live(w1.httpUrl, token1);
+    const onW2 = await live(w2.httpUrl, token2);
+
+    for (const [i, d] of DOORS.entries()) {
+      // Mosquitto reloads its password file when the worker that registered the device tells it.
+      const client = await eventually(() => connectDevice(mosquitto.url, d.id, secrets.get(d.id)!), 10_000, 200);
+      devices.push(client);
+      await client.publishAsync(`storetwin/${d.site}/${d.id}/up`, JSON.stringify({ type: 'door', state: 'open', seq: 100 + i }), { qos: 1 });
+      const other = owners.get(d.site) === 'w1' ? onW2 : onW1;
+      const alarm = await eventually(() => other.find((a) => a.site === d.site && a.zone === d.zone && a.rule === 'door-opened-armed'), 10_000);
+      expect(alarm).toMatchObject({ severity: 'critical', state: 'active' });
+    }
+  });
+
+  it('SIGKILL of a worker: the other serves its sites within 10 s; every acknowledged event is stored once', async () => {
+    const before = await leases();
+    const victim = before.get(HOTEL)!;
+    const survivor = victim === 'w1' ? 'w2' : 'w1';
+    const door = devices[0]!; // the hotel's door sensor
+    // Stream door events for the hotel before, across and after the kill; count PUBACKs.
+    const acked = new Set<number>();
+    let seq = 1000;
+    let streaming = true;
+    const streamer = (async () => {
+      while (streaming) {
+        const s = seq++;
+        await door.publishAsync(`storetwin/${HOTEL}/door-cluster-hotel/up`, JSON.stringify({ type: 'door', state: s % 2 ? 'open' : 'closed', seq: s }), { qos: 1 });
+        acked.add(s);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 500));
+    const killedAt = Date.now();
+    const firstAfterKill = seq;
+    workers.get(victim)!.child.kill('SIGKILL');
+    // Served again: the survivor holds both leases and has stored an event published after the kill.
+    const influx = new InfluxDB(env.STORETWIN_INFLUX_URL!);
+    const maxStored = async () => ((await influx.query(`SELECT max("seq") FROM "raw"."events" WHERE "device" = 'door-cluster-hotel'`)) as unknown as Array<{ max: number }>)[0]?.max ?? 0;
+    await eventually(async () => (await maxStored()) > firstAfterKill, 10_000, 50);
+    const failoverMs = Date.now() - killedAt;
+    const now = await leases();
+    expect([now.get(HOTEL), now.get(SHOP)]).toEqual([survivor, survivor]);
+    console.log(`failover: ${victim}'s sites served by ${survivor} ${failoverMs} ms after SIGKILL (default leases: 6 s, renewed every 2 s)`);
+    expect(failoverMs).toBeLessThanOrEqual(10_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    streaming = false;
+    await streamer;
+
+    // Every event Mosquitto acknowledged reaches InfluxDB exactly once (the survivor resumes
+    // the site's session and ingest's dedupe drops what the victim had already stored).
+    const stored = await eventually(async () => {
+      const rows = (await influx.query(`SELECT "seq" FROM "raw"."events" WHERE "device" = 'door-cluster-hotel' AND "seq" >= 1000`)) as unknown as Array<{ seq: number }>;
+      const seqs = rows.map((r) => r.seq);
+      return [...acked].every((s) => seqs.includes(s)) ? seqs : null;
+    }, 15_000, 250);
+    expect(stored.length, 'stored exactly once').toBe(new Set(stored).size);
+    expect(acked.size).toBeGreaterThan(20);
+  });
+});
