@@ -10,20 +10,11 @@
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { StoreTwinError } from '../errors.ts';
+import { maskUrlPassword } from '../observability/mask-url.ts';
 
 export interface RedisFanout {
   adapter: ReturnType<typeof createAdapter>;
   close(): Promise<void>;
-}
-
-function masked(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
 }
 
 export async function openRedisFanout(url: string, opts: { connectTimeoutMs?: number } = {}): Promise<RedisFanout> {
@@ -40,7 +31,7 @@ export async function openRedisFanout(url: string, opts: { connectTimeoutMs?: nu
   } catch (err) {
     pub.disconnect();
     sub.disconnect();
-    throw new StoreTwinError('STW_ERR_REDIS_UNREACHABLE', `could not connect to Redis: ${err instanceof Error ? err.message : String(err)}`, { url: masked(url) });
+    throw new StoreTwinError('STW_ERR_REDIS_UNREACHABLE', `could not connect to Redis: ${err instanceof Error ? err.message : String(err)}`, { url: maskUrlPassword(url) });
   }
   return {
     adapter: createAdapter(pub, sub),

@@ -5,6 +5,7 @@
  * and https 443 (the URL parser cannot tell `https://host/` from `https://host:443/`). What is
  * logged or put in errors is the URL without its password.
  */
+import { maskUrlPassword } from '../../observability/mask-url.ts';
 import { StoreTwinError } from '../../errors.ts';
 
 export interface InfluxTarget {
@@ -30,12 +31,6 @@ function invalid(reason: string, safeUrl: string): StoreTwinError {
   return new StoreTwinError('STW_ERR_CONFIG_INVALID', `STORETWIN_INFLUX_URL ${reason}: expected http://user:pass@host:8086/DB`, { url: safeUrl });
 }
 
-function masked(url: URL): string {
-  const copy = new URL(url.href);
-  if (copy.password !== '') copy.password = '***';
-  return copy.href;
-}
-
 function parseUrl(text: string): URL {
   try {
     return new URL(text);
@@ -47,7 +42,7 @@ function parseUrl(text: string): URL {
 /** Throws STW_ERR_CONFIG_INVALID for anything but an http(s) URL whose path is one database name. */
 export function parseInfluxUrl(text: string, credentials: InfluxCredentials = {}): InfluxTarget {
   const url = parseUrl(text);
-  const safeUrl = masked(url);
+  const safeUrl = maskUrlPassword(url);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid(`has protocol ${url.protocol} (http or https only)`, safeUrl);
   if (url.search !== '' || url.hash !== '') throw invalid('has a query or fragment', safeUrl);
   const segments = url.pathname.split('/').filter((s) => s !== '');

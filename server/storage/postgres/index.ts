@@ -1,2 +1,2 @@
-export { openPostgres, maskPostgresUrl, postgresError, type Postgres, type PgClient, type PgQueryable, type OpenPostgresOptions } from './postgres.ts';
+export { openPostgres, postgresError, type Postgres, type PgClient, type PgQueryable, type OpenPostgresOptions } from './postgres.ts';
 export { migratePostgres, type PgSchema } from './migrate.ts';

@@ -10,6 +10,7 @@
  */
 import pg from 'pg';
 import { StoreTwinError } from '../../errors.ts';
+import { maskUrlPassword } from '../../observability/mask-url.ts';
 
 export type PgClient = pg.PoolClient;
 export type PgQueryable = Pick<pg.Pool, 'query'>;
@@ -40,16 +41,6 @@ const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_TRIES = 5;
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
-export function maskPostgresUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
-}
-
 /** Turns what pg throws on connect or query into a coded error naming the server, never its password. */
 export function postgresError(err: unknown, doing: string, safeUrl: string): StoreTwinError {
   if (err instanceof StoreTwinError) return err;
@@ -64,7 +55,7 @@ export function postgresError(err: unknown, doing: string, safeUrl: string): Sto
  * stops the start with STW_ERR_STORAGE_UNAVAILABLE instead of failing the first request.
  */
 export async function openPostgres(url: string, opts: OpenPostgresOptions = {}): Promise<Postgres> {
-  const safeUrl = maskPostgresUrl(url);
+  const safeUrl = maskUrlPassword(url);
   const schema = opts.schema ?? 'public';
   if (!SCHEMA_NAME.test(schema)) throw new StoreTwinError('STW_ERR_CONFIG_INVALID', `PostgreSQL schema name "${schema}" is not a plain lower-case identifier`);
   const pool = new pg.Pool({
