@@ -30,6 +30,7 @@ const SCENARIOS: readonly Scenario[] = [
   { name: 'twin', file: 'twin.bench.ts', quick: ['--seconds', '3'] },
   { name: 'history', file: 'history.bench.ts', quick: ['--runs', '1'] },
   { name: 'overview', file: 'overview.bench.ts', quick: ['--quick'] },
+  { name: 'scale-out', file: 'scale-out.bench.ts', quick: ['--quick'] },
 ];
 
 const args = process.argv.slice(2);
