@@ -8,7 +8,7 @@
 import { request as httpRequest } from 'node:http';
 import { parseArgs } from 'node:util';
 import { historyRoutes } from '../server/api/routes/history.ts';
-import { SqliteAlarmWindow } from '../server/history/alarms.ts';
+import { SqliteAlarmStore } from '../server/alarms/sqlite-store.ts';
 import { localDayStart } from '../server/history/local-time.ts';
 import { HOTEL } from '../tests/api/harness.ts';
 import { generateSiteEvents, registerSiteDevices } from '../tests/history/demo-day.ts';
@@ -35,7 +35,7 @@ function get(url: string, token: string): Promise<{ ms: number; wire: number }> 
 }
 
 
-const h = await startRoutes({ routes: (storage) => [historyRoutes({ alarms: new SqliteAlarmWindow(storage.db), now: () => TO })] });
+const h = await startRoutes({ routes: (storage) => [historyRoutes({ alarms: new SqliteAlarmStore(storage.db), now: () => TO })] });
 const site = h.sites.get(HOTEL)!;
 await registerSiteDevices(h.storage, site, h.directory);
 const lookbackFrom = localDayStart(FROM, site.timezone) - 3600_000;

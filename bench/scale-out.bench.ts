@@ -390,7 +390,7 @@ try {
     `  failover: SIGKILL of ${victim.name} (held ${HOTEL}); ${survivor.name} stored a probe event published after the kill ${fmt(failoverMs)} ms later (bar ${fmt(FAILOVER_BAR_MS)} ms: ${failoverMs <= FAILOVER_BAR_MS ? 'met' : 'MISSED'})` +
       `; ${fmt(failStored.distinct)} distinct load events stored of ${fmt(failLoad.totalAcks)} acked, ${fmt(new Set(probeStored ?? []).size)} probe events of ${fmt(acked.size)}`,
   );
-  if (duplicates > 0) console.log(`  note: ${duplicates} event(s) stored twice across the kill (redelivered by Mosquitto after the victim had stored them; the survivor's dedupe window predates them)`);
+  if (duplicates > 0) problems.push(`failover: ${duplicates} event(s) stored twice across the kill (the survivor's dedupe window must hold what the victim stored)`);
 
   const summary = (p: Phase) => ({
     eventsPerSecond: p.eventsPerSecond,

@@ -8,13 +8,14 @@
  * broker (server/broker/external/), with Mosquitto's files kept from the registry when
  * configured. Either way the EMQX auth endpoints are mounted (404 until given their secret).
  */
+import { createAccountStore, createAlarmStore, createArmingStore, createAuditStore, createBrokerPasswordStore, createDeviceStore, createIntegrationStore, createOutbox, createRuleDefinitionStore, createRuleTimerStore, createSettingsStore, createTwinStore, createSnapshotRowStore } from './stores.ts';
 import http from 'node:http';
 import type { Express } from 'express';
 import { isIPv6, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { AlarmService } from './alarms/service.ts';
-import { createAlarmStore } from './alarms/store.ts';
+
 import { createHttpApp, originPolicy } from './api/app.ts';
 import { alarmRoutes } from './api/routes/alarms.ts';
 import { auditRoutes } from './api/routes/audit.ts';
@@ -30,28 +31,27 @@ import { overviewRoutes } from './api/routes/overview.ts';
 import { ruleRoutes } from './api/routes/rules.ts';
 import { snapshotRoutes } from './api/routes/snapshots.ts';
 import { ArmingScheduleWatch, ArmingService, MaintenanceService } from './arming/index.ts';
-import { createArmingStore } from './arming/store.ts';
-import { createAuditStore } from './audit/store.ts';
+
 import type { AuditStore } from './audit/types.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { ResponseKpis } from './kpis/service.ts';
 import { ChainOverview } from './overview/index.ts';
-import { createSnapshotRowStore, SnapshotLinker, SnapshotStore } from './linkage/index.ts';
+import { SnapshotLinker, SnapshotStore } from './linkage/index.ts';
 import { LiveFeed } from './live/index.ts';
 import { openRedisFanout } from './live/redis-fanout.ts';
 import { EmailChannel } from './notify/channels/email.ts';
 import { WebhookChannel } from './notify/channels/webhook.ts';
 import { NotifyConfigFile } from './notify/config-file.ts';
 import { Escalator } from './notify/escalation.ts';
-import { createOutbox, type Outbox } from './notify/outbox-store.ts';
+import { type Outbox } from './notify/outbox-store.ts';
 import { RoutePlanner } from './notify/planner.ts';
 import { RouteTester } from './notify/test-send.ts';
 import { DeliveryWorker } from './notify/worker.ts';
 import { RuleEngine } from './rules/engine.ts';
-import { createRuleDefinitionStore } from './rules/definition-store.ts';
+
 import { RuleStore } from './rules/store.ts';
-import { createRuleTimerStore } from './rules/timer-store.ts';
+
 import { ReadWorker } from './reads/worker.ts';
 import { ConnectionGuard } from './auth/connection-guard.ts';
 import { UserService } from './auth/users.ts';
@@ -60,12 +60,9 @@ import { Broker } from './broker/broker.ts';
 import { ExternalBroker } from './broker/external/client.ts';
 import { EmqxAuth } from './broker/external/emqx.ts';
 import { MosquittoSync } from './broker/external/mosquitto-sync.ts';
-import { createBrokerPasswordStore } from './broker/external/password-store.ts';
-import { createAccountStore } from './auth/store.ts';
+
 import { DeviceDirectory } from './registry/directory.ts';
-import { createDeviceStore } from './registry/store.ts';
-import { createSettingsStore } from './settings/store.ts';
-import { createTwinStore } from './twin/store.ts';
+
 import type { MqttGateway } from './broker/gateway.ts';
 import { BrokerLogin } from './broker/login.ts';
 import { brokerRoutes } from './api/routes/broker.ts';
@@ -74,7 +71,7 @@ import { REPO_ROOT } from './config.ts';
 import { EventBus } from './events.ts';
 import { Ingest } from './ingest/ingest.ts';
 import { IntegrationService } from './integrations/service.ts';
-import { createIntegrationStore } from './integrations/store.ts';
+
 import { createLogger, type Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { DeviceService } from './registry/devices.ts';
@@ -206,6 +203,14 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
             broker: { directory, ingest, isOnline: (id): boolean => twin.deviceState(id)?.online === true, logger, metrics },
             sites: () => sites.list().map((s) => s.id),
             logger,
+            // Before a site's first message: the stored events' seqs (so that what the previous
+            // holder stored but had not acknowledged is dropped when the broker sends it again),
+            // its live alarms and its twin.
+            prepare: async (site) => {
+              await ingest.restoreDedupe(new Set(directory.allDevices().filter((d) => d.site === site).map((d) => d.id)));
+              await alarms.refreshSites([site]);
+              await twin.reloadSite(site);
+            },
             // What this worker holds of a site it lets go is written before the next owner reads it.
             beforeRelease: async () => {
               await ruleEngine.flushed();
@@ -432,10 +437,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
         await broker.start();
         mqtt = externalAddress(config.mqttUrl!);
         // A worker takes its share of the sites now that everything downstream listens.
-        if (siteWorker) {
-          siteWorker.ownership.on('acquired', (site) => void alarms.refreshSites([site]).catch((err: unknown) => logger.error({ err, site }, 'could not read the alarms of an acquired site')));
-          await siteWorker.start();
-        }
+        await siteWorker?.start();
       }
       live.start(httpServer);
       guard.start();

@@ -22,9 +22,6 @@
  */
 import type { AlarmWindowReader } from '../history/alarms.ts';
 import type { NewDelivery } from '../notify/types.ts';
-import type { StorageBackend } from '../storage/backend.ts';
-import { PostgresAlarmStore } from './postgres-store.ts';
-import { SqliteAlarmStore } from './sqlite-store.ts';
 import type { Alarm, AlarmQuery, AlarmTransition, Severity } from './types.ts';
 
 export { MAX_ALARM_PAGE, encodeAlarmCursor, decodeAlarmCursor } from './paging.ts';
@@ -102,9 +99,4 @@ export interface AlarmStore extends AlarmWindowReader {
   alarmTimes(site: string, fromMs: number, toMs: number, after: { lastAt: number; id: string } | null, limit: number): Promise<AlarmTimes[]>;
   /** Routes that already have a delivery for each alarm (in the order first told); alarms without any map to []. */
   notifiedRoutes(alarms: readonly string[]): Promise<Map<string, string[]>>;
-}
-
-/** The alarm store on the configured backend. */
-export function createAlarmStore(backend: StorageBackend): AlarmStore {
-  return backend.kind === 'sqlite' ? new SqliteAlarmStore(backend.db) : new PostgresAlarmStore(backend.pg);
 }

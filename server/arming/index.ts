@@ -3,4 +3,4 @@ export { ArmingScheduleWatch, ARMING_CHECK_MS, SCHEDULE_ACTOR, type ArmingSchedu
 export { MaintenanceService, type MaintenanceServiceDeps, type MaintenanceWindow, type NewMaintenance } from './maintenance.ts';
 export { scheduleArmed, inWindow, localTime } from '../sites/schedule.ts';
 export type { ArmingReader, MaintenanceReader } from './types.ts';
-export { createArmingStore, type ArmingOverride, type ArmingStore, type MaintenanceRecord } from './store.ts';
+export { type ArmingOverride, type ArmingStore, type MaintenanceRecord } from './store.ts';

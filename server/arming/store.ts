@@ -8,9 +8,6 @@
  * file) and postgres-store.ts (ARMING_PG_SCHEMA, feature 'arming', both tables); both pass
  * tests/arming/arming-store.contract.ts. Times are Unix ms.
  */
-import type { StorageBackend } from '../storage/backend.ts';
-import { PostgresArmingStore } from './postgres-store.ts';
-import { SqliteArmingStore } from './sqlite-store.ts';
 
 /** A manual override of a zone's schedule (one per zone), in force from `at` until `until` (null: until changed). */
 export interface ArmingOverride {
@@ -67,8 +64,4 @@ export interface ArmingStore {
    * write them). Resolves, once listening, to the unsubscribe: a load after it misses nothing.
    */
   onChange?(listener: (change: ArmingChange) => void): Promise<() => void>;
-}
-
-export function createArmingStore(backend: StorageBackend): ArmingStore {
-  return backend.kind === 'sqlite' ? new SqliteArmingStore(backend.db) : new PostgresArmingStore(backend.pg);
 }

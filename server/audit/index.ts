@@ -3,7 +3,6 @@ import type { PublicDevice } from '../registry/types.ts';
 import type { AuditActor, AuditTarget } from './types.ts';
 
 export * from './types.ts';
-export { createAuditStore } from './store.ts';
 export { SqliteAuditStore } from './sqlite-store.ts';
 export { PostgresAuditStore, AUDIT_PG_SCHEMA } from './postgres-store.ts';
 export { MAX_AUDIT_PAGE } from './paging.ts';

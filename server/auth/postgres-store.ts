@@ -6,12 +6,11 @@
  */
 import type pg from 'pg';
 import { StoreTwinError } from '../errors.ts';
-import type { BrokerPasswordLine } from '../broker/external/password-store.ts';
 import { insertBrokerPasswordLinesPg } from '../broker/external/postgres-password-store.ts';
 import type { PgSchema } from '../storage/postgres/migrate.ts';
 import { postgresError, type PgQueryable, type Postgres } from '../storage/postgres/postgres.ts';
 import { isoToMs } from '../storage/sqlite/time.ts';
-import type { Role, SessionRecord, UserRecord } from '../storage/types.ts';
+import type { BrokerPasswordLine, Role, SessionRecord, UserRecord } from '../storage/types.ts';
 import type { AccountStore, NewUserRecord, UserPatch } from './store.ts';
 
 export const ACCOUNTS_PG_SCHEMA: PgSchema = {

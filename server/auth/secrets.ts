@@ -67,16 +67,3 @@ export function newSecret(): string {
 export function sha256Hex(value: string): string {
   return createHash('sha256').update(value).digest('hex');
 }
-
-/**
- * Told each time a machine secret (a device's MQTT secret, an API token) is issued, while its
- * plaintext still exists: an external broker's password file needs a hash derived from it
- * (server/broker/external/password-store.ts). `verifier` is what the registry keeps of the
- * secret (the device's secret hash, the token's sha256), so a recorded hash can be matched to
- * the credential that is current.
- */
-export interface IssuedSecrets {
-  issued(username: string, verifier: string, secret: string): void;
-  /** Many at once, in one commit (a CSV import of thousands of devices). */
-  issuedMany(entries: ReadonlyArray<{ username: string; verifier: string; secret: string }>): void;
-}

@@ -4,11 +4,10 @@
  */
 import type { Statement } from 'better-sqlite3';
 import { StoreTwinError } from '../errors.ts';
-import type { BrokerPasswordLine } from '../broker/external/password-store.ts';
 import { insertBrokerPasswordLines } from '../broker/external/sqlite-password-store.ts';
 import type { Database } from '../storage/sqlite/database.ts';
 import { isoToMs, msToIso } from '../storage/sqlite/time.ts';
-import type { Role, SessionRecord, UserRecord } from '../storage/types.ts';
+import type { BrokerPasswordLine, Role, SessionRecord, UserRecord } from '../storage/types.ts';
 import type { AccountStore, NewUserRecord, UserPatch } from './store.ts';
 
 interface UserRow {

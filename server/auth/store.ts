@@ -4,11 +4,7 @@
  * tests/auth/account-store.contract.ts runs on both. Read per HTTP request and per socket
  * check, never per MQTT message (a user's broker login reads its token once per CONNECT).
  */
-import type { BrokerPasswordLine } from '../broker/external/password-store.ts';
-import type { StorageBackend } from '../storage/backend.ts';
-import type { SessionRecord, UserRecord } from '../storage/types.ts';
-import { PostgresAccountStore } from './postgres-store.ts';
-import { SqliteAccountStore } from './sqlite-store.ts';
+import type { BrokerPasswordLine, SessionRecord, UserRecord } from '../storage/types.ts';
 
 export type NewUserRecord = Omit<UserRecord, 'id' | 'createdAt'>;
 export type UserPatch = Partial<Pick<UserRecord, 'role' | 'sites' | 'passwordHash'>>;
@@ -43,8 +39,4 @@ export interface AccountStore {
   listSessions(userId: number): Promise<SessionRecord[]>;
   /** Ends every session and API token of a user; returns how many. */
   deleteUserSessions(userId: number): Promise<number>;
-}
-
-export function createAccountStore(backend: StorageBackend): AccountStore {
-  return backend.kind === 'sqlite' ? new SqliteAccountStore(backend.db) : new PostgresAccountStore(backend.pg);
 }

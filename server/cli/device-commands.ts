@@ -1,9 +1,10 @@
 /** `storetwin device add|import|list|show|remove|rotate-secret` — for technicians installing devices. */
+import { createAuditStore } from '../stores.ts';
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { IMPORT_OPTIONAL_COLUMNS, IMPORT_REQUIRED_COLUMNS, type ImportProblem } from '../../protocol/devices.ts';
 import { DEVICE_TYPE_IDS, getDeviceType } from '../../devices/index.ts';
-import { CLI_ACTOR, createAuditStore, deviceFields, type AuditActor, type NewAuditEntry } from '../audit/index.ts';
+import { CLI_ACTOR, deviceFields, type AuditActor, type NewAuditEntry } from '../audit/index.ts';
 import { importDevicesCsv } from '../registry/csv-import.ts';
 import { csvField } from '../registry/csv.ts';
 import { toPublicDevice } from '../registry/devices.ts';

@@ -10,6 +10,7 @@
  * (prepareDataDir), so an installer can create the first admin and the devices' secrets
  * first and start the server afterwards.
  */
+import { createAccountStore, createDeviceStore } from '../stores.ts';
 import path from 'node:path';
 import { siteDirs } from '../app.ts';
 import type { Config } from '../config.ts';
@@ -21,9 +22,8 @@ import { SiteCatalog } from '../sites/catalog.ts';
 import { openSqliteStorage } from '../storage/sqlite/index.ts';
 import type { StorageBackend } from '../storage/backend.ts';
 import { openBackend } from '../backend.ts';
-import { createAccountStore } from '../auth/store.ts';
+
 import { DeviceDirectory } from '../registry/directory.ts';
-import { createDeviceStore } from '../registry/store.ts';
 
 export interface OfflineContext {
   storage: ReturnType<typeof openSqliteStorage>;

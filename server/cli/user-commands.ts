@@ -3,9 +3,10 @@
  * one-time setup token. Changes reach a running server through the database: its connection
  * guard ends the live connections of a revoked token or a changed password within a second.
  */
+import { createAuditStore } from '../stores.ts';
 import { type Command } from 'commander';
 import { createInterface } from 'node:readline/promises';
-import { CLI_ACTOR, createAuditStore, userTarget, type AuditActor, type NewAuditEntry } from '../audit/index.ts';
+import { CLI_ACTOR, userTarget, type AuditActor, type NewAuditEntry } from '../audit/index.ts';
 import { StoreTwinError } from '../errors.ts';
 import type { OfflineContext } from './offline-context.ts';
 import { ROLES, type UserRecord } from '../storage/types.ts';

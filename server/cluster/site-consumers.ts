@@ -23,6 +23,11 @@ export interface SiteSession {
 export interface SiteConsumersOptions {
   ownership: SiteOwner;
   open: (site: string) => SiteSession;
+  /**
+   * Awaited before a site's session opens, the first message of the site not yet taken: what the
+   * worker must know of the site first (its dedupe window, alarms, twin) is read here.
+   */
+  prepare?: (site: string) => Promise<void>;
   logger: Logger;
   /** Pause before retrying a session that failed to open (default 2 s). */
   retryMs?: number;
@@ -78,6 +83,8 @@ export class SiteConsumers {
     while (!this.stopped && this.opts.ownership.owns(site) && !this.sessions.has(site)) {
       const session = this.opts.open(site);
       try {
+        await this.opts.prepare?.(site);
+        if (this.stopped || !this.opts.ownership.owns(site)) return;
         await session.start();
         this.sessions.set(site, session);
         this.opts.logger.info({ site }, 'reading the site from the broker');

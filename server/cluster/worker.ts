@@ -21,6 +21,8 @@ export interface SiteWorkerDeps {
   /** Every site there is. */
   sites: () => readonly string[];
   logger: Logger;
+  /** Awaited before an acquired site's broker session opens (site-consumers.ts `prepare`). */
+  prepare?: (site: string) => Promise<void>;
   /** Awaited before a lost site's lease is released, after its session closed: the worker writes what it holds of those sites. */
   beforeRelease?: (sites: readonly string[]) => Promise<void>;
 }
@@ -55,6 +57,7 @@ export function createSiteWorker(deps: SiteWorkerDeps, name: string): SiteWorker
   const consumers: SiteConsumers = new SiteConsumers({
     ownership,
     logger: log,
+    ...(deps.prepare === undefined ? {} : { prepare: deps.prepare }),
     open: (site) =>
       new ExternalBroker({
         ...deps.broker,

@@ -3,10 +3,8 @@
  * window (raised before its end, not cleared before its start), with just what the replay's
  * alarm list and timeline marks show. Every AlarmStore (server/alarms/store.ts) answers it.
  */
-import { SqliteAlarmStore } from '../alarms/sqlite-store.ts';
 import type { Severity } from '../alarms/types.ts';
 import type { Localized } from '../sites/model.ts';
-import type { Database } from '../storage/sqlite/database.ts';
 
 export interface HistoryAlarm {
   id: string;
@@ -26,20 +24,4 @@ export interface AlarmWindowReader {
    * first, at most `limit`; only those of `categories` when given (server/alarms/category.ts).
    */
   overlapping(site: string, fromMs: number, toMs: number, limit: number, categories?: readonly string[]): Promise<HistoryAlarm[]>;
-}
-
-/**
- * The replay's reads on a SQLite file, for callers that hold only a connection (the long-read
- * thread, server/reads/thread.ts): the SQL is the alarm store's (server/alarms/sqlite-store.ts).
- */
-export class SqliteAlarmWindow implements AlarmWindowReader {
-  private readonly store: SqliteAlarmStore;
-
-  constructor(db: Database) {
-    this.store = new SqliteAlarmStore(db);
-  }
-
-  overlapping(site: string, fromMs: number, toMs: number, limit: number, categories?: readonly string[]): Promise<HistoryAlarm[]> {
-    return this.store.overlapping(site, fromMs, toMs, limit, categories);
-  }
 }

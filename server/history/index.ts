@@ -1,4 +1,4 @@
-export { SqliteAlarmWindow, type AlarmWindowReader, type HistoryAlarm } from './alarms.ts';
+export { type AlarmWindowReader, type HistoryAlarm } from './alarms.ts';
 export { countersOf, footfallSeries, footfallSummary, type Counter, type FootfallSeries, type FootfallSummary } from './footfall.ts';
 export {
   buildHistory,

@@ -78,11 +78,25 @@ export class Ingest {
   }
 
   async start(): Promise<void> {
+    await this.restoreDedupe();
+  }
+  /**
+   * The dedupe window from what the store received within it: at start, and when a worker of
+   * several takes sites over (only their devices) — what the previous holder stored but had not
+   * acknowledged comes again from the broker and must be dropped, not stored twice.
+   */
+  async restoreDedupe(devices?: ReadonlySet<string>): Promise<void> {
     const since = new Date(this.now() - this.deps.config.dedupeWindowS * 1000).toISOString();
     const recent = await this.deps.events.recentSeqs(since);
-    for (const r of recent) this.deduper.remember(r.device, r.seq, Date.parse(r.receivedAt));
-    this.log.debug({ restored: recent.length }, 'dedupe window restored');
+    let restored = 0;
+    for (const r of recent) {
+      if (devices !== undefined && !devices.has(r.device)) continue;
+      this.deduper.remember(r.device, r.seq, Date.parse(r.receivedAt));
+      restored++;
+    }
+    this.log.debug({ restored }, 'dedupe window restored');
   }
+
 
   async stop(): Promise<void> {
     this.announceNow();

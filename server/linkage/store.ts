@@ -6,9 +6,6 @@
  * Implementations: ./sqlite-store.ts, ./postgres-store.ts (SNAPSHOTS_PG_SCHEMA, migrated by the
  * app at start); createSnapshotRowStore picks one for a storage backend.
  */
-import type { StorageBackend } from '../storage/backend.ts';
-import { PostgresSnapshotRowStore } from './postgres-store.ts';
-import { SqliteSnapshotRowStore } from './sqlite-store.ts';
 
 export interface SnapshotRecord {
   id: string;
@@ -29,8 +26,4 @@ export interface SnapshotRowStore {
   expired(cutoffMs: number, limit: number): Promise<string[]>;
   /** Deletes the row if it is still older than `cutoffMs` (not used again since it was listed); whether it did. */
   removeExpired(id: string, cutoffMs: number): Promise<boolean>;
-}
-
-export function createSnapshotRowStore(backend: StorageBackend): SnapshotRowStore {
-  return backend.kind === 'sqlite' ? new SqliteSnapshotRowStore(backend.db) : new PostgresSnapshotRowStore(backend.pg);
 }

@@ -11,9 +11,6 @@
  * Implementations: sqlite-outbox.ts and postgres-outbox.ts; both pass
  * tests/notify/outbox-store.contract.ts.
  */
-import type { StorageBackend } from '../storage/backend.ts';
-import { PostgresOutbox } from './postgres-outbox.ts';
-import { SqliteOutbox } from './sqlite-outbox.ts';
 import type { ChannelKind, NewDelivery } from './types.ts';
 
 export const DELIVERY_STATES = ['pending', 'delivered', 'dead'] as const;
@@ -74,9 +71,4 @@ export interface Outbox {
   /** Routes that already have a delivery for this alarm, in the order first told. */
   routesFor(alarm: string): Promise<string[]>;
   counts(): Promise<Record<DeliveryState, number>>;
-}
-
-/** The outbox on the configured backend; `now` stamps created_at and retries. */
-export function createOutbox(backend: StorageBackend, now: () => number = Date.now): Outbox {
-  return backend.kind === 'sqlite' ? new SqliteOutbox(backend.db, now) : new PostgresOutbox(backend.pg, now);
 }

@@ -13,12 +13,11 @@
  */
 import type pg from 'pg';
 import { StoreTwinError } from '../errors.ts';
-import type { BrokerPasswordLine } from '../broker/external/password-store.ts';
 import { insertBrokerPasswordLinesPg } from '../broker/external/postgres-password-store.ts';
 import type { PgSchema } from '../storage/postgres/migrate.ts';
 import { postgresError, type PgQueryable, type Postgres } from '../storage/postgres/postgres.ts';
 import { isoToMs } from '../storage/sqlite/time.ts';
-import type { DeviceListQuery, DevicePatch, DeviceRecord } from '../storage/types.ts';
+import type { BrokerPasswordLine, DeviceListQuery, DevicePatch, DeviceRecord } from '../storage/types.ts';
 import { checkDevicePageLimit, definedOnly, firstDuplicate, type DevicePage, type DeviceStore } from './store.ts';
 
 export const DEVICES_PG_SCHEMA: PgSchema = {

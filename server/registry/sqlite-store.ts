@@ -9,11 +9,10 @@
  */
 import type { Statement } from 'better-sqlite3';
 import { StoreTwinError } from '../errors.ts';
-import type { BrokerPasswordLine } from '../broker/external/password-store.ts';
 import { insertBrokerPasswordLines } from '../broker/external/sqlite-password-store.ts';
 import type { Database } from '../storage/sqlite/database.ts';
 import { isoToMs, msToIso } from '../storage/sqlite/time.ts';
-import type { DeviceListQuery, DevicePatch, DeviceRecord } from '../storage/types.ts';
+import type { BrokerPasswordLine, DeviceListQuery, DevicePatch, DeviceRecord } from '../storage/types.ts';
 import { checkDevicePageLimit, definedOnly, type DevicePage, type DeviceStore } from './store.ts';
 
 interface DeviceRow {

@@ -10,11 +10,7 @@
  * write made through DeviceService.
  */
 import { StoreTwinError } from '../errors.ts';
-import type { StorageBackend } from '../storage/backend.ts';
-import type { DeviceListQuery, DevicePatch, DeviceRecord } from '../storage/types.ts';
-import type { BrokerPasswordLine } from '../broker/external/password-store.ts';
-import { PostgresDeviceStore } from './postgres-store.ts';
-import { SqliteDeviceStore } from './sqlite-store.ts';
+import type { BrokerPasswordLine, DeviceListQuery, DevicePatch, DeviceRecord } from '../storage/types.ts';
 
 /** Same bound as event pages: an API page of devices stays small. */
 export const MAX_DEVICE_PAGE = 1000;
@@ -54,10 +50,6 @@ export interface DeviceStore {
    * another worker's change).
    */
   version(): Promise<number>;
-}
-
-export function createDeviceStore(backend: StorageBackend): DeviceStore {
-  return backend.kind === 'sqlite' ? new SqliteDeviceStore(backend.db) : new PostgresDeviceStore(backend.pg);
 }
 
 export function checkDevicePageLimit(limit: number): void {

@@ -12,6 +12,7 @@
  * reached stops the replay there and the answer says so (`truncated`, `reason`, `scannedTo`):
  * what was replayed up to `scannedTo` is still a correct backtest of that shorter range.
  */
+import { createRuleTimerStore } from '../stores.ts';
 import { apply, closedOut, raise, ruleActor } from '../alarms/state-machine.ts';
 import type { Alarm } from '../alarms/types.ts';
 import { ManualClock } from '../clock.ts';
@@ -29,7 +30,6 @@ import { scheduleArming } from './hours.ts';
 import type { Localized } from '../sites/model.ts';
 import type { Rule } from './schema.ts';
 import { staticRules } from './store.ts';
-import { createRuleTimerStore } from './timer-store.ts';
 
 export interface BacktestOptions {
   events: EventStore;

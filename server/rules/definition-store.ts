@@ -11,11 +11,8 @@
  * Implementations: sqlite-definition-store.ts (the `rules` table of the SQLite file) and
  * postgres-definition-store.ts; both pass tests/rules/definition-store.contract.ts.
  */
-import type { StorageBackend } from '../storage/backend.ts';
 import type { StoreChangeListener } from '../storage/postgres/changes.ts';
-import { PostgresRuleDefinitionStore } from './postgres-definition-store.ts';
 import type { Rule } from './schema.ts';
-import { SqliteRuleDefinitionStore } from './sqlite-definition-store.ts';
 
 export type RuleOrigin = 'file' | 'api';
 
@@ -48,8 +45,4 @@ export interface RuleDefinitionStore {
    * Resolves, once listening, to the unsubscribe: a load after it misses nothing.
    */
   onChange?(listener: StoreChangeListener): Promise<() => void>;
-}
-
-export function createRuleDefinitionStore(backend: StorageBackend): RuleDefinitionStore {
-  return backend.kind === 'sqlite' ? new SqliteRuleDefinitionStore(backend.db) : new PostgresRuleDefinitionStore(backend.pg);
 }

@@ -8,9 +8,6 @@
  * Implementations: sqlite-timer-store.ts (the `rule_timers` table of the SQLite file) and
  * postgres-timer-store.ts (STORETWIN_DATABASE_URL); both pass tests/rules/timer-store.contract.ts.
  */
-import type { StorageBackend } from '../storage/backend.ts';
-import { PostgresRuleTimerStore } from './postgres-timer-store.ts';
-import { SqliteRuleTimerStore } from './sqlite-timer-store.ts';
 
 /** What the engine needs back when the timer fires or the trigger resolves (JSON). */
 export interface RuleTimerPayload {
@@ -44,11 +41,6 @@ export interface RuleTimerStore {
   loadAll(): Promise<RuleTimer[]>;
   /** The timers of these sites (`payload.site`), ordered by (rule, source). */
   load(sites: readonly string[]): Promise<RuleTimer[]>;
-}
-
-/** The timer store on the configured backend. */
-export function createRuleTimerStore(backend: StorageBackend): RuleTimerStore {
-  return backend.kind === 'sqlite' ? new SqliteRuleTimerStore(backend.db) : new PostgresRuleTimerStore(backend.pg);
 }
 
 const byKey = (a: RuleTimerKey, b: RuleTimerKey): number => (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : a.source < b.source ? -1 : a.source > b.source ? 1 : 0);

@@ -3,9 +3,6 @@
  * Implementations: sqlite-store.ts, postgres-store.ts; the contract suite
  * tests/settings/settings-store.contract.ts runs on both.
  */
-import type { StorageBackend } from '../storage/backend.ts';
-import { PostgresSettingsStore } from './postgres-store.ts';
-import { SqliteSettingsStore } from './sqlite-store.ts';
 
 export interface SettingsStore {
   get(key: string): Promise<string | null>;
@@ -16,8 +13,4 @@ export interface SettingsStore {
    * atomically; whether it did. Two workers consuming one setup token: one gets true.
    */
   compareAndSet(key: string, expected: string | null, value: string | null): Promise<boolean>;
-}
-
-export function createSettingsStore(backend: StorageBackend): SettingsStore {
-  return backend.kind === 'sqlite' ? new SqliteSettingsStore(backend.db) : new PostgresSettingsStore(backend.pg);
 }

@@ -146,6 +146,23 @@ export interface UserRecord {
   createdAt: string;
 }
 
+/**
+ * A Mosquitto password-file line for a machine secret (a device's, an API token's), made the one
+ * time its plaintext exists and written with the device or token it belongs to
+ * (server/broker/external/password-store.ts).
+ */
+export interface BrokerPassword {
+  username: string;
+  verifier: string;
+  /** `$7$…` as mosquitto_passwd writes it. */
+  hash: string;
+  /** Unix ms. */
+  createdAt: number;
+}
+
+/** What a store writes beside the device or token it belongs to. */
+export type BrokerPasswordLine = BrokerPassword;
+
 export interface SessionRecord {
   /** sha256 of the bearer token, hex; the token itself is never stored. */
   tokenHash: string;

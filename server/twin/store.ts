@@ -5,18 +5,11 @@
  * device: it goes when the device is deleted (ON DELETE CASCADE), and one for a device deleted
  * meanwhile is skipped rather than failing the batch.
  */
-import type { StorageBackend } from '../storage/backend.ts';
 import type { DeviceStateSnapshot } from '../storage/types.ts';
-import { PostgresTwinStore } from './postgres-store.ts';
-import { SqliteTwinStore } from './sqlite-store.ts';
 
 export interface TwinStore {
   /** Upserts in one transaction; snapshots of devices no longer registered are skipped. */
   saveDeviceStates(states: readonly DeviceStateSnapshot[]): Promise<void>;
   /** Every snapshot, by device id. */
   loadDeviceStates(): Promise<DeviceStateSnapshot[]>;
-}
-
-export function createTwinStore(backend: StorageBackend): TwinStore {
-  return backend.kind === 'sqlite' ? new SqliteTwinStore(backend.db) : new PostgresTwinStore(backend.pg);
 }

@@ -32,7 +32,7 @@ export interface TwinDeps {
   /**
    * A worker of several keeps the twin of the sites it holds (server/cluster/site-ownership.ts):
    * it writes only those sites' state, each site's zones under a key of its own, and reads a
-   * site's state from the store when it acquires the site. Alone, the twin holds every site.
+   * site's state from the store when it acquires the site (reloadSite). Alone, it holds every site.
    */
   owner?: SiteOwner;
 }
@@ -95,13 +95,6 @@ export class Twin implements TwinReader {
       this.changedDevice(state, ['rejected', 'lastRejection']);
     });
 
-    const owner = this.deps.owner;
-    if (owner) {
-      const onAcquired = (site: string): void => void this.reloadSite(site);
-      owner.on('acquired', onAcquired);
-      this.unsubscribe.push(() => owner.off('acquired', onAcquired));
-    }
-
     this.timer = setInterval(() => void this.persist(), this.deps.persistEveryMs ?? 5000);
     this.timer.unref();
   }
@@ -112,8 +105,8 @@ export class Twin implements TwinReader {
   }
 
   /**
-   * A site acquired: its devices' and zones' state as the worker that held it last wrote it.
-   * Also what a worker's start does for the sites it is given.
+   * A site acquired (a worker of several, before the site's messages are taken): its devices'
+   * and zones' state as the worker that held it last wrote it.
    */
   async reloadSite(site: string): Promise<void> {
     try {

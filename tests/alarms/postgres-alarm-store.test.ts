@@ -3,9 +3,10 @@
  * tests/helpers/postgres.ts), each test in a fresh schema; the two-worker cases get a second
  * pool on the same schema, as a second worker process would have.
  */
+import { createAlarmStore } from '../../server/stores.ts';
 import { afterAll, beforeAll } from 'vitest';
 import { ALARMS_PG_SCHEMA } from '../../server/alarms/postgres-store.ts';
-import { createAlarmStore } from '../../server/alarms/store.ts';
+
 import { migratePostgres } from '../../server/storage/postgres/migrate.ts';
 import { openPostgres, type Postgres } from '../../server/storage/postgres/postgres.ts';
 import { freshPostgres, startPostgres, type PostgresServer } from '../helpers/postgres.ts';

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { historyRoutes } from '../../server/api/routes/history.ts';
 import { SqliteAlarmStore } from '../../server/alarms/sqlite-store.ts';
 import type { Alarm } from '../../server/alarms/types.ts';
-import { SqliteAlarmWindow } from '../../server/history/alarms.ts';
 import type { History } from '../../server/history/history.ts';
 import { generateSiteEvents, registerSiteDevices } from '../history/demo-day.ts';
 import { startRoutes, type RoutesHarness } from '../history/harness.ts';
@@ -53,7 +52,7 @@ describe('history API', () => {
   const url = (q: string, site = HOTEL) => `/api/sites/${site}/history${q}`;
 
   beforeAll(async () => {
-    h = await startRoutes({ routes: (storage) => [historyRoutes({ alarms: new SqliteAlarmWindow(storage.db), now: () => NOW })] });
+    h = await startRoutes({ routes: (storage) => [historyRoutes({ alarms: new SqliteAlarmStore(storage.db), now: () => NOW })] });
     const hotel = h.sites.get(HOTEL)!;
     await registerSiteDevices(h.storage, hotel, h.directory);
     await generateSiteEvents(h.storage, hotel, { fromMs: NOW - 6 * H, toMs: NOW, seed: 3 });
@@ -158,7 +157,7 @@ describe('history API', () => {
   it('refuses a window holding more events than a history may read: 413 STW_ERR_QUERY_TOO_LARGE', async () => {
     // The same database behind a server whose bound is below the hotel's 6 h of events.
     const small = await startRoutes({
-      routes: (storage) => [historyRoutes({ alarms: new SqliteAlarmWindow(storage.db), now: () => NOW, maxEvents: 2500 })],
+      routes: (storage) => [historyRoutes({ alarms: new SqliteAlarmStore(storage.db), now: () => NOW, maxEvents: 2500 })],
       dbFile: join(h.dir, 'storetwin.db'),
     });
     try {

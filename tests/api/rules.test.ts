@@ -1,3 +1,4 @@
+import { createRuleDefinitionStore } from '../../server/stores.ts';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { registryServices } from '../helpers/registry.ts';
 import { once } from 'node:events';
@@ -12,7 +13,7 @@ import type { ApiDeps } from '../../server/api/types.ts';
 import { EventBus } from '../../server/events.ts';
 import { createLogger } from '../../server/observability/logger.ts';
 import { Metrics } from '../../server/observability/metrics.ts';
-import { createRuleDefinitionStore } from '../../server/rules/definition-store.ts';
+
 import { RuleStore } from '../../server/rules/store.ts';
 import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 import type { NewEvent } from '../../server/storage/types.ts';

@@ -4,13 +4,14 @@
  * in the other's view within a second (LISTEN/NOTIFY, server/storage/postgres/changes.ts), and a
  * change made while the other's listening connection was down is picked up once it is back.
  */
+import { createArmingStore } from '../../server/stores.ts';
 import { resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MaintenanceService } from '../../server/arming/maintenance.ts';
 import { ARMING_PG_SCHEMA } from '../../server/arming/postgres-store.ts';
 import { ArmingService } from '../../server/arming/service.ts';
 import { ArmingScheduleWatch } from '../../server/arming/schedule-watch.ts';
-import { createArmingStore } from '../../server/arming/store.ts';
+
 import { ManualClock } from '../../server/clock.ts';
 import { REPO_ROOT } from '../../server/config.ts';
 import { EventBus, type ServerEvents } from '../../server/events.ts';

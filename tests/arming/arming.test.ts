@@ -1,3 +1,4 @@
+import { createArmingStore } from '../../server/stores.ts';
 import { loadedDirectory } from '../helpers/registry.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -5,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { inWindow, localTime, scheduleArmed } from '../../server/sites/schedule.ts';
 import { ArmingService } from '../../server/arming/service.ts';
-import { createArmingStore } from '../../server/arming/store.ts';
+
 import { MAINTENANCE_LIMITS, MaintenanceService } from '../../server/arming/maintenance.ts';
 import { ManualClock } from '../../server/clock.ts';
 import { REPO_ROOT } from '../../server/config.ts';

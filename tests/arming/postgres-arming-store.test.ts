@@ -1,7 +1,8 @@
 /** The PostgreSQL arming tables: the ArmingStore contract against a real, throwaway PostgreSQL. */
+import { createArmingStore } from '../../server/stores.ts';
 import { afterAll, beforeAll } from 'vitest';
 import { ARMING_PG_SCHEMA } from '../../server/arming/postgres-store.ts';
-import { createArmingStore } from '../../server/arming/store.ts';
+
 import { migratePostgres } from '../../server/storage/postgres/migrate.ts';
 import { openPostgres, type Postgres } from '../../server/storage/postgres/postgres.ts';
 import { freshPostgres, startPostgres, type PostgresServer } from '../helpers/postgres.ts';

@@ -1,3 +1,4 @@
+import { createArmingStore } from '../../server/stores.ts';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -6,7 +7,7 @@ import { createHttpApp } from '../../server/api/app.ts';
 import { armingRoutes } from '../../server/api/routes/arming.ts';
 import { MaintenanceService } from '../../server/arming/maintenance.ts';
 import { ArmingService } from '../../server/arming/service.ts';
-import { createArmingStore } from '../../server/arming/store.ts';
+
 import { ManualClock } from '../../server/clock.ts';
 import { EventBus } from '../../server/events.ts';
 import { HOTEL, SHOP, startApi, type Harness } from '../api/harness.ts';

@@ -5,6 +5,7 @@
  * to end on a real app with a ManualClock: the push reaches the shop's users over socket.io,
  * not the hotel's.
  */
+import { createArmingStore } from '../../server/stores.ts';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { io as connect, type Socket } from 'socket.io-client';
@@ -13,7 +14,7 @@ import type { ArmingChange } from '../../protocol/arming.ts';
 import { createApp, type App } from '../../server/app.ts';
 import { ArmingScheduleWatch } from '../../server/arming/schedule-watch.ts';
 import { ArmingService } from '../../server/arming/service.ts';
-import { createArmingStore } from '../../server/arming/store.ts';
+
 import { ManualClock } from '../../server/clock.ts';
 import { EventBus, type ServerEvents } from '../../server/events.ts';
 import type { LiveClientEvents, LiveServerEvents } from '../../server/live/protocol.ts';

@@ -1,8 +1,9 @@
 /** The SQLite arming tables: the ArmingStore contract over a real database file. */
+import { createArmingStore } from '../../server/stores.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createArmingStore } from '../../server/arming/store.ts';
+
 import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 import { armingStoreContract } from './arming-store.contract.ts';
 

@@ -3,9 +3,10 @@
  * postgresql, tests/helpers/postgres.ts): the contract suite, each test in a fresh schema, and
  * what only the table can show — it refuses UPDATE, DELETE and TRUNCATE, whoever sends them.
  */
+import { createAuditStore } from '../../server/stores.ts';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AUDIT_PG_SCHEMA, PostgresAuditStore } from '../../server/audit/postgres-store.ts';
-import { createAuditStore } from '../../server/audit/store.ts';
+
 import { migratePostgres } from '../../server/storage/postgres/migrate.ts';
 import type { Postgres } from '../../server/storage/postgres/postgres.ts';
 import { freshPostgres, startPostgres, type PostgresServer } from '../helpers/postgres.ts';

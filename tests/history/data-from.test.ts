@@ -5,7 +5,7 @@
  */
 import { loadedDirectory } from '../helpers/registry.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteAlarmWindow } from '../../server/history/alarms.ts';
+import { SqliteAlarmStore } from '../../server/alarms/sqlite-store.ts';
 import { buildHistory, buildHistoryJson, type HistoryDeps } from '../../server/history/history.ts';
 import { localDayStart } from '../../server/history/local-time.ts';
 import type { Site } from '../../server/sites/model.ts';
@@ -33,7 +33,7 @@ describe('history dataFrom', () => {
     shop = (await demoSites()).get(SHOP)!;
     // Registered: the early counts are read counter by counter from the registry.
     await registerSiteDevices(temp.storage, shop);
-    deps = { events: temp.storage.events, registry: await loadedDirectory(temp.storage), alarms: new SqliteAlarmWindow(temp.storage.db) };
+    deps = { events: temp.storage.events, registry: await loadedDirectory(temp.storage), alarms: new SqliteAlarmStore(temp.storage.db) };
   });
   afterAll(async () => temp?.close());
 

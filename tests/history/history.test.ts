@@ -5,7 +5,7 @@
  */
 import { loadedDirectory } from '../helpers/registry.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteAlarmWindow } from '../../server/history/alarms.ts';
+import { SqliteAlarmStore } from '../../server/alarms/sqlite-store.ts';
 import { buildHistory, STATE_LOOKBACK_MS, type History, type HistoryDeps } from '../../server/history/history.ts';
 import { localDayStart } from '../../server/history/local-time.ts';
 import type { Site } from '../../server/sites/model.ts';
@@ -47,7 +47,7 @@ describe('buildHistory', () => {
     shop = sites.get(SHOP)!;
     await registerSiteDevices(temp.storage, hotel);
     await registerSiteDevices(temp.storage, shop);
-    deps = { events: temp.storage.events, registry: await loadedDirectory(temp.storage), alarms: new SqliteAlarmWindow(temp.storage.db) };
+    deps = { events: temp.storage.events, registry: await loadedDirectory(temp.storage), alarms: new SqliteAlarmStore(temp.storage.db) };
   });
   afterAll(async () => temp?.close());
 
@@ -113,7 +113,7 @@ describe('buildHistory', () => {
       await registerSiteDevices(storage, hotel);
       const start = Date.parse('2026-11-23T00:00:00Z');
       await generateSiteEvents(storage, hotel, { fromMs: start, toMs: start + 8 * 3600_000, seed: 7 });
-      const simDeps: HistoryDeps = { events: storage.events, registry: await loadedDirectory(storage), alarms: new SqliteAlarmWindow(storage.db) };
+      const simDeps: HistoryDeps = { events: storage.events, registry: await loadedDirectory(storage), alarms: new SqliteAlarmStore(storage.db) };
       const from = start + 2.5 * 3600_000;
       const h = await buildHistory(simDeps, hotel, from, start + 8 * 3600_000);
       expect(h.changes.length).toBeGreaterThan(100);

@@ -8,7 +8,7 @@ import { request as httpRequest } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { historyRoutes } from '../../server/api/routes/history.ts';
-import { SqliteAlarmWindow } from '../../server/history/alarms.ts';
+import { SqliteAlarmStore } from '../../server/alarms/sqlite-store.ts';
 import type { History } from '../../server/history/history.ts';
 import { localDayStart } from '../../server/history/local-time.ts';
 import { HOTEL } from '../api/harness.ts';
@@ -42,7 +42,7 @@ describe('history of the demo hotel', () => {
   let events = 0;
 
   beforeAll(async () => {
-    h = await startRoutes({ routes: (storage) => [historyRoutes({ alarms: new SqliteAlarmWindow(storage.db), now: () => TO })] });
+    h = await startRoutes({ routes: (storage) => [historyRoutes({ alarms: new SqliteAlarmStore(storage.db), now: () => TO })] });
     const site = h.sites.get(HOTEL)!;
     await registerSiteDevices(h.storage, site, h.directory);
     events = await generateSiteEvents(h.storage, site, { fromMs: localDayStart(FROM, site.timezone) - 3600_000, toMs: TO, seed: 42 });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isStoreTwinError } from '../../server/errors.ts';
-import { SqliteAlarmWindow } from '../../server/history/alarms.ts';
+import { SqliteAlarmStore } from '../../server/alarms/sqlite-store.ts';
 import { buildHistory, buildHistoryJson } from '../../server/history/history.ts';
 import { scanEvents, scanSites } from '../../server/history/scan.ts';
 import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
@@ -82,7 +82,7 @@ describe('scanning in slices', () => {
     let settled = false;
     const ranWhileBuilding: boolean[] = [];
     const slicer = new EventLoopSlicer();
-    const building = buildHistory({ events: storage.events, registry: await loadedDirectory(storage), alarms: new SqliteAlarmWindow(storage.db) }, hotel, TO - DAY, TO, { slicer }).finally(() => {
+    const building = buildHistory({ events: storage.events, registry: await loadedDirectory(storage), alarms: new SqliteAlarmStore(storage.db) }, hotel, TO - DAY, TO, { slicer }).finally(() => {
       settled = true;
     });
     // A timer and a check-phase callback, as ingest's group commit and socket reads would be.
@@ -96,7 +96,7 @@ describe('scanning in slices', () => {
 
   it('writes the same JSON value as the history it folds, changes chunk by chunk', async () => {
     const hotel = (await demoSites()).get(HOTEL)!;
-    const deps = { events: storage.events, registry: await loadedDirectory(storage), alarms: new SqliteAlarmWindow(storage.db) };
+    const deps = { events: storage.events, registry: await loadedDirectory(storage), alarms: new SqliteAlarmStore(storage.db) };
     for (const [from, to] of [
       [TO - DAY, TO], // thousands of changes: many chunks
       [TO - 1.5 * DAY - 3 * 3600_000, TO - 1.5 * DAY - 2.5 * 3600_000], // before the first event: none
@@ -110,7 +110,7 @@ describe('scanning in slices', () => {
 
   it('refuses a history that would read more than its event bound', async () => {
     const hotel = (await demoSites()).get(HOTEL)!;
-    const deps = { events: storage.events, registry: await loadedDirectory(storage), alarms: new SqliteAlarmWindow(storage.db) };
+    const deps = { events: storage.events, registry: await loadedDirectory(storage), alarms: new SqliteAlarmStore(storage.db) };
     const err = await buildHistory(deps, hotel, TO - DAY, TO, { maxEvents: 1000 }).catch((e: unknown) => e);
     expect(isStoreTwinError(err) && err.code).toBe('STW_ERR_QUERY_TOO_LARGE');
     const fits = await buildHistory(deps, hotel, TO - 3600_000, TO, { maxEvents: 10_000 });

@@ -2,9 +2,10 @@
  * The PostgreSQL integration store against a real PostgreSQL (a throwaway cluster from Debian's
  * postgresql, tests/helpers/postgres.ts): the contract suite, each test in a fresh schema.
  */
+import { createIntegrationStore } from '../../server/stores.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTEGRATIONS_PG_SCHEMA } from '../../server/integrations/postgres-store.ts';
-import { createIntegrationStore } from '../../server/integrations/store.ts';
+
 import { emptyPendingWrites } from '../../server/integrations/types.ts';
 import { migratePostgres } from '../../server/storage/postgres/migrate.ts';
 import { openPostgres } from '../../server/storage/postgres/postgres.ts';

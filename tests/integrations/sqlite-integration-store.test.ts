@@ -1,8 +1,9 @@
 /** The SQLite integration store: the contract suite over a real database file. */
+import { createIntegrationStore } from '../../server/stores.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createIntegrationStore } from '../../server/integrations/store.ts';
+
 import { openSqliteStorage } from '../../server/storage/sqlite/index.ts';
 import { integrationStoreContract } from './integration-store.contract.ts';
 

@@ -4,6 +4,7 @@
  * is so for the other's pushes within a second (LISTEN/NOTIFY, changes.ts) — before, a token
  * the other still knew kept working until its next 15 s re-read.
  */
+import { createIntegrationStore } from '../../server/stores.ts';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { systemClock } from '../../server/clock.ts';
 import { EventBus } from '../../server/events.ts';
 import { INTEGRATIONS_PG_SCHEMA } from '../../server/integrations/postgres-store.ts';
 import { IntegrationService } from '../../server/integrations/service.ts';
-import { createIntegrationStore } from '../../server/integrations/store.ts';
+
 import { createLogger } from '../../server/observability/logger.ts';
 import { Metrics } from '../../server/observability/metrics.ts';
 import { storeChanges } from '../../server/storage/postgres/changes.ts';

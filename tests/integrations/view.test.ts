@@ -4,6 +4,7 @@
  * service on the same store) is accepted on its first push — the view reads the store on a token
  * it does not know. Two services over one PostgreSQL, as two workers would be.
  */
+import { createIntegrationStore } from '../../server/stores.ts';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { systemClock } from '../../server/clock.ts';
 import { EventBus } from '../../server/events.ts';
 import { INTEGRATIONS_PG_SCHEMA } from '../../server/integrations/postgres-store.ts';
 import { IntegrationService } from '../../server/integrations/service.ts';
-import { createIntegrationStore } from '../../server/integrations/store.ts';
+
 import type { IntegrationStore } from '../../server/integrations/types.ts';
 import { createLogger } from '../../server/observability/logger.ts';
 import { Metrics } from '../../server/observability/metrics.ts';

@@ -2,9 +2,10 @@
  * The PostgreSQL snapshot rows against a real PostgreSQL (a throwaway cluster from Debian's
  * postgresql, tests/helpers/postgres.ts): the contract suite, each test in a fresh schema.
  */
+import { createSnapshotRowStore } from '../../server/stores.ts';
 import { afterAll, beforeAll } from 'vitest';
 import { SNAPSHOTS_PG_SCHEMA } from '../../server/linkage/postgres-store.ts';
-import { createSnapshotRowStore } from '../../server/linkage/store.ts';
+
 import { migratePostgres } from '../../server/storage/postgres/migrate.ts';
 import { freshPostgres, startPostgres, type PostgresServer } from '../helpers/postgres.ts';
 import { snapshotStoreContract } from './snapshot-store.contract.ts';

@@ -1,8 +1,9 @@
 /** The SQLite snapshot rows: the contract suite over a real database file. */
+import { createSnapshotRowStore } from '../../server/stores.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSnapshotRowStore } from '../../server/linkage/store.ts';
+
 import { openSqliteStorage } from '../../server/storage/sqlite/index.ts';
 import { snapshotStoreContract } from './snapshot-store.contract.ts';
 

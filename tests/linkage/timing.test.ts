@@ -2,6 +2,7 @@
  * Timeout, late pictures and retention, with a ManualClock. The command transport is the
  * linker's injected sendCommand (recorded here); the real broker path is linkage.test.ts.
  */
+import { createSnapshotRowStore } from '../../server/stores.ts';
 import { loadedDirectory } from '../helpers/registry.ts';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,7 +16,7 @@ import { REPO_ROOT } from '../../server/config.ts';
 import { EventBus } from '../../server/events.ts';
 import { SnapshotLinker } from '../../server/linkage/linker.ts';
 import { SnapshotStore } from '../../server/linkage/snapshot-store.ts';
-import { createSnapshotRowStore } from '../../server/linkage/store.ts';
+
 import { SiteCatalog } from '../../server/sites/catalog.ts';
 import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 

@@ -3,9 +3,10 @@
  * 'alarms' feature (ALARMS_PG_SCHEMA), as it commits with the alarm changes. The two-worker
  * claim gets a second pool on the same schema.
  */
+import { createOutbox } from '../../server/stores.ts';
 import { afterAll, beforeAll } from 'vitest';
 import { ALARMS_PG_SCHEMA } from '../../server/alarms/postgres-store.ts';
-import { createOutbox } from '../../server/notify/outbox-store.ts';
+
 import { migratePostgres } from '../../server/storage/postgres/migrate.ts';
 import { openPostgres, type Postgres } from '../../server/storage/postgres/postgres.ts';
 import { freshPostgres, startPostgres, type PostgresServer } from '../helpers/postgres.ts';

@@ -1,8 +1,9 @@
 /** The outbox contract on SQLite: a temp file, and a second connection to it as a second worker. */
+import { createOutbox } from '../../server/stores.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createOutbox } from '../../server/notify/outbox-store.ts';
+
 import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 import { outboxStoreContract } from './outbox-store.contract.ts';
 

@@ -1,6 +1,7 @@
 /** The PostgreSQL rules table: the RuleDefinitionStore contract against a real, throwaway PostgreSQL. */
+import { createRuleDefinitionStore } from '../../server/stores.ts';
 import { afterAll, beforeAll } from 'vitest';
-import { createRuleDefinitionStore } from '../../server/rules/definition-store.ts';
+
 import { RULES_PG_SCHEMA } from '../../server/rules/postgres-definition-store.ts';
 import { migratePostgres } from '../../server/storage/postgres/migrate.ts';
 import { openPostgres, type Postgres } from '../../server/storage/postgres/postgres.ts';

@@ -1,7 +1,8 @@
 /** The PostgreSQL rule timer store: the contract against a real, throwaway PostgreSQL. */
+import { createRuleTimerStore } from '../../server/stores.ts';
 import { afterAll, beforeAll } from 'vitest';
 import { RULE_TIMERS_PG_SCHEMA } from '../../server/rules/postgres-timer-store.ts';
-import { createRuleTimerStore } from '../../server/rules/timer-store.ts';
+
 import { migratePostgres } from '../../server/storage/postgres/migrate.ts';
 import { openPostgres, type Postgres } from '../../server/storage/postgres/postgres.ts';
 import { freshPostgres, startPostgres, type PostgresServer } from '../helpers/postgres.ts';

@@ -4,11 +4,12 @@
  * created, changed or removed over the API of one, or a rule file reloaded by one, is in the
  * other's view (and its engine told) within a second: LISTEN/NOTIFY, changes.ts.
  */
+import { createRuleDefinitionStore } from '../../server/stores.ts';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createRuleDefinitionStore } from '../../server/rules/definition-store.ts';
+
 import { RULES_PG_SCHEMA } from '../../server/rules/postgres-definition-store.ts';
 import { RuleStore } from '../../server/rules/store.ts';
 import { storeChanges } from '../../server/storage/postgres/changes.ts';

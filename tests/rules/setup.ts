@@ -3,6 +3,7 @@
  * fed by a real EventBus, devices registered through DeviceService, a ManualClock. Events are
  * injected as ingest would announce them ('events.accepted').
  */
+import { createRuleTimerStore } from '../../server/stores.ts';
 import { registryServices } from '../helpers/registry.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,7 @@ import { createLogger } from '../../server/observability/logger.ts';
 import { RuleEngine } from '../../server/rules/engine.ts';
 import { ruleSchema, type Rule, type RuleInput } from '../../server/rules/schema.ts';
 import { staticRules, type RuleSource } from '../../server/rules/store.ts';
-import { createRuleTimerStore } from '../../server/rules/timer-store.ts';
+
 import { SiteCatalog } from '../../server/sites/catalog.ts';
 import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 import type { NewEvent, RecordedEvent } from '../../server/storage/types.ts';

@@ -1,8 +1,9 @@
 /** The SQLite rules table: the RuleDefinitionStore contract over a real database file. */
+import { createRuleDefinitionStore } from '../../server/stores.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRuleDefinitionStore } from '../../server/rules/definition-store.ts';
+
 import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 import { ruleDefinitionStoreContract } from './definition-store.contract.ts';
 

@@ -1,8 +1,9 @@
 /** The SQLite rule timer store: the contract over a real database file (`rule_timers`). */
+import { createRuleTimerStore } from '../../server/stores.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRuleTimerStore } from '../../server/rules/timer-store.ts';
+
 import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 import { ruleTimerStoreContract } from './timer-store.contract.ts';
 

@@ -1,9 +1,10 @@
+import { createRuleDefinitionStore } from '../../server/stores.ts';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StoreTwinError } from '../../server/errors.ts';
-import { createRuleDefinitionStore } from '../../server/rules/definition-store.ts';
+
 import { loadRuleFiles, RuleStore } from '../../server/rules/store.ts';
 import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 import { logger, RULES_DIR, startRig, type Rig } from './setup.ts';

@@ -3,10 +3,11 @@
  * a slow commit (PostgreSQL over the network) never lets a later turn overtake it, and a failed
  * one neither stops the timers in memory nor the turns after it.
  */
+import { createRuleTimerStore } from '../../server/stores.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RuleEngine } from '../../server/rules/engine.ts';
 import { staticRules } from '../../server/rules/store.ts';
-import { createRuleTimerStore, type RuleTimer, type RuleTimerKey, type RuleTimerStore } from '../../server/rules/timer-store.ts';
+import { type RuleTimer, type RuleTimerKey, type RuleTimerStore } from '../../server/rules/timer-store.ts';
 import { logger, rule, startRig, type Rig } from './setup.ts';
 
 const msg = { en: '{zone} open {minutes} min', 'zh-CN': '{zone} 开门 {minutes} 分钟' };

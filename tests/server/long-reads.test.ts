@@ -12,7 +12,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminToken, eventually, startTestApp, type TestApp } from '../helpers/app.ts';
 import { connectDevice } from '../helpers/mqtt.ts';
-import { SqliteAlarmWindow } from '../../server/history/alarms.ts';
+import { SqliteAlarmStore } from '../../server/alarms/sqlite-store.ts';
 import { buildHistory } from '../../server/history/history.ts';
 import { writeBusyEvents } from '../history/busy-month.ts';
 
@@ -151,7 +151,7 @@ describe('bounds over HTTP, and reads in the long-read thread', () => {
     };
     const hotel = t.app.sites.get('demo-hotel');
     if (!hotel) throw new Error('no demo hotel');
-    const deps = { events: t.app.storage.events, registry: t.app.directory, alarms: new SqliteAlarmWindow(t.app.storage.db) };
+    const deps = { events: t.app.storage.events, registry: t.app.directory, alarms: new SqliteAlarmStore(t.app.storage.db) };
     for (const [fromMs, toMs] of [
       [now - 6 * 3600_000, now - 5 * 3600_000], // an hour: built in place
       [now - 3 * DAY, now - DAY + 20 * 60_000], // two days, the first 20 min of the data in them: the thread

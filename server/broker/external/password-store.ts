@@ -17,22 +17,10 @@
  * to belong to a registration still under way in another process (the CLI writes here too).
  * This store only reads and prunes; MosquittoSync is its one user.
  */
-import type { StorageBackend } from '../../storage/backend.ts';
+import type { BrokerPassword, BrokerPasswordLine } from '../../storage/types.ts';
 import { mosquittoPasswordHash } from './mosquitto-passwd.ts';
-import { PostgresBrokerPasswordStore } from './postgres-password-store.ts';
-import { SqliteBrokerPasswordStore } from './sqlite-password-store.ts';
 
-export interface BrokerPassword {
-  username: string;
-  verifier: string;
-  /** `$7$…` as mosquitto_passwd writes it. */
-  hash: string;
-  /** Unix ms. */
-  createdAt: number;
-}
-
-/** What a store writes beside the device or token it belongs to. */
-export type BrokerPasswordLine = BrokerPassword;
+export type { BrokerPassword, BrokerPasswordLine } from '../../storage/types.ts';
 
 /** The line for a secret just issued (its plaintext exists only now). */
 export function brokerPasswordLine(username: string, verifier: string, secret: string, now: number = Date.now()): BrokerPasswordLine {
@@ -46,8 +34,4 @@ export interface BrokerPasswordStore {
   fingerprint(): Promise<string>;
   /** Removes the given lines (no current credential matches them) once older than `graceMs`; returns how many. */
   prune(stale: readonly BrokerPassword[], graceMs: number): Promise<number>;
-}
-
-export function createBrokerPasswordStore(backend: StorageBackend, now: () => number = Date.now): BrokerPasswordStore {
-  return backend.kind === 'sqlite' ? new SqliteBrokerPasswordStore(backend.db, now) : new PostgresBrokerPasswordStore(backend.pg, now);
 }
