@@ -17,6 +17,7 @@
  * are reported, and the ratios flood/no-flood are the figures to compare across machines.
  * Every probe event PUBACKed must be stored (checked in the database after SIGKILL).
  */
+import { openSqliteStorage } from '../server/sqlite-storage.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,7 +27,7 @@ import { connect, type MqttClient } from 'mqtt';
 import { MAX_EVENTS_PER_MESSAGE } from '../devices/shared/json.ts';
 import { createApp } from '../server/app.ts';
 import { testConfig } from '../tests/helpers/app.ts';
-import { openSqliteStorage } from '../server/storage/sqlite/index.ts';
+
 import { cpuSeconds, startChild, type Child } from './lib/child.ts';
 import { BENCH_SITE, benchZone, uplinkTopic } from './lib/devices.ts';
 import { positiveOption } from './lib/options.ts';

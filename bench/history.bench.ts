@@ -34,7 +34,6 @@ function get(url: string, token: string): Promise<{ ms: number; wire: number }> 
   });
 }
 
-
 const h = await startRoutes({ routes: (storage) => [historyRoutes({ alarms: new SqliteAlarmStore(storage.db), now: () => TO })] });
 const site = h.sites.get(HOTEL)!;
 await registerSiteDevices(h.storage, site, h.directory);

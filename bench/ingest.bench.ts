@@ -16,12 +16,13 @@
  * machines. After each StoreTwin round the server is SIGKILLed and its database opened: every
  * acknowledged event must be there.
  */
+import { openSqliteStorage } from '../server/sqlite-storage.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { openSqliteStorage } from '../server/storage/sqlite/index.ts';
+
 import { startMosquitto } from '../tests/helpers/mosquitto.ts';
 import { cpuSeconds, rssBytes, startChild } from './lib/child.ts';
 import { benchDeviceId, uplinkTopic } from './lib/devices.ts';

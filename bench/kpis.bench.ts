@@ -6,11 +6,12 @@
  *
  *   npx tsx bench/kpis.bench.ts [N]
  */
+import { openSqliteStorage } from '../server/sqlite-storage.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_KPI_ALARMS, ResponseKpis } from '../server/kpis/service.ts';
-import { openSqliteStorage } from '../server/storage/sqlite/index.ts';
+
 import { SqliteAlarmStore } from '../server/alarms/sqlite-store.ts';
 
 const N = Number(process.argv[2] ?? MAX_KPI_ALARMS);

@@ -8,6 +8,7 @@
  * broker (server/broker/external/), with Mosquitto's files kept from the registry when
  * configured. Either way the EMQX auth endpoints are mounted (404 until given their secret).
  */
+import { openSqliteStorage } from './sqlite-storage.ts';
 import { createAccountStore, createAlarmStore, createArmingStore, createAuditStore, createBrokerPasswordStore, createDeviceStore, createIntegrationStore, createOutbox, createRuleDefinitionStore, createRuleTimerStore, createSettingsStore, createTwinStore, createSnapshotRowStore } from './stores.ts';
 import http from 'node:http';
 import type { Express } from 'express';
@@ -78,7 +79,7 @@ import { DeviceService } from './registry/devices.ts';
 import { SiteCatalog } from './sites/catalog.ts';
 import { eventStoreSpec, openEventStore } from './storage/event-store-factory.ts';
 import type { EventStore } from './storage/types.ts';
-import { openSqliteStorage } from './storage/sqlite/index.ts';
+
 import { openBackend } from './backend.ts';
 import { createSiteWorker, defaultWorkerName, type SiteWorker } from './cluster/worker.ts';
 import { storeChanges } from './storage/postgres/changes.ts';

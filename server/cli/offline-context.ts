@@ -10,6 +10,7 @@
  * (prepareDataDir), so an installer can create the first admin and the devices' secrets
  * first and start the server afterwards.
  */
+import { openSqliteStorage } from '../sqlite-storage.ts';
 import { createAccountStore, createDeviceStore } from '../stores.ts';
 import path from 'node:path';
 import { siteDirs } from '../app.ts';
@@ -19,7 +20,7 @@ import { EventBus } from '../events.ts';
 import { DeviceService } from '../registry/devices.ts';
 import { UserService } from '../auth/users.ts';
 import { SiteCatalog } from '../sites/catalog.ts';
-import { openSqliteStorage } from '../storage/sqlite/index.ts';
+
 import type { StorageBackend } from '../storage/backend.ts';
 import { openBackend } from '../backend.ts';
 

@@ -15,20 +15,10 @@
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { SiteOwner, SiteOwnershipEvents } from '../site-owner.ts';
 import type { SiteLeaseStore } from './lease-store.ts';
 
-export interface SiteOwnershipEvents {
-  acquired: [site: string, epoch: number];
-  lost: [site: string, why: 'handoff' | 'taken' | 'unreachable' | 'stopped'];
-  /** A tick failed (the database unreachable): logged by the app, retried next tick. */
-  tickFailed: [err: unknown];
-}
-
-/** What the rest of the worker asks: does it act for this site now? */
-export interface SiteOwner extends EventEmitter<SiteOwnershipEvents> {
-  owns(site: string): boolean;
-  owned(): string[];
-}
+export type { SiteOwner, SiteOwnershipEvents } from '../site-owner.ts';
 
 /** The winner of `site` among `workers` by highest random weight: stable, and a departure moves only its own sites. */
 export function rendezvousOwner(site: string, workers: readonly string[]): string | undefined {

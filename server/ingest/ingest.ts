@@ -97,7 +97,6 @@ export class Ingest {
     this.log.debug({ restored }, 'dedupe window restored');
   }
 
-
   async stop(): Promise<void> {
     this.announceNow();
     await this.committer.flush();

@@ -12,13 +12,13 @@
  * reached stops the replay there and the answer says so (`truncated`, `reason`, `scannedTo`):
  * what was replayed up to `scannedTo` is still a correct backtest of that shorter range.
  */
-import { createRuleTimerStore } from '../stores.ts';
+import { openSqliteStorage } from '../sqlite-storage.ts';
 import { apply, closedOut, raise, ruleActor } from '../alarms/state-machine.ts';
 import type { Alarm } from '../alarms/types.ts';
 import { ManualClock } from '../clock.ts';
 import { EventBus } from '../events.ts';
 import { createLogger, type Logger } from '../observability/logger.ts';
-import { openSqliteStorage } from '../storage/sqlite/index.ts';
+
 import type { EventStore, NewEvent } from '../storage/types.ts';
 import { DeviceDirectory } from '../registry/directory.ts';
 import { Twin } from '../twin/twin.ts';
@@ -28,6 +28,7 @@ import type { SiteLookup } from './context.ts';
 import { RuleEngine } from './engine.ts';
 import { scheduleArming } from './hours.ts';
 import type { Localized } from '../sites/model.ts';
+import { SqliteRuleTimerStore } from './sqlite-timer-store.ts';
 import type { Rule } from './schema.ts';
 import { staticRules } from './store.ts';
 
@@ -132,7 +133,7 @@ export async function backtest(rule: Rule, opts: BacktestOptions): Promise<Backt
     sites: site ? { list: () => opts.sites.list().filter((s) => s.id === site), get: (id) => (id === site ? opts.sites.get(id) : undefined) } : opts.sites,
     rules: staticRules([{ ...rule, enabled: true }]),
     // The replay never restarts, so its timers are never read back: the scratch file takes them.
-    timers: createRuleTimerStore({ kind: 'sqlite', db: scratch.db }),
+    timers: new SqliteRuleTimerStore(scratch.db),
     logger,
   });
   const max = opts.maxFirings ?? 10_000;

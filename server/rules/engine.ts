@@ -14,7 +14,7 @@ import { deviceTypeHas, getDeviceType } from '../../devices/index.ts';
 import type { ArmingReader } from '../arming/types.ts';
 import type { AlarmTrigger } from '../alarms/types.ts';
 import type { Clock } from '../clock.ts';
-import type { SiteOwner } from '../cluster/site-ownership.ts';
+import type { SiteOwner } from '../site-owner.ts';
 import type { EventBus, ServerEvents } from '../events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Zone } from '../sites/model.ts';

@@ -5,7 +5,7 @@
  * the zones' state as one setting). The devices it knows come from the in-memory directory.
  */
 import { deviceTypeHas } from '../../devices/index.ts';
-import type { SiteOwner } from '../cluster/site-ownership.ts';
+import type { SiteOwner } from '../site-owner.ts';
 import type { EventBus, ServerEvents } from '../events.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { PublicDevice } from '../registry/types.ts';

@@ -3,6 +3,7 @@
  * outbox `deliveries` in the change's transaction), a bus and a manual clock, so a test can
  * check that a delivery row exists exactly when its alarm change committed.
  */
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,6 @@ import type { DeliveryPlanner, NewDelivery, PlanOptions } from '../../server/not
 import { createLogger } from '../../server/observability/logger.ts';
 import { Metrics } from '../../server/observability/metrics.ts';
 import type { Database } from '../../server/storage/sqlite/database.ts';
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 
 /** One delivery per change, keyed by alarm, action and a per-planner sequence. */
 export class TestPlanner implements DeliveryPlanner {

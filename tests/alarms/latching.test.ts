@@ -3,6 +3,7 @@
  * until someone acknowledges it, re-triggers fold into the alarm until it is closed out, and a
  * source that changes state too often is marked chattering.
  */
+import { openSqliteStorage } from '../../server/sqlite-storage.ts';
 import BetterSqlite3 from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { ChatterDetector } from '../../server/alarms/chatter.ts';
 import { apply, closedOut, raise } from '../../server/alarms/state-machine.ts';
 import { SqliteAlarmStore } from '../../server/alarms/sqlite-store.ts';
 import { MIGRATIONS } from '../../server/storage/sqlite/migrations.ts';
-import { openSqliteStorage } from '../../server/storage/sqlite/index.ts';
+
 import { createAlarmFixture, trigger, type AlarmFixture } from './fixture.ts';
 
 const T0 = '2026-11-23T02:14:07.000Z';

@@ -1,10 +1,10 @@
 /** The alarm store contract on SQLite: a temp file, and a second connection to it for the two-worker cases. */
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { createAlarmStore } from '../../server/stores.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 import { alarmStoreContract } from './alarm-store.contract.ts';
 
 alarmStoreContract('sqlite', async () => {

@@ -2,6 +2,7 @@
  * GET /api/deliveries and POST /api/deliveries/{id}/retry. The shared harness takes no extra
  * route modules, so this file builds the same real app (SQLite file, UserService) with them.
  */
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { registryServices } from '../helpers/registry.ts';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,7 +17,7 @@ import type { UserService } from '../../server/auth/users.ts';
 import { SqliteOutbox } from '../../server/notify/sqlite-outbox.ts';
 import { createLogger } from '../../server/observability/logger.ts';
 import { Metrics } from '../../server/observability/metrics.ts';
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
+
 import type { Role } from '../../server/storage/types.ts';
 import { demoSites, HOTEL, PASSWORD, SHOP } from './harness.ts';
 

@@ -3,6 +3,7 @@
  * DeviceService and UserService, listening on 127.0.0.1 port 0. Only the twin is a fixed
  * object, because the state route merely passes it through.
  */
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { registryServices } from '../helpers/registry.ts';
 import type { DeviceDirectory } from '../../server/registry/directory.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,7 +20,7 @@ import { EventBus } from '../../server/events.ts';
 import { createLogger } from '../../server/observability/logger.ts';
 import { Metrics } from '../../server/observability/metrics.ts';
 import { SiteCatalog } from '../../server/sites/catalog.ts';
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
+
 import type { Role } from '../../server/storage/types.ts';
 import type { SiteState, TwinReader } from '../../server/twin/types.ts';
 

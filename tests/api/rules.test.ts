@@ -1,3 +1,4 @@
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { createRuleDefinitionStore } from '../../server/stores.ts';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { registryServices } from '../helpers/registry.ts';
@@ -15,7 +16,7 @@ import { createLogger } from '../../server/observability/logger.ts';
 import { Metrics } from '../../server/observability/metrics.ts';
 
 import { RuleStore } from '../../server/rules/store.ts';
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
+
 import type { NewEvent } from '../../server/storage/types.ts';
 import { demoSites, fixedState, PASSWORD } from './harness.ts';
 

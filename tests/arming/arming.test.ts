@@ -1,3 +1,4 @@
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { createArmingStore } from '../../server/stores.ts';
 import { loadedDirectory } from '../helpers/registry.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,7 +13,6 @@ import { ManualClock } from '../../server/clock.ts';
 import { REPO_ROOT } from '../../server/config.ts';
 import { EventBus, type ServerEvents } from '../../server/events.ts';
 import { SiteCatalog } from '../../server/sites/catalog.ts';
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 
 const SHOP = 'demo-shop';
 let sites: SiteCatalog;

@@ -5,6 +5,7 @@
  * to end on a real app with a ManualClock: the push reaches the shop's users over socket.io,
  * not the hotel's.
  */
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { createArmingStore } from '../../server/stores.ts';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ import { EventBus, type ServerEvents } from '../../server/events.ts';
 import type { LiveClientEvents, LiveServerEvents } from '../../server/live/protocol.ts';
 import { createLogger } from '../../server/observability/logger.ts';
 import { SiteCatalog } from '../../server/sites/catalog.ts';
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
+
 import { SHIPPED_SITES, tempDir, testConfig } from '../helpers/app.ts';
 
 const SHOP = 'demo-shop';

@@ -1,10 +1,10 @@
 /** The SQLite arming tables: the ArmingStore contract over a real database file. */
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { createArmingStore } from '../../server/stores.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 import { armingStoreContract } from './arming-store.contract.ts';
 
 armingStoreContract('sqlite', async () => {

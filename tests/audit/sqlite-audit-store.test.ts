@@ -2,12 +2,13 @@
  * The SQLite audit store: the contract suite over a real database file, and what only SQLite
  * can show — the table itself refuses UPDATE and DELETE, whoever sends them.
  */
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteAuditStore } from '../../server/audit/sqlite-store.ts';
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
+
 import { auditStoreContract } from './audit-store.contract.ts';
 
 auditStoreContract('sqlite', async (now) => {

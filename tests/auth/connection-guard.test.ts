@@ -1,7 +1,8 @@
+import { type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectionGuard } from '../../server/auth/connection-guard.ts';
 import { UserService } from '../../server/auth/users.ts';
-import type { SqliteStorage } from '../../server/storage/sqlite/index.ts';
+
 import { tempStorage } from './storage.ts';
 
 const PASSWORD = 'long enough secret';

@@ -1,8 +1,9 @@
+import { type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../server/auth/secrets.ts';
 import { SETUP_TOKEN_SETTING, completeSetup, ensureSetupToken } from '../../server/auth/setup.ts';
 import { UserService } from '../../server/auth/users.ts';
-import type { SqliteStorage } from '../../server/storage/sqlite/index.ts';
+
 import { tempStorage } from './storage.ts';
 
 describe('first-start setup', () => {

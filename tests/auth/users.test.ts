@@ -1,7 +1,8 @@
+import { type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../server/auth/secrets.ts';
 import { UserService, publicUser } from '../../server/auth/users.ts';
-import type { SqliteStorage } from '../../server/storage/sqlite/index.ts';
+
 import { tempStorage } from './storage.ts';
 
 const PASSWORD = 'long enough secret';

@@ -4,6 +4,7 @@
  * a test cluster). `other` is the same database through a connection of its own — a second
  * worker (PostgreSQL) or a CLI process beside the server (SQLite).
  */
+import { openSqliteStorage } from '../../server/sqlite-storage.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import { PostgresSettingsStore, SETTINGS_PG_SCHEMA } from '../../server/settings
 import type { SettingsStore } from '../../server/settings/store.ts';
 import { migratePostgres, type PgSchema } from '../../server/storage/postgres/migrate.ts';
 import { openPostgres, type Postgres } from '../../server/storage/postgres/postgres.ts';
-import { openSqliteStorage } from '../../server/storage/sqlite/index.ts';
+
 import { PostgresTwinStore, TWIN_PG_SCHEMA } from '../../server/twin/postgres-store.ts';
 import type { TwinStore } from '../../server/twin/store.ts';
 import { freshPostgres, type PostgresServer } from './postgres.ts';

@@ -3,11 +3,11 @@
  * directory loaded from the device store, DeviceService keeping it fresh, UserService on the
  * account store.
  */
+import { type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { UserService } from '../../server/auth/users.ts';
 import { EventBus } from '../../server/events.ts';
 import { DeviceDirectory } from '../../server/registry/directory.ts';
 import { DeviceService, type SiteDirectory } from '../../server/registry/devices.ts';
-import type { SqliteStorage } from '../../server/storage/sqlite/index.ts';
 
 export interface RegistryServices {
   directory: DeviceDirectory;

@@ -5,11 +5,12 @@
  * simulated clock, and each message becomes the event ingest would store: JSON events keep
  * their `seq` and `ts`, AA55 frames (no clock on board) are stamped with their arrival.
  */
+import { type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { getDeviceType } from '../../devices/index.ts';
 import type { DeviceEvent } from '../../devices/types.ts';
 import { seededRandom } from '../../simulators/site-simulator.ts';
 import type { Site } from '../../server/sites/model.ts';
-import type { SqliteStorage } from '../../server/storage/sqlite/index.ts';
+
 import type { DeviceDirectory } from '../../server/registry/directory.ts';
 import type { DeviceRecord, NewEvent } from '../../server/storage/types.ts';
 

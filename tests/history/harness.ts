@@ -2,6 +2,7 @@
  * The API with the history, footfall and dashboard routes, on a real SQLite file and a real
  * HTTP port (the shape of tests/api/harness.ts, plus `routes`). The twin is the given reader.
  */
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { registryServices } from '../helpers/registry.ts';
 import type { DeviceDirectory } from '../../server/registry/directory.ts';
 import { once } from 'node:events';
@@ -15,7 +16,7 @@ import type { ApiDeps, ApiRouteModule } from '../../server/api/types.ts';
 import { createLogger } from '../../server/observability/logger.ts';
 import { Metrics } from '../../server/observability/metrics.ts';
 import type { SiteCatalog } from '../../server/sites/catalog.ts';
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
+
 import type { Role } from '../../server/storage/types.ts';
 import type { TwinReader } from '../../server/twin/types.ts';
 import { demoSites, PASSWORD, type ApiResponse, type RequestOptions } from '../api/harness.ts';

@@ -4,6 +4,7 @@
  * history is built, the JSON written as the history folds is the same value as
  * JSON.stringify's, and a history over its event bound is refused. No timing: what is asserted is what ran before what.
  */
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { loadedDirectory } from '../helpers/registry.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { isStoreTwinError } from '../../server/errors.ts';
 import { SqliteAlarmStore } from '../../server/alarms/sqlite-store.ts';
 import { buildHistory, buildHistoryJson } from '../../server/history/history.ts';
 import { scanEvents, scanSites } from '../../server/history/scan.ts';
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
+
 import type { NewEvent, StoredEvent } from '../../server/storage/types.ts';
 import { EventLoopSlicer } from '../../server/storage/yield.ts';
 import { demoSites, HOTEL, SHOP } from '../api/harness.ts';

@@ -1,10 +1,10 @@
 /** The SQLite integration store: the contract suite over a real database file. */
+import { openSqliteStorage } from '../../server/sqlite-storage.ts';
 import { createIntegrationStore } from '../../server/stores.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { openSqliteStorage } from '../../server/storage/sqlite/index.ts';
 import { integrationStoreContract } from './integration-store.contract.ts';
 
 integrationStoreContract('sqlite', async (now) => {

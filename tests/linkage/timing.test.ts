@@ -2,6 +2,7 @@
  * Timeout, late pictures and retention, with a ManualClock. The command transport is the
  * linker's injected sendCommand (recorded here); the real broker path is linkage.test.ts.
  */
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { createSnapshotRowStore } from '../../server/stores.ts';
 import { loadedDirectory } from '../helpers/registry.ts';
 import { existsSync } from 'node:fs';
@@ -18,7 +19,6 @@ import { SnapshotLinker } from '../../server/linkage/linker.ts';
 import { SnapshotStore } from '../../server/linkage/snapshot-store.ts';
 
 import { SiteCatalog } from '../../server/sites/catalog.ts';
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 
 const SHOP = 'demo-shop';
 const jpegBytes = () => renderSnapshot({ label: 'Cash room', time: '02:14:07', hour: 2, zoneKind: 'cash-room', people: 1, random: Math.random });

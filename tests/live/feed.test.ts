@@ -1,3 +1,4 @@
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
@@ -14,7 +15,7 @@ import { EventBus } from '../../server/events.ts';
 import { LiveFeed } from '../../server/live/feed.ts';
 import type { LiveClientEvents, LiveServerEvents, TwinBatch } from '../../server/live/protocol.ts';
 import { SiteCatalog } from '../../server/sites/catalog.ts';
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
+
 import type { NewEvent } from '../../server/storage/types.ts';
 import type { DeviceState, ZoneState } from '../../server/twin/types.ts';
 

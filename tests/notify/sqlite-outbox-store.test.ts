@@ -1,10 +1,10 @@
 /** The outbox contract on SQLite: a temp file, and a second connection to it as a second worker. */
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { createOutbox } from '../../server/stores.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 import { outboxStoreContract } from './outbox-store.contract.ts';
 
 outboxStoreContract('sqlite', async (now) => {

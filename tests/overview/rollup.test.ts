@@ -4,13 +4,14 @@
  * a sealed minute is taken from the bus (as ingest announces it) and never counted twice;
  * concurrent reads add nothing twice.
  */
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventBus } from '../../server/events.ts';
 import { FootfallRollup, GRACE_MS } from '../../server/overview/index.ts';
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
+
 import type { NewEvent } from '../../server/storage/types.ts';
 
 const MIN = 60_000;

@@ -4,6 +4,7 @@
  * code) and nothing stored; a clean file is stored in one transaction and each secret works;
  * a refusal inside the transaction (a race) undoes every row; the limits answer a coded 413.
  */
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import { DeviceDirectory } from '../../server/registry/directory.ts';
 import { DeviceService } from '../../server/registry/devices.ts';
 import type { PublicDevice } from '../../server/registry/types.ts';
 import { SiteCatalog } from '../../server/sites/catalog.ts';
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
+
 import { SHIPPED_SITES } from '../helpers/app.ts';
 
 const HOTEL = 'demo-hotel';

@@ -1,9 +1,10 @@
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backtest } from '../../server/rules/backtest.ts';
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
+
 import type { NewEvent, RecordedEvent } from '../../server/storage/types.ts';
 import { demoSites, rule } from './setup.ts';
 

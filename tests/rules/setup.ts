@@ -3,6 +3,7 @@
  * fed by a real EventBus, devices registered through DeviceService, a ManualClock. Events are
  * injected as ingest would announce them ('events.accepted').
  */
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { createRuleTimerStore } from '../../server/stores.ts';
 import { registryServices } from '../helpers/registry.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -20,7 +21,7 @@ import { ruleSchema, type Rule, type RuleInput } from '../../server/rules/schema
 import { staticRules, type RuleSource } from '../../server/rules/store.ts';
 
 import { SiteCatalog } from '../../server/sites/catalog.ts';
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
+
 import type { NewEvent, RecordedEvent } from '../../server/storage/types.ts';
 import { Twin } from '../../server/twin/twin.ts';
 

@@ -1,10 +1,10 @@
 /** The SQLite rules table: the RuleDefinitionStore contract over a real database file. */
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { createRuleDefinitionStore } from '../../server/stores.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 import { ruleDefinitionStoreContract } from './definition-store.contract.ts';
 
 ruleDefinitionStoreContract('sqlite', async () => {

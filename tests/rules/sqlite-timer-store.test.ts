@@ -1,10 +1,10 @@
 /** The SQLite rule timer store: the contract over a real database file (`rule_timers`). */
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { createRuleTimerStore } from '../../server/stores.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 import { ruleTimerStoreContract } from './timer-store.contract.ts';
 
 ruleTimerStoreContract('sqlite', async () => {

@@ -1,3 +1,4 @@
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { createRuleDefinitionStore } from '../../server/stores.ts';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { StoreTwinError } from '../../server/errors.ts';
 
 import { loadRuleFiles, RuleStore } from '../../server/rules/store.ts';
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
+
 import { logger, RULES_DIR, startRig, type Rig } from './setup.ts';
 
 const cleanup: Array<() => Promise<void> | void> = [];

@@ -13,7 +13,7 @@ import type { ImportAnswer } from '../../protocol/devices.ts';
 import { verifySecret } from '../../server/auth/secrets.ts';
 import { REPO_ROOT } from '../../server/config.ts';
 import { parseCsv } from '../../server/registry/csv.ts';
-import { openSqliteStorage } from '../../server/storage/sqlite/index.ts';
+import { openSqliteStorage } from '../../server/sqlite-storage.ts';
 import { SHIPPED_SITES, tempDir } from '../helpers/app.ts';
 
 const run = promisify(execFile);

@@ -1,3 +1,4 @@
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isStoreTwinError } from '../../server/errors.ts';
 import type { EventRowParams } from '../../server/storage/sqlite/event-writer-protocol.ts';
 import { EventWriterThread } from '../../server/storage/sqlite/event-writer.ts';
-import { openSqliteStorage, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
 
 const row = (i: number, over: Partial<EventRowParams> = {}): EventRowParams => ({
   site: 'site-a',

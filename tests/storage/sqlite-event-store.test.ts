@@ -1,3 +1,4 @@
+import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -7,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildEventQuery, RECENT_SEQS_SQL } from '../../server/storage/sqlite/event-store.ts';
-import { openDatabase, openSqliteStorage, SCHEMA_VERSION, type SqliteStorage } from '../../server/storage/sqlite/index.ts';
+import { openDatabase, SCHEMA_VERSION } from '../../server/storage/sqlite/index.ts';
 import type { EventQuery, NewEvent } from '../../server/storage/types.ts';
 import { eventStoreContract } from './event-store.contract.ts';
 
