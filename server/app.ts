@@ -208,6 +208,8 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
             // holder stored but had not acknowledged is dropped when the broker sends it again),
             // its live alarms and its twin.
             prepare: async (site) => {
+              // Devices registered through another worker are read first, or their state and seqs would be skipped.
+              await directory.refresh();
               await ingest.restoreDedupe(new Set(directory.allDevices().filter((d) => d.site === site).map((d) => d.id)));
               await alarms.refreshSites([site]);
               await twin.reloadSite(site);

@@ -153,6 +153,16 @@ describe('two workers', () => {
       const alarm = await eventually(() => other.find((a) => a.site === d.site && a.zone === d.zone && a.rule === 'door-opened-armed'), 10_000);
       expect(alarm).toMatchObject({ severity: 'critical', state: 'active' });
     }
+    // The holder's twin has the door open, whichever worker registered the device and
+    // whether or not the site changed hands since.
+    for (const d of DOORS) {
+      const holderName = (await leases()).get(d.site);
+      const [holder, token] = holderName === 'w1' ? [w1, token1] : [w2, token2];
+      await eventually(async () => {
+        const res = await fetch(`${holder.httpUrl}/api/sites/${d.site}/state`, { headers: { authorization: `Bearer ${token}` } });
+        return ((await res.json()) as { devices: Record<string, { door: string | null }> }).devices[d.id]?.door === 'open';
+      }, 5_000, 100);
+    }
   });
 
   it('SIGKILL of a worker: the other serves its sites within 10 s; every acknowledged event is stored once', async () => {
@@ -184,10 +194,13 @@ describe('two workers', () => {
       const failoverMs = Date.now() - killedAt;
       console.log(`failover: ${victim}'s sites served by ${survivor} ${failoverMs} ms after SIGKILL (default leases: 6 s, renewed every 2 s)`);
       expect(failoverMs).toBeLessThanOrEqual(10_000);
+      let seen = new Map<string, string>();
       await eventually(async () => {
-        const now = await leases();
-        return now.get(HOTEL) === survivor && now.get(SHOP) === survivor;
-      }, 5_000, 100);
+        seen = await leases();
+        return seen.get(HOTEL) === survivor && seen.get(SHOP) === survivor;
+      }, 10_000, 100).catch((err: unknown) => {
+        throw new Error(`leases after the kill: ${JSON.stringify(Object.fromEntries(seen))} (survivor ${survivor}): ${String(err)}`);
+      });
       await new Promise((r) => setTimeout(r, 1000));
     } finally {
       streaming = false;
