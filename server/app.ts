@@ -59,6 +59,8 @@ import { UserService } from './auth/users.ts';
 import { ensureSetupToken } from './auth/setup.ts';
 import { Broker } from './broker/broker.ts';
 import { ExternalBroker } from './broker/external/client.ts';
+import { encodeRelay } from './broker/relay.ts';
+import { topics } from './broker/topics.ts';
 import { EmqxAuth } from './broker/external/emqx.ts';
 import { MosquittoSync } from './broker/external/mosquitto-sync.ts';
 
@@ -78,7 +80,7 @@ import { Metrics } from './observability/metrics.ts';
 import { DeviceService } from './registry/devices.ts';
 import { SiteCatalog } from './sites/catalog.ts';
 import { eventStoreSpec, openEventStore } from './storage/event-store-factory.ts';
-import type { EventStore } from './storage/types.ts';
+import type { EventStore, NewEvent } from './storage/types.ts';
 
 import { openBackend } from './backend.ts';
 import { createSiteWorker, defaultWorkerName, type SiteWorker } from './cluster/worker.ts';
@@ -194,6 +196,10 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     bus,
     logger,
     metrics,
+    // A push or presence webhook for a site another worker holds: stored here, then handed to it.
+    ...(config.cluster.worker
+      ? { relay: { holds: (site: string) => siteWorker?.ownership.owns(site) ?? true, send: (site: string, batch: readonly NewEvent[]) => broker.publish(topics.relay(site), encodeRelay(batch)) } }
+      : {}),
   });
   const siteWorker: SiteWorker | null =
     config.cluster.worker && backend.kind === 'postgres'
@@ -215,9 +221,9 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
               await twin.reloadSite(site);
             },
             // What this worker holds of a site it lets go is written before the next owner reads it.
-            beforeRelease: async () => {
+            beforeRelease: async (released) => {
               await ruleEngine.flushed();
-              await twin.flushed();
+              await twin.flushed(released);
             },
           },
           workerName,

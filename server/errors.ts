@@ -32,6 +32,8 @@ export const ERRORS = {
   // An external MQTT broker (STORETWIN_MQTT_URL) and the broker auth endpoints
   STW_ERR_MQTT_EXTERNAL_UNREACHABLE: { status: 503, message: 'the external MQTT broker did not accept a connection in time (address, port, TLS or network)' },
   STW_ERR_REDIS_UNREACHABLE: { status: 503, message: 'Redis (the live feed across workers) did not answer in time or refused the credentials' },
+  STW_ERR_RELAY_FAILED: { status: 503, message: 'events stored for a site another worker holds could not be handed to it through the broker: its rules and twin miss them' },
+  STW_ERR_RELAY_INVALID: { status: 400, message: 'a message on a site\'s relay topic is not a list of events of that site' },
   STW_ERR_MQTT_EXTERNAL_REFUSED: { status: 503, message: "the external MQTT broker refused StoreTwin's user name or password" },
   STW_ERR_MOSQUITTO_FILES_FAILED: { status: 500, message: "Mosquitto's password or ACL file could not be written, or Mosquitto could not be told to reload them" },
   STW_ERR_BROKER_AUTH_DISABLED: { status: 404, message: 'the broker auth endpoints are off: no shared secret is configured (STORETWIN_BROKER_AUTH_SECRET)' },

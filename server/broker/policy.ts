@@ -9,13 +9,14 @@
  *   storetwin/{site}/alarms for the sites it may see (storetwin/+/alarms when it sees all), if
  *   its role may read alarms; it publishes nothing;
  * - the server's own account on an external broker reads every device topic and writes
- *   commands and the alarm feed.
+ *   commands and the alarm feed; it alone writes and reads each site's relay topic (events one
+ *   worker of several stored for the site's holder, relay.ts).
  */
 import { can } from '../auth/roles.ts';
 import type { PublicUser } from '../auth/users.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { DeviceRecord } from '../storage/types.ts';
-import { TOPIC_ROOT, parseDeviceTopic, topicHasInvalidCharacters, topics } from './topics.ts';
+import { TOPIC_ROOT, parseDeviceTopic, parseRelayTopic, topicHasInvalidCharacters, topics } from './topics.ts';
 
 export type BrokerIdentity =
   | { kind: 'device'; device: DeviceRecord }
@@ -33,7 +34,7 @@ export interface Grants {
 
 /** The filters of one site's uplinks: a worker of several subscribes to its own sites' only. */
 export function siteSubscriptions(site: string): string[] {
-  return [`${TOPIC_ROOT}/${site}/+/up`, `${TOPIC_ROOT}/${site}/+/status`, `${TOPIC_ROOT}/${site}/+/snapshot/+`];
+  return [`${TOPIC_ROOT}/${site}/+/up`, `${TOPIC_ROOT}/${site}/+/status`, `${TOPIC_ROOT}/${site}/+/snapshot/+`, topics.relay(site)];
 }
 
 /** The filters StoreTwin subscribes to on an external broker: every device's uplinks. */
@@ -55,7 +56,7 @@ export function grantsOf(identity: BrokerIdentity): Grants {
       return { publish: [], subscribe: sites.map((s) => topics.alarms(s)) };
     }
     case 'server':
-      return { publish: [topics.cmd('+', '+'), topics.alarms('+')], subscribe: [...SERVER_SUBSCRIPTIONS] };
+      return { publish: [topics.cmd('+', '+'), topics.alarms('+'), topics.relay('+')], subscribe: [...SERVER_SUBSCRIPTIONS] };
   }
 }
 
@@ -70,7 +71,7 @@ export function publishRefusal(identity: BrokerIdentity, topic: string): ErrorCo
   }
   if (identity.kind === 'server') {
     const parsed = parseDeviceTopic(topic);
-    if (parsed?.kind === 'cmd' || isAlarmTopic(topic)) return null;
+    if (parsed?.kind === 'cmd' || isAlarmTopic(topic) || parseRelayTopic(topic) !== null) return null;
   }
   return 'STW_ERR_MQTT_PUBLISH_DENIED';
 }

@@ -5,6 +5,9 @@
  *   storetwin/{site}/{device}/snapshot/{id}      camera → server  JPEG answering command {id}
  *   storetwin/{site}/{device}/cmd                server → device  command (JSON)
  *   storetwin/{site}/alarms                      server → integrations
+ *   storetwin/{site}/_relay                      server → server  events one worker stored for
+ *                                                the site's holder (relay.ts); `_` is no
+ *                                                device id's first character
  */
 const SEGMENT = /^[a-z0-9-]+$/;
 const COMMAND_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -46,4 +49,11 @@ export const topics = {
   cmd: (site: string, device: string) => `${TOPIC_ROOT}/${site}/${device}/cmd`,
   snapshot: (site: string, device: string, id: string) => `${TOPIC_ROOT}/${site}/${device}/snapshot/${id}`,
   alarms: (site: string) => `${TOPIC_ROOT}/${site}/alarms`,
+  relay: (site: string) => `${TOPIC_ROOT}/${site}/_relay`,
 };
+
+/** The site of a relay topic (storetwin/{site}/_relay); null for any other topic. */
+export function parseRelayTopic(topic: string): string | null {
+  const parts = topic.split('/');
+  return parts.length === 3 && parts[0] === TOPIC_ROOT && parts[2] === '_relay' && SEGMENT.test(parts[1]!) ? parts[1]! : null;
+}

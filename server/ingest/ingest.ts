@@ -21,6 +21,17 @@ import { SeqDeduper } from './dedupe.ts';
 import { GroupCommitter } from './group-commit.ts';
 import { RateBudgets, resolveRateBudgets } from './rate-budget.ts';
 
+/**
+ * Hands stored events of a site another worker holds to the one that does (a worker of
+ * several: broker/relay.ts is the message on the broker).
+ */
+export interface SiteRelay {
+  /** Whether this worker holds the site (its events are announced here, not relayed). */
+  holds(site: string): boolean;
+  /** Resolves once the broker has the message (PUBACK). */
+  send(site: string, events: readonly NewEvent[]): Promise<void>;
+}
+
 export interface IngestDeps {
   config: Config['ingest'] & { maxEventBytes: number };
   events: EventStore;
@@ -28,6 +39,11 @@ export interface IngestDeps {
   logger: Logger;
   metrics: Metrics;
   now?: () => number;
+  /**
+   * A worker of several: events of a site another worker holds (a push or a presence webhook
+   * that landed here) are handed to the holder once stored, instead of being announced here.
+   */
+  relay?: SiteRelay;
 }
 
 /** A device clock is trusted within this range around ours; NB-IoT modules often boot at 1970. */
@@ -208,7 +224,8 @@ export class Ingest {
 
   private async commit(device: DeviceRecord, events: NewEvent[]): Promise<void> {
     if (events.length === 0) return;
-    this.announce(events);
+    const relay = this.deps.relay !== undefined && !this.deps.relay.holds(device.site) ? this.deps.relay : null;
+    if (relay === null) this.announce(events);
     try {
       await this.committer.addMany(events);
     } catch (err) {
@@ -217,6 +234,33 @@ export class Ingest {
       this.deps.metrics.refuse('STW_ERR_STORAGE_FAILED', 'ingest');
       throw err;
     }
+    if (relay !== null) await this.relayStored(relay, device.site, events);
+  }
+
+  /**
+   * Stored events of a site another worker holds, to that worker (broker/relay.ts). Only once
+   * stored: the holder must not act on what could still be lost. A failure is counted and logged
+   * but fails nothing: the events are stored, only the holder's rules and twin miss them.
+   */
+  private async relayStored(relay: SiteRelay, site: string, events: readonly NewEvent[]): Promise<void> {
+    try {
+      await relay.send(site, events);
+    } catch (err) {
+      this.deps.metrics.refuse('STW_ERR_RELAY_FAILED', 'ingest');
+      this.log.error({ err, site, code: 'STW_ERR_RELAY_FAILED', events: events.length }, 'stored events could not be handed to the worker holding their site');
+    }
+  }
+
+  /**
+   * Events another worker stored for a site this one holds (broker/relay.ts): announced as if
+   * stored here, and remembered so that the same seq sent again by MQTT is a duplicate.
+   */
+  acceptRelayed(events: readonly NewEvent[]): void {
+    for (const e of events) {
+      if (e.seq !== null) this.deduper.remember(e.device, e.seq, Date.parse(e.receivedAt));
+      if (e.data.type === 'status') this.online.set(e.device, e.data.online);
+    }
+    this.announce(events);
   }
 
   /**

@@ -19,6 +19,8 @@ export const TWIN_PG_SCHEMA: PgSchema = {
       updated_at timestamptz NOT NULL
     );
     `,
+    // Workers read what the holders of other sites wrote since their last look (Twin.mirrorOthers).
+    'CREATE INDEX device_states_updated_at ON device_states (updated_at);',
   ],
 };
 
@@ -48,10 +50,14 @@ export class PostgresTwinStore implements TwinStore {
     }
   }
 
-  async loadDeviceStates(): Promise<DeviceStateSnapshot[]> {
+  async loadDeviceStates(opts: { updatedAfter?: string } = {}): Promise<DeviceStateSnapshot[]> {
     let rows: Array<{ device: string; state: Record<string, unknown>; updated_at: Date }>;
+    const after = opts.updatedAfter === undefined ? null : new Date(isoToMs(opts.updatedAfter, 'updatedAfter'));
     try {
-      ({ rows } = await this.pg.query<{ device: string; state: Record<string, unknown>; updated_at: Date }>('SELECT device, state, updated_at FROM device_states ORDER BY device'));
+      ({ rows } = await this.pg.query<{ device: string; state: Record<string, unknown>; updated_at: Date }>(
+        'SELECT device, state, updated_at FROM device_states WHERE $1::timestamptz IS NULL OR updated_at > $1 ORDER BY device',
+        [after],
+      ));
     } catch (err) {
       throw postgresError(err, 'read the twin state', this.pg.safeUrl);
     }

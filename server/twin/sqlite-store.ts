@@ -14,6 +14,7 @@ interface Row {
 export class SqliteTwinStore implements TwinStore {
   private readonly save: Statement<[Row]>;
   private readonly load: Statement<[], Row>;
+  private readonly loadAfter: Statement<[number], Row>;
 
   constructor(private readonly db: Database) {
     // A snapshot for a device deleted meanwhile (the twin flushes on a timer) is dropped rather
@@ -24,6 +25,7 @@ export class SqliteTwinStore implements TwinStore {
        ON CONFLICT (device) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
     );
     this.load = db.prepare('SELECT device, state, updated_at FROM device_states ORDER BY device');
+    this.loadAfter = db.prepare('SELECT device, state, updated_at FROM device_states WHERE updated_at > ? ORDER BY device');
   }
 
   async saveDeviceStates(states: readonly DeviceStateSnapshot[]): Promise<void> {
@@ -33,7 +35,8 @@ export class SqliteTwinStore implements TwinStore {
     })();
   }
 
-  async loadDeviceStates(): Promise<DeviceStateSnapshot[]> {
-    return this.load.all().map((r) => ({ device: r.device, state: JSON.parse(r.state) as Record<string, unknown>, updatedAt: msToIso(r.updated_at) }));
+  async loadDeviceStates(opts: { updatedAfter?: string } = {}): Promise<DeviceStateSnapshot[]> {
+    const rows = opts.updatedAfter === undefined ? this.load.all() : this.loadAfter.all(isoToMs(opts.updatedAfter, 'updatedAfter'));
+    return rows.map((r) => ({ device: r.device, state: JSON.parse(r.state) as Record<string, unknown>, updatedAt: msToIso(r.updated_at) }));
   }
 }

@@ -10,6 +10,9 @@ import type { DeviceStateSnapshot } from '../storage/types.ts';
 export interface TwinStore {
   /** Upserts in one transaction; snapshots of devices no longer registered are skipped. */
   saveDeviceStates(states: readonly DeviceStateSnapshot[]): Promise<void>;
-  /** Every snapshot, by device id. */
-  loadDeviceStates(): Promise<DeviceStateSnapshot[]>;
+  /**
+   * Every snapshot, by device id; with `updatedAfter` (ISO 8601), only those written strictly
+   * after it (a worker reading what the holders of other sites wrote since its last look).
+   */
+  loadDeviceStates(opts?: { updatedAfter?: string }): Promise<DeviceStateSnapshot[]>;
 }

@@ -29,6 +29,8 @@ export interface TwinDeps {
   logger: Logger;
   /** How often dirty device state is written to the store. */
   persistEveryMs?: number;
+  /** A worker of several: how often the state of the sites others hold is read from the store. */
+  mirrorEveryMs?: number;
   /**
    * A worker of several keeps the twin of the sites it holds (server/cluster/site-ownership.ts):
    * it writes only those sites' state, each site's zones under a key of its own, and reads a
@@ -43,6 +45,17 @@ const siteZonesKey = (site: string) => `${ZONE_STATE_KEY}/${site}`;
 
 const zoneKey = (site: string, zone: string) => `${site}/${zone}`;
 
+/**
+ * Re-read below the newest snapshot seen when mirroring: the holders stamp snapshots with their
+ * own clocks, which differ from each other's by a little.
+ */
+const MIRROR_OVERLAP_MS = 30_000;
+
+/** A device's state as saved, under the identity the registry gives it now. */
+function restoredState(device: PublicDevice, saved: Record<string, unknown>): DeviceState {
+  return { ...emptyDeviceState(device), ...(saved as Partial<DeviceState>), id: device.id, site: device.site, zone: device.zone, type: device.type };
+}
+
 export class Twin implements TwinReader {
   private readonly devices = new Map<string, DeviceState>();
   /** site → zone id → state */
@@ -56,6 +69,15 @@ export class Twin implements TwinReader {
   /** Sites whose zones changed since the last write (a worker's per-site keys). */
   private readonly zonesDirtySites = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
+  private mirrorTimer: NodeJS.Timeout | null = null;
+  /** The newest snapshot time mirrored (ms); null: none yet, the next look reads them all. */
+  private mirroredUpTo: number | null = null;
+  private mirroring = false;
+  /**
+   * Sites handed to another worker whose state this one still has to write (beforeRelease →
+   * flushed(sites)): no longer held, but what it saw of them is the newest there is.
+   */
+  private readonly releasing = new Set<string>();
   /** The write under way, if any: one at a time, and stop() waits for it. */
   private persisting: Promise<void> | null = null;
   private readonly log: Logger;
@@ -77,7 +99,9 @@ export class Twin implements TwinReader {
   async start(): Promise<void> {
     for (const site of this.deps.sites.list()) this.addSite(site);
     this.restoreZones(await this.deps.settings.get(ZONE_STATE_KEY));
-    const saved = new Map((await this.deps.store.loadDeviceStates()).map((s) => [s.device, s.state]));
+    const snapshots = await this.deps.store.loadDeviceStates();
+    const saved = new Map(snapshots.map((s) => [s.device, s.state]));
+    this.mirroredUpTo = snapshots.reduce<number | null>((max, s) => Math.max(max ?? 0, Date.parse(s.updatedAt)), null);
     for (const rec of this.deps.registry.allDevices()) {
       const { secretHash: _secretHash, ...device } = rec;
       this.addDevice(device, saved.get(rec.id));
@@ -97,11 +121,33 @@ export class Twin implements TwinReader {
 
     this.timer = setInterval(() => void this.persist(), this.deps.persistEveryMs ?? 5000);
     this.timer.unref();
+    const owner = this.deps.owner;
+    if (owner) {
+      // Let go in good order (a handoff, a clean stop): written before the lease is released.
+      // Taken or cut off: another worker may already write the site; ours would be older.
+      const onLost = (site: string, why: string): void => {
+        if (why === 'handoff' || why === 'stopped') this.releasing.add(site);
+      };
+      const onAcquired = (site: string): void => void this.releasing.delete(site);
+      owner.on('lost', onLost);
+      owner.on('acquired', onAcquired);
+      this.unsubscribe.push(
+        () => owner.off('lost', onLost),
+        () => owner.off('acquired', onAcquired),
+      );
+      this.mirrorTimer = setInterval(() => void this.mirrorOthers(), this.deps.mirrorEveryMs ?? 2000);
+      this.mirrorTimer.unref();
+    }
   }
 
   /** Whether this twin keeps the site's state: every site alone, the held ones in a worker of several. */
   private holds(site: string): boolean {
     return this.deps.owner?.owns(site) ?? true;
+  }
+
+  /** Whether this twin writes the site's state: held, or let go and not yet written. */
+  private writes(site: string): boolean {
+    return this.holds(site) || this.releasing.has(site);
   }
 
   /**
@@ -127,9 +173,48 @@ export class Twin implements TwinReader {
     }
   }
 
+  /**
+   * A worker of several: the sites other workers hold, as their holders last wrote them (every
+   * few seconds), so that a site's state, the footfall "inside now" and the overview asked of
+   * this worker are at most seconds old. Only snapshots written since the last look are read.
+   * Quiet — no change events: the holder pushes the live changes to every dashboard itself.
+   */
+  private async mirrorOthers(): Promise<void> {
+    if (this.mirroring || !this.deps.sites.list().some((site) => !this.writes(site.id))) return;
+    this.mirroring = true;
+    try {
+      const after = this.mirroredUpTo === null ? {} : { updatedAfter: new Date(this.mirroredUpTo - MIRROR_OVERLAP_MS).toISOString() };
+      const snapshots = await this.deps.store.loadDeviceStates(after);
+      const sites = new Set<string>();
+      for (const snapshot of snapshots) {
+        this.mirroredUpTo = Math.max(this.mirroredUpTo ?? 0, Date.parse(snapshot.updatedAt));
+        const rec = this.deps.registry.getDevice(snapshot.device);
+        // A held site's state is this worker's own, newer than any snapshot.
+        if (!rec || this.writes(rec.site)) continue;
+        const { secretHash: _secretHash, ...device } = rec;
+        const previous = this.devices.get(rec.id);
+        if (previous) this.unindex(previous);
+        const state = restoredState(device, snapshot.state);
+        this.devices.set(rec.id, state);
+        this.index(state);
+        sites.add(rec.site);
+      }
+      for (const site of sites) {
+        const zones = await this.deps.settings.get(siteZonesKey(site));
+        if (!this.writes(site)) this.restoreZones(zones);
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'the state of sites other workers hold could not be read; retrying');
+    } finally {
+      this.mirroring = false;
+    }
+  }
+
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    if (this.mirrorTimer) clearInterval(this.mirrorTimer);
+    this.mirrorTimer = null;
     for (const off of this.unsubscribe.splice(0)) off();
     await this.persist();
   }
@@ -159,9 +244,8 @@ export class Twin implements TwinReader {
   }
 
   private addDevice(device: PublicDevice, saved?: Record<string, unknown>): void {
-    const base = emptyDeviceState(device);
     // Restore what was reported before a restart; identity fields come from the registry.
-    const state: DeviceState = saved ? { ...base, ...(saved as Partial<DeviceState>), id: device.id, site: device.site, zone: device.zone, type: device.type } : base;
+    const state = saved ? restoredState(device, saved) : emptyDeviceState(device);
     this.devices.set(device.id, state);
     this.index(state);
     if (deviceTypeHas(device.type, 'count') && !this.countsInto.has(device.id)) this.countsInto.set(device.id, device.zone);
@@ -231,9 +315,10 @@ export class Twin implements TwinReader {
     this.deps.bus.emit('twin.device', { state: { ...state }, changed: [...new Set(changed)] });
   }
 
-  /** Resolves once what changed so far is written (a worker letting a site go). */
-  flushed(): Promise<void> {
-    return this.persist();
+  /** Resolves once what changed so far is written, `releasing` sites' included (a worker letting them go). */
+  async flushed(releasing: readonly string[] = []): Promise<void> {
+    await this.persist();
+    for (const site of releasing) this.releasing.delete(site);
   }
 
   /** Writes what changed since the last write; after one still running, never beside it. */
@@ -251,12 +336,12 @@ export class Twin implements TwinReader {
     // A worker writes only the sites it holds: another worker's is that worker's to write.
     const ids = [...this.dirty].filter((id) => {
       const site = this.devices.get(id)?.site;
-      return site !== undefined && this.holds(site);
+      return site !== undefined && this.writes(site);
     });
     this.dirty.clear();
     const zonesDirty = this.zonesDirty;
     this.zonesDirty = false;
-    const zoneSites = [...this.zonesDirtySites].filter((site) => this.holds(site));
+    const zoneSites = [...this.zonesDirtySites].filter((site) => this.writes(site));
     this.zonesDirtySites.clear();
     try {
       if (ids.length > 0) {

@@ -67,7 +67,7 @@ describe('StoreTwin on an external Mosquitto', () => {
     expect(acl).toContain(
       ['user door-ext-files', 'topic write storetwin/demo-hotel/door-ext-files/up', 'topic write storetwin/demo-hotel/door-ext-files/status', 'topic write storetwin/demo-hotel/door-ext-files/snapshot/+', 'topic read storetwin/demo-hotel/door-ext-files/cmd'].join('\n'),
     );
-    expect(acl).toContain(['user storetwin', 'topic write storetwin/+/+/cmd', 'topic write storetwin/+/alarms', 'topic read storetwin/+/+/up'].join('\n'));
+    expect(acl).toContain(['user storetwin', 'topic write storetwin/+/+/cmd', 'topic write storetwin/+/alarms', 'topic write storetwin/+/_relay', 'topic read storetwin/+/+/up'].join('\n'));
   });
 
   it('stores what a device publishes to Mosquitto, and a door opening in an armed room raises the alarm', async () => {

@@ -4,10 +4,13 @@
  * Mosquitto standing in for EMQX. The demo sites are split between the workers by leases.
  * - A door opening in an armed room of either site reaches a socket.io client connected to
  *   the OTHER worker (the alarm is raised by the site's owner, fanned out through Redis).
+ * - A platform push that lands on the worker NOT holding the site is stored there and acted on
+ *   by the holder (relayed through the broker); either worker answers the site's state.
  * - SIGKILL of one worker: the other serves its sites within 10 s, and every door event
  *   Mosquitto acknowledged meanwhile is stored exactly once (after dedupe) in InfluxDB.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { MqttClient } from 'mqtt';
@@ -17,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alarm } from '../../server/alarms/types.ts';
 import { openOfflineContext } from '../../server/cli/offline-context.ts';
 import { InfluxDB } from 'influx';
+import { createIntegration, registerDevice } from '../helpers/api-client.ts';
 import { eventually, tempDir, testConfig } from '../helpers/app.ts';
 import { startInfluxd, type Influxd } from '../helpers/influxd.ts';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
@@ -80,6 +84,12 @@ async function login(httpUrl: string): Promise<string> {
 async function post(httpUrl: string, token: string, url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${httpUrl}${url}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function siteState(httpUrl: string, token: string, site: string): Promise<{ devices: Record<string, { door: string | null }> }> {
+  const res = await fetch(`${httpUrl}/api/sites/${site}/state`, { headers: { authorization: `Bearer ${token}` } });
+  expect(res.status).toBe(200);
+  return (await res.json()) as { devices: Record<string, { door: string | null }> };
 }
 
 async function live(httpUrl: string, token: string): Promise<Alarm[]> {
@@ -158,11 +168,36 @@ describe('two workers', () => {
     for (const d of DOORS) {
       const holderName = (await leases()).get(d.site);
       const [holder, token] = holderName === 'w1' ? [w1, token1] : [w2, token2];
-      await eventually(async () => {
-        const res = await fetch(`${holder.httpUrl}/api/sites/${d.site}/state`, { headers: { authorization: `Bearer ${token}` } });
-        return ((await res.json()) as { devices: Record<string, { door: string | null }> }).devices[d.id]?.door === 'open';
-      }, 5_000, 100);
+      await eventually(async () => (await siteState(holder.httpUrl, token, d.site)).devices[d.id]?.door === 'open', 5_000, 100);
     }
+  });
+
+  it('a platform push to the worker not holding the site raises the alarm at the holder, and either worker reads the site as it is', async () => {
+    const holderName = (await leases()).get(HOTEL);
+    const [holder, other] = holderName === 'w1' ? [workers.get('w1')!, workers.get('w2')!] : [workers.get('w2')!, workers.get('w1')!];
+    const [holderToken, token] = [await login(holder.httpUrl), await login(other.httpUrl)];
+    // The door the first test opened over MQTT, at its holder: the other worker reads it from
+    // what the holder wrote, seconds later.
+    await eventually(async () => (await siteState(other.httpUrl, token, HOTEL)).devices['door-cluster-hotel']?.door === 'open', 15_000, 200);
+
+    const onHolder = await live(holder.httpUrl, holderToken);
+    const { token: pushToken } = await createIntegration(other.httpUrl, token, { adapter: 'ctwing', site: HOTEL });
+    await registerDevice(other.httpUrl, token, { id: 'door-cluster-ctwing', site: HOTEL, type: 'door-sensor', zone: '3-06', externalIds: { ctwing: 'ct-cluster-1' } });
+    expect((await post(other.httpUrl, token, `/api/sites/${HOTEL}/zones/3-06/arm`, {})).status).toBe(200);
+    const published = JSON.parse((await readFile(path.join(import.meta.dirname, '..', 'fixtures', 'platforms', 'ctwing-datareport-passthrough.json'))).toString()) as Record<string, unknown>;
+    const alarmFrame = Buffer.from('AA5501030A010000000000280C000043', 'hex').toString('base64');
+    const res = await fetch(`${other.httpUrl}/api/ingest/ctwing?token=${encodeURIComponent(pushToken)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...published, deviceId: 'ct-cluster-1', upPacketSN: 1, timestamp: Date.now(), payload: { APPdata: alarmFrame } }),
+    });
+    expect(await res.json()).toMatchObject({ accepted: 1, refused: 0 });
+
+    // Stored by the worker the push reached, acted on by the one holding the site.
+    const alarm = await eventually(() => onHolder.find((a) => a.zone === '3-06' && a.rule === 'door-opened-armed'), 10_000);
+    expect(alarm).toMatchObject({ site: HOTEL, device: 'door-cluster-ctwing', state: 'active' });
+    await eventually(async () => (await siteState(holder.httpUrl, holderToken, HOTEL)).devices['door-cluster-ctwing']?.door === 'open', 5_000, 100);
+    await eventually(async () => (await siteState(other.httpUrl, token, HOTEL)).devices['door-cluster-ctwing']?.door === 'open', 15_000, 200);
   });
 
   it('SIGKILL of a worker: the other serves its sites within 10 s; every acknowledged event is stored once', async () => {

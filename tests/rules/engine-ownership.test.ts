@@ -3,33 +3,9 @@
  * site's stored timers over when it acquires the site (from the worker that had it), and stops
  * a lost site's timers without firing them — the new owner fires them, once.
  */
-import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SiteOwner, SiteOwnershipEvents } from '../../server/cluster/site-ownership.ts';
+import { HeldSites } from '../helpers/held-sites.ts';
 import { rule, startRig, type Rig } from './setup.ts';
-
-/** The ownership a worker would get from its leases, moved by hand. */
-class HeldSites extends EventEmitter<SiteOwnershipEvents> implements SiteOwner {
-  private readonly held = new Set<string>();
-  constructor(...sites: string[]) {
-    super();
-    for (const s of sites) this.held.add(s);
-  }
-  owns(site: string): boolean {
-    return this.held.has(site);
-  }
-  owned(): string[] {
-    return [...this.held].sort();
-  }
-  acquire(site: string): void {
-    this.held.add(site);
-    this.emit('acquired', site, 1);
-  }
-  lose(site: string): void {
-    this.held.delete(site);
-    this.emit('lost', site, 'handoff');
-  }
-}
 
 const msg = { en: 'door {zone} open', 'zh-CN': '{zone} 门开着' };
 const openLong = rule({ id: 'open-long', severity: 'major', message: msg, when: { kind: 'duration', where: [{ field: 'door', op: 'eq', value: 'open' }], seconds: 300 } });

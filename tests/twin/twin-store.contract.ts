@@ -32,6 +32,21 @@ export function twinStoreContract(name: string, make: MakeRegistryStores): void 
       expect(await s.twin.loadDeviceStates()).toHaveLength(2);
     });
 
+    it('reads only the snapshots written strictly after a time, as another worker wrote them', async () => {
+      await s.devices.register([device('door-1'), device('door-2'), device('door-3')]);
+      await s.twin.saveDeviceStates([
+        { device: 'door-1', state: { n: 1 }, updatedAt: '2026-11-23T02:14:07.000Z' },
+        { device: 'door-2', state: { n: 2 }, updatedAt: '2026-11-23T02:14:08.000Z' },
+        { device: 'door-3', state: { n: 3 }, updatedAt: '2026-11-23T02:14:09.500Z' },
+      ]);
+      expect((await other.twin.loadDeviceStates({ updatedAfter: '2026-11-23T02:14:08.000Z' })).map((x) => x.device)).toEqual(['door-3']);
+      expect((await other.twin.loadDeviceStates({ updatedAfter: '2026-11-23T02:14:07.999Z' })).map((x) => x.device)).toEqual(['door-2', 'door-3']);
+      expect(await other.twin.loadDeviceStates({ updatedAfter: '2026-11-23T02:14:09.500Z' })).toEqual([]);
+      await s.twin.saveDeviceStates([{ device: 'door-1', state: { n: 4 }, updatedAt: '2026-11-23T02:15:00.000Z' }]);
+      expect(await other.twin.loadDeviceStates({ updatedAfter: '2026-11-23T02:14:09.500Z' })).toEqual([{ device: 'door-1', state: { n: 4 }, updatedAt: '2026-11-23T02:15:00.000Z' }]);
+      await expect(other.twin.loadDeviceStates({ updatedAfter: 'yesterday' })).rejects.toMatchObject({ code: 'STW_ERR_VALIDATION' });
+    });
+
     it('keeps the last snapshot of a device given twice in one batch', async () => {
       await s.devices.register([device('door-1')]);
       await s.twin.saveDeviceStates([

@@ -40,7 +40,8 @@ import type { Metrics } from '../../observability/metrics.ts';
 import type { DeviceDirectory } from '../../registry/directory.ts';
 import type { MqttGateway } from '../gateway.ts';
 import { SERVER_SUBSCRIPTIONS, publishRefusal } from '../policy.ts';
-import { parseDeviceTopic, topics } from '../topics.ts';
+import { decodeRelay } from '../relay.ts';
+import { parseDeviceTopic, parseRelayTopic, topics } from '../topics.ts';
 import { InOrderAcks } from './in-order-acks.ts';
 
 export interface ExternalBrokerDeps {
@@ -238,6 +239,8 @@ export class ExternalBroker implements MqttGateway {
   private async handle(packet: IPublishPacket): Promise<void> {
     const topic = packet.topic;
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const relayed = parseRelayTopic(topic);
+    if (relayed !== null) return this.acceptRelayed(relayed, payload);
     const parsed = parseDeviceTopic(topic);
     if (!parsed || parsed.kind === 'cmd') return this.refuse('STW_ERR_MQTT_PUBLISH_DENIED', `not a device uplink topic: "${topic}"`);
     if (packet.retain && parsed.kind !== 'status') return; // old news, see the file comment
@@ -250,6 +253,24 @@ export class ExternalBroker implements MqttGateway {
     if (parsed.kind === 'up') await ingest.acceptUplink(device, payload);
     else if (parsed.kind === 'status') await ingest.acceptStatusPayload(device, payload);
     else await ingest.acceptSnapshot(device, parsed.commandId, payload);
+  }
+
+  /**
+   * Events another worker stored for a site this session reads (broker/relay.ts). Their devices
+   * may be new to this worker (registered through the other one a moment ago): read first, so
+   * that the twin and the rules know them.
+   */
+  private async acceptRelayed(site: string, payload: Buffer): Promise<void> {
+    let events;
+    try {
+      events = decodeRelay(site, payload);
+    } catch (err) {
+      if (err instanceof StoreTwinError) return this.refuse(err.code, err.message);
+      throw err;
+    }
+    const { directory } = this.deps;
+    for (const id of new Set(events.map((e) => e.device))) if (!directory.getDevice(id)) await directory.lookup(id);
+    this.deps.ingest.acceptRelayed(events);
   }
 
   private refuse(code: ErrorCode, message: string): void {
