@@ -224,6 +224,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
             beforeRelease: async (released) => {
               await ruleEngine.flushed();
               await twin.flushed(released);
+              await integrations.flush();
             },
           },
           workerName,
@@ -330,6 +331,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     logger,
     clock,
     config: config.integrations,
+    ...(siteWorker ? { owner: siteWorker.ownership } : {}),
   });
   const linker = new SnapshotLinker({
     bus,

@@ -39,6 +39,7 @@ import type { Adapter, AdapterMessage, AdapterState, Connector, ExternalIdKey, P
 import { normalizeExternalId } from '../registry/external-ids.ts';
 import { emptyPendingWrites, type IntegrationCounts, type IntegrationRecord, type IntegrationStore, type PendingWrites, type UnknownDevice } from './types.ts';
 import { ViewRefresher } from '../storage/postgres/changes.ts';
+import type { SiteOwner } from '../site-owner.ts';
 import { randomBytes } from 'node:crypto';
 
 export interface IntegrationSettingsConfig {
@@ -68,6 +69,12 @@ export interface IntegrationServiceDeps {
   logger: Logger;
   clock: Clock;
   config: IntegrationSettingsConfig;
+  /**
+   * A worker of several polls only the counters and cameras of the sites it holds (connector
+   * adapters: Axis, Frigate), so that two workers never store one count twice; pushes are
+   * taken on any worker. Alone, every site is this one's.
+   */
+  owner?: SiteOwner;
 }
 
 /** An integration as the API shows it: no token hash, secret settings masked. */
@@ -128,6 +135,7 @@ export class IntegrationService {
   /** Re-reads after other workers' changes; their unsubscribe. */
   private readonly refresher: ViewRefresher;
   private unsubscribe: (() => void) | null = null;
+  private readonly offOwner: Array<() => void> = [];
 
   constructor(private readonly deps: IntegrationServiceDeps) {
     this.log = deps.logger.child({ module: 'integrations' });
@@ -150,6 +158,7 @@ export class IntegrationService {
     this.unsubscribe ??= (await this.deps.store.onChange?.(this.refresher.request)) ?? null;
     await this.reload();
     this.started = true;
+    this.followOwner();
     for (const rec of this.view.values()) this.syncConnector(rec);
     this.flushTimer = setInterval(() => void this.flush(), FLUSH_EVERY_MS);
     this.flushTimer.unref();
@@ -225,6 +234,7 @@ export class IntegrationService {
 
   async stop(): Promise<void> {
     this.started = false;
+    for (const off of this.offOwner.splice(0)) off();
     this.unsubscribe?.();
     this.unsubscribe = null;
     this.refresher.close();
@@ -579,8 +589,49 @@ export class IntegrationService {
 
   // ---- connectors -----------------------------------------------------------------------------
 
+  /** Whether this worker polls the site's connectors: it holds the site (or is alone). */
+  private polls(site: string): boolean {
+    return this.deps.owner?.owns(site) ?? true;
+  }
+
+  /**
+   * A worker of several: a site acquired starts its connectors, once the retransmission keys the
+   * previous holder wrote are known (what it polled last is then a duplicate here too); a site
+   * lost stops them.
+   */
+  private followOwner(): void {
+    const owner = this.deps.owner;
+    if (!owner) return;
+    const acquired = (site: string): void => {
+      const since = this.deps.clock.now() - this.deps.config.dedupeWindowS * 1000;
+      void this.deps.store
+        .recentKeys(since)
+        .then((keys) => {
+          for (const k of keys) this.deduper.remember(k.device, k.key, k.at);
+        })
+        .catch((err: unknown) => this.log.warn({ err, site }, 'retransmission keys of an acquired site not read; its connectors start without them'))
+        .then(() => {
+          for (const rec of this.view.values()) if (rec.site === site) this.syncConnector(rec);
+        });
+    };
+    const lost = (site: string): void => {
+      for (const rec of this.view.values()) {
+        if (rec.site !== site) continue;
+        const running = this.connectors.get(rec.id);
+        this.connectors.delete(rec.id);
+        void running?.stop();
+      }
+    };
+    owner.on('acquired', acquired);
+    owner.on('lost', lost);
+    this.offOwner.push(
+      () => owner.off('acquired', acquired),
+      () => owner.off('lost', lost),
+    );
+  }
+
   private syncConnector(rec: IntegrationRecord): void {
-    if (!this.started || this.connectors.has(rec.id) || !rec.enabled) return;
+    if (!this.started || this.connectors.has(rec.id) || !rec.enabled || !this.polls(rec.site)) return;
     const adapter = getAdapter(rec.adapter);
     if (!adapter?.connect) return;
     const log = this.log.child({ integration: rec.id, adapter: adapter.id });
