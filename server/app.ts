@@ -422,7 +422,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
       await events.start();
       await ingest.start();
       await twin.start();
-      directory.start();
+      await directory.start();
       // Downstream of the twin: rules → alarms → (notifications, linkage, live).
       await arming.start();
       await maintenance.start();

@@ -11,9 +11,10 @@
  *   puts or removes a device right after the store committed it;
  * - lookup() of an unknown id (a device CONNECTing) reads that one device from the store, so a
  *   device added by `storetwin device add` beside a running server connects at once;
- * - every pollMs (start()), the store's version(): when another process (the CLI, later
- *   another worker) wrote devices, the whole directory is reloaded, so a secret rotated or a
- *   device removed elsewhere stops working within that delay.
+ * - every pollMs (start()), the store's version(): when another process (the CLI, another
+ *   worker) wrote devices, the whole directory is reloaded, so a secret rotated or a device
+ *   removed elsewhere stops working within that delay; on PostgreSQL another worker's write is
+ *   also announced (LISTEN/NOTIFY) and heard within about a second.
  */
 import type { DeviceRecord } from '../storage/types.ts';
 import type { DeviceStore } from './store.ts';
@@ -38,6 +39,7 @@ export class DeviceDirectory implements DeviceLookup {
   private loadedVersion = -1;
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
+  private offChange: (() => void) | null = null;
 
   constructor(private readonly store: DeviceStore) {}
 
@@ -53,16 +55,32 @@ export class DeviceDirectory implements DeviceLookup {
     this.loadedVersion = version;
   }
 
-  /** Polls the store's version every `pollMs` and reloads when it moved. */
-  start(pollMs = DEFAULT_POLL_MS): void {
+  /**
+   * Polls the store's version every `pollMs` and reloads when it moved; where the store tells of
+   * other workers' writes (PostgreSQL), also at once when it does.
+   */
+  async start(pollMs = DEFAULT_POLL_MS): Promise<void> {
     this.stop();
     this.timer = setInterval(() => void this.refresh().catch(() => {}), pollMs);
     this.timer.unref();
+    const off = await this.store.onChange?.(() => void this.refreshSoon());
+    if (off) this.offChange = off;
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.offChange?.();
+    this.offChange = null;
+  }
+
+  /**
+   * A refresh that starts after any under way: that one may have read the version before the
+   * write it was told of committed.
+   */
+  private refreshSoon(): Promise<void> {
+    const after = (this.refreshing ?? Promise.resolve()).catch(() => {});
+    return after.then(() => this.refresh()).catch(() => {});
   }
 
   /** Reloads when the store changed since the last load; one at a time. */

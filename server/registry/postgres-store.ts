@@ -15,6 +15,7 @@ import type pg from 'pg';
 import { StoreTwinError } from '../errors.ts';
 import { insertBrokerPasswordLinesPg } from '../broker/external/postgres-password-store.ts';
 import type { PgSchema } from '../storage/postgres/migrate.ts';
+import { storeChanges } from '../storage/postgres/changes.ts';
 import { postgresError, type PgQueryable, type Postgres } from '../storage/postgres/postgres.ts';
 import { isoToMs } from '../storage/sqlite/time.ts';
 import type { BrokerPasswordLine, DeviceListQuery, DevicePatch, DeviceRecord } from '../storage/types.ts';
@@ -108,7 +109,7 @@ export class PostgresDeviceStore implements DeviceStore {
         await insertExternalIds(c, devices.flatMap((d) => Object.entries(d.externalIds).map(([platform, externalId]) => ({ device: d.id, platform, externalId }))));
       }
       await insertBrokerPasswordLinesPg(c, passwords);
-      await bumpVersion(c);
+      await bumpVersion(this.pg, c);
     });
   }
 
@@ -160,7 +161,7 @@ export class PostgresDeviceStore implements DeviceStore {
         await insertExternalIds(c, Object.entries(patch.externalIds).map(([platform, externalId]) => ({ device: id, platform, externalId })));
       }
       await insertBrokerPasswordLinesPg(c, passwords);
-      await bumpVersion(c);
+      await bumpVersion(this.pg, c);
       const [updated] = await readDevices(c, `SELECT ${COLUMNS} FROM devices WHERE id = $1`, [id]);
       return updated ?? null;
     });
@@ -170,9 +171,13 @@ export class PostgresDeviceStore implements DeviceStore {
     return this.tx('delete a device', async (c) => {
       const { rowCount } = await c.query('DELETE FROM devices WHERE id = $1', [id]);
       if ((rowCount ?? 0) === 0) return false;
-      await bumpVersion(c);
+      await bumpVersion(this.pg, c);
       return true;
     });
+  }
+
+  onChange(listener: () => void): Promise<() => void> {
+    return storeChanges(this.pg).subscribe(CHANGES_FEATURE, () => listener());
   }
 
   async version(): Promise<number> {
@@ -244,6 +249,10 @@ async function insertExternalIds(c: PgQueryable, ids: ReadonlyArray<{ device: st
   throw new StoreTwinError('STW_ERR_EXTERNAL_ID_TAKEN', undefined, { platform: taken.platform, externalId: taken.externalId });
 }
 
-async function bumpVersion(c: PgQueryable): Promise<void> {
+const CHANGES_FEATURE = 'devices';
+
+/** The version moves and the other workers hear of it, both with the write's commit. */
+async function bumpVersion(pgh: Postgres, c: PgQueryable): Promise<void> {
   await c.query('UPDATE device_changes SET version = version + 1 WHERE id = 1');
+  await storeChanges(pgh).notify(c, CHANGES_FEATURE);
 }

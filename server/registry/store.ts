@@ -50,6 +50,12 @@ export interface DeviceStore {
    * another worker's change).
    */
   version(): Promise<number>;
+  /**
+   * Calls `listener` soon after another worker committed a device write (PostgreSQL: LISTEN/
+   * NOTIFY), so the directory need not wait for its next poll; the unsubscribe. Absent where
+   * the poll is all there is (SQLite: the CLI beside the server).
+   */
+  onChange?(listener: () => void): Promise<() => void>;
 }
 
 export function checkDevicePageLimit(limit: number): void {

@@ -10,7 +10,7 @@ import type { MakeRegistryStores, RegistryStores } from '../helpers/registry-sto
 import { device } from './device-store.contract.ts';
 
 /** Run on SQLite (sqlite-directory.test.ts) and PostgreSQL (postgres-directory.test.ts, where `cli` is another worker). */
-export function directoryTests(name: string, make: MakeRegistryStores): void {
+export function directoryTests(name: string, make: MakeRegistryStores, opts: { announcesWrites: boolean }): void {
   describe(`DeviceDirectory: ${name}`, () => {
     let s: RegistryStores;
     let cli: RegistryStores;
@@ -72,8 +72,19 @@ export function directoryTests(name: string, make: MakeRegistryStores): void {
       expect(directory.getDevice('door-local')).not.toBeNull();
     });
 
+    it(opts.announcesWrites ? "hears another worker's write at once, between polls" : 'learns of another process\'s write by its poll only (SQLite announces nothing)', async () => {
+      await directory.start(60_000);
+      await cli.devices.delete('door-a');
+      if (opts.announcesWrites) {
+        await expect.poll(() => directory.getDevice('door-a'), { timeout: 3000, interval: 20 }).toBeNull();
+      } else {
+        await new Promise((r) => setTimeout(r, 300));
+        expect(directory.getDevice('door-a')).not.toBeNull();
+      }
+    });
+
     it('polls the store on start()', async () => {
-      directory.start(20);
+      await directory.start(20);
       await cli.devices.delete('door-a');
       await expect.poll(() => directory.getDevice('door-a'), { timeout: 2000 }).toBeNull();
     });

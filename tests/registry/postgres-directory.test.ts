@@ -12,4 +12,4 @@ afterAll(async () => {
   await server?.stop();
 });
 
-directoryTests('postgres', postgresRegistryStores(() => server));
+directoryTests('postgres', postgresRegistryStores(() => server), { announcesWrites: true });

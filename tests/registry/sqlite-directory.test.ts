@@ -2,4 +2,4 @@
 import { sqliteRegistryStores } from '../helpers/registry-stores.ts';
 import { directoryTests } from './directory.contract.ts';
 
-directoryTests('sqlite', sqliteRegistryStores());
+directoryTests('sqlite', sqliteRegistryStores(), { announcesWrites: false });
