@@ -254,7 +254,7 @@ export async function createApp(config: Config, opts: { logger?: Logger; clock?:
     config.mqttUrl && config.broker.external.mosquitto && serverAccount
       ? new MosquittoSync({ files: config.broker.external.mosquitto, serverAccount, directory, accounts, passwords: brokerPasswords, bus, logger, metrics })
       : null;
-  const emqx = new EmqxAuth({ login: new BrokerLogin({ directory, rehash: (id, hash) => devices.rehashSecret(id, hash), users, serverAccount }), directory, accounts, serverUsername: serverAccount?.username, ingest, logger, metrics });
+  const emqx = new EmqxAuth({ login: new BrokerLogin({ directory, rehash: (id, hash) => devices.rehashSecret(id, hash), users, serverAccount, logger }), directory, accounts, serverUsername: serverAccount?.username, ingest, logger, metrics });
   // People's actions, recorded by the API's route handlers (and the CLI's admin commands).
   const audit = createAuditStore(backend, () => clock.now());
   // Arming overrides and maintenance windows: both services keep what the rules and alarms ask in memory.

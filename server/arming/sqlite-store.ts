@@ -79,6 +79,6 @@ export class SqliteArmingStore implements ArmingStore {
       this.db.prepare('UPDATE maintenance SET until_at = max(?, from_at) WHERE id = ? AND until_at > ?').run(at, id, at);
       const row = this.db.prepare('SELECT * FROM maintenance WHERE id = ?').get(id) as WindowRow | undefined;
       return row ? toWindow(row) : null;
-    })();
+    }).immediate();
   }
 }

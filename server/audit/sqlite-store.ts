@@ -3,7 +3,7 @@
  * delete, and the table's triggers refuse both, whoever asks. better-sqlite3 is synchronous:
  * each method does its one statement and returns a settled promise.
  */
-import type { Statement } from 'better-sqlite3';
+import type { Statement, Transaction } from 'better-sqlite3';
 import { StoreTwinError } from '../errors.ts';
 import type { Database } from '../storage/sqlite/database.ts';
 import { msToIso } from '../storage/sqlite/time.ts';
@@ -52,7 +52,7 @@ function fromRow(r: Row): AuditEntry {
 export class SqliteAuditStore implements AuditStore {
   private readonly insertStmt: Statement<[Record<string, unknown>], Row>;
   private readonly queryStmts = new Map<string, Statement<[Record<string, unknown>], Row>>();
-  private readonly insertMany: (entries: readonly NewAuditEntry[]) => AuditEntry[];
+  private readonly insertMany: Transaction<(entries: readonly NewAuditEntry[]) => AuditEntry[]>;
 
   constructor(
     private readonly db: Database,
@@ -75,7 +75,7 @@ export class SqliteAuditStore implements AuditStore {
 
   appendMany(entries: readonly NewAuditEntry[]): Promise<AuditEntry[]> {
     try {
-      return Promise.resolve(this.insertMany(entries));
+      return Promise.resolve(this.insertMany.immediate(entries));
     } catch (err) {
       return Promise.reject(err as Error);
     }

@@ -97,7 +97,7 @@ export class SqliteAccountStore implements AccountStore {
   }
 
   async updateUser(id: number, patch: UserPatch): Promise<UserRecord | null> {
-    return this.db.transaction(() => this.patch(id, patch))();
+    return this.db.transaction(() => this.patch(id, patch)).immediate();
   }
 
   async setPassword(id: number, passwordHash: string): Promise<UserRecord | null> {
@@ -105,7 +105,7 @@ export class SqliteAccountStore implements AccountStore {
       const updated = this.patch(id, { passwordHash });
       if (updated) this.stmt.deleteUserSessions.run(id);
       return updated;
-    })();
+    }).immediate();
   }
 
   async deleteUser(id: number): Promise<boolean> {
@@ -130,7 +130,7 @@ export class SqliteAccountStore implements AccountStore {
         throw err;
       }
       if (brokerPassword) insertBrokerPasswordLines(this.db, [brokerPassword]);
-    })();
+    }).immediate();
   }
 
   async getSession(tokenHash: string): Promise<SessionRecord | null> {

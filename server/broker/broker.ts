@@ -120,7 +120,12 @@ export class Broker implements MqttGateway {
 
   constructor(private readonly deps: BrokerDeps) {
     this.log = deps.logger.child({ module: 'broker' });
-    this.login = new BrokerLogin({ directory: deps.directory, ...(deps.rehash ? { rehash: deps.rehash } : {}), ...(deps.users ? { users: deps.users } : {}) });
+    this.login = new BrokerLogin({
+      directory: deps.directory,
+      ...(deps.rehash ? { rehash: deps.rehash } : {}),
+      ...(deps.users ? { users: deps.users } : {}),
+      logger: this.log,
+    });
   }
 
   async start(): Promise<void> {

@@ -18,6 +18,7 @@ import { can } from '../auth/roles.ts';
 import { hashMachineSecret, isLegacyMachineHash, sha256Hex, verifySecret } from '../auth/secrets.ts';
 import type { AuthenticatedToken } from '../auth/users.ts';
 import type { ErrorCode } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
 import type { DeviceDirectory } from '../registry/directory.ts';
 import type { DeviceRecord } from '../storage/types.ts';
 import type { BrokerIdentity } from './policy.ts';
@@ -37,6 +38,8 @@ export interface BrokerLoginDeps {
   directory: Pick<DeviceDirectory, 'getDevice' | 'lookup'>;
   /** Stores a re-hashed legacy secret (DeviceService.rehashSecret keeps the directory fresh). */
   rehash?: (id: string, secretHash: string) => Promise<DeviceRecord | null>;
+  /** Where a rehash the store refused is logged (the device is let in all the same). */
+  logger?: Logger;
   users?: { authenticateToken(token: string): Promise<AuthenticatedToken | null> };
   /** StoreTwin's own account on an external broker, when there is one. */
   serverAccount?: { username: string; password: string } | null;
@@ -74,8 +77,18 @@ export class BrokerLogin {
       }
       // A secret stored as scrypt (before device secrets were hashed with SHA-256) is re-hashed
       // now that we hold it: the next reconnect storm costs a digest per device, not scrypt.
-      if (isLegacyMachineHash(device.secretHash) && this.deps.rehash) current = (await this.deps.rehash(device.id, hashMachineSecret(password))) ?? device;
-      this.verified.set(device.id, `${current.secretHash}:${sha256Hex(password)}`);
+      // The secret is right either way: a rehash that could not be stored is tried at the next
+      // login (nothing is remembered as verified meanwhile).
+      let stored = true;
+      if (isLegacyMachineHash(device.secretHash) && this.deps.rehash) {
+        try {
+          current = (await this.deps.rehash(device.id, hashMachineSecret(password))) ?? device; 
+        } catch (err) {
+          stored = false;
+          this.deps.logger?.warn({ err, device: device.id }, 'a legacy secret could not be re-hashed; the device is let in, and it is tried again at its next login');
+        }
+      }
+      if (stored) this.verified.set(device.id, `${current.secretHash}:${sha256Hex(password)}`);
     }
     if (!current.enabled) return deny('STW_ERR_MQTT_DEVICE_DISABLED', CONNACK.NOT_AUTHORIZED, `device "${username}" is disabled`);
     if (clientId !== username) return deny('STW_ERR_MQTT_CLIENT_ID_MISMATCH', CONNACK.IDENTIFIER_REJECTED, `client id "${clientId}" is not the username`);

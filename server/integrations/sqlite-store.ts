@@ -4,7 +4,7 @@
  * the last hour. better-sqlite3 is synchronous: each method does its statements (a batch in
  * one transaction) and returns a settled promise.
  */
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database, Statement, Transaction } from 'better-sqlite3';
 import { idsKey, isEmptyBatch, lastErrorOf, type IntegrationRecord, type IntegrationStore, type NewIntegration, type PendingWrites, type UnknownDevice } from './types.ts';
 
 interface IntegrationRow {
@@ -82,7 +82,7 @@ export class SqliteIntegrationStore implements IntegrationStore {
     pruneSeen: Statement<[number]>;
   };
 
-  private readonly batch: (batch: PendingWrites) => void;
+  private readonly batch: Transaction<(batch: PendingWrites) => void>;
 
   constructor(
     db: Database,
@@ -192,7 +192,7 @@ export class SqliteIntegrationStore implements IntegrationStore {
 
   applyBatch(batch: PendingWrites): Promise<void> {
     return settle(() => {
-      if (!isEmptyBatch(batch)) this.batch(batch);
+      if (!isEmptyBatch(batch)) this.batch.immediate(batch);
     });
   }
 

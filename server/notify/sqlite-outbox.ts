@@ -84,7 +84,7 @@ export class SqliteOutbox implements Outbox {
         for (const d of deliveries) {
           this.stmts.insert!.run(d.idempotencyKey, d.alarm, d.site, d.channel, d.route, JSON.stringify(d.payload), d.nextAttemptAt, created);
         }
-      })();
+      }).immediate();
     });
   }
 
@@ -152,7 +152,7 @@ export class SqliteOutbox implements Outbox {
         if (current.state === 'delivered') throw new StoreTwinError('STW_ERR_DELIVERY_NOT_RETRYABLE', `delivery ${id} was delivered already`);
         this.stmts.revive!.run(this.now(), id);
         return this.getNow(id) as DeliveryRecord;
-      })(),
+      }).immediate(),
     );
   }
 

@@ -119,7 +119,7 @@ export class SqliteDeviceStore implements DeviceStore {
       });
       insertBrokerPasswordLines(this.db, passwords);
       this.stmt.bumpVersion.run();
-    })();
+    }).immediate();
   }
 
   async get(id: string): Promise<DeviceRecord | null> {
@@ -143,14 +143,14 @@ export class SqliteDeviceStore implements DeviceStore {
       const ext = groupExternalIds(this.stmt.externalIdsOfMany.all(JSON.stringify(rows.map((r) => r.id))));
       const last = rows[rows.length - 1];
       return { items: rows.map((r) => fromDeviceRow(r, ext.get(r.id) ?? [])), nextCursor: more && last !== undefined ? last.id : null };
-    })();
+    }).immediate();
   }
 
   async all(): Promise<DeviceRecord[]> {
     return this.db.transaction(() => {
       const ext = groupExternalIds(this.stmt.allExternalIds.all());
       return this.stmt.allDevices.all().map((r) => fromDeviceRow(r, ext.get(r.id) ?? []));
-    })();
+    }).immediate();
   }
 
   async findByExternalId(platform: string, externalId: string): Promise<DeviceRecord | null> {
@@ -173,7 +173,7 @@ export class SqliteDeviceStore implements DeviceStore {
       insertBrokerPasswordLines(this.db, passwords);
       this.stmt.bumpVersion.run();
       return this.read(id);
-    })();
+    }).immediate();
   }
 
   async delete(id: string): Promise<boolean> {
@@ -182,7 +182,7 @@ export class SqliteDeviceStore implements DeviceStore {
       const gone = this.stmt.deleteDevice.run(id).changes > 0;
       if (gone) this.stmt.bumpVersion.run();
       return gone;
-    })();
+    }).immediate();
   }
 
   async version(): Promise<number> {

@@ -39,7 +39,7 @@ export class SqliteRuleTimerStore implements RuleTimerStore {
     this.db.transaction(() => {
       for (const k of removals) remove.run(k.rule, k.source);
       for (const r of rows) save.run(...r);
-    })();
+    }).immediate();
   }
 
   async loadAll(): Promise<RuleTimer[]> {

@@ -32,7 +32,7 @@ export class SqliteTwinStore implements TwinStore {
     const rows = states.map((s) => ({ device: s.device, state: JSON.stringify(s.state), updated_at: isoToMs(s.updatedAt, 'updatedAt') }));
     this.db.transaction(() => {
       for (const row of rows) this.save.run(row);
-    })();
+    }).immediate();
   }
 
   async loadDeviceStates(opts: { updatedAfter?: string } = {}): Promise<DeviceStateSnapshot[]> {

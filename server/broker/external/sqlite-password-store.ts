@@ -42,6 +42,6 @@ export class SqliteBrokerPasswordStore implements BrokerPasswordStore {
       let removed = 0;
       for (const p of stale) if (p.createdAt < cutoff) removed += remove.run(p.username, p.verifier, cutoff).changes;
       return removed;
-    })();
+    }).immediate();
   }
 }
