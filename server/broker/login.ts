@@ -5,9 +5,10 @@
  * - A user (an integration reading the alarm feed) is recognised by its token, not its name: a
  *   device registered under the same name cannot lock it out. Its client id must not be a
  *   device's id (the broker would drop the device's connection for it: a takeover).
- * - A device: client id = username = a registered device id, password = its secret. A verified
- *   secret is cached by hash, so a reconnect storm costs one digest per device; a secret still
- *   stored as scrypt is re-hashed at its first login.
+ * - A device: client id = username = a registered device id, password = its secret, checked
+ *   first and from memory (no store read); a verified secret is cached by hash, so a reconnect
+ *   storm costs one digest per device; a secret still stored as scrypt is re-hashed at its first
+ *   login.
  * - StoreTwin's own account on an external broker (the user and password of STORETWIN_MQTT_URL).
  * Every wrong name or password is the same refusal (CONNACK 4), whether the name is a user, a
  * device or nothing, so names cannot be probed; only the holder of the secret learns that the
@@ -60,6 +61,13 @@ export class BrokerLogin {
       return equalSecrets(password, server.password) ? { ok: true, identity: { kind: 'server' } } : deny('STW_ERR_MQTT_BAD_CREDENTIALS', CONNACK.BAD_USERNAME_OR_PASSWORD, `wrong password for "${username}"`);
     }
 
+    // A device's secret first, from memory: a reconnect storm is thousands of device logins,
+    // and each used to cost a token lookup in the store. A user's token is never a device's
+    // secret (both are 256 random bits), so a user named like a device still gets in below.
+    const known = this.deps.directory.getDevice(username);
+    const admitted = known ? await this.verifiedDevice(known, password) : null;
+    if (admitted) return this.deviceOutcome(admitted, clientId, username);
+
     const asUser = await this.deps.users?.authenticateToken(password);
     if (asUser && asUser.user.username.toLowerCase() === username.toLowerCase()) {
       if (!can(asUser.user.role, 'alarms:read')) return deny('STW_ERR_MQTT_SUBSCRIBE_DENIED', CONNACK.NOT_AUTHORIZED, `role ${asUser.user.role} may not read alarms`);
@@ -67,32 +75,43 @@ export class BrokerLogin {
       return { ok: true, identity: { kind: 'user', user: asUser.user }, token: asUser };
     }
 
-    const device = await this.deps.directory.lookup(username);
+    // A device not in memory yet (added by the CLI beside a running server) is read once.
+    const device = known ?? (await this.deps.directory.lookup(username));
     if (!device) return deny('STW_ERR_MQTT_UNKNOWN_DEVICE', CONNACK.BAD_USERNAME_OR_PASSWORD, `no device "${username}" (or a wrong token for a user of that name)`);
-    const fingerprint = `${device.secretHash}:${sha256Hex(password)}`;
-    let current = device;
-    if (this.verified.get(device.id) !== fingerprint) {
-      if (!(await verifySecret(password, device.secretHash))) {
-        return deny('STW_ERR_MQTT_BAD_CREDENTIALS', CONNACK.BAD_USERNAME_OR_PASSWORD, `wrong secret for "${username}"`);
-      }
-      // A secret stored as scrypt (before device secrets were hashed with SHA-256) is re-hashed
-      // now that we hold it: the next reconnect storm costs a digest per device, not scrypt.
-      // The secret is right either way: a rehash that could not be stored is tried at the next
-      // login (nothing is remembered as verified meanwhile).
-      let stored = true;
-      if (isLegacyMachineHash(device.secretHash) && this.deps.rehash) {
-        try {
-          current = (await this.deps.rehash(device.id, hashMachineSecret(password))) ?? device; 
-        } catch (err) {
-          stored = false;
-          this.deps.logger?.warn({ err, device: device.id }, 'a legacy secret could not be re-hashed; the device is let in, and it is tried again at its next login');
-        }
-      }
-      if (stored) this.verified.set(device.id, `${current.secretHash}:${sha256Hex(password)}`);
+    const current = known ? null : await this.verifiedDevice(device, password);
+    if (!current) return deny('STW_ERR_MQTT_BAD_CREDENTIALS', CONNACK.BAD_USERNAME_OR_PASSWORD, `wrong secret for "${username}"`);
+    return this.deviceOutcome(current, clientId, username);
+  }
+
+  private deviceOutcome(device: DeviceRecord, clientId: string, username: string): LoginOutcome {
+    if (!device.enabled) return { ok: false, code: 'STW_ERR_MQTT_DEVICE_DISABLED', returnCode: CONNACK.NOT_AUTHORIZED, message: `device "${username}" is disabled` };
+    if (clientId !== username) return { ok: false, code: 'STW_ERR_MQTT_CLIENT_ID_MISMATCH', returnCode: CONNACK.IDENTIFIER_REJECTED, message: `client id "${clientId}" is not the username` };
+    return { ok: true, identity: { kind: 'device', device } };
+  }
+
+  /**
+   * The device as it stands after a login with `password`, or null when that is not its secret.
+   * A verified secret is remembered by hash, so a reconnect costs one digest; a secret stored as
+   * scrypt (before device secrets were hashed with SHA-256) is re-hashed now that we hold it, so
+   * the next reconnect storm costs a digest per device, not scrypt.
+   */
+  private async verifiedDevice(device: DeviceRecord, password: string): Promise<DeviceRecord | null> {
+    if (this.verified.get(device.id) === `${device.secretHash}:${sha256Hex(password)}`) return device;
+    if (!(await verifySecret(password, device.secretHash))) return null;
+    if (!isLegacyMachineHash(device.secretHash) || !this.deps.rehash) {
+      this.verified.set(device.id, `${device.secretHash}:${sha256Hex(password)}`);
+      return device;
     }
-    if (!current.enabled) return deny('STW_ERR_MQTT_DEVICE_DISABLED', CONNACK.NOT_AUTHORIZED, `device "${username}" is disabled`);
-    if (clientId !== username) return deny('STW_ERR_MQTT_CLIENT_ID_MISMATCH', CONNACK.IDENTIFIER_REJECTED, `client id "${clientId}" is not the username`);
-    return { ok: true, identity: { kind: 'device', device: current } };
+    try {
+      const current = (await this.deps.rehash(device.id, hashMachineSecret(password))) ?? device;
+      this.verified.set(device.id, `${current.secretHash}:${sha256Hex(password)}`);
+      return current;
+    } catch (err) {
+      // The secret is right either way: the re-hash is tried again at the next login (nothing
+      // is remembered as verified meanwhile).
+      this.deps.logger?.warn({ err, device: device.id }, 'a legacy secret could not be re-hashed; the device is let in, and it is tried again at its next login');
+      return device;
+    }
   }
 
   /** After a registry change: the next login of this device verifies its secret again. */

@@ -1,10 +1,12 @@
 /**
  * BrokerLogin's device path on its own: a legacy (scrypt) secret is re-hashed at a verified
  * login, and a store that refuses the re-hash neither locks the device out nor lets the wrong
- * secret, a disabled device or a wrong client id in.
+ * secret, a disabled device or a wrong client id in. A device's secret is checked from memory
+ * first, and a user named like a device still gets in with its token.
  */
 import { describe, expect, it } from 'vitest';
-import { hashSecret } from '../../server/auth/secrets.ts';
+import { hashMachineSecret, hashSecret } from '../../server/auth/secrets.ts';
+import type { PublicUser } from '../../server/auth/users.ts';
 import { BrokerLogin } from '../../server/broker/login.ts';
 import type { DeviceRecord } from '../../server/storage/types.ts';
 
@@ -63,3 +65,22 @@ describe('a device logging in with a legacy secret', () => {
     expect(await login(disabled, () => Promise.reject(new Error('busy'))).check('door-legacy', 'door-legacy', SECRET)).toMatchObject({ ok: false, code: 'STW_ERR_MQTT_DEVICE_DISABLED' });
   });
 });
+
+describe('a user and a device of the same name', () => {
+  it('each gets in with its own credential: the device with its secret, the user with its token', async () => {
+    const device = await legacyDevice({ id: 'ops', secretHash: hashMachineSecret(SECRET) });
+    const token = 'stw_user_token_of_the_ops_account_0123456789abcdef';
+    const user = { id: 7, username: 'ops', role: 'manager', sites: ['demo-hotel'] } as unknown as PublicUser;
+    let tokenLookups = 0;
+    const l = new BrokerLogin({
+      directory: { getDevice: (id) => (id === 'ops' ? device : null), lookup: async (id) => (id === 'ops' ? device : null) },
+      users: { authenticateToken: async (t) => (tokenLookups++, t === token ? { user, tokenHash: 'h', expiresAt: null } : null) },
+    });
+    expect(await l.check('ops', 'ops', SECRET)).toMatchObject({ ok: true, identity: { kind: 'device' } });
+    // The device's secret is checked from memory: no token lookup in the store.
+    expect(tokenLookups).toBe(0);
+    expect(await l.check('ops-feed', 'ops', token)).toMatchObject({ ok: true, identity: { kind: 'user' } });
+    expect(await l.check('ops', 'ops', 'neither')).toMatchObject({ ok: false, returnCode: 4 });
+  });
+});
+
