@@ -6,12 +6,9 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { bareIntegrationService } from '../helpers/integration-service.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../server/clock.ts';
-import { EventBus } from '../../server/events.ts';
-import { IntegrationService } from '../../server/integrations/service.ts';
-import { createLogger } from '../../server/observability/logger.ts';
-import { Metrics } from '../../server/observability/metrics.ts';
+import type { IntegrationService } from '../../server/integrations/service.ts';
 import { openSqliteStorage, type SqliteStorage } from '../../server/sqlite-storage.ts';
 import { createIntegrationStore } from '../../server/stores.ts';
 import { eventually, tempDir } from '../helpers/app.ts';
@@ -41,23 +38,7 @@ async function start(owner: HeldSites): Promise<IntegrationService> {
   const store = createIntegrationStore({ kind: 'sqlite', db: storage.db });
   // Polled every 50 ms (the schema's floor is for production; the store takes what it is given).
   await store.insert({ id: 'int-axis-1', adapter: 'axis', site: 'demo-shop', name: 'south exit', settings: { url: counter.liveSumUrl, intervalS: 0.05, timeoutMs: 2_000, timeZone: 'UTC' }, tokenHash: 'x'.repeat(64), enabled: true });
-  service = new IntegrationService({
-    store,
-    // The counter is no registered device: its answers are counted as unknown, nothing ingested.
-    registry: { findDeviceByExternalId: () => null, getDevice: () => null },
-    ingest: {
-      acceptUplink: () => Promise.reject(new Error('not here')),
-      acceptEvents: () => Promise.reject(new Error('not here')),
-      acceptPlatformStatus: () => Promise.reject(new Error('not here')),
-    },
-    sites: { get: () => ({}) },
-    bus: new EventBus(),
-    metrics: new Metrics({ processMetrics: false }),
-    logger: createLogger({ level: 'silent' }),
-    clock: systemClock,
-    config: { maxPushBytes: 1 << 20, pushRate: { perSecond: 1000, burst: 1000 }, dedupeWindowS: 3600, pictureMaxAgeS: 30 },
-    owner,
-  });
+  service = bareIntegrationService(store, { owner });
   await service.start();
   return service;
 }

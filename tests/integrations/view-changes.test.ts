@@ -7,14 +7,11 @@
 import { createIntegrationStore } from '../../server/stores.ts';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { bareIntegrationService } from '../helpers/integration-service.ts';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../server/clock.ts';
-import { EventBus } from '../../server/events.ts';
 import { INTEGRATIONS_PG_SCHEMA } from '../../server/integrations/postgres-store.ts';
-import { IntegrationService } from '../../server/integrations/service.ts';
+import type { IntegrationService } from '../../server/integrations/service.ts';
 
-import { createLogger } from '../../server/observability/logger.ts';
-import { Metrics } from '../../server/observability/metrics.ts';
 import { storeChanges } from '../../server/storage/postgres/changes.ts';
 import { migratePostgres } from '../../server/storage/postgres/migrate.ts';
 import { openPostgres, type Postgres } from '../../server/storage/postgres/postgres.ts';
@@ -30,24 +27,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-function service(pg: Postgres): IntegrationService {
-  return new IntegrationService({
-    store: createIntegrationStore({ kind: 'postgres', pg }),
-    // Every device is unknown here: the push is answered 200 and counted, nothing ingested.
-    registry: { findDeviceByExternalId: () => null, getDevice: () => null },
-    ingest: {
-      acceptUplink: () => Promise.reject(new Error('not here')),
-      acceptEvents: () => Promise.reject(new Error('not here')),
-      acceptPlatformStatus: () => Promise.reject(new Error('not here')),
-    },
-    sites: { get: (id) => (id === 'demo-hotel' ? {} : undefined) },
-    bus: new EventBus(),
-    metrics: new Metrics(),
-    logger: createLogger({ level: 'silent' }),
-    clock: systemClock,
-    config: { maxPushBytes: 1 << 20, pushRate: { perSecond: 1000, burst: 1000 }, dedupeWindowS: 3600, pictureMaxAgeS: 30 },
-  });
-}
+const service = (pg: Postgres): IntegrationService => bareIntegrationService(createIntegrationStore({ kind: 'postgres', pg }));
 
 async function within(ms: number, check: () => Promise<boolean>): Promise<void> {
   const until = Date.now() + ms;

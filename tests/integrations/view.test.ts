@@ -7,15 +7,12 @@
 import { createIntegrationStore } from '../../server/stores.ts';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { bareIntegrationService } from '../helpers/integration-service.ts';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../server/clock.ts';
-import { EventBus } from '../../server/events.ts';
 import { INTEGRATIONS_PG_SCHEMA } from '../../server/integrations/postgres-store.ts';
-import { IntegrationService } from '../../server/integrations/service.ts';
+import type { IntegrationService } from '../../server/integrations/service.ts';
 
 import type { IntegrationStore } from '../../server/integrations/types.ts';
-import { createLogger } from '../../server/observability/logger.ts';
-import { Metrics } from '../../server/observability/metrics.ts';
 import { migratePostgres } from '../../server/storage/postgres/migrate.ts';
 import { freshPostgres, startPostgres, type PostgresServer } from '../helpers/postgres.ts';
 
@@ -43,24 +40,7 @@ function counting(store: IntegrationStore): { store: IntegrationStore; reads: ()
   return { store: counted, reads: () => reads };
 }
 
-function service(store: IntegrationStore): IntegrationService {
-  return new IntegrationService({
-    store,
-    // Every device is unknown here: the push is answered 200 and counted, nothing ingested.
-    registry: { findDeviceByExternalId: () => null, getDevice: () => null },
-    ingest: {
-      acceptUplink: () => Promise.reject(new Error('not here')),
-      acceptEvents: () => Promise.reject(new Error('not here')),
-      acceptPlatformStatus: () => Promise.reject(new Error('not here')),
-    },
-    sites: { get: (id) => (id === 'demo-hotel' ? {} : undefined) },
-    bus: new EventBus(),
-    metrics: new Metrics(),
-    logger: createLogger({ level: 'silent' }),
-    clock: systemClock,
-    config: { maxPushBytes: 1 << 20, pushRate: { perSecond: 1000, burst: 1000 }, dedupeWindowS: 3600, pictureMaxAgeS: 30 },
-  });
-}
+const service = (store: IntegrationStore): IntegrationService => bareIntegrationService(store);
 
 describe('the integrations view across two workers', () => {
   let cleanup: () => Promise<void>;
