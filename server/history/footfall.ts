@@ -33,11 +33,11 @@ export interface InOut {
 }
 
 /** The site's counters: registered ones, and placed ones not (or no longer) registered. */
-export function countersOf(site: Site, registry: Pick<DeviceLookup, 'allDevices'>): Counter[] {
+export function countersOf(site: Site, registry: Pick<DeviceLookup, 'devicesOfSite'>): Counter[] {
   const wiring = countsWiring(site);
   const counters = new Map<string, Counter>();
-  for (const d of registry.allDevices()) {
-    if (d.site === site.id && deviceTypeHas(d.type, 'count')) counters.set(d.id, { device: d.id, zone: d.zone, counts: wiring.get(d.id) ?? d.zone });
+  for (const d of registry.devicesOfSite(site.id)) {
+    if (deviceTypeHas(d.type, 'count')) counters.set(d.id, { device: d.id, zone: d.zone, counts: wiring.get(d.id) ?? d.zone });
   }
   for (const p of site.devices) {
     if (deviceTypeHas(p.type, 'count') && !counters.has(p.id)) counters.set(p.id, { device: p.id, zone: p.zone, counts: p.counts ?? p.zone });

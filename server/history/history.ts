@@ -86,7 +86,7 @@ export interface History {
 
 export interface HistoryDeps {
   events: EventStore;
-  registry: Pick<DeviceLookup, 'allDevices'>;
+  registry: Pick<DeviceLookup, 'devicesOfSite'>;
   alarms: AlarmWindowReader;
 }
 
@@ -221,8 +221,7 @@ async function foldHistory(deps: HistoryDeps, site: Site, fromMs: number, toMs: 
   };
   const fold = new SiteFold(site);
   const counters: string[] = [];
-  for (const d of deps.registry.allDevices()) {
-    if (d.site !== site.id) continue;
+  for (const d of deps.registry.devicesOfSite(site.id)) {
     fold.add(d);
     if (deviceTypeHas(d.type, 'count')) counters.push(d.id);
   }

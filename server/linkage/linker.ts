@@ -27,7 +27,7 @@ export interface SnapshotLinkerDeps {
   /** The site catalogue (placements with `watches`). */
   sites: { get(siteId: string): Site | undefined };
   /** Registered devices (cameras registered in the zone; whether a placed camera is registered and enabled). */
-  registry: { allDevices(): DeviceRecord[]; getDevice(id: string): DeviceRecord | null };
+  registry: { devicesOfSite(site: string): DeviceRecord[]; getDevice(id: string): DeviceRecord | null };
   /** Publishes a command on the device's cmd topic: Broker.sendCommand. */
   sendCommand: (site: string, device: string, command: Record<string, unknown>) => Promise<void>;
   store: SnapshotStore;
@@ -101,8 +101,8 @@ export class SnapshotLinker {
     const ids = new Set<string>();
     const placements: readonly Placement[] = this.deps.sites.get(site)?.devices ?? [];
     for (const p of placements) if (deviceTypeHas(p.type, 'snapshot') && p.watches.includes(zone)) ids.add(p.id);
-    for (const d of this.deps.registry.allDevices()) {
-      if (deviceTypeHas(d.type, 'snapshot') && d.site === site && d.zone === zone) ids.add(d.id);
+    for (const d of this.deps.registry.devicesOfSite(site)) {
+      if (deviceTypeHas(d.type, 'snapshot') && d.zone === zone) ids.add(d.id);
     }
     return [...ids];
   }

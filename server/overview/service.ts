@@ -4,7 +4,7 @@
  * - open alarms: one query for every alarm not closed out (AlarmService.open()), grouped here;
  * - device health and occupancy: the twin's live state (no storage read at all);
  * - footfall: the rollup (footfall-rollup.ts), which reads only the minutes it has not read;
- *   the counters of all sites from one registry read, kept until a device changes;
+ *   the counters of all sites, kept until a device changes;
  * - response KPI: ResponseKpis over the last 7 days, by site, for roles with `kpis:read`.
  * A feature module: start() subscribes the rollup to late counts and warms it up (reads the
  * days of every site once, in event-loop slices), stop() lets go.
@@ -18,7 +18,7 @@ import type { ResponseKpis } from '../kpis/service.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Site } from '../sites/model.ts';
 import type { DeviceLookup } from '../registry/directory.ts';
-import type { DeviceRecord, EventStore, UserRecord } from '../storage/types.ts';
+import type { EventStore, UserRecord } from '../storage/types.ts';
 import type { TwinReader } from '../twin/types.ts';
 import type { OverviewAnswer, OverviewResponse, SiteOverview } from '../../protocol/overview.ts';
 import { counterDays, siteDays, siteFootfall } from './footfall.ts';
@@ -30,7 +30,7 @@ export const RESPONSE_WINDOW_MS = 7 * 86_400_000;
 
 export interface OverviewDeps {
   sites: { list(): Site[] };
-  registry: Pick<DeviceLookup, 'allDevices'>;
+  registry: Pick<DeviceLookup, 'devicesOfSite'>;
   twin: TwinReader;
   events: EventStore;
   bus: EventBus;
@@ -112,19 +112,13 @@ export class ChainOverview {
   }
 
   /**
-   * Each site's counters, kept until a device is registered, changed or removed: one registry
-   * read for all sites (countersOf would walk every device once per site), not one a request.
+   * Each site's counters, kept until a device is registered, changed or removed: not worked
+   * out again for every request.
    */
   private counters(sites: readonly Site[]): Map<string, Counter[]> {
     // A site the map has not seen (a site file added since) makes it read again.
     if (this.countersBySite && sites.every((s) => this.countersBySite?.has(s.id))) return this.countersBySite;
-    const bySite = new Map<string, DeviceRecord[]>();
-    for (const d of this.deps.registry.allDevices()) {
-      const list = bySite.get(d.site);
-      if (list) list.push(d);
-      else bySite.set(d.site, [d]);
-    }
-    this.countersBySite = new Map(this.deps.sites.list().map((site) => [site.id, countersOf(site, { allDevices: () => bySite.get(site.id) ?? [] })]));
+    this.countersBySite = new Map(this.deps.sites.list().map((site) => [site.id, countersOf(site, this.deps.registry)]));
     return this.countersBySite;
   }
 

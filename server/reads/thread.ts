@@ -57,7 +57,7 @@ async function run(id: number, job: ReadJob, signal: AbortSignal): Promise<void>
   }
   // The site's devices and the window's alarms come with the job, from the server's directory and alarm store.
   const alarms = { overlapping: async () => job.alarms };
-  const json = await buildHistoryJson({ events, registry: { allDevices: () => job.devices }, alarms }, job.site, job.fromMs, job.toMs, { maxEvents: job.maxEvents, signal, alarmCategories: job.alarmCategories });
+  const json = await buildHistoryJson({ events, registry: { devicesOfSite: () => job.devices }, alarms }, job.site, job.fromMs, job.toMs, { maxEvents: job.maxEvents, signal, alarmCategories: job.alarmCategories });
   // A buffer of its own (not a slice of Node's shared pool) moves to the server without a copy.
   const own = json.byteOffset === 0 && json.buffer.byteLength === json.byteLength;
   post({ id, history: json }, own ? [json.buffer as ArrayBuffer] : []);

@@ -24,6 +24,8 @@ export interface DeviceLookup {
   getDevice(id: string): DeviceRecord | null;
   /** Every device, in id order (a fresh array; the records are shared: do not mutate them). */
   allDevices(): DeviceRecord[];
+  /** The devices of one site, in id order (a fresh array), without walking every device. */
+  devicesOfSite(site: string): DeviceRecord[];
   findDeviceByExternalId(platform: string, externalId: string): DeviceRecord | null;
 }
 
@@ -35,6 +37,8 @@ export class DeviceDirectory implements DeviceLookup {
   private byExternal = new Map<string, string>();
   /** allDevices() in id order, rebuilt on the first read after a change. */
   private sorted: DeviceRecord[] | null = null;
+  /** site → its devices in id order; built from `sorted` when first asked, dropped with it. */
+  private bySite: Map<string, DeviceRecord[]> | null = null;
   /** The store's version the contents reflect (-1: never loaded). */
   private loadedVersion = -1;
   private timer: NodeJS.Timeout | null = null;
@@ -52,6 +56,7 @@ export class DeviceDirectory implements DeviceLookup {
     this.byId = new Map(all.map((d) => [d.id, d]));
     this.byExternal = new Map(all.flatMap((d) => Object.entries(d.externalIds).map(([p, x]) => [externalKey(p, x), d.id] as [string, string])));
     this.sorted = all;
+    this.bySite = null;
     this.loadedVersion = version;
   }
 
@@ -104,8 +109,24 @@ export class DeviceDirectory implements DeviceLookup {
   }
 
   allDevices(): DeviceRecord[] {
+    return [...this.inIdOrder()];
+  }
+
+  devicesOfSite(site: string): DeviceRecord[] {
+    if (!this.bySite) {
+      this.bySite = new Map();
+      for (const d of this.inIdOrder()) {
+        const list = this.bySite.get(d.site);
+        if (list) list.push(d);
+        else this.bySite.set(d.site, [d]);
+      }
+    }
+    return [...(this.bySite.get(site) ?? [])];
+  }
+
+  private inIdOrder(): readonly DeviceRecord[] {
     this.sorted ??= [...this.byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return [...this.sorted];
+    return this.sorted;
   }
 
   findDeviceByExternalId(platform: string, externalId: string): DeviceRecord | null {
@@ -132,6 +153,7 @@ export class DeviceDirectory implements DeviceLookup {
     this.byId.set(rec.id, rec);
     for (const [p, x] of Object.entries(rec.externalIds)) this.byExternal.set(externalKey(p, x), rec.id);
     this.sorted = null;
+    this.bySite = null;
   }
 
   /** After a committed delete. */
@@ -143,6 +165,7 @@ export class DeviceDirectory implements DeviceLookup {
     }
     this.byId.delete(id);
     this.sorted = null;
+    this.bySite = null;
   }
 }
 

@@ -20,7 +20,7 @@ import type { DeviceState, SiteState, TwinReader, ZoneState } from './types.ts';
 export interface TwinDeps {
   sites: { list(): Site[]; get(id: string): Site | undefined };
   /** The devices (the directory: in memory). */
-  registry: Pick<DeviceLookup, 'getDevice' | 'allDevices'>;
+  registry: Pick<DeviceLookup, 'getDevice' | 'allDevices' | 'devicesOfSite'>;
   /** Where device state is persisted. */
   store: TwinStore;
   /** Where zone state is persisted (one key). */
@@ -156,7 +156,7 @@ export class Twin implements TwinReader {
    */
   async reloadSite(site: string): Promise<void> {
     try {
-      const ids = new Set(this.deps.registry.allDevices().filter((d) => d.site === site).map((d) => d.id));
+      const ids = new Set(this.deps.registry.devicesOfSite(site).map((d) => d.id));
       const saved = (await this.deps.store.loadDeviceStates()).filter((s) => ids.has(s.device));
       const zones = await this.deps.settings.get(siteZonesKey(site));
       for (const s of saved) {

@@ -50,6 +50,25 @@ export function directoryTests(name: string, make: MakeRegistryStores, opts: { a
       expect(directory.allDevices().map((d) => d.id)).toEqual(['door-0', 'door-a']);
     });
 
+    it('lists one site’s devices in id order, following puts, removals and reloads', async () => {
+      const ids = (site: string) => directory.devicesOfSite(site).map((d) => d.id);
+      expect(ids('site-a')).toEqual(['door-a', 'door-b']);
+      expect(ids('site-b')).toEqual([]);
+      directory.put(device('door-c', { site: 'site-b' }));
+      directory.put({ ...directory.getDevice('door-a')!, site: 'site-b' });
+      expect(ids('site-a')).toEqual(['door-b']);
+      expect(ids('site-b')).toEqual(['door-a', 'door-c']);
+      directory.remove('door-c');
+      expect(ids('site-b')).toEqual(['door-a']);
+      // A fresh array: a caller trimming it changes nothing here.
+      directory.devicesOfSite('site-b').length = 0;
+      expect(ids('site-b')).toEqual(['door-a']);
+      await cli.devices.register([device('door-d', { site: 'site-b' })]);
+      await directory.refresh();
+      expect(ids('site-a')).toEqual(['door-a', 'door-b']);
+      expect(ids('site-b')).toEqual(['door-d']);
+    });
+
     it('reads a device it does not know from the store once (a CONNECT of a device the CLI just added)', async () => {
       await cli.devices.register([device('door-cli')]);
       expect(directory.getDevice('door-cli')).toBeNull();

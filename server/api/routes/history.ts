@@ -127,7 +127,7 @@ export function historyRoutes(opts: HistoryRouteOptions): ApiRouteModule {
               ? await opts.reads.history(
                   {
                     site,
-                    devices: deps.registry.allDevices().filter((d) => d.site === site.id),
+                    devices: deps.registry.devicesOfSite(site.id),
                     alarms: await opts.alarms.overlapping(site.id, fromMs, toMs, MAX_HISTORY_ALARMS + 1, alarmCategories),
                     fromMs,
                     toMs,

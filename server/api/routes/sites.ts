@@ -98,10 +98,7 @@ export const siteRoutes: ApiRouteModule = {
     app.get('/api/sites/:site', allow('sites:read'), (req: Request, res: Response) => {
       const site = visibleSite(deps, req);
       const placements = new Map(site.devices.map((p) => [p.id, p]));
-      const devices = deps.registry
-        .allDevices()
-        .filter((d) => d.site === site.id)
-        .map((d) => siteDevice(d, placements.get(d.id)));
+      const devices = deps.registry.devicesOfSite(site.id).map((d) => siteDevice(d, placements.get(d.id)));
       res.json({
         id: site.id,
         name: site.name,
