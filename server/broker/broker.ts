@@ -39,7 +39,7 @@ import { BrokerLogin, CONNACK } from './login.ts';
 import { inProcessPipe } from './in-process.ts';
 import { GuardedConnection, type GuardViolation } from './packet-guard.ts';
 import { publishRefusal, subscribeRefusal } from './policy.ts';
-import { parseDeviceTopic, topicHasInvalidCharacters, topics } from './topics.ts';
+import { parseDeviceTopic, topicHasInvalidCharacters, topics, type DeviceTopic } from './topics.ts';
 
 export interface BrokerDeps {
   config: Config['broker'];
@@ -86,6 +86,12 @@ interface Session {
   local: boolean;
   /** A newer connection of the same device that logged in while this one was up. */
   replacedBy?: Client;
+  /** The device's own `up` topic, parsed once: nearly every PUBLISH is on it. */
+  up: { topic: string; parsed: DeviceTopic };
+}
+
+function upTopicOf(device: DeviceRecord): Session['up'] {
+  return { topic: topics.up(device.site, device.id), parsed: { kind: 'up', site: device.site, device: device.id } };
 }
 
 /** A device's connection came up (CONNACK sent) or went away. */
@@ -276,7 +282,7 @@ export class Broker implements MqttGateway {
         old.replacedBy = client;
         (previous as { will?: unknown }).will = null;
       }
-      this.sessions.set(client, { device: identity.device, inflight: 0, local: this.localConnections.has(client.conn as unknown as Duplex) });
+      this.sessions.set(client, { device: identity.device, inflight: 0, local: this.localConnections.has(client.conn as unknown as Duplex), up: upTopicOf(identity.device) });
       this.deps.metrics.mqttAuthenticated.inc();
       done(null, true);
     } catch (err) {
@@ -318,9 +324,11 @@ export class Broker implements MqttGateway {
     const topic = packet.topic;
     // client is null when aedes publishes the will of a client that is already gone.
     const session = client ? this.sessions.get(client) : undefined;
-    const parsed = parseDeviceTopic(topic);
+    // The device's own uplink topic, as nearly every PUBLISH is: known to be allowed, no parsing.
+    const own = session !== undefined && topic === session.up.topic;
+    const parsed = own ? session.up.parsed : parseDeviceTopic(topic);
     const device = session?.device ?? (client === null && parsed ? this.deps.directory.getDevice(parsed.device) : null);
-    const refusal = device ? publishRefusal({ kind: 'device', device }, topic) : topicHasInvalidCharacters(topic) ? 'STW_ERR_MQTT_TOPIC_INVALID' : 'STW_ERR_MQTT_PUBLISH_DENIED';
+    const refusal = own ? null : device ? publishRefusal({ kind: 'device', device }, topic) : topicHasInvalidCharacters(topic) ? 'STW_ERR_MQTT_TOPIC_INVALID' : 'STW_ERR_MQTT_PUBLISH_DENIED';
     if (refusal || !device || !parsed || parsed.kind === 'cmd') {
       const code = refusal ?? 'STW_ERR_MQTT_PUBLISH_DENIED';
       return done(this.hookRefusal(code, code === 'STW_ERR_MQTT_TOPIC_INVALID' ? 'topic holds NUL or invalid UTF-8' : `may not publish to "${topic}"`, client, device));
@@ -431,6 +439,7 @@ export class Broker implements MqttGateway {
     const record = this.deps.directory.getDevice(deviceId);
     if (record && record.enabled && record.secretHash === session.device.secretHash) {
       session.device = record;
+      session.up = upTopicOf(record);
       return;
     }
     client.close();
