@@ -250,6 +250,20 @@ export class PostgresIntegrationStore implements IntegrationStore {
     await this.run('forget an unknown device', 'DELETE FROM integration_unknown_devices WHERE integration = $1 AND ids_key = $2', [integration, idsKey(ids)]);
   }
 
+  async claimKey(device: string, key: string, at: number, sinceMs: number): Promise<boolean> {
+    const { rowCount } = await this.run(
+      'claim a retransmission key',
+      `INSERT INTO integration_seen (device, key, at) VALUES ($1, $2, $3)
+       ON CONFLICT (device, key) DO UPDATE SET at = EXCLUDED.at WHERE integration_seen.at < $4`,
+      [device, key, iso(at), iso(sinceMs)],
+    );
+    return rowCount === 1;
+  }
+
+  async releaseKey(device: string, key: string, at: number): Promise<void> {
+    await this.run('give a retransmission key back', 'DELETE FROM integration_seen WHERE device = $1 AND key = $2 AND at = $3', [device, key, iso(at)]);
+  }
+
   async recentKeys(sinceMs: number): Promise<{ device: string; key: string; at: number }[]> {
     const since = iso(sinceMs);
     await this.run('prune retransmission keys', 'DELETE FROM integration_seen WHERE at < $1', [since]);

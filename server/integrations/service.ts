@@ -488,7 +488,7 @@ export class IntegrationService {
       return;
     }
     const now = this.deps.clock.now();
-    if (m.dedupeKey !== undefined && this.deduper.isDuplicate(device.id, m.dedupeKey, now)) {
+    if (m.dedupeKey !== undefined && (this.deduper.isDuplicate(device.id, m.dedupeKey, now) || !(await this.claimedHere(device.id, m.dedupeKey, now)))) {
       this.deps.metrics.duplicates.inc();
       tally.duplicates++;
       this.countMessage(adapter.id, 'duplicate');
@@ -504,12 +504,12 @@ export class IntegrationService {
             ? await this.deps.ingest.acceptEvents(device, m.body.events, m.at)
             : await this.deps.ingest.acceptPlatformStatus(device, m.body.online);
     } catch (err) {
-      if (m.dedupeKey !== undefined) this.deduper.forget(device.id, m.dedupeKey);
+      if (m.dedupeKey !== undefined) await this.forgetKey(device.id, m.dedupeKey, now);
       throw err;
     }
     if (outcome.refused) {
       // Not stored: a corrected retransmission must get through.
-      if (m.dedupeKey !== undefined) this.deduper.forget(device.id, m.dedupeKey);
+      if (m.dedupeKey !== undefined) await this.forgetKey(device.id, m.dedupeKey, now);
       tally.refused++;
       tally.problems.push({ code: outcome.refused.code, message: `${device.id}: ${outcome.refused.message}` });
       // Ingest counted the refusal under its own layer; here it is counted for the adapter.
@@ -520,6 +520,28 @@ export class IntegrationService {
     tally.accepted++;
     tally.duplicates += outcome.duplicates;
     this.countMessage(adapter.id, 'accepted');
+  }
+
+  /**
+   * A worker of several: whether this worker is the one to take the message. A platform retrying
+   * a push may reach another worker behind the load balancer, whose memory has not seen the key;
+   * the store has, at once (claimKey is atomic). Alone, the memory is all there is to ask.
+   */
+  private async claimedHere(device: string, key: string, now: number): Promise<boolean> {
+    if (!this.deps.owner) return true;
+    try {
+      return await this.deps.store.claimKey(device, key, now, now - this.deps.config.dedupeWindowS * 1000);
+    } catch (err) {
+      // Not taken: the platform's retry must not be a duplicate of it.
+      this.deduper.forget(device, key);
+      throw err;
+    }
+  }
+
+  /** A key taken for a message that was not stored, given back so that a corrected retry passes. */
+  private async forgetKey(device: string, key: string, at: number): Promise<void> {
+    this.deduper.forget(device, key);
+    if (this.deps.owner) await this.deps.store.releaseKey(device, key, at).catch((err: unknown) => this.log.warn({ err, device }, 'a retransmission key could not be given back'));
   }
 
   /** One message's (or push's) outcome in /metrics, by adapter, outcome and refusal code. */

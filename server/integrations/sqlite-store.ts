@@ -80,6 +80,8 @@ export class SqliteIntegrationStore implements IntegrationStore {
     insertSeen: Statement<[{ device: string; key: string; at: number }]>;
     recentSeen: Statement<[number], { device: string; key: string; at: number }>;
     pruneSeen: Statement<[number]>;
+    claimSeen: Statement<[{ device: string; key: string; at: number; since: number }]>;
+    releaseSeen: Statement<[string, string, number]>;
   };
 
   private readonly batch: Transaction<(batch: PendingWrites) => void>;
@@ -116,6 +118,11 @@ export class SqliteIntegrationStore implements IntegrationStore {
       insertSeen: db.prepare('INSERT OR REPLACE INTO integration_seen (device, key, at) VALUES (@device, @key, @at)'),
       recentSeen: db.prepare('SELECT device, key, at FROM integration_seen WHERE at >= ? ORDER BY at, device, key'),
       pruneSeen: db.prepare('DELETE FROM integration_seen WHERE at < ?'),
+      claimSeen: db.prepare(
+        `INSERT INTO integration_seen (device, key, at) VALUES (@device, @key, @at)
+         ON CONFLICT (device, key) DO UPDATE SET at = excluded.at WHERE integration_seen.at < @since`,
+      ),
+      releaseSeen: db.prepare('DELETE FROM integration_seen WHERE device = ? AND key = ? AND at = ?'),
     };
     // One transaction: with synchronous=FULL each statement on its own would be an fsync.
     this.batch = db.transaction((batch: PendingWrites) => {
@@ -212,6 +219,16 @@ export class SqliteIntegrationStore implements IntegrationStore {
   forgetUnknown(integration: string, ids: Readonly<Record<string, string>>): Promise<void> {
     return settle(() => {
       this.stmt.removeUnknown.run(integration, idsKey(ids));
+    });
+  }
+
+  claimKey(device: string, key: string, at: number, sinceMs: number): Promise<boolean> {
+    return settle(() => this.stmt.claimSeen.run({ device, key, at, since: sinceMs }).changes === 1);
+  }
+
+  releaseKey(device: string, key: string, at: number): Promise<void> {
+    return settle(() => {
+      this.stmt.releaseSeen.run(device, key, at);
     });
   }
 

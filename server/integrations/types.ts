@@ -77,6 +77,14 @@ export interface IntegrationStore {
   /** Retransmission keys stored since `sinceMs` (the dedupe window, rebuilt after a restart); older ones are deleted. */
   recentKeys(sinceMs: number): Promise<{ device: string; key: string; at: number }[]>;
   /**
+   * Records the key at once, unless the device's key was already seen at or after `sinceMs`:
+   * whether this call claimed it. Atomic: of two workers receiving the same push (a platform
+   * retrying through the load balancer), exactly one gets true.
+   */
+  claimKey(device: string, key: string, at: number, sinceMs: number): Promise<boolean>;
+  /** Gives a claimed key back (the message was refused, so a corrected retry must pass); only the claim made at `at`. */
+  releaseKey(device: string, key: string, at: number): Promise<void>;
+  /**
    * Hears integrations added, changed or removed through OTHER processes (PostgreSQL:
    * LISTEN/NOTIFY, each such write announced in its transaction; `site: null` after a lost
    * connection). Absent on SQLite: the server is the file's only writer of integrations (the CLI

@@ -179,6 +179,27 @@ export function integrationStoreContract(name: string, make: MakeIntegrationStor
       expect(await store.recentKeys(T0 - 10_000_000)).toHaveLength(2);
     });
 
+    it('claims a retransmission key once within the window, gives it back, and lets one of two racing claims win', async () => {
+      const window = T0 - 3600_000;
+      expect(await store.claimKey('door-1', 'k', T0, window)).toBe(true);
+      expect(await store.claimKey('door-1', 'k', T0 + 5, window)).toBe(false);
+      expect(await store.claimKey('door-2', 'k', T0 + 5, window)).toBe(true);
+      // Seen before the window: claimed again, at the new time.
+      expect(await store.claimKey('door-1', 'k', T0 + 7200_000, T0 + 1)).toBe(true);
+      expect(await store.recentKeys(T0 + 1)).toEqual([
+        { device: 'door-2', key: 'k', at: T0 + 5 },
+        { device: 'door-1', key: 'k', at: T0 + 7200_000 },
+      ]);
+      // Given back by the claim that made it (a refused message): the retry claims it.
+      await store.releaseKey('door-1', 'k', T0);
+      expect(await store.claimKey('door-1', 'k', T0 + 7200_001, T0 + 1)).toBe(false);
+      await store.releaseKey('door-1', 'k', T0 + 7200_000);
+      expect(await store.claimKey('door-1', 'k', T0 + 7200_002, T0 + 1)).toBe(true);
+      // Two workers, one push: one claim wins (on PostgreSQL, several pooled connections at once).
+      const wins = await Promise.all(Array.from({ length: 8 }, (_, i) => store.claimKey('door-3', 'same', T0 + i, window)));
+      expect(wins.filter(Boolean)).toHaveLength(1);
+    });
+
     it('adds up batches two workers flush at the same moment, nothing lost', async () => {
       await store.insert(integration('int-a'));
       await store.insert(integration('int-b'));

@@ -2,12 +2,16 @@
  * IntegrationService's view follows other workers (issue 12): two services over two pools of
  * one PostgreSQL schema, as two workers. An integration disabled, re-keyed or removed through one
  * is so for the other's pushes within a second (LISTEN/NOTIFY, changes.ts) — before, a token
- * the other still knew kept working until its next 15 s re-read.
+ * the other still knew kept working until its next 15 s re-read. A push the platform retries
+ * through the other worker is recognised there as a retry (claimKey in PostgreSQL).
  */
 import { createIntegrationStore } from '../../server/stores.ts';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { bareIntegrationService } from '../helpers/integration-service.ts';
+import { HeldSites } from '../helpers/held-sites.ts';
+import type { IngestOutcome } from '../../server/ingest/ingest.ts';
+import type { DeviceRecord } from '../../server/storage/types.ts';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { INTEGRATIONS_PG_SCHEMA } from '../../server/integrations/postgres-store.ts';
 import type { IntegrationService } from '../../server/integrations/service.ts';
@@ -83,5 +87,46 @@ describe('the integrations view follows the other worker', () => {
     expect((await push(two, rotated.token)).status).toBe(200);
     await one.remove(integration.id);
     await within(1000, async () => codeOf(await push(two, rotated.token)) === 'STW_ERR_INTEGRATION_TOKEN_INVALID');
+  });
+});
+
+describe('a push the platform retries through the other worker', () => {
+  const stops: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  });
+
+  it('is stored once: the other worker finds its retransmission key in PostgreSQL at once', async () => {
+    const fresh = await freshPostgres(server);
+    stops.push(fresh.cleanup);
+    await migratePostgres(fresh.pg, [INTEGRATIONS_PG_SCHEMA]);
+    const second = await openPostgres(server.url, { schema: fresh.schema });
+    stops.push(() => second.close());
+    for (const pg of [fresh.pg, second]) stops.push(() => storeChanges(pg).stop());
+    const door = { id: 'door-ct-1', site: 'demo-hotel', type: 'door-sensor', zone: '2-01', label: null, position: null, externalIds: { ctwing: 'acf7baaee65e431eadfb8f5fe50e8b81' }, secretHash: '-', enabled: true, createdAt: '2026-11-29T00:00:00.000Z', updatedAt: '2026-11-29T00:00:00.000Z' } as DeviceRecord;
+    const stored: string[] = [];
+    const worker = (pg: Postgres, name: string): IntegrationService => {
+      const ingested = async (): Promise<IngestOutcome> => (stored.push(name), { stored: 1, duplicates: 0 });
+      return bareIntegrationService(createIntegrationStore({ kind: 'postgres', pg }), {
+        // A worker of several: it holds no site here, which only matters to connectors.
+        owner: new HeldSites(),
+        registry: { findDeviceByExternalId: () => door, getDevice: () => door },
+        ingest: { acceptUplink: ingested, acceptEvents: ingested, acceptPlatformStatus: ingested },
+      });
+    };
+    const a = worker(fresh.pg, 'a');
+    const b = worker(second, 'b');
+    for (const s of [a, b]) {
+      await s.start();
+      stops.push(() => s.stop());
+    }
+    const { token } = await a.create({ adapter: 'ctwing', site: 'demo-hotel' });
+    const body = await readFile(FIXTURE);
+    const push = async (s: IntegrationService) => JSON.parse((await s.push('ctwing', token, { method: 'POST', body, contentType: 'application/json', query: {} })).body.toString()) as Record<string, number>;
+
+    expect(await push(a)).toMatchObject({ accepted: 1, duplicates: 0 });
+    // At once, not after the once-a-second flush of the counters.
+    expect(await push(b)).toMatchObject({ accepted: 0, duplicates: 1 });
+    expect(stored).toEqual(['a']);
   });
 });
