@@ -41,6 +41,17 @@ async function within(ms: number, check: () => Promise<boolean>): Promise<void> 
   }
 }
 
+/** Two pools on one fresh schema, as two workers have; what to close goes on `stops`. */
+async function twoWorkersPools(stops: Array<() => Promise<void>>): Promise<[Postgres, Postgres]> {
+  const fresh = await freshPostgres(server);
+  stops.push(fresh.cleanup);
+  await migratePostgres(fresh.pg, [INTEGRATIONS_PG_SCHEMA]);
+  const second = await openPostgres(server.url, { schema: fresh.schema });
+  stops.push(() => second.close());
+  for (const pg of [fresh.pg, second]) stops.push(() => storeChanges(pg).stop());
+  return [fresh.pg, second];
+}
+
 describe('the integrations view follows the other worker', () => {
   let one: IntegrationService;
   let two: IntegrationService;
@@ -49,13 +60,8 @@ describe('the integrations view follows the other worker', () => {
 
   beforeEach(async () => {
     body = await readFile(FIXTURE);
-    const fresh = await freshPostgres(server);
-    stops.push(fresh.cleanup);
-    await migratePostgres(fresh.pg, [INTEGRATIONS_PG_SCHEMA]);
-    const second = await openPostgres(server.url, { schema: fresh.schema });
-    stops.push(() => second.close());
-    for (const pg of [fresh.pg, second]) stops.push(() => storeChanges(pg).stop());
-    one = service(fresh.pg);
+    const [first, second] = await twoWorkersPools(stops);
+    one = service(first);
     two = service(second);
     await one.start();
     await two.start();
@@ -97,12 +103,7 @@ describe('a push the platform retries through the other worker', () => {
   });
 
   it('is stored once: the other worker finds its retransmission key in PostgreSQL at once', async () => {
-    const fresh = await freshPostgres(server);
-    stops.push(fresh.cleanup);
-    await migratePostgres(fresh.pg, [INTEGRATIONS_PG_SCHEMA]);
-    const second = await openPostgres(server.url, { schema: fresh.schema });
-    stops.push(() => second.close());
-    for (const pg of [fresh.pg, second]) stops.push(() => storeChanges(pg).stop());
+    const [first, second] = await twoWorkersPools(stops);
     const door = { id: 'door-ct-1', site: 'demo-hotel', type: 'door-sensor', zone: '2-01', label: null, position: null, externalIds: { ctwing: 'acf7baaee65e431eadfb8f5fe50e8b81' }, secretHash: '-', enabled: true, createdAt: '2026-11-29T00:00:00.000Z', updatedAt: '2026-11-29T00:00:00.000Z' } as DeviceRecord;
     const stored: string[] = [];
     const worker = (pg: Postgres, name: string): IntegrationService => {
@@ -114,7 +115,7 @@ describe('a push the platform retries through the other worker', () => {
         ingest: { acceptUplink: ingested, acceptEvents: ingested, acceptPlatformStatus: ingested },
       });
     };
-    const a = worker(fresh.pg, 'a');
+    const a = worker(first, 'a');
     const b = worker(second, 'b');
     for (const s of [a, b]) {
       await s.start();
