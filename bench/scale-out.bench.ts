@@ -31,14 +31,13 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { InfluxDB } from 'influx';
 import type { MqttClient } from 'mqtt';
-import pg from 'pg';
 import { openOfflineContext } from '../server/cli/offline-context.ts';
 import { rendezvousOwner } from '../server/cluster/site-ownership.ts';
 import { eventually, testConfig } from '../tests/helpers/app.ts';
 import { startInfluxd, type Influxd } from '../tests/helpers/influxd.ts';
 import { startMosquitto, type Mosquitto } from '../tests/helpers/mosquitto.ts';
 import { connectDevice } from '../tests/helpers/mqtt.ts';
-import { startPostgres, type PostgresServer } from '../tests/helpers/postgres.ts';
+import { createDatabase, liveLeases, startPostgres, type PostgresServer } from '../tests/helpers/postgres.ts';
 import { startRedis, type RedisServer } from '../tests/helpers/redis.ts';
 import { cpuSeconds, startChild, type Child } from './lib/child.ts';
 import { positiveOption } from './lib/options.ts';
@@ -142,11 +141,7 @@ const problems: string[] = [];
 try {
   [postgres, redis, influxd, mosquitto] = await Promise.all([startPostgres(), startRedis(), startInfluxd(), startMosquitto({}, { managed: true, clientIdFromUsername: false })]);
   const broker = mosquitto;
-  const admin = new pg.Client({ connectionString: postgres.url });
-  await admin.connect();
-  await admin.query('CREATE DATABASE storetwin_bench');
-  await admin.end();
-  const databaseUrl = postgres.url.replace(/\/postgres$/, '/storetwin_bench');
+  const databaseUrl = await createDatabase(postgres, 'storetwin_bench');
   const influxUrl = `${influxd.url}/storetwin_bench`;
   // The worker fixture reads the shared parts from its environment (startChild passes ours on).
   Object.assign(process.env, {
@@ -161,16 +156,7 @@ try {
   await ctx.users.createUser({ username: 'boss', password: PASSWORD, role: 'admin', sites: [] });
   await ctx.close();
 
-  const leases = async (): Promise<Map<string, string>> => {
-    const client = new pg.Client({ connectionString: databaseUrl });
-    await client.connect();
-    try {
-      const { rows } = await client.query<{ site: string; owner: string }>('SELECT site, owner FROM site_leases WHERE expires_at > now()');
-      return new Map(rows.map((r) => [r.site, r.owner]));
-    } finally {
-      await client.end();
-    }
-  };
+  const leases = () => liveLeases(databaseUrl);
   const startWorker = async (name: string): Promise<Worker> => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), `storetwin-bench-${name}-`));
     const w = { name, child: await startChild<{ httpUrl: string }>(WORKER_CHILD, [name, dataDir], 120_000) };

@@ -14,7 +14,6 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { MqttClient } from 'mqtt';
-import pg from 'pg';
 import { io as connectLive, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alarm } from '../../server/alarms/types.ts';
@@ -25,7 +24,7 @@ import { eventually, tempDir, testConfig } from '../helpers/app.ts';
 import { startInfluxd, type Influxd } from '../helpers/influxd.ts';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
 import { connectDevice } from '../helpers/mqtt.ts';
-import { startPostgres, type PostgresServer } from '../helpers/postgres.ts';
+import { createDatabase, liveLeases, startPostgres, type PostgresServer } from '../helpers/postgres.ts';
 import { startRedis, type RedisServer } from '../helpers/redis.ts';
 
 const CHILD = path.join(import.meta.dirname, 'fixtures', 'worker-child.ts');
@@ -64,16 +63,7 @@ function startWorker(name: string): Promise<{ child: ChildProcess; httpUrl: stri
   );
 }
 
-async function leases(): Promise<Map<string, string>> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ site: string; owner: string }>('SELECT site, owner FROM site_leases WHERE expires_at > now()');
-    return new Map(rows.map((r) => [r.site, r.owner]));
-  } finally {
-    await client.end();
-  }
-}
+const leases = () => liveLeases(databaseUrl);
 
 async function login(httpUrl: string): Promise<string> {
   const res = await fetch(`${httpUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'boss', password: PASSWORD }) });
@@ -106,11 +96,7 @@ async function live(httpUrl: string, token: string): Promise<Alarm[]> {
 
 beforeAll(async () => {
   [postgres, redis, influxd, mosquitto] = await Promise.all([startPostgres(), startRedis(), startInfluxd(), startMosquitto({}, { managed: true, clientIdFromUsername: false })]);
-  const admin = new pg.Client({ connectionString: postgres.url });
-  await admin.connect();
-  await admin.query('CREATE DATABASE storetwin_cluster');
-  await admin.end();
-  databaseUrl = postgres.url.replace(/\/postgres$/, '/storetwin_cluster');
+  databaseUrl = await createDatabase(postgres, 'storetwin_cluster');
   Object.assign(env, {
     STORETWIN_MQTT_URL: `mqtt://storetwin:${SERVER_PASSWORD}@127.0.0.1:${mosquitto.port}`,
     STORETWIN_DATABASE_URL: databaseUrl,

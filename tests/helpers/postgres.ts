@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openPostgres, type Postgres } from '../../server/storage/postgres/postgres.ts';
 import { freePort } from './mosquitto.ts';
+import pg from 'pg';
 
 export interface PostgresServer {
   /** `postgres://postgres@127.0.0.1:PORT/postgres` (trust authentication, no password). */
@@ -103,4 +104,28 @@ export async function freshPostgres(server: PostgresServer, opts: { max?: number
       await pg.close();
     },
   };
+}
+
+/** A new database on the server for a topology of workers (the two-worker test, the scale-out bench): its URL. */
+export async function createDatabase(server: PostgresServer, name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: server.url });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return server.url.replace(/\/postgres$/, `/${name}`);
+}
+
+/** The site leases held now (cluster/lease-store.ts): site → worker, read as an operator would. */
+export async function liveLeases(databaseUrl: string): Promise<Map<string, string>> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ site: string; owner: string }>('SELECT site, owner FROM site_leases WHERE expires_at > now()');
+    return new Map(rows.map((r) => [r.site, r.owner]));
+  } finally {
+    await client.end();
+  }
 }
